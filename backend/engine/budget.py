@@ -1,0 +1,74 @@
+"""Hard per-run budgets: cost, wall time and number of model calls.
+
+Checked before each model call (on an estimate, with the call's slot reserved
+so concurrent branches cannot overspend together) and after it (on the
+actual cost).
+"""
+from __future__ import annotations
+
+from .ports import Clock
+from .spec import Budget
+
+
+class BudgetExceeded(Exception):
+    def __init__(self, reason: str, limit: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.limit = limit  # max_cost_usd | max_seconds | max_llm_calls
+
+
+class BudgetTracker:
+    def __init__(self, budget: Budget, clock: Clock):
+        self.budget = budget
+        self.clock = clock
+        self.started = clock.monotonic()
+        self.calls = 0
+        self.spent_usd = 0.0
+        self._reserved_usd = 0.0
+
+    def elapsed(self) -> float:
+        return self.clock.monotonic() - self.started
+
+    def remaining_seconds(self) -> float | None:
+        if self.budget.max_seconds is None:
+            return None
+        return max(0.0, self.budget.max_seconds - self.elapsed())
+
+    def check_time(self) -> None:
+        limit = self.budget.max_seconds
+        if limit is not None and self.elapsed() >= limit:
+            raise BudgetExceeded(f"the run took longer than max_seconds={limit:g}", "max_seconds")
+
+    def reserve_call(self, estimated_usd: float) -> None:
+        """Claim one model call and its estimated cost, or raise if that would pass a limit."""
+        self.check_time()
+        max_calls = self.budget.max_llm_calls
+        if max_calls is not None and self.calls >= max_calls:
+            raise BudgetExceeded(
+                f"a model call would exceed max_llm_calls={max_calls} ({self.calls} made)", "max_llm_calls"
+            )
+        max_cost = self.budget.max_cost_usd
+        committed = self.spent_usd + self._reserved_usd
+        if max_cost is not None and committed + estimated_usd > max_cost:
+            raise BudgetExceeded(
+                f"the next model call (est. ${estimated_usd:.6f}) would exceed max_cost_usd={max_cost:g}"
+                f" (${committed:.6f} already committed)",
+                "max_cost_usd",
+            )
+        self.calls += 1
+        self._reserved_usd += estimated_usd
+
+    def settle_call(self, estimated_usd: float, actual_usd: float) -> None:
+        """Replace a reservation with the real cost, raising if the real cost broke the limit."""
+        self._reserved_usd = max(0.0, self._reserved_usd - estimated_usd)
+        self.spent_usd += actual_usd
+        max_cost = self.budget.max_cost_usd
+        if max_cost is not None and self.spent_usd > max_cost:
+            raise BudgetExceeded(
+                f"spent ${self.spent_usd:.6f}, over max_cost_usd={max_cost:g}", "max_cost_usd"
+            )
+
+    def release_call(self, estimated_usd: float) -> None:
+        """A reserved call that never reached the provider (cache hit, refusal) costs nothing."""
+        self._reserved_usd = max(0.0, self._reserved_usd - estimated_usd)
+        self.calls -= 1

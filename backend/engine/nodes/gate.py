@@ -1,0 +1,127 @@
+"""gate: a programmatic check between chain steps — pass on, or stop early.
+
+Gates are code, not a model: they catch a step that produced nothing usable
+before more money is spent on the steps after it. The share of runs that exit
+at a gate is recorded on its span (``patchbay.gate.passed``).
+"""
+from __future__ import annotations
+
+import operator
+import re
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+
+from ..problems import Problem
+from ..templates import render_text, render_value
+from .base import NodeOutcome, NodeType
+from .transform import VALUE_SCHEMA
+
+COMPARISONS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "contains": lambda a, b: b in a,
+    "not_contains": lambda a, b: b not in a,
+    "is_empty": lambda a, _b: not a,
+    "not_empty": lambda a, _b: bool(a),
+}
+
+
+class GateNode(NodeType):
+    type_name = "gate"
+    title = "Gate"
+    pattern = "chaining"
+    description = (
+        "Check a step's result with a rule (JSON shape, pattern or comparison). "
+        "On a fail, stop early with a message or take the 'fail' path."
+    )
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "check": {
+                "type": "object",
+                "title": "Check",
+                "properties": {
+                    "kind": {"enum": ["json_schema", "regex", "compare"], "title": "Kind of check"},
+                    "value": VALUE_SCHEMA,
+                    "schema": {"type": "object", "title": "JSON schema the value must match"},
+                    "pattern": {"type": "string", "title": "Pattern the value must contain (regex)"},
+                    "ignore_case": {"type": "boolean", "default": False},
+                    "op": {"enum": list(COMPARISONS), "title": "Comparison"},
+                    "operand": {"title": "Compared with"},
+                },
+                "required": ["kind", "value"],
+                "additionalProperties": False,
+                "allOf": [
+                    {"if": {"properties": {"kind": {"const": "json_schema"}}}, "then": {"required": ["schema"]}},
+                    {"if": {"properties": {"kind": {"const": "regex"}}}, "then": {"required": ["pattern"]}},
+                    {"if": {"properties": {"kind": {"const": "compare"}}}, "then": {"required": ["op"]}},
+                ],
+            },
+            "message": {"type": "string", "title": "Message when it fails", "format": "template",
+                        "default": "The input did not pass the check."},
+        },
+        "required": ["check"],
+        "additionalProperties": False,
+    }
+
+    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
+        return ["pass", "fail"]
+
+    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple[tuple[str | int, ...], str]]:
+        check = config.get("check") or {}
+        if isinstance(check.get("value"), str):
+            yield ("check", "value"), check["value"]
+        if isinstance(config.get("message"), str):
+            yield ("message",), config["message"]
+
+    def check(self, node: Any, spec: Any, ctx: Any) -> Iterable[Problem]:
+        check = node.config.get("check") or {}
+        base = f"nodes[{node.index}].config.check"
+        if check.get("kind") == "regex" and isinstance(check.get("pattern"), str):
+            try:
+                re.compile(check["pattern"])
+            except re.error as exc:
+                yield Problem(f"{base}.pattern", f"not a valid pattern: {exc}", node.id)
+        if check.get("kind") == "json_schema" and isinstance(check.get("schema"), dict):
+            try:
+                jsonschema.Draft202012Validator.check_schema(check["schema"])
+            except jsonschema.SchemaError as exc:
+                yield Problem(f"{base}.schema", f"not a valid JSON schema: {exc.message}", node.id)
+
+    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+        check = node.config["check"]
+        variables = ctx.template_context
+        value = render_value(check["value"], variables)
+        passed, reason = evaluate_check(check, value)
+        attributes = {"patchbay.gate.passed": passed, "patchbay.gate.kind": check["kind"]}
+        if passed:
+            return NodeOutcome(output=value, port="pass", attributes=attributes)
+        attributes["patchbay.gate.reason"] = reason
+        has_fail_path = any(e.port == "fail" for e in ctx.outgoing_edges)
+        if has_fail_path:
+            return NodeOutcome(output=value, port="fail", attributes=attributes)
+        message = render_text(node.config.get("message") or "The input did not pass the check.", variables)
+        return NodeOutcome(output=value, port="fail", exit_message=message, attributes=attributes)
+
+
+def evaluate_check(check: Mapping[str, Any], value: Any) -> tuple[bool, str]:
+    """Apply a gate's check to a value: (passed, why not)."""
+    kind = check["kind"]
+    if kind == "json_schema":
+        errors = list(jsonschema.Draft202012Validator(check["schema"]).iter_errors(value))
+        return (not errors, errors[0].message if errors else "")
+    if kind == "regex":
+        flags = re.IGNORECASE if check.get("ignore_case") else 0
+        found = re.search(check["pattern"], value if isinstance(value, str) else str(value), flags)
+        return (found is not None, "" if found else f"no match for /{check['pattern']}/")
+    op = check["op"]
+    try:
+        ok = bool(COMPARISONS[op](value, check.get("operand")))
+    except TypeError as exc:
+        return False, f"cannot compare: {exc}"
+    return ok, "" if ok else f"{value!r} {op} {check.get('operand')!r} is false"

@@ -1,0 +1,28 @@
+"""input and output: where data enters the graph and what the graph returns."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .base import NodeOutcome, NodeType
+from .transform import TransformNode
+
+
+class InputNode(NodeType):
+    type_name = "input"
+    title = "Input"
+    pattern = "io"
+    description = "Where the run's input enters. Its shape is the graph's input schema."
+    config_schema = {"type": "object", "properties": {}, "additionalProperties": False}
+
+    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+        return NodeOutcome(output=ctx.template_context["input"])
+
+
+class OutputNode(TransformNode):
+    type_name = "output"
+    title = "Output"
+    pattern = "io"
+    description = "What the graph returns to its caller: pick and name the values that matter."
+
+    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
+        return []

@@ -1,0 +1,32 @@
+"""transform: reshape data with templates, no model call."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..templates import render_value
+from .base import NodeOutcome, NodeType, template_strings
+
+VALUE_SCHEMA: dict[str, Any] = {
+    "title": "Value",
+    "description": "A template (\"{{ nodes.extract.output.amount }}\"), or an object or list of templates. "
+    "A template that is a single {{ expression }} keeps its type (number, list, object).",
+}
+
+
+class TransformNode(NodeType):
+    type_name = "transform"
+    title = "Transform"
+    pattern = "data"
+    description = "Reshape or format data with a template, without calling a model: cheap, fast and exact."
+    config_schema = {
+        "type": "object",
+        "properties": {"value": VALUE_SCHEMA},
+        "required": ["value"],
+        "additionalProperties": False,
+    }
+
+    def templates(self, config: Mapping[str, Any], ctx: Any) -> Any:
+        return template_strings(config.get("value"), ("value",))
+
+    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+        return NodeOutcome(output=render_value(node.config["value"], ctx.template_context))

@@ -1,0 +1,123 @@
+"""The engine's ports: what the host must provide to run a graph.
+
+Each is a small Protocol so tests can pass a scripted fake and the Celery
+task can pass the real adapters (litellm gateway, DB + channel-layer sink,
+Redis cache, wall clock).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Protocol
+
+DeltaCallback = Callable[[str], None]
+
+
+@dataclass
+class LLMRequest:
+    alias: str  # a model alias from the registry ("fast"), never a provider string
+    messages: list[dict[str, str]]
+    params: dict[str, Any] = field(default_factory=dict)
+    response_schema: dict[str, Any] | None = None
+    stream: bool = False
+    timeout_s: float | None = None  # what is left of the run's time budget
+    cache: bool | None = None  # None: cache only deterministic calls (temperature 0)
+
+
+@dataclass
+class LLMResult:
+    text: str
+    model: str  # the provider model that answered (after any fallback)
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    attempts: int | None = None  # known when the provider reports it
+    fallback_from: list[str] = field(default_factory=list)  # aliases that failed first
+    demo: bool = False  # answered by a built-in demo model
+    parsed: Any = None  # the structured answer, when the request asked for a JSON schema
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class LLMError(Exception):
+    """A model call failed for good (after the provider's retries and fallbacks)."""
+
+    def __init__(self, message: str, *, kind: str = "provider", attempts: int = 1, model: str | None = None):
+        super().__init__(message)
+        self.kind = kind  # provider | rate_limit | timeout | disabled | bad_request | unknown_model
+        self.attempts = attempts
+        self.model = model
+
+
+class LLM(Protocol):
+    async def complete(self, request: LLMRequest, on_delta: DeltaCallback | None = None) -> LLMResult: ...
+
+    async def estimate_cost(self, request: LLMRequest) -> float:
+        """Cost the call will at least incur (its prompt) plus its capped completion, in USD."""
+        ...
+
+
+class Events(Protocol):
+    def emit(self, event: dict[str, Any]) -> None:
+        """Hand an event to the host. Must not block: the host queues and writes in order."""
+        ...
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> Any | None: ...
+
+    async def set(self, key: str, value: Any) -> None: ...
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def now(self) -> float:
+        """Wall-clock seconds since the epoch, for span timestamps."""
+        ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> float:
+        return time.time()
+
+
+class NoCache:
+    async def get(self, key: str) -> Any | None:
+        return None
+
+    async def set(self, key: str, value: Any) -> None:
+        return None
+
+
+class MemoryCache:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    async def get(self, key: str) -> Any | None:
+        return self.data.get(key)
+
+    async def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+
+class CollectingEvents:
+    """Keeps every event in a list: for tests, the CLI and benchmarks."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+
+@dataclass
+class Ports:
+    llm: LLM
+    events: Events = field(default_factory=CollectingEvents)
+    cache: Cache = field(default_factory=NoCache)
+    clock: Clock = field(default_factory=SystemClock)
+    # The host's cancel signal: checked between steps, so Stop takes effect quickly.
+    is_cancelled: Callable[[], Awaitable[bool]] | None = None

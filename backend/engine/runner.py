@@ -1,0 +1,262 @@
+"""The scheduler: runs each node as soon as its inputs are ready.
+
+Independent nodes run concurrently on one asyncio loop. A node's out-edges
+are *taken* or *not taken* (a gate that fails, a router's other labels); a
+node whose incoming edges are all resolved runs if at least one was taken and
+is marked ``skipped`` otherwise, so the trace shows every node.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jsonschema
+
+from .budget import BudgetExceeded, BudgetTracker
+from .nodes import get_node_type
+from .nodes.base import NodeFailed, NodeOutcome
+from .ports import Ports
+from .runtime import NodeContext, PromptTemplate, RunState
+from .spec import Budget, Edge, GraphSpec, Node
+from .templates import TemplateError
+from .trace import Recorder, Span, new_id
+
+# How often a long wait wakes up to look at the host's cancel flag.
+CANCEL_POLL_SECONDS = 0.25
+
+
+@dataclass
+class RunResult:
+    status: str  # succeeded | failed | budget_exceeded | cancelled
+    output: Any = None
+    error: str | None = None
+    spans: list[Span] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+    trace_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "output": self.output,
+            "error": self.error,
+            "trace_id": self.trace_id,
+            "totals": self.totals,
+            "spans": [s.to_dict() for s in self.spans],
+        }
+
+
+class _Stop(Exception):
+    def __init__(self, status: str, error: str | None = None, output: Any = None):
+        self.status, self.error, self.output = status, error, output
+
+
+async def execute_graph(
+    spec: GraphSpec,
+    input: Any,
+    *,
+    ports: Ports,
+    run_id: str | None = None,
+    trace_id: str | None = None,
+    prompts: Mapping[str, PromptTemplate] | None = None,
+    budget: Budget | None = None,
+) -> RunResult:
+    """Run a validated graph to the end and return its status, output and spans.
+
+    Never raises for anything a graph or a model can do: failures become the
+    run's status and error, and every span finished so far is kept.
+    """
+    trace_id = trace_id or new_id() + new_id()
+    recorder = Recorder(ports.events, ports.clock, run_id or trace_id, trace_id)
+    effective_budget = spec.budget.tightened(budget) if budget else spec.budget
+    tracker = BudgetTracker(effective_budget, ports.clock)
+    state = RunState(spec=spec, input=input, ports=ports, recorder=recorder, budget=tracker, prompts=prompts or {})
+    recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
+                  trace_id=trace_id)
+
+    scheduler = _Scheduler(spec, state)
+    try:
+        input_problem = _check_input(spec, input)
+        if input_problem:
+            raise _Stop("failed", input_problem)
+        output = await scheduler.run()
+        result = RunResult("succeeded", output=output)
+    except _Stop as stop:
+        result = RunResult(stop.status, output=stop.output, error=stop.error)
+    finally:
+        await scheduler.cancel_all()
+
+    result.trace_id = trace_id
+    result.spans = recorder.spans
+    result.totals = _totals(recorder.spans, tracker.elapsed())
+    recorder.emit("run.completed", status=result.status, output=result.output, error=result.error,
+                  totals=result.totals)
+    return result
+
+
+def _check_input(spec: GraphSpec, value: Any) -> str | None:
+    errors = sorted(jsonschema.Draft202012Validator(spec.inputs).iter_errors(value), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    return "; ".join(
+        f"input{''.join(f'.{p}' if isinstance(p, str) else f'[{p}]' for p in e.path)}: {e.message}" for e in errors
+    )
+
+
+def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:
+    llm = [s for s in spans if s.kind == "llm"]
+    return {
+        "input_tokens": sum(s.input_tokens for s in llm),
+        "output_tokens": sum(s.output_tokens for s in llm),
+        "cost_usd": round(sum(s.cost_usd for s in llm), 10),
+        "llm_calls": sum(1 for s in llm if not s.cache_hit),
+        "cache_hits": sum(1 for s in llm if s.cache_hit),
+        "duration_ms": round(elapsed_s * 1000, 3),
+    }
+
+
+class _Scheduler:
+    def __init__(self, spec: GraphSpec, state: RunState):
+        self.spec = spec
+        self.state = state
+        self.pending_in = {n.id: len(spec.incoming[n.id]) for n in spec.nodes}
+        self.taken_in = {n.id: 0 for n in spec.nodes}
+        self.ready: list[str] = [n.id for n in spec.nodes if self.pending_in[n.id] == 0]
+        self.tasks: dict[asyncio.Task[NodeOutcome], Node] = {}
+        self.spans: dict[str, Span] = {}
+        self.finished: set[str] = set()
+        self.output: Any = None
+
+    async def run(self) -> Any:
+        tracker, ports = self.state.budget, self.state.ports
+        while True:
+            for node_id in self.ready:
+                node = self.spec.by_id[node_id]
+                self.tasks[asyncio.create_task(self._run_node(node))] = node
+            self.ready = []
+            if not self.tasks:
+                return self.output
+            timeout = tracker.remaining_seconds()
+            if ports.is_cancelled is not None:
+                timeout = CANCEL_POLL_SECONDS if timeout is None else min(timeout, CANCEL_POLL_SECONDS)
+            done, _ = await asyncio.wait(self.tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                if ports.is_cancelled is not None and await ports.is_cancelled():
+                    raise _Stop("cancelled", "the run was stopped")
+                try:
+                    tracker.check_time()
+                except BudgetExceeded as exc:
+                    raise _Stop("budget_exceeded", exc.reason) from exc
+                continue
+            for task in done:
+                node = self.tasks.pop(task)
+                self._settle(node, task)
+
+    def _settle(self, node: Node, task: asyncio.Task[NodeOutcome]) -> None:
+        exc = task.exception()
+        if isinstance(exc, BudgetExceeded):
+            raise _Stop("budget_exceeded", exc.reason)
+        if exc is not None:
+            raise _Stop("failed", f"node '{node.id}' failed: {exc}")
+        outcome = task.result()
+        self.finished.add(node.id)
+        if outcome.exit_message is not None:
+            raise _Stop("succeeded", output={"exited_early": True, "node": node.id, "message": outcome.exit_message})
+        fired = outcome.port or _default_port(node)
+        for edge in self.spec.outgoing[node.id]:
+            self._resolve(edge, taken=self._edge_port(edge) == fired)
+        if node.type == "output":
+            self.output = outcome.output
+
+    def _edge_port(self, edge: Edge) -> str | None:
+        return edge.port or _default_port(self.spec.by_id[edge.source])
+
+    def _resolve(self, edge: Edge, *, taken: bool) -> None:
+        target = edge.target
+        self.pending_in[target] -= 1
+        if taken:
+            self.taken_in[target] += 1
+        if self.pending_in[target] > 0:
+            return
+        if self.taken_in[target] > 0:
+            self.ready.append(target)
+            return
+        self._skip(self.spec.by_id[target], "no incoming path was taken")
+
+    def _skip(self, node: Node, reason: str) -> None:
+        self._record_skipped(node, reason)
+        for edge in self.spec.outgoing[node.id]:
+            self._resolve(edge, taken=False)
+
+    def _record_skipped(self, node: Node, reason: str) -> None:
+        recorder = self.state.recorder
+        span = recorder.open_span(kind="node", name=node.id, node_id=node.id, node_type=node.type)
+        recorder.close_span(span, "skipped")
+        span.attributes["patchbay.skip_reason"] = reason
+        recorder.emit("node.skipped", node_id=node.id, span=span.to_dict(), reason=reason)
+        self.finished.add(node.id)
+
+    async def _run_node(self, node: Node) -> NodeOutcome:
+        recorder = self.state.recorder
+        span = recorder.open_span(kind="node", name=node.id, node_id=node.id, node_type=node.type)
+        self.spans[node.id] = span
+        recorder.emit("node.started", node_id=node.id, node_type=node.type, span_id=span.span_id)
+        try:
+            outcome = await get_node_type(node.type).run(node, NodeContext(run=self.state, span=span))
+        except asyncio.CancelledError:
+            recorder.close_span(span, "cancelled")
+            recorder.emit("node.cancelled", node_id=node.id, span=span.to_dict())
+            raise
+        except BudgetExceeded as exc:
+            self._fail(node, span, f"budget exceeded: {exc.reason}")
+            raise
+        except (NodeFailed, TemplateError) as exc:
+            self._fail(node, span, str(exc))
+            raise NodeFailed(str(exc)) from exc
+        except Exception as exc:  # a bug in a node type must still end the run cleanly
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._fail(node, span, message)
+            raise NodeFailed(message) from exc
+        self.state.node_views[node.id] = {"output": outcome.output}
+        span.attributes.update(outcome.attributes)
+        if outcome.port:
+            span.attributes["patchbay.port"] = outcome.port
+        recorder.close_span(span, "succeeded", output=outcome.output)
+        _roll_up(span, recorder.spans)
+        recorder.emit("node.completed", node_id=node.id, span=span.to_dict())
+        return outcome
+
+    def _fail(self, node: Node, span: Span, message: str) -> None:
+        recorder = self.state.recorder
+        recorder.close_span(span, "failed", error=message)
+        _roll_up(span, recorder.spans)
+        recorder.emit("node.failed", node_id=node.id, span=span.to_dict(), error=message)
+
+    async def cancel_all(self) -> None:
+        """Stop whatever still runs, and mark every node that never started as skipped."""
+        for task in self.tasks:
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        started = set(self.spans)
+        for node in self.spec.nodes:
+            if node.id not in started and node.id not in self.finished:
+                self._record_skipped(node, "the run stopped before this node")
+
+
+def _default_port(node: Node) -> str | None:
+    ports = get_node_type(node.type).out_ports(node.config)
+    return ports[0] if ports else None
+
+
+def _roll_up(node_span: Span, spans: list[Span]) -> None:
+    """A node span carries the tokens and cost of the model calls made under it."""
+    children = [s for s in spans if s.parent_id == node_span.span_id and s.kind == "llm"]
+    if not children:
+        return
+    node_span.input_tokens = sum(s.input_tokens for s in children)
+    node_span.output_tokens = sum(s.output_tokens for s in children)
+    node_span.cost_usd = sum(s.cost_usd for s in children)
+    node_span.cache_hit = all(s.cache_hit for s in children)
+    node_span.model = children[-1].model

@@ -1,0 +1,185 @@
+"""What a running node may use: its template context, and model calls that
+respect the budget, the cache, and are traced as spans."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import jsonschema
+
+from .budget import BudgetTracker
+from .nodes.base import NodeFailed
+from .ports import LLMError, LLMRequest, LLMResult, Ports
+from .spec import GraphSpec
+from .trace import Recorder, Span
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A prompt resolved by the host (``name@label`` or ``name@3``) before the run."""
+
+    ref: str
+    template: str
+    system: str | None = None
+    version_id: str | None = None
+
+
+class NodeContext:
+    def __init__(self, *, run: "RunState", span: Span):
+        self._run = run
+        self.span = span
+
+    @property
+    def template_context(self) -> dict[str, Any]:
+        return {"input": self._run.input, "nodes": self._run.node_views}
+
+    @property
+    def outgoing_edges(self) -> list[Any]:
+        return self._run.spec.outgoing[self.span.node_id]
+
+    @property
+    def prompts(self) -> Mapping[str, PromptTemplate]:
+        return self._run.prompts
+
+    async def call_llm(self, request: LLMRequest, *, name: str = "llm") -> LLMResult:
+        return await self._run.call_llm(request, parent=self.span, name=name)
+
+
+class RunState:
+    """The mutable state of one run, shared by its nodes (one event loop: no locks)."""
+
+    def __init__(self, *, spec: GraphSpec, input: Any, ports: Ports, recorder: Recorder, budget: BudgetTracker,
+                 prompts: Mapping[str, PromptTemplate]):
+        self.spec = spec
+        self.input = input
+        self.ports = ports
+        self.recorder = recorder
+        self.budget = budget
+        self.prompts = prompts
+        # What templates see as nodes.<id>: {"output": ...} for every finished node.
+        self.node_views: dict[str, dict[str, Any]] = {}
+
+    async def call_llm(self, request: LLMRequest, *, parent: Span, name: str) -> LLMResult:
+        ports, recorder = self.ports, self.recorder
+        cache_key = _cache_key(request) if _cacheable(request) else None
+        span = recorder.open_span(kind="llm", name=name, node_id=parent.node_id, parent_id=parent.span_id,
+                                  input={"messages": request.messages, "params": request.params})
+        span.attributes.update({
+            "gen_ai.operation.name": "chat",
+            "patchbay.model_alias": request.alias,
+            **{f"gen_ai.request.{k}": v for k, v in request.params.items() if isinstance(v, (int, float, str))},
+        })
+        if cache_key is not None:
+            cached = await ports.cache.get(cache_key)
+            if cached is not None:
+                result = LLMResult(**cached)
+                self._fill_llm_span(span, result)
+                span.cache_hit = True
+                span.cost_usd = 0.0  # a cache hit costs nothing; the original cost stays in attributes
+                span.attributes["patchbay.cached_cost_usd"] = result.cost_usd
+                return self._finish_llm_span(span, result, request)
+
+        estimate = await ports.llm.estimate_cost(request)
+        try:
+            self.budget.reserve_call(estimate)
+        except Exception:
+            recorder.spans.remove(span)  # no call was made: nothing to trace
+            raise
+        remaining = self.budget.remaining_seconds()
+        if remaining is not None:
+            request.timeout_s = remaining if request.timeout_s is None else min(request.timeout_s, remaining)
+
+        on_delta = None
+        if request.stream:
+            def on_delta(text: str) -> None:
+                recorder.emit("node.delta", node_id=parent.node_id, span_id=span.span_id, text=text)
+
+        try:
+            result = await ports.llm.complete(request, on_delta)
+        except LLMError as exc:
+            self.budget.settle_call(estimate, 0.0)
+            span.model = exc.model
+            span.attributes["patchbay.attempts"] = exc.attempts
+            span.attributes["error.type"] = exc.kind
+            recorder.close_span(span, "failed", error=str(exc))
+            recorder.emit("span.completed", span=span.to_dict())
+            raise NodeFailed(f"model '{request.alias}' failed: {exc}") from exc
+        except BaseException:
+            self.budget.settle_call(estimate, 0.0)
+            recorder.close_span(span, "cancelled", error="cancelled")
+            raise
+
+        self._fill_llm_span(span, result)
+        try:
+            self.budget.settle_call(estimate, result.cost_usd)
+        finally:
+            # The span is finished and kept even when its cost broke the budget.
+            self._finish_llm_span(span, result, request)
+        if cache_key is not None:
+            await ports.cache.set(cache_key, result.__dict__)
+        return result
+
+    def _fill_llm_span(self, span: Span, result: LLMResult) -> None:
+        span.model = result.model
+        span.input_tokens = result.input_tokens
+        span.output_tokens = result.output_tokens
+        span.cost_usd = result.cost_usd
+        span.attributes.update({
+            "gen_ai.response.model": result.model,
+            "gen_ai.usage.input_tokens": result.input_tokens,
+            "gen_ai.usage.output_tokens": result.output_tokens,
+            **({"patchbay.attempts": result.attempts} if result.attempts else {}),
+            "patchbay.demo_model": result.demo,
+            **({"patchbay.fallback_from": result.fallback_from} if result.fallback_from else {}),
+            **result.attributes,
+        })
+
+    def _finish_llm_span(self, span: Span, result: LLMResult, request: LLMRequest) -> LLMResult:
+        status = "succeeded"
+        error = None
+        if request.response_schema is not None:
+            try:
+                result.parsed = parse_structured(result.text, request.response_schema)
+                span.output = result.parsed
+            except NodeFailed as exc:
+                status, error = "failed", str(exc)
+                span.output = result.text
+        else:
+            span.output = result.text
+        self.recorder.close_span(span, status, error=error)
+        self.recorder.emit("span.completed", span=span.to_dict())
+        if error:
+            raise NodeFailed(error)
+        return result
+
+
+def parse_structured(text: str, schema: Mapping[str, Any]) -> Any:
+    """Parse a structured-output answer and hold it to its schema."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NodeFailed(f"the model's answer is not JSON ({exc.msg} at position {exc.pos})") from exc
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(root)"
+        raise NodeFailed(f"the model's JSON does not match output_schema at {where}: {first.message}")
+    return value
+
+
+def _cacheable(request: LLMRequest) -> bool:
+    # Deterministic steps only: an explicit cache flag, or temperature 0.
+    if request.cache is not None:
+        return request.cache
+    return request.params.get("temperature") == 0 and not request.stream
+
+
+def _cache_key(request: LLMRequest) -> str:
+    body = json.dumps(
+        {"alias": request.alias, "messages": request.messages, "schema": request.response_schema,
+         "params": request.params},
+        sort_keys=True, default=str,
+    )
+    return "llm:" + hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,295 @@
+"""Total validation of a graph document: every problem at once, each with its path.
+
+The API answers an invalid graph with this list (400, nothing saved); the CLI
+prints it; the canvas pins each problem to its node and field.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Collection, Iterable, Mapping
+
+import jsonschema
+
+from .nodes import NODE_TYPES
+from .problems import Problem, join_path
+from .runtime import PromptTemplate
+from .spec import SCHEMA_ID, Budget, Edge, GraphSpec, Node
+from .templates import BASE_ROOTS, analyse
+
+NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NODE_KEYS = {"id", "type", "config", "position", "label"}
+EDGE_KEYS = {"from", "to", "port"}
+TOP_KEYS = {"schema", "name", "description", "inputs", "budget", "nodes", "edges"}
+MAX_NODES = 2000
+MAX_EDGES = 10000
+BUDGET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "max_cost_usd": {"type": "number", "exclusiveMinimum": 0},
+        "max_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
+        "max_llm_calls": {"type": "integer", "minimum": 1, "maximum": 100000},
+    },
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What the host knows: saved prompts and model aliases. None means "don't check"."""
+
+    prompts: Mapping[str, PromptTemplate] | None = None
+    model_aliases: Collection[str] | None = None
+
+
+def validate_graph(doc: Any, ctx: ValidationContext | None = None) -> list[Problem]:
+    ctx = ctx or ValidationContext()
+    if not isinstance(doc, dict):
+        return [Problem("", "a graph must be a JSON object")]
+    problems: list[Problem] = []
+    problems += _check_top_level(doc)
+    nodes = doc.get("nodes")
+    edges = doc.get("edges", [])
+    if not isinstance(nodes, list) or not nodes:
+        problems.append(Problem("nodes", "a graph needs a list of nodes (at least an input and an output)"))
+        return problems
+    if not isinstance(edges, list):
+        problems.append(Problem("edges", "must be a list of edges"))
+        return problems
+    if len(nodes) > MAX_NODES:
+        return problems + [Problem("nodes", f"at most {MAX_NODES} nodes")]
+    if len(edges) > MAX_EDGES:
+        return problems + [Problem("edges", f"at most {MAX_EDGES} edges")]
+
+    node_problems, good_nodes = _check_nodes(nodes)
+    problems += node_problems
+    edge_problems, good_edges = _check_edges(edges, nodes, good_nodes)
+    problems += edge_problems
+    cycle_problems = _check_cycles(edges, good_edges)
+    problems += cycle_problems
+    # The nodes and edges that are sound on their own get the deeper checks even
+    # when others are broken, so the user sees every problem in one pass.
+    spec = GraphSpec(
+        name=str(doc.get("name")),
+        inputs=doc.get("inputs") or {},
+        budget=Budget(),
+        nodes=tuple(Node(id=n["id"], type=n["type"], config=n.get("config") or {}, index=i)
+                    for i, n in enumerate(nodes) if isinstance(n, dict) and good_nodes.get(n.get("id")) is n),
+        edges=tuple(Edge(source=edges[i]["from"], target=edges[i]["to"], port=edges[i].get("port"))
+                    for i in sorted(good_edges) if edges[i]["from"] in good_nodes and edges[i]["to"] in good_nodes),
+    )
+    for node in spec.nodes:
+        node_type = NODE_TYPES[node.type]
+        problems += node_type.check(node, spec, ctx)
+        problems += _check_templates(node, spec, ctx, node_type.templates(node.config, ctx),
+                                     node_type.extra_template_roots, doc.get("inputs"))
+    return problems
+
+
+def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
+    if doc.get("schema") != SCHEMA_ID:
+        yield Problem("schema", f"must be \"{SCHEMA_ID}\"")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name.strip():
+        yield Problem("name", "a graph needs a name")
+    elif len(name) > 200:
+        yield Problem("name", "at most 200 characters")
+    for key in sorted(set(doc) - TOP_KEYS):
+        yield Problem(key, "unknown field")
+    inputs = doc.get("inputs")
+    if inputs is not None:
+        if not isinstance(inputs, dict):
+            yield Problem("inputs", "must be a JSON schema object")
+        else:
+            try:
+                jsonschema.Draft202012Validator.check_schema(inputs)
+            except jsonschema.SchemaError as exc:
+                yield Problem("inputs", f"not a valid JSON schema: {exc.message}")
+    budget = doc.get("budget")
+    if budget is not None:
+        yield from _schema_problems(budget, BUDGET_SCHEMA, "budget")
+
+
+def _schema_problems(value: Any, schema: Mapping[str, Any], base: str, node_id: str | None = None
+                     ) -> Iterable[Problem]:
+    for error in jsonschema.Draft202012Validator(schema).iter_errors(value):
+        yield Problem(join_path(base, *error.absolute_path), _plain(error), node_id)
+
+
+def _plain(error: jsonschema.ValidationError) -> str:
+    """jsonschema's messages, reworded where they would puzzle a non-engineer."""
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown field{'s' if len(extra) > 1 else ''}: {', '.join(extra)}"
+    if error.validator == "required":
+        return error.message.replace(" is a required property", " is required")
+    if error.validator == "enum":
+        return f"must be one of: {', '.join(map(str, error.validator_value))}"
+    return error.message
+
+
+def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
+    problems: list[Problem] = []
+    good: dict[str, dict] = {}
+    seen: set[str] = set()
+    counts = {"input": 0, "output": 0}
+    for i, node in enumerate(nodes):
+        base = f"nodes[{i}]"
+        if not isinstance(node, dict):
+            problems.append(Problem(base, "a node must be an object with an id and a type"))
+            continue
+        node_id = node.get("id")
+        ok = True
+        if not isinstance(node_id, str) or not NODE_ID.match(node_id):
+            problems.append(Problem(f"{base}.id", "an id is letters, digits and _ (not starting with a digit), "
+                                                  "at most 64 characters"))
+            ok, node_id = False, None
+        elif node_id in seen:
+            problems.append(Problem(f"{base}.id", f"another node already has the id '{node_id}'", node_id))
+            ok = False
+        else:
+            seen.add(node_id)
+        for key in sorted(set(node) - NODE_KEYS):
+            problems.append(Problem(f"{base}.{key}", "unknown field", node_id))
+        node_type = node.get("type")
+        if node_type not in NODE_TYPES:
+            known = ", ".join(sorted(NODE_TYPES))
+            problems.append(Problem(f"{base}.type", f"unknown node type '{node_type}' (known: {known})", node_id))
+            ok = False
+        else:
+            counts[node_type] = counts.get(node_type, 0) + 1
+            config = node.get("config", {})
+            if not isinstance(config, dict):
+                problems.append(Problem(f"{base}.config", "must be an object", node_id))
+                ok = False
+            else:
+                config_problems = list(_schema_problems(config, NODE_TYPES[node_type].config_schema,
+                                                        f"{base}.config", node_id))
+                problems += config_problems
+                ok = ok and not config_problems
+        position = node.get("position")
+        if position is not None and not (
+            isinstance(position, list) and len(position) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position)
+        ):
+            problems.append(Problem(f"{base}.position", "must be [x, y]", node_id))
+        if ok and node_id:
+            good[node_id] = node
+    if counts["input"] > 1:
+        problems.append(Problem("nodes", "a graph has at most one input node"))
+    if counts["output"] != 1:
+        problems.append(Problem("nodes", "a graph needs exactly one output node"))
+    return problems, good
+
+
+def _check_edges(edges: list[Any], nodes: list[Any], good: Mapping[str, dict]) -> tuple[list[Problem], set[int]]:
+    problems: list[Problem] = []
+    good_edges: set[int] = set()
+    all_ids = {n.get("id") for n in nodes if isinstance(n, dict)}
+    seen: set[tuple] = set()
+    for i, edge in enumerate(edges):
+        base = f"edges[{i}]"
+        if not isinstance(edge, dict):
+            problems.append(Problem(base, "an edge must be an object with from and to"))
+            continue
+        ok = True
+        for key in sorted(set(edge) - EDGE_KEYS):
+            problems.append(Problem(f"{base}.{key}", "unknown field"))
+            ok = False
+        for end in ("from", "to"):
+            ref = edge.get(end)
+            if not isinstance(ref, str):
+                problems.append(Problem(f"{base}.{end}", "must name a node id"))
+                ok = False
+            elif ref not in all_ids:
+                problems.append(Problem(f"{base}.{end}", f"points at node '{ref}', which does not exist"))
+                ok = False
+        if not ok:
+            continue
+        source, target, port = edge["from"], edge["to"], edge.get("port")
+        if source == target:
+            problems.append(Problem(base, f"node '{source}' cannot feed itself", source))
+            continue
+        if source in good:
+            source_type = NODE_TYPES[good[source]["type"]]
+            ports = source_type.out_ports(good[source].get("config", {}))
+            if not ports:
+                problems.append(Problem(base, f"'{source}' is an {good[source]['type']} node: nothing can follow it",
+                                        source))
+                ok = False
+            elif port is not None and port not in ports:
+                problems.append(Problem(f"{base}.port", f"'{source}' has no port '{port}' "
+                                                        f"(ports: {', '.join(ports)})", source))
+                ok = False
+        if target in good and good[target]["type"] == "input":
+            problems.append(Problem(base, f"'{target}' is the input node: nothing can feed it", target))
+            ok = False
+        key = (source, target, port)
+        if key in seen:
+            problems.append(Problem(base, f"duplicate edge {source} → {target}"))
+            ok = False
+        seen.add(key)
+        if ok:
+            good_edges.add(i)
+    return problems, good_edges
+
+
+def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
+    """Graphs are DAGs: report each edge that closes a loop, with the loop spelled out."""
+    graph: dict[str, list[tuple[str, int]]] = {}
+    for i in sorted(good_edges):
+        graph.setdefault(edges[i]["from"], []).append((edges[i]["to"], i))
+    problems: list[Problem] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for target, index in graph.get(node, []):
+            if state.get(target) == 1:
+                loop = path[path.index(target):] + [target]
+                problems.append(Problem(f"edges[{index}]", "this edge closes a loop: " + " → ".join(loop)
+                                        + " (graphs must not loop; use evaluator_optimizer for bounded loops)"))
+            elif state.get(target) is None:
+                visit(target)
+        path.pop()
+        state[node] = 2
+
+    for start in list(graph):
+        if start not in state:
+            visit(start)
+    return problems
+
+
+def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
+                     extra_roots: frozenset[str], inputs_schema: Any) -> Iterable[Problem]:
+    allowed_roots = BASE_ROOTS | extra_roots
+    upstream = spec.ancestors[node.id]
+    input_props = None
+    if isinstance(inputs_schema, dict) and isinstance(inputs_schema.get("properties"), dict):
+        input_props = set(inputs_schema["properties"])
+    for sub_path, source in templates:
+        path = join_path(f"nodes[{node.index}].config", *sub_path)
+        refs = analyse(source)
+        if refs.syntax_error:
+            yield Problem(path, f"template syntax error, {refs.syntax_error}", node.id)
+            continue
+        for attr in sorted(refs.private_attributes):
+            yield Problem(path, f"'{attr}' is not allowed in a template (names starting with _ are refused "
+                                "by the sandbox)", node.id)
+        for root in sorted(refs.roots - allowed_roots):
+            yield Problem(path, f"unknown variable '{root}' (use input.<field> or nodes.<id>.output)", node.id)
+        for ref in sorted(refs.node_ids):
+            if ref not in spec.by_id:
+                yield Problem(path, f"reads node '{ref}', which does not exist", node.id)
+            elif ref not in upstream:
+                yield Problem(path, f"reads node '{ref}', which is not upstream of '{node.id}': "
+                                    f"connect {ref} to {node.id} first", node.id)
+        for ref, field_name in sorted(refs.node_fields):
+            if field_name != "output" and ref in spec.by_id:
+                yield Problem(path, f"nodes.{ref}.{field_name} does not exist: use nodes.{ref}.output", node.id)
+        if input_props is not None:
+            for name in sorted(refs.input_fields - input_props):
+                yield Problem(path, f"input has no field '{name}' (the input schema has: "
+                                    f"{', '.join(sorted(input_props)) or 'none'})", node.id)

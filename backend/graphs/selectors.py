@@ -1,0 +1,74 @@
+"""Reads: what a user may see, and the context a graph is validated in."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from backend.engine import ValidationContext
+from backend.engine.runtime import PromptTemplate
+from backend.providers.registry import known_aliases
+
+from .models import Graph, Prompt, PromptLabel, PromptVersion, Workspace
+
+
+def workspaces_of(user: Any) -> QuerySet[Workspace]:
+    return Workspace.objects.filter(membership__user=user)
+
+
+def graphs_visible_to(user: Any) -> QuerySet[Graph]:
+    return Graph.objects.filter(workspace__membership__user=user).select_related("latest_version")
+
+
+def graph_get(user: Any, graph_id: Any) -> Graph:
+    graph = graphs_visible_to(user).filter(pk=graph_id).first()
+    if graph is None:
+        raise Http404("No such graph in your workspaces")
+    return graph
+
+
+def prompt_get(user: Any, name: str) -> Prompt:
+    prompt = Prompt.objects.filter(workspace__membership__user=user, name=name).first()
+    if prompt is None:
+        raise Http404(f"No prompt named '{name}' in your workspaces")
+    return prompt
+
+
+def prompt_refs_in(value: Any) -> set[str]:
+    """Every ``prompt_ref`` anywhere in a spec (pattern nodes nest their steps)."""
+    refs: set[str] = set()
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if key == "prompt_ref" and isinstance(sub, str):
+                refs.add(sub)
+            else:
+                refs |= prompt_refs_in(sub)
+    elif isinstance(value, list):
+        for sub in value:
+            refs |= prompt_refs_in(sub)
+    return refs
+
+
+def prompt_templates(workspace: Workspace, refs: Iterable[str]) -> dict[str, PromptTemplate]:
+    """Resolve ``name@label`` / ``name@3`` references; unknown ones are simply absent."""
+    resolved: dict[str, PromptTemplate] = {}
+    for ref in refs:
+        name, _, selector = ref.partition("@")
+        version: PromptVersion | None
+        if selector.isdigit():
+            version = PromptVersion.objects.filter(
+                prompt__workspace=workspace, prompt__name=name, number=int(selector)).first()
+        else:
+            label = PromptLabel.objects.filter(
+                prompt__workspace=workspace, prompt__name=name, name=selector).select_related("version").first()
+            version = label.version if label else None
+        if version is not None:
+            resolved[ref] = PromptTemplate(ref=ref, template=version.template, system=version.system or None,
+                                           version_id=f"{name}@{version.number}")
+    return resolved
+
+
+def validation_context(workspace: Workspace, spec: Any) -> ValidationContext:
+    return ValidationContext(prompts=prompt_templates(workspace, prompt_refs_in(spec)),
+                             model_aliases=known_aliases())

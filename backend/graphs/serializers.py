@@ -1,0 +1,96 @@
+"""Input serializers (what the API accepts) and output shapes (what it returns)."""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import Graph, GraphVersion, Prompt, PromptVersion
+
+
+class SpecInput(serializers.Serializer):
+    spec = serializers.JSONField()
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class GraphCreateInput(SpecInput):
+    workspace = serializers.IntegerField(required=False)
+
+
+class PromptCreateInput(serializers.Serializer):
+    name = serializers.SlugField(max_length=100)
+    template = serializers.CharField(max_length=100_000, trim_whitespace=False)
+    system = serializers.CharField(max_length=100_000, required=False, allow_blank=True, default="",
+                                   trim_whitespace=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    workspace = serializers.IntegerField(required=False)
+
+
+class PromptVersionInput(serializers.Serializer):
+    template = serializers.CharField(max_length=100_000, trim_whitespace=False)
+    system = serializers.CharField(max_length=100_000, required=False, allow_blank=True, default="",
+                                   trim_whitespace=False)
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class LabelMoveInput(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+def user_name(user: Any) -> str | None:
+    return user.get_username() if user else None
+
+
+def version_summary(version: GraphVersion) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "content_hash": version.content_hash,
+        "author": user_name(version.author),
+        "message": version.message,
+        "created_at": version.created_at,
+    }
+
+
+def version_detail(version: GraphVersion) -> dict[str, Any]:
+    return {**version_summary(version), "spec": version.spec}
+
+
+def graph_summary(graph: Graph) -> dict[str, Any]:
+    latest = graph.latest_version
+    return {
+        "id": graph.pk,
+        "name": graph.name,
+        "workspace": graph.workspace_id,
+        "created_at": graph.created_at,
+        "updated_at": graph.updated_at,
+        "latest_version": version_summary(latest) if latest else None,
+    }
+
+
+def graph_detail(graph: Graph) -> dict[str, Any]:
+    latest = graph.latest_version
+    return {**graph_summary(graph), "spec": latest.spec if latest else None}
+
+
+def prompt_version_out(version: PromptVersion) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "template": version.template,
+        "system": version.system,
+        "author": user_name(version.author),
+        "message": version.message,
+        "content_hash": version.content_hash,
+        "created_at": version.created_at,
+    }
+
+
+def prompt_out(prompt: Prompt) -> dict[str, Any]:
+    latest = prompt.versions.order_by("-number").first()
+    return {
+        "name": prompt.name,
+        "description": prompt.description,
+        "workspace": prompt.workspace_id,
+        "labels": {label.name: label.version.number for label in prompt.labels.select_related("version")},
+        "latest_version": prompt_version_out(latest) if latest else None,
+    }

@@ -1,0 +1,125 @@
+"""Graph and prompt endpoints: thin, one class per resource; logic lives in services."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.config.errors import InvalidRequest
+from backend.engine.nodes import catalogue
+
+from . import serializers as s
+from .models import Prompt, Workspace
+from .selectors import graph_get, graphs_visible_to, prompt_get, workspaces_of
+from .services import (graph_create, graph_problems, graph_save_version, prompt_create, prompt_label_move,
+                       prompt_version_create, workspace_for_user)
+
+
+def parse(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def pick_workspace(request: Request, workspace_id: int | None) -> Workspace:
+    if workspace_id is None:
+        return workspace_for_user(request.user)
+    workspace = workspaces_of(request.user).filter(pk=workspace_id).first()
+    if workspace is None:
+        raise InvalidRequest("Unknown workspace.", [{"path": "workspace", "message": "not one of your workspaces"}])
+    return workspace
+
+
+class GraphListView(APIView):
+    def get(self, request: Request) -> Response:
+        graphs = graphs_visible_to(request.user)
+        return Response([s.graph_summary(g) for g in graphs])
+
+    def post(self, request: Request) -> Response:
+        data = parse(s.GraphCreateInput, request)
+        workspace = pick_workspace(request, data.get("workspace"))
+        graph = graph_create(workspace=workspace, user=request.user, spec=data["spec"], message=data["message"])
+        return Response(s.graph_detail(graph), status=status.HTTP_201_CREATED)
+
+
+class GraphDetailView(APIView):
+    def get(self, request: Request, graph_id: int) -> Response:
+        return Response(s.graph_detail(graph_get(request.user, graph_id)))
+
+    def put(self, request: Request, graph_id: int) -> Response:
+        graph = graph_get(request.user, graph_id)
+        data = parse(s.SpecInput, request)
+        version, created = graph_save_version(graph=graph, user=request.user, spec=data["spec"],
+                                              message=data["message"])
+        graph.refresh_from_db()
+        return Response({**s.graph_detail(graph), "created_version": created},
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def delete(self, request: Request, graph_id: int) -> Response:
+        graph_get(request.user, graph_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GraphVersionListView(APIView):
+    def get(self, request: Request, graph_id: int) -> Response:
+        graph = graph_get(request.user, graph_id)
+        return Response([s.version_summary(v) for v in graph.versions.select_related("author")])
+
+
+class GraphVersionDetailView(APIView):
+    def get(self, request: Request, graph_id: int, number: int) -> Response:
+        graph = graph_get(request.user, graph_id)
+        return Response(s.version_detail(get_object_or_404(graph.versions, number=number)))
+
+
+class GraphValidateView(APIView):
+    """Check a spec without saving it: every problem, each with its path."""
+
+    def post(self, request: Request) -> Response:
+        data = parse(s.GraphCreateInput, request)
+        workspace = pick_workspace(request, data.get("workspace"))
+        problems = graph_problems(workspace=workspace, spec=data["spec"])
+        return Response({"valid": not problems, "problems": problems})
+
+
+class NodeTypeListView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response(catalogue())
+
+
+class PromptListView(APIView):
+    def get(self, request: Request) -> Response:
+        prompts = Prompt.objects.filter(workspace__membership__user=request.user)
+        return Response([s.prompt_out(p) for p in prompts])
+
+    def post(self, request: Request) -> Response:
+        data = parse(s.PromptCreateInput, request)
+        workspace = pick_workspace(request, data.pop("workspace", None))
+        prompt = prompt_create(workspace=workspace, user=request.user, **data)
+        return Response(s.prompt_out(prompt), status=status.HTTP_201_CREATED)
+
+
+class PromptVersionListView(APIView):
+    def get(self, request: Request, name: str) -> Response:
+        prompt = prompt_get(request.user, name)
+        return Response([s.prompt_version_out(v) for v in prompt.versions.select_related("author")])
+
+    def post(self, request: Request, name: str) -> Response:
+        prompt = prompt_get(request.user, name)
+        version = prompt_version_create(prompt=prompt, user=request.user, **parse(s.PromptVersionInput, request))
+        return Response(s.prompt_version_out(version), status=status.HTTP_201_CREATED)
+
+
+class PromptLabelView(APIView):
+    def put(self, request: Request, name: str, label: str) -> Response:
+        prompt = prompt_get(request.user, name)
+        data = parse(s.LabelMoveInput, request)
+        moved = prompt_label_move(prompt=prompt, user=request.user, label=label, version_number=data["version"])
+        return Response({"prompt": prompt.name, "label": moved.name, "version": moved.version.number})
+
+
+

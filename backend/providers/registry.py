@@ -1,0 +1,85 @@
+"""Alias → route, from the database with the built-in demo aliases underneath.
+
+Read on every model call (one indexed query), so flipping a kill switch takes
+effect on the very next call, in every worker.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from backend.engine.ports import LLMError
+
+from .defaults import DEFAULT_ROUTES
+from .models import ModelAlias
+from .routes import ModelRoute
+
+MAX_FALLBACK_DEPTH = 3
+
+
+def _per_token(per_million: float | None) -> float | None:
+    return None if per_million is None else per_million / 1_000_000
+
+
+def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]) -> ModelRoute:
+    fallbacks = []
+    if len(seen) < MAX_FALLBACK_DEPTH:
+        for name in row.fallbacks or []:
+            if name in seen:
+                continue  # a loop of fallbacks is cut, not followed
+            if name in rows:
+                fallbacks.append(_from_row(rows[name], rows, seen | {name}))
+            elif name in DEFAULT_ROUTES:
+                fallbacks.append(DEFAULT_ROUTES[name])
+    return ModelRoute(
+        alias=row.alias,
+        model=row.model,
+        api_base=row.api_base or None,
+        api_key=os.environ.get(row.api_key_env) if row.api_key_env else None,
+        enabled=row.enabled,
+        fallbacks=tuple(fallbacks),
+        max_retries=row.max_retries,
+        timeout_s=row.timeout_s,
+        input_cost_per_token=_per_token(row.input_cost_per_mtok),
+        output_cost_per_token=_per_token(row.output_cost_per_mtok),
+        demo_latency_ms=row.demo_latency_ms,
+    )
+
+
+def route_for(alias: str) -> ModelRoute:
+    rows = {r.alias: r for r in ModelAlias.objects.all()}
+    if alias in rows:
+        return _from_row(rows[alias], rows, frozenset({alias}))
+    if alias in DEFAULT_ROUTES:
+        return DEFAULT_ROUTES[alias]
+    raise LLMError(f"unknown model alias '{alias}'", kind="unknown_model")
+
+
+async def resolve_route(alias: str) -> ModelRoute:
+    return await sync_to_async(route_for, thread_sensitive=False)(alias)
+
+
+def known_aliases() -> set[str]:
+    return set(DEFAULT_ROUTES) | set(ModelAlias.objects.values_list("alias", flat=True))
+
+
+def alias_catalogue() -> list[dict[str, Any]]:
+    """Every alias with its price and switch, for the canvas's model picker."""
+    rows = {r.alias: r for r in ModelAlias.objects.all()}
+    names = sorted(set(DEFAULT_ROUTES) | set(rows))
+    result = []
+    for name in names:
+        route = _from_row(rows[name], rows, frozenset({name})) if name in rows else DEFAULT_ROUTES[name]
+        result.append({
+            "alias": name,
+            "model": route.model,
+            "demo": route.is_demo,
+            "enabled": route.enabled,
+            "fallbacks": [f.alias for f in route.fallbacks],
+            "input_cost_per_mtok": None if route.input_cost_per_token is None else route.input_cost_per_token * 1e6,
+            "output_cost_per_mtok": None if route.output_cost_per_token is None else route.output_cost_per_token * 1e6,
+            "description": rows[name].description if name in rows else "Built-in demo model (offline)",
+        })
+    return result

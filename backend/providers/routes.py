@@ -1,0 +1,26 @@
+"""A model alias resolved to where and how to call it. Plain data, no Django."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    alias: str
+    model: str  # a litellm model string: "openai/gpt-4o-mini", "ollama/llama3", "demo/fast"
+    api_base: str | None = None
+    api_key: str | None = None
+    enabled: bool = True  # the kill switch: off means calls go to the fallbacks, or fail fast
+    fallbacks: tuple["ModelRoute", ...] = ()
+    max_retries: int = 2
+    timeout_s: float = 60.0
+    # USD per token; None = take the price from litellm's bundled price map.
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+    demo_latency_ms: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model.startswith("demo/")

@@ -1,0 +1,30 @@
+"""The engine's cache port on Redis: answers of deterministic model calls."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+TTL_SECONDS = 24 * 3600
+_clients: dict[int, aioredis.Redis] = {}
+
+
+def _client() -> aioredis.Redis:
+    import asyncio
+
+    # One client per event loop: redis.asyncio connections belong to the loop that made them.
+    key = id(asyncio.get_running_loop())
+    if key not in _clients:
+        _clients[key] = aioredis.from_url(settings.REDIS_URL)
+    return _clients[key]
+
+
+class RedisCache:
+    async def get(self, key: str) -> Any | None:
+        raw = await _client().get(f"patchbay:cache:{key}")
+        return None if raw is None else json.loads(raw)
+
+    async def set(self, key: str, value: Any) -> None:
+        await _client().set(f"patchbay:cache:{key}", json.dumps(value, default=str), ex=TTL_SECONDS)

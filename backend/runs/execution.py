@@ -1,0 +1,90 @@
+"""Load a queued run, give it to the engine with the real ports, and let the sink record it."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from backend.engine import execute_graph, parse_graph
+from backend.engine.ports import Ports, SystemClock
+from backend.engine.runtime import PromptTemplate
+from backend.engine.spec import Budget
+from backend.graphs.selectors import prompt_refs_in, prompt_templates
+from backend.providers.gateway import LiteLLMGateway
+from backend.providers.registry import resolve_route
+
+from .cache import RedisCache
+from .models import Run
+from .sinks import RunEventSink, finish_run_outside_engine
+
+log = logging.getLogger(__name__)
+
+WORKER_LOST = "the worker running this run stopped before it finished; finished spans are kept"
+
+
+@dataclass
+class Claimed:
+    spec: dict[str, Any]
+    input: Any
+    trace_id: str
+    budget: dict[str, Any]
+    prompts: dict[str, PromptTemplate]
+
+
+def claim(run_id: Any) -> Claimed | None:
+    """Move a queued run to running, once. A run found already running was orphaned by a dead worker."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("graph_version", "workspace").filter(pk=run_id).first()
+        if run is None or run.is_finished:
+            return None
+        if run.status == Run.Status.RUNNING:
+            orphaned = True
+        else:
+            orphaned = False
+            if run.cancel_requested:
+                run.status = Run.Status.CANCELLED
+            else:
+                run.status, run.started_at = Run.Status.RUNNING, timezone.now()
+            run.save(update_fields=["status", "started_at"])
+    if orphaned:
+        finish_run_outside_engine(run_id, Run.Status.FAILED, WORKER_LOST)
+        return None
+    if run.status == Run.Status.CANCELLED:
+        finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started")
+        return None
+    spec = run.graph_version.spec
+    return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
+                   prompts=prompt_templates(run.workspace, prompt_refs_in(spec)))
+
+
+def cancel_requested(run_id: Any) -> bool:
+    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+
+async def execute_run_async(run_id: Any) -> None:
+    claimed = await sync_to_async(claim, thread_sensitive=False)(run_id)
+    if claimed is None:
+        return
+    sink = RunEventSink(run_id)
+    check_cancel = sync_to_async(cancel_requested, thread_sensitive=False)
+
+    async def is_cancelled() -> bool:
+        return await check_cancel(run_id)
+
+    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(), clock=SystemClock(),
+                  is_cancelled=is_cancelled)
+    try:
+        await execute_graph(parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id),
+                            trace_id=claimed.trace_id, prompts=claimed.prompts,
+                            budget=Budget.from_dict(claimed.budget))
+    except Exception as exc:  # the engine ends runs itself; this is for its bugs, so no run stays "running"
+        log.exception("engine error in run %s", run_id)
+        await sink.close()
+        await sync_to_async(finish_run_outside_engine, thread_sensitive=False)(
+            run_id, Run.Status.FAILED, f"internal error: {type(exc).__name__}")
+        return
+    await sink.close()

@@ -1,0 +1,89 @@
+"""Runs, their spans and their numbered events."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        BUDGET_EXCEEDED = "budget_exceeded"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.BUDGET_EXCEEDED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="runs")
+    graph = models.ForeignKey("graphs.Graph", on_delete=models.CASCADE, related_name="runs")
+    graph_version = models.ForeignKey("graphs.GraphVersion", on_delete=models.PROTECT, related_name="runs")
+    input = models.JSONField()
+    output = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=32, db_index=True)
+    source = models.CharField(max_length=20, default="api")  # api | canvas | endpoint | cli
+    budget = models.JSONField(default=dict, blank=True)  # a caller's tightening of the graph budget
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    llm_calls = models.PositiveIntegerField(default=0)
+    latency_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class Span(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans")
+    span_id = models.CharField(max_length=32)
+    parent_id = models.CharField(max_length=32, blank=True)
+    node_id = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=10)  # node | llm | tool
+    name = models.CharField(max_length=200)
+    node_type = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=20)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    cache_hit = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "span_id"], name="one_span_id_per_run")]
+
+
+class RunEvent(models.Model):
+    """Every persisted event of a run, numbered 1, 2, 3... so a client can resume after any."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_seq_per_run")]

@@ -1,0 +1,39 @@
+"""Reads: which runs a user may see."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Run, RunEvent
+
+
+def runs_visible_to(user: Any) -> QuerySet[Run]:
+    return Run.objects.filter(workspace__membership__user=user)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def run_get(user: Any, run_id: Any) -> Run:
+    key = _uuid(run_id)
+    run = runs_visible_to(user).filter(pk=key).select_related("graph_version").first() if key else None
+    if run is None:
+        raise Http404("No such run in your workspaces")
+    return run
+
+
+def run_visible(user: Any, run_id: Any) -> bool:
+    key = _uuid(run_id)
+    return bool(key) and bool(user and user.is_authenticated) and runs_visible_to(user).filter(pk=key).exists()
+
+
+def events_after(run_id: Any, after: int, limit: int = 10_000) -> list[dict[str, Any]]:
+    rows = RunEvent.objects.filter(run_id=run_id, seq__gt=after).order_by("seq").values_list("payload", flat=True)
+    return list(rows[:limit])

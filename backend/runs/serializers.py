@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import Run, Span
+
+
+class RunCreateInput(serializers.Serializer):
+    graph = serializers.IntegerField()
+    version = serializers.IntegerField(required=False, min_value=1)
+    input = serializers.JSONField()
+    budget = serializers.JSONField(required=False)
+
+
+def span_out(span: Span) -> dict[str, Any]:
+    return {
+        "span_id": span.span_id, "parent_id": span.parent_id or None, "node_id": span.node_id or None,
+        "kind": span.kind, "name": span.name, "node_type": span.node_type or None, "status": span.status,
+        "started_at": span.started_at, "ended_at": span.ended_at, "duration_ms": span.duration_ms,
+        "input": span.input, "output": span.output, "model": span.model or None,
+        "input_tokens": span.input_tokens, "output_tokens": span.output_tokens, "cost_usd": span.cost_usd,
+        "cache_hit": span.cache_hit, "error": span.error or None, "attributes": span.attributes,
+    }
+
+
+def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(run.pk), "graph": run.graph_id, "version": run.graph_version.number, "status": run.status,
+        "input": run.input, "output": run.output, "error": run.error or None, "trace_id": run.trace_id,
+        "source": run.source, "budget": run.budget, "created_at": run.created_at, "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "totals": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens, "cost_usd": run.cost_usd,
+                   "llm_calls": run.llm_calls, "duration_ms": run.latency_ms},
+        "websocket": f"/ws/runs/{run.pk}/",
+    }
+    if with_spans:
+        data["spans"] = [span_out(s) for s in run.spans.all()]
+    return data

@@ -1,0 +1,71 @@
+"""Writes: create a run (queued, enqueued on commit) and ask one to stop."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import jsonschema
+from django.conf import settings
+from django.db import transaction
+
+from backend.config.errors import InvalidRequest
+from backend.engine.validation import BUDGET_SCHEMA
+from backend.graphs.models import Graph, GraphVersion
+
+from .models import Run
+from .sinks import finish_run_outside_engine
+
+
+def _input_problems(schema: dict[str, Any], value: Any) -> list[dict[str, Any]]:
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    return [{"path": "input" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in e.path),
+             "message": e.message} for e in errors]
+
+
+def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | None = None,
+               budget: dict[str, Any] | None = None, source: str = "api") -> Run:
+    version: GraphVersion | None
+    if version_number is None:
+        version = graph.latest_version
+    else:
+        version = graph.versions.filter(number=version_number).first()
+    if version is None:
+        raise InvalidRequest("No such version.", [{"path": "version", "message": f"graph {graph.pk} has no version "
+                                                   f"{version_number}"}])
+    size = len(json.dumps(input, default=str))
+    if size > settings.PATCHBAY_MAX_INPUT_BYTES:
+        raise InvalidRequest("The input is too large.", [{"path": "input", "message": f"{size} bytes; at most "
+                                                          f"{settings.PATCHBAY_MAX_INPUT_BYTES}"}])
+    problems = _input_problems(version.spec.get("inputs") or {"type": "object"}, input)
+    if budget is not None:
+        problems += [{"path": "budget" + "".join(f".{p}" for p in e.path), "message": e.message}
+                     for e in jsonschema.Draft202012Validator(BUDGET_SCHEMA).iter_errors(budget)]
+    if problems:
+        raise InvalidRequest("The run request has problems; no run was started.", problems)
+    with transaction.atomic():
+        run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=version, input=input,
+                                 budget=budget or {}, trace_id=uuid.uuid4().hex, source=source, created_by=user)
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: Any) -> None:
+    from .tasks import execute_run
+
+    execute_run.delay(str(run_id))
+
+
+def run_cancel(*, run: Run) -> Run:
+    """Ask a run to stop: a queued run stops at once, a running one at its next step."""
+    with transaction.atomic():
+        updated = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(cancel_requested=True)
+        if not updated:
+            Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_requested=True)
+    if updated:
+        # Claim it so the worker finds nothing to do: finish it here, with its event.
+        claimed = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(status=Run.Status.CANCELLED)
+        if claimed:
+            finish_run_outside_engine(run.pk, Run.Status.CANCELLED, "the run was stopped before it started")
+    run.refresh_from_db()
+    return run

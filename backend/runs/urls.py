@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("runs/", views.RunListView.as_view()),
+    path("runs/<str:run_id>/", views.RunDetailView.as_view()),
+    path("runs/<str:run_id>/cancel/", views.RunCancelView.as_view()),
+    path("runs/<str:run_id>/events/", views.RunEventListView.as_view()),
+]

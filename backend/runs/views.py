@@ -1,0 +1,64 @@
+"""Run endpoints: thin; logic in services and selectors."""
+from __future__ import annotations
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.config.errors import InvalidRequest
+from backend.graphs.selectors import graph_get
+from backend.graphs.views import parse
+
+from .models import Run
+from .selectors import events_after, run_get, runs_visible_to
+from .serializers import RunCreateInput, run_out
+from .services import run_cancel, run_create
+
+MAX_LIST = 200
+
+
+class RunListView(APIView):
+    def get(self, request: Request) -> Response:
+        runs = runs_visible_to(request.user).select_related("graph_version")
+        graph = request.query_params.get("graph")
+        if graph:
+            if not graph.isdigit():
+                raise InvalidRequest("Bad filter.", [{"path": "graph", "message": "must be a graph id"}])
+            runs = runs.filter(graph_id=int(graph))
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in Run.Status.values:
+                raise InvalidRequest("Bad filter.", [{"path": "status", "message": "must be one of "
+                                                      + ", ".join(Run.Status.values)}])
+            runs = runs.filter(status=wanted)
+        return Response([run_out(r) for r in runs[:MAX_LIST]])
+
+    def post(self, request: Request) -> Response:
+        data = parse(RunCreateInput, request)
+        graph = graph_get(request.user, data["graph"])
+        run = run_create(graph=graph, user=request.user, input=data["input"], version_number=data.get("version"),
+                         budget=data.get("budget"), source="api")
+        return Response(run_out(run), status=status.HTTP_201_CREATED)
+
+
+class RunDetailView(APIView):
+    def get(self, request: Request, run_id: str) -> Response:
+        return Response(run_out(run_get(request.user, run_id), with_spans=True))
+
+
+class RunCancelView(APIView):
+    def post(self, request: Request, run_id: str) -> Response:
+        run = run_cancel(run=run_get(request.user, run_id))
+        return Response(run_out(run), status=status.HTTP_202_ACCEPTED)
+
+
+class RunEventListView(APIView):
+    """The persisted events after a sequence number: the websocket's replay, over HTTP."""
+
+    def get(self, request: Request, run_id: str) -> Response:
+        run = run_get(request.user, run_id)
+        after = request.query_params.get("after", "0")
+        if not after.isdigit():
+            raise InvalidRequest("Bad cursor.", [{"path": "after", "message": "must be a whole number ≥ 0"}])
+        return Response(events_after(run.pk, int(after)))
