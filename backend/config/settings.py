@@ -105,6 +105,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# A queue name of one's own keeps parallel test sessions and deployments apart on one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env_str("PATCHBAY_QUEUE", "patchbay")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # How many runs one worker process holds at once (see runs/loop.py).

@@ -11,8 +11,6 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import jsonschema
-
 from .budget import BudgetExceeded, BudgetTracker
 from .nodes import get_node_type
 from .nodes.base import NodeFailed, NodeOutcome
@@ -21,6 +19,7 @@ from .runtime import NodeContext, PromptTemplate, RunState
 from .spec import Budget, Edge, GraphSpec, Node
 from .templates import TemplateError
 from .trace import Recorder, Span, new_id
+from .validation import check_input
 
 # How often a long wait wakes up to look at the host's cancel flag.
 CANCEL_POLL_SECONDS = 0.25
@@ -76,7 +75,7 @@ async def execute_graph(
 
     scheduler = _Scheduler(spec, state)
     try:
-        input_problem = _check_input(spec, input)
+        input_problem = input_problems(spec, input)
         if input_problem:
             raise _Stop("failed", input_problem)
         output = await scheduler.run()
@@ -94,13 +93,10 @@ async def execute_graph(
     return result
 
 
-def _check_input(spec: GraphSpec, value: Any) -> str | None:
-    errors = sorted(jsonschema.Draft202012Validator(spec.inputs).iter_errors(value), key=lambda e: list(e.path))
-    if not errors:
-        return None
-    return "; ".join(
-        f"input{''.join(f'.{p}' if isinstance(p, str) else f'[{p}]' for p in e.path)}: {e.message}" for e in errors
-    )
+def input_problems(spec: GraphSpec, value: Any) -> str | None:
+    """The run input's problems against the graph's input schema, as one line (None when fine)."""
+    problems = check_input(spec.inputs, value)
+    return "; ".join(str(p) for p in problems) or None
 
 
 def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:

@@ -64,6 +64,12 @@ class RunState:
     async def call_llm(self, request: LLMRequest, *, parent: Span, name: str) -> LLMResult:
         ports, recorder = self.ports, self.recorder
         cache_key = _cache_key(request) if _cacheable(request) else None
+        cached = await ports.cache.get(cache_key) if cache_key is not None else None
+        estimate = 0.0
+        if cached is None:
+            # Reserve before opening the span: a call the budget refuses never happened.
+            estimate = await ports.llm.estimate_cost(request)
+            self.budget.reserve_call(estimate)
         span = recorder.open_span(kind="llm", name=name, node_id=parent.node_id, parent_id=parent.span_id,
                                   input={"messages": request.messages, "params": request.params})
         span.attributes.update({
@@ -71,22 +77,14 @@ class RunState:
             "patchbay.model_alias": request.alias,
             **{f"gen_ai.request.{k}": v for k, v in request.params.items() if isinstance(v, (int, float, str))},
         })
-        if cache_key is not None:
-            cached = await ports.cache.get(cache_key)
-            if cached is not None:
-                result = LLMResult(**cached)
-                self._fill_llm_span(span, result)
-                span.cache_hit = True
-                span.cost_usd = 0.0  # a cache hit costs nothing; the original cost stays in attributes
-                span.attributes["patchbay.cached_cost_usd"] = result.cost_usd
-                return self._finish_llm_span(span, result, request)
+        if cached is not None:
+            result = LLMResult(**cached)
+            self._fill_llm_span(span, result)
+            span.cache_hit = True
+            span.cost_usd = 0.0  # a cache hit costs nothing; the original cost stays in attributes
+            span.attributes["patchbay.cached_cost_usd"] = result.cost_usd
+            return self._finish_llm_span(span, result, request)
 
-        estimate = await ports.llm.estimate_cost(request)
-        try:
-            self.budget.reserve_call(estimate)
-        except Exception:
-            recorder.spans.remove(span)  # no call was made: nothing to trace
-            raise
         remaining = self.budget.remaining_seconds()
         if remaining is not None:
             request.timeout_s = remaining if request.timeout_s is None else min(request.timeout_s, remaining)

@@ -107,10 +107,10 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
                 yield Problem("inputs", f"not a valid JSON schema: {exc.message}")
     budget = doc.get("budget")
     if budget is not None:
-        yield from _schema_problems(budget, BUDGET_SCHEMA, "budget")
+        yield from schema_problems(budget, BUDGET_SCHEMA, "budget")
 
 
-def _schema_problems(value: Any, schema: Mapping[str, Any], base: str, node_id: str | None = None
+def schema_problems(value: Any, schema: Mapping[str, Any], base: str, node_id: str | None = None
                      ) -> Iterable[Problem]:
     for error in jsonschema.Draft202012Validator(schema).iter_errors(value):
         yield Problem(join_path(base, *error.absolute_path), _plain(error), node_id)
@@ -163,7 +163,7 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
                 problems.append(Problem(f"{base}.config", "must be an object", node_id))
                 ok = False
             else:
-                config_problems = list(_schema_problems(config, NODE_TYPES[node_type].config_schema,
+                config_problems = list(schema_problems(config, NODE_TYPES[node_type].config_schema,
                                                         f"{base}.config", node_id))
                 problems += config_problems
                 ok = ok and not config_problems
@@ -293,3 +293,9 @@ def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: It
             for name in sorted(refs.input_fields - input_props):
                 yield Problem(path, f"input has no field '{name}' (the input schema has: "
                                     f"{', '.join(sorted(input_props)) or 'none'})", node.id)
+
+
+def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
+    """A run input checked against the graph's input schema, each problem at ``input.<path>``."""
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(value)
+    return sorted((Problem(join_path("input", *e.absolute_path), _plain(e)) for e in errors), key=lambda p: p.path)

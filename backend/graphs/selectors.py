@@ -50,18 +50,21 @@ def prompt_refs_in(value: Any) -> set[str]:
     return refs
 
 
-def prompt_templates(workspace: Workspace, refs: Iterable[str]) -> dict[str, PromptTemplate]:
-    """Resolve ``name@label`` / ``name@3`` references; unknown ones are simply absent."""
+def prompt_templates(workspace: Workspace | None, refs: Iterable[str]) -> dict[str, PromptTemplate]:
+    """Resolve ``name@label`` / ``name@3`` references; unknown ones are simply absent.
+
+    ``workspace=None`` (the command line) looks in every workspace.
+    """
+    scope = {} if workspace is None else {"prompt__workspace": workspace}
     resolved: dict[str, PromptTemplate] = {}
     for ref in refs:
         name, _, selector = ref.partition("@")
         version: PromptVersion | None
         if selector.isdigit():
-            version = PromptVersion.objects.filter(
-                prompt__workspace=workspace, prompt__name=name, number=int(selector)).first()
+            version = PromptVersion.objects.filter(**scope, prompt__name=name, number=int(selector)).first()
         else:
-            label = PromptLabel.objects.filter(
-                prompt__workspace=workspace, prompt__name=name, name=selector).select_related("version").first()
+            label = PromptLabel.objects.filter(**scope, prompt__name=name, name=selector).select_related(
+                "version").first()
             version = label.version if label else None
         if version is not None:
             resolved[ref] = PromptTemplate(ref=ref, template=version.template, system=version.system or None,
@@ -69,6 +72,6 @@ def prompt_templates(workspace: Workspace, refs: Iterable[str]) -> dict[str, Pro
     return resolved
 
 
-def validation_context(workspace: Workspace, spec: Any) -> ValidationContext:
+def validation_context(workspace: Workspace | None, spec: Any) -> ValidationContext:
     return ValidationContext(prompts=prompt_templates(workspace, prompt_refs_in(spec)),
                              model_aliases=known_aliases())

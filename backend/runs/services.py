@@ -5,22 +5,15 @@ import json
 import uuid
 from typing import Any
 
-import jsonschema
 from django.conf import settings
 from django.db import transaction
 
 from backend.config.errors import InvalidRequest
-from backend.engine.validation import BUDGET_SCHEMA
+from backend.engine.validation import BUDGET_SCHEMA, check_input, schema_problems
 from backend.graphs.models import Graph, GraphVersion
 
 from .models import Run
 from .sinks import finish_run_outside_engine
-
-
-def _input_problems(schema: dict[str, Any], value: Any) -> list[dict[str, Any]]:
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
-    return [{"path": "input" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in e.path),
-             "message": e.message} for e in errors]
 
 
 def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | None = None,
@@ -37,10 +30,9 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
     if size > settings.PATCHBAY_MAX_INPUT_BYTES:
         raise InvalidRequest("The input is too large.", [{"path": "input", "message": f"{size} bytes; at most "
                                                           f"{settings.PATCHBAY_MAX_INPUT_BYTES}"}])
-    problems = _input_problems(version.spec.get("inputs") or {"type": "object"}, input)
+    problems = [p.to_dict() for p in check_input(version.spec.get("inputs") or {"type": "object"}, input)]
     if budget is not None:
-        problems += [{"path": "budget" + "".join(f".{p}" for p in e.path), "message": e.message}
-                     for e in jsonschema.Draft202012Validator(BUDGET_SCHEMA).iter_errors(budget)]
+        problems += [p.to_dict() for p in schema_problems(budget, BUDGET_SCHEMA, "budget")]
     if problems:
         raise InvalidRequest("The run request has problems; no run was started.", problems)
     with transaction.atomic():

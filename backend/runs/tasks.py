@@ -2,11 +2,22 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
+
+from backend.providers.gateway import litellm_module
 
 from .execution import execute_run_async
-from .loop import run_on_loop
+from .loop import run_loop, run_on_loop
 
 
 @shared_task(name="runs.execute_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def execute_run(run_id: str) -> None:
     run_on_loop(execute_run_async(run_id))
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def warm_up(**_: object) -> None:
+    """Import litellm and start the run loop before the first run, not during it."""
+    litellm_module()
+    run_loop()

@@ -1,0 +1,165 @@
+"""Shared fixtures: people (alice, bob), API clients, and the live stack.
+
+The live stack is real: a Celery worker (threads pool) and a Daphne ASGI
+server as subprocesses on the test PostgreSQL database and Redis, plus the
+project's fake OpenAI-compatible server over HTTP for provider tests.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_postgres(django_db_setup: None) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.exit("The test suite runs on PostgreSQL and Redis: use `make test` (or set DATABASE_URL and "
+                    "REDIS_URL as the Makefile does).", returncode=3)
+
+
+@pytest.fixture
+def alice(db):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    from backend.graphs.services import workspace_for_user
+
+    user = get_user_model().objects.create_user("alice", password="alice-pass-123")
+    workspace_for_user(user)
+    return user
+
+
+@pytest.fixture
+def bob(db):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    from backend.graphs.services import workspace_for_user
+
+    user = get_user_model().objects.create_user("bob", password="bob-pass-123")
+    workspace_for_user(user)
+    return user
+
+
+def token_for(user) -> str:  # type: ignore[no-untyped-def]
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+@pytest.fixture
+def alice_api(alice):  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(alice)}")
+    return client
+
+
+@pytest.fixture
+def bob_api(bob):  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(bob)}")
+    return client
+
+
+@dataclass
+class LiveStack:
+    http_url: str
+    ws_url: str
+    worker_log: list[str]
+
+
+class _Tail(threading.Thread):
+    """Keeps a subprocess's output (for readiness and for failure messages)."""
+
+    def __init__(self, stream, lines: list[str]):  # type: ignore[no-untyped-def]
+        super().__init__(daemon=True)
+        self.stream, self.lines = stream, lines
+
+    def run(self) -> None:
+        for raw in iter(self.stream.readline, b""):
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+
+@pytest.fixture(scope="session")
+def live_stack(django_db_setup: None, django_db_blocker) -> Iterator[LiveStack]:  # type: ignore[no-untyped-def]
+    """A real Celery worker and a real ASGI server on the test database."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "PATCHBAY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "PYTHONPATH": str(ROOT),
+    }
+    worker_log: list[str] = []
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads", "--concurrency",
+         "32", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "--hostname", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _Tail(worker.stdout, worker_log).start()
+    port = free_port()
+    server_log: list[str] = []
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _Tail(server.stdout, server_log).start()
+    try:
+        deadline = time.monotonic() + 90
+        while not any(" ready." in line for line in worker_log):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Celery worker did not start:\n" + "\n".join(worker_log[-40:]))
+            time.sleep(0.1)
+        wait_for_port(port, 60)
+        yield LiveStack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", worker_log)
+    finally:
+        for process in (server, worker):
+            process.terminate()
+        for process in (server, worker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def fake_openai() -> Iterator[object]:
+    from bench.fake_openai import start_in_thread
+
+    server = start_in_thread()
+    yield server
+    server.stop()
