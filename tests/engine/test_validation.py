@@ -39,7 +39,7 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
     assert "'__class__' is not allowed" in problems["nodes[1].config.prompt"]
     assert "ghost" in problems["nodes[2].config.prompt"]
     assert "unknown node type 'teleport'" in problems["nodes[3].type"]
-    assert "'nowhere', which does not exist" in problems["edges[4].to"]
+    assert "'nowhere', which does not exist" in problems["edges[3].to"]
     assert any("closes a loop" in m and "d → e → d" in m for m in problems.values())
 
 
