@@ -9,12 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 django_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from backend.runs.routing import websocket_urlpatterns  # noqa: E402
-from backend.runs.ws_auth import auth_stack  # noqa: E402
+from backend.runs.ws_auth import auth_stack, origin_checked  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_app,
-    "websocket": AllowedHostsOriginValidator(auth_stack(URLRouter(websocket_urlpatterns))),
+    "websocket": origin_checked(auth_stack(URLRouter(websocket_urlpatterns))),
 })

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -47,6 +49,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, InvalidRequest):
         return Response({"error": exc.error_code, "message": str(exc.detail), "problems": exc.problems},
                         status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"error": "too_large", "message": f"The request body is larger than "
+                         f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.", "problems": []},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = exception_handler(exc, context)
     if response is None:
         # A bug: log it, answer in the API's shape, never leak a traceback.

@@ -8,6 +8,8 @@ from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 
 
 @database_sync_to_async
@@ -35,3 +37,23 @@ class TokenAuthMiddleware:
 def auth_stack(inner: Any) -> Any:
     # Session first (it sets scope["user"], anonymous if no cookie), then a token may override.
     return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse cross-site websocket hijacking without locking out scripts.
+
+    Browsers always send Origin, so a browser connection must come from one of
+    ALLOWED_HOSTS. Scripts send no Origin and must authenticate with a token.
+    """
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        if parsed_origin is None:
+            return True
+        return super().valid_origin(parsed_origin)
+
+
+def origin_checked(inner: Any) -> Any:
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG:
+        hosts += [".localhost", "127.0.0.1", "[::1]"]
+    return BrowserOriginValidator(inner, hosts)

@@ -1,0 +1,64 @@
+"""Helpers for tests that drive the live stack: API calls, a real websocket client, polling."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import websockets
+
+from backend.runs.models import Run
+
+FINISHED = {"succeeded", "failed", "budget_exceeded", "cancelled"}
+
+
+def create_graph(api: Any, spec: dict[str, Any]) -> int:
+    response = api.post("/api/graphs/", {"spec": spec}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def start_run(api: Any, graph_id: int, input: Any, **extra: Any) -> str:
+    response = api.post("/api/runs/", {"graph": graph_id, "input": input, **extra}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def wait_finished(run_id: str, timeout: float = 30) -> Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = Run.objects.get(pk=run_id)
+        if run.status in FINISHED:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} still {Run.objects.get(pk=run_id).status} after {timeout}s")
+
+
+async def read_events(ws_url: str, run_id: str, token: str | None, *, after: int = 0, stop_at_seq: int | None = None,
+                      timeout: float = 30) -> list[dict[str, Any]]:
+    """Connect as a client would and read until run.completed (or until ``stop_at_seq``)."""
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    events: list[dict[str, Any]] = []
+    async with websockets.connect(f"{ws_url}/ws/runs/{run_id}/?after={after}", additional_headers=headers,
+                                  open_timeout=10) as ws:
+        async with asyncio.timeout(timeout):
+            while True:
+                event = json.loads(await ws.recv())
+                events.append(event)
+                if event["type"] == "run.completed" or (stop_at_seq and event.get("seq") == stop_at_seq):
+                    return events
+
+
+async def close_code(ws_url: str, run_id: str, token: str | None, query: str = "") -> int:
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    async with websockets.connect(f"{ws_url}/ws/runs/{run_id}/{query}", additional_headers=headers) as ws:
+        try:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else -1
+    raise AssertionError("the server sent data instead of closing")
+
+
+def numbered(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("seq") is not None]
