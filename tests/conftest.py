@@ -125,6 +125,12 @@ def live_stack(django_db_setup: None, django_db_blocker) -> Iterator[LiveStack]:
         "PATCHBAY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "PYTHONPATH": str(ROOT),
     }
+    import redis
+
+    # Start from an empty model cache so cache hits in one test never come from an earlier session.
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("patchbay:cache:*"):
+        client.delete(key)
     worker_log: list[str] = []
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads", "--concurrency",

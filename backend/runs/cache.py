@@ -22,9 +22,14 @@ def _client() -> aioredis.Redis:
 
 
 class RedisCache:
+    """Namespaced per workspace: one team's cached answers are never served to another."""
+
+    def __init__(self, namespace: str):
+        self.prefix = f"patchbay:cache:{namespace}:"
+
     async def get(self, key: str) -> Any | None:
-        raw = await _client().get(f"patchbay:cache:{key}")
+        raw = await _client().get(self.prefix + key)
         return None if raw is None else json.loads(raw)
 
     async def set(self, key: str, value: Any) -> None:
-        await _client().set(f"patchbay:cache:{key}", json.dumps(value, default=str), ex=TTL_SECONDS)
+        await _client().set(self.prefix + key, json.dumps(value, default=str), ex=TTL_SECONDS)

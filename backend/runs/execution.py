@@ -32,6 +32,7 @@ class Claimed:
     input: Any
     trace_id: str
     budget: dict[str, Any]
+    workspace_id: int
     prompts: dict[str, PromptTemplate]
 
 
@@ -58,6 +59,7 @@ def claim(run_id: Any) -> Claimed | None:
         return None
     spec = run.graph_version.spec
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
+                   workspace_id=run.workspace_id,
                    prompts=prompt_templates(run.workspace, prompt_refs_in(spec)))
 
 
@@ -75,7 +77,7 @@ async def execute_run_async(run_id: Any) -> None:
     async def is_cancelled() -> bool:
         return await check_cancel(run_id)
 
-    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(), clock=SystemClock(),
+    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(f"ws{claimed.workspace_id}"), clock=SystemClock(),
                   is_cancelled=is_cancelled)
     try:
         await execute_graph(parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id),

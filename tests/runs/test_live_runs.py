@@ -60,6 +60,12 @@ def test_a_run_streams_every_event_in_order_and_stores_its_spans(live_stack, ali
     detail = alice_api.get(f"/api/runs/{run_id}/").json()
     assert detail["status"] == "succeeded" and len(detail["spans"]) == Span.objects.filter(run=run).count()
 
+    # The same input again: deterministic steps (temperature 0) come from the cache and cost nothing.
+    again = wait_finished(start_run(alice_api, graph_id, NOTE))
+    cached = {s.node_id: s for s in Span.objects.filter(run=again, kind="llm")}
+    assert cached["extract"].cache_hit and cached["classify"].cache_hit and not cached["summarize"].cache_hit
+    assert cached["classify"].cost_usd == 0 and again.output == run.output and again.cost_usd < run.cost_usd
+
 
 def test_a_client_that_reconnects_gets_exactly_the_missing_events(live_stack, alice, alice_api) -> None:  # type: ignore[no-untyped-def]
     ModelAlias.objects.create(alias="slow", model="demo/slow", demo_latency_ms=150, input_cost_per_mtok=1,

@@ -1,0 +1,90 @@
+"""Helpers shared by the benchmarks: statistics, machine facts, and results.md sections.
+
+Each benchmark owns one section of ``bench/results.md``, fenced by HTML comment
+markers, and replaces only that section when it runs again. Numbers are
+recorded, never asserted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import statistics
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results.md"
+
+HEADER = """# Patchbay benchmarks
+
+How to reproduce: `make bench` runs every benchmark in sequence (`bench/run_all.py`); each one can also be run
+on its own, e.g. `.venv/bin/python bench/engine_overhead.py` (pure engine, no services) or
+`.venv/bin/python bench/stack_chain.py` (needs PostgreSQL on 127.0.0.1:5432 as user `postgres` and Redis on
+127.0.0.1:6379; it creates the database `patchbay_bench`, migrates it, and starts its own Celery worker and Daphne
+server; override with `BENCH_DATABASE_URL` / `BENCH_REDIS_URL`). Model calls go to a scripted in-process model
+(engine benchmark) or to `bench/fake_openai.py` over HTTP through litellm (stack benchmark), so no network or money
+is involved. Each script replaces only its own section below; the numbers are what one machine measured once, not
+thresholds. Times are medians unless marked p95; p95 is the nearest-rank 95th percentile.
+"""
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile (the value 95 % of samples are at or below)."""
+    ordered = sorted(values)
+    rank = max(1, -(-95 * len(ordered) // 100))  # ceil(0.95 * n)
+    return ordered[rank - 1]
+
+
+def machine() -> str:
+    """One line describing where the numbers were measured."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"nproc={os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def today() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) this benchmark's section in results.md, keeping the others."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{body.strip()}\n{end}"
+    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+    if not text.startswith("# "):
+        text = HEADER + "\n" + text
+    else:
+        # Keep the header current without touching the sections.
+        first_section = text.find("<!-- begin ")
+        text = HEADER + ("\n" + text[first_section:] if first_section >= 0 else "")
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(text.rstrip("\n") + "\n")
+    print(f"wrote section '{name}' of {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+
+
+def ms(seconds: float, digits: int = 2) -> str:
+    return f"{seconds * 1000:.{digits}f}"

@@ -1,0 +1,54 @@
+"""The gateway over litellm's real client: fallbacks, kill switch, estimates (fake provider over HTTP)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.engine.ports import LLMError, LLMRequest
+from backend.providers.gateway import LiteLLMGateway
+from backend.providers.routes import ModelRoute
+
+MESSAGES = [{"role": "user", "content": "Say hello to the team"}]
+
+
+def gateway(routes: dict[str, ModelRoute]) -> LiteLLMGateway:
+    async def resolve(alias: str) -> ModelRoute:
+        return routes[alias]
+
+    return LiteLLMGateway(resolve)
+
+
+def test_streaming_delivers_deltas_and_usage(fake_openai) -> None:  # type: ignore[no-untyped-def]
+    fake_openai.configure(fail_first_n=0, latency_ms=0)
+    route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key="k")
+    deltas: list[str] = []
+    result = asyncio.run(gateway({"r": route}).complete(LLMRequest("r", MESSAGES, stream=True), deltas.append))
+    assert "".join(deltas) == result.text and len(deltas) > 1
+    assert result.input_tokens > 0 and result.output_tokens > 0 and result.cost_usd > 0
+
+
+def test_a_failing_primary_falls_back_and_says_so(fake_openai) -> None:  # type: ignore[no-untyped-def]
+    broken = ModelRoute(alias="broken", model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", api_key="k",
+                        max_retries=0, timeout_s=2,
+                        fallbacks=(ModelRoute(alias="demo", model="demo/x", input_cost_per_token=1e-6),))
+    result = asyncio.run(gateway({"broken": broken}).complete(LLMRequest("broken", MESSAGES)))
+    assert result.model == "demo/x" and result.fallback_from == ["broken"] and result.demo
+
+
+def test_a_hanging_provider_times_out_clearly(fake_openai) -> None:  # type: ignore[no-untyped-def]
+    fake_openai.configure(hang_rate=1.0)
+    try:
+        route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key="k",
+                           max_retries=0, timeout_s=0.5)
+        with pytest.raises(LLMError) as info:
+            asyncio.run(gateway({"r": route}).complete(LLMRequest("r", MESSAGES)))
+        assert info.value.kind == "timeout"
+    finally:
+        fake_openai.configure(hang_rate=0.0)
+
+
+def test_the_estimate_prices_the_prompt_and_the_capped_completion() -> None:
+    route = ModelRoute(alias="p", model="demo/p", input_cost_per_token=1e-6, output_cost_per_token=2e-6)
+    estimate = asyncio.run(gateway({"p": route}).estimate_cost(LLMRequest("p", MESSAGES, params={"max_tokens": 100})))
+    assert 100 * 2e-6 < estimate < 100 * 2e-6 + 50 * 1e-6
