@@ -29,6 +29,7 @@ run: install
 	$(PY) manage.py serve
 
 test: install
+	$(VENV)/bin/ruff check backend tests bench
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: install

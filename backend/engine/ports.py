@@ -7,8 +7,9 @@ Redis cache, wall clock).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 DeltaCallback = Callable[[str], None]
 

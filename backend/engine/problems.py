@@ -1,8 +1,8 @@
 """A validation problem: where it is (a JSON path) and what is wrong, in words."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ is marked ``skipped`` otherwise, so the trace shows every node.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .budget import BudgetExceeded, BudgetTracker
 from .nodes import get_node_type

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -27,7 +28,7 @@ class PromptTemplate:
 
 
 class NodeContext:
-    def __init__(self, *, run: "RunState", span: Span):
+    def __init__(self, *, run: RunState, span: Span):
         self._run = run
         self.span = span
 

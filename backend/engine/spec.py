@@ -6,9 +6,10 @@ nodes and the graph being acyclic.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 SCHEMA_ID = "patchbay.graph/v1"
 
@@ -20,7 +21,7 @@ class Budget:
     max_llm_calls: int | None = None
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any] | None) -> "Budget":
+    def from_dict(cls, doc: Mapping[str, Any] | None) -> Budget:
         doc = doc or {}
         return cls(
             max_cost_usd=doc.get("max_cost_usd"),
@@ -28,7 +29,7 @@ class Budget:
             max_llm_calls=doc.get("max_llm_calls"),
         )
 
-    def tightened(self, other: "Budget") -> "Budget":
+    def tightened(self, other: Budget) -> Budget:
         """The stricter of two budgets, limit by limit (a caller may tighten, never loosen)."""
 
         def stricter(a: Any, b: Any) -> Any:

@@ -6,8 +6,9 @@ prints it; the canvas pins each problem to its node and field.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any
 
 import jsonschema
 

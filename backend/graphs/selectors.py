@@ -1,7 +1,8 @@
 """Reads: what a user may see, and the context a graph is validated in."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404

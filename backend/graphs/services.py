@@ -9,8 +9,7 @@ from backend.config.errors import InvalidRequest
 from backend.engine import validate_graph
 from backend.engine.templates import analyse
 
-from .models import (Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace,
-                     content_hash)
+from .models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace, content_hash
 from .selectors import validation_context
 
 NEW_VERSION_LABEL = "staging"  # a new prompt version lands on staging; production moves on publish

@@ -15,8 +15,15 @@ from backend.engine.nodes import catalogue
 from . import serializers as s
 from .models import Prompt, Workspace
 from .selectors import graph_get, graphs_visible_to, prompt_get, workspaces_of
-from .services import (graph_create, graph_problems, graph_save_version, prompt_create, prompt_label_move,
-                       prompt_version_create, workspace_for_user)
+from .services import (
+    graph_create,
+    graph_problems,
+    graph_save_version,
+    prompt_create,
+    prompt_label_move,
+    prompt_version_create,
+    workspace_for_user,
+)
 
 
 def parse(serializer_class: type, request: Request) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Words that point to common labels, so a demo router routes by content.
 LABEL_HINTS: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,8 @@ import asyncio
 import os
 import threading
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from backend.engine.ports import DeltaCallback, LLMError, LLMRequest, LLMResult
 

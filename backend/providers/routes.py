@@ -12,7 +12,7 @@ class ModelRoute:
     api_base: str | None = None
     api_key: str | None = None
     enabled: bool = True  # the kill switch: off means calls go to the fallbacks, or fail fast
-    fallbacks: tuple["ModelRoute", ...] = ()
+    fallbacks: tuple[ModelRoute, ...] = ()
     max_retries: int = 2
     timeout_s: float = 60.0
     # USD per token; None = take the price from litellm's bundled price map.

@@ -31,7 +31,7 @@ def run_group(run_id: Any) -> str:
 
 
 def _when(epoch: float | None) -> dt.datetime | None:
-    return None if epoch is None else dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    return None if epoch is None else dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
 
 
 def _span_row(run_id: Any, span: dict[str, Any]) -> Span:

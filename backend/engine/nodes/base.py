@@ -7,8 +7,9 @@ with each type's config JSON schema (the canvas builds its forms from it).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..problems import Problem
 
@@ -46,17 +47,17 @@ class NodeType(ABC):
         return ["out"]
 
     def templates(
-        self, config: Mapping[str, Any], ctx: "ValidationContext"
+        self, config: Mapping[str, Any], ctx: ValidationContext
     ) -> Iterable[tuple[tuple[str | int, ...], str]]:
         """(path within config, template source) for every template the node will render."""
         return ()
 
-    def check(self, node: "Node", spec: "GraphSpec", ctx: "ValidationContext") -> Iterable[Problem]:
+    def check(self, node: Node, spec: GraphSpec, ctx: ValidationContext) -> Iterable[Problem]:
         """Checks beyond the JSON schema (model aliases exist, prompt references resolve, ...)."""
         return ()
 
     @abstractmethod
-    async def run(self, node: "Node", ctx: "NodeContext") -> NodeOutcome:
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
         """Produce the node's output from its config and the outputs upstream."""
 
     def catalogue_entry(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """input and output: where data enters the graph and what the graph returns."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .base import NodeOutcome, NodeType
 from .transform import TransformNode

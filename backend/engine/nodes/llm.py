@@ -1,7 +1,8 @@
 """llm: one model call — a step of a prompt chain."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import jsonschema
 

@@ -1,7 +1,8 @@
 """transform: reshape data with templates, no model call."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..templates import render_value
 from .base import NodeOutcome, NodeType, template_strings
