@@ -52,12 +52,16 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"nproc={os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    try:
+        load = "load average at start {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        load = "load average unknown"
+    return (f"`nproc`={os.cpu_count()} ({cpu}), Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}, {load}")
 
 
 def today() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:

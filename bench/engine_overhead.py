@@ -5,7 +5,7 @@ a linear chain and a wide fan-out, each made of ``llm`` nodes (answered by a
 scripted model with no latency) and of ``transform`` nodes (no model call).
 The events port discards events, so what is measured is the engine itself.
 
-    .venv/bin/python bench/engine_overhead.py [--runs 50] [--warmup 5]
+    .venv/bin/python bench/engine_overhead.py [--runs 200] [--warmup 10]
 """
 from __future__ import annotations
 
@@ -108,8 +108,8 @@ async def measure(doc: dict, runs: int, warmup: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
     args = parser.parse_args()
 

@@ -18,9 +18,13 @@ class BudgetExceeded(Exception):
 
 
 class BudgetTracker:
-    def __init__(self, budget: Budget, clock: Clock):
+    """One run's budget. A subgraph gets its own tracker whose ``parent`` is the caller's:
+    every call counts against both, so a nested graph can never spend past its host."""
+
+    def __init__(self, budget: Budget, clock: Clock, parent: BudgetTracker | None = None):
         self.budget = budget
         self.clock = clock
+        self.parent = parent
         self.started = clock.monotonic()
         self.calls = 0
         self.spent_usd = 0.0
@@ -30,17 +34,31 @@ class BudgetTracker:
         return self.clock.monotonic() - self.started
 
     def remaining_seconds(self) -> float | None:
-        if self.budget.max_seconds is None:
-            return None
-        return max(0.0, self.budget.max_seconds - self.elapsed())
+        own = None if self.budget.max_seconds is None else max(0.0, self.budget.max_seconds - self.elapsed())
+        inherited = self.parent.remaining_seconds() if self.parent else None
+        if own is None or inherited is None:
+            return own if inherited is None else inherited
+        return min(own, inherited)
 
     def check_time(self) -> None:
+        if self.parent:
+            self.parent.check_time()
         limit = self.budget.max_seconds
         if limit is not None and self.elapsed() >= limit:
             raise BudgetExceeded(f"the run took longer than max_seconds={limit:g}", "max_seconds")
 
     def reserve_call(self, estimated_usd: float) -> None:
         """Claim one model call and its estimated cost, or raise if that would pass a limit."""
+        if self.parent:
+            self.parent.reserve_call(estimated_usd)
+        try:
+            self._reserve_own(estimated_usd)
+        except BudgetExceeded:
+            if self.parent:
+                self.parent.release_call(estimated_usd)
+            raise
+
+    def _reserve_own(self, estimated_usd: float) -> None:
         self.check_time()
         max_calls = self.budget.max_llm_calls
         if max_calls is not None and self.calls >= max_calls:
@@ -60,6 +78,8 @@ class BudgetTracker:
 
     def settle_call(self, estimated_usd: float, actual_usd: float) -> None:
         """Replace a reservation with the real cost, raising if the real cost broke the limit."""
+        if self.parent:
+            self.parent.settle_call(estimated_usd, actual_usd)
         self._reserved_usd = max(0.0, self._reserved_usd - estimated_usd)
         self.spent_usd += actual_usd
         max_cost = self.budget.max_cost_usd
@@ -70,5 +90,7 @@ class BudgetTracker:
 
     def release_call(self, estimated_usd: float) -> None:
         """A reserved call that never reached the provider (cache hit, refusal) costs nothing."""
+        if self.parent:
+            self.parent.release_call(estimated_usd)
         self._reserved_usd = max(0.0, self._reserved_usd - estimated_usd)
         self.calls -= 1

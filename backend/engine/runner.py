@@ -16,8 +16,8 @@ from .budget import BudgetExceeded, BudgetTracker
 from .nodes import get_node_type
 from .nodes.base import NodeFailed, NodeOutcome
 from .ports import Ports
-from .runtime import NodeContext, PromptTemplate, RunState
-from .spec import Budget, Edge, GraphSpec, Node
+from .runtime import NodeContext, PromptTemplate, RunState, roll_up
+from .spec import Budget, Edge, GraphSpec, Node, parse_graph
 from .templates import TemplateError
 from .trace import Recorder, Span, new_id
 from .validation import check_input
@@ -60,6 +60,7 @@ async def execute_graph(
     trace_id: str | None = None,
     prompts: Mapping[str, PromptTemplate] | None = None,
     budget: Budget | None = None,
+    subgraphs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunResult:
     """Run a validated graph to the end and return its status, output and spans.
 
@@ -70,7 +71,8 @@ async def execute_graph(
     recorder = Recorder(ports.events, ports.clock, run_id or trace_id, trace_id)
     effective_budget = spec.budget.tightened(budget) if budget else spec.budget
     tracker = BudgetTracker(effective_budget, ports.clock)
-    state = RunState(spec=spec, input=input, ports=ports, recorder=recorder, budget=tracker, prompts=prompts or {})
+    state = RunState(spec=spec, input=input, ports=ports, recorder=recorder, budget=tracker, prompts=prompts or {},
+                     subgraphs=subgraphs)
     recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
                   trace_id=trace_id)
 
@@ -112,10 +114,43 @@ def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:
     }
 
 
+# Subgraphs may nest, but not without end (validation refuses recursion; this is the backstop).
+MAX_SUBGRAPH_DEPTH = 8
+
+
+async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, *, parent_span: Span,
+                          budget: Budget | None = None) -> Any:
+    """Run a subgraph inside a node: same recorder and ports, its own budget under the caller's."""
+    if parent.depth >= MAX_SUBGRAPH_DEPTH:
+        raise NodeFailed(f"subgraphs nest deeper than {MAX_SUBGRAPH_DEPTH} levels")
+    spec = parse_graph(doc)
+    problem = input_problems(spec, input)
+    if problem:
+        raise NodeFailed(f"the subgraph's input does not fit its schema: {problem}")
+    own = spec.budget.tightened(budget) if budget else spec.budget
+    tracker = BudgetTracker(own, parent.ports.clock, parent=parent.budget)
+    state = RunState(spec=spec, input=input, ports=parent.ports, recorder=parent.recorder, budget=tracker,
+                     prompts=parent.prompts, subgraphs=parent.subgraphs, depth=parent.depth + 1)
+    scheduler = _Scheduler(spec, state, parent_span=parent_span)
+    try:
+        return await scheduler.run()
+    except _Stop as stop:
+        if stop.status == "succeeded":  # a gate inside the subgraph exited early: that is its answer
+            return stop.output
+        if stop.status == "budget_exceeded":
+            raise BudgetExceeded(stop.error or "budget exceeded", "subgraph") from None
+        raise NodeFailed(f"the subgraph {stop.status}: {stop.error}") from None
+    finally:
+        await scheduler.cancel_all()
+
+
 class _Scheduler:
-    def __init__(self, spec: GraphSpec, state: RunState):
+    def __init__(self, spec: GraphSpec, state: RunState, parent_span: Span | None = None):
         self.spec = spec
         self.state = state
+        # Inside a subgraph, spans nest under the subgraph node and ids carry its path ("qa/answer").
+        self.parent_span_id = parent_span.span_id if parent_span else None
+        self.prefix = f"{parent_span.node_id}/" if parent_span else ""
         self.pending_in = {n.id: len(spec.incoming[n.id]) for n in spec.nodes}
         self.taken_in = {n.id: 0 for n in spec.nodes}
         self.ready: list[str] = [n.id for n in spec.nodes if self.pending_in[n.id] == 0]
@@ -185,24 +220,30 @@ class _Scheduler:
         for edge in self.spec.outgoing[node.id]:
             self._resolve(edge, taken=False)
 
+    def _open_node_span(self, node: Node) -> Span:
+        return self.state.recorder.open_span(kind="node", name=node.id, node_id=self.prefix + node.id,
+                                             node_type=node.type, parent_id=self.parent_span_id)
+
     def _record_skipped(self, node: Node, reason: str) -> None:
         recorder = self.state.recorder
-        span = recorder.open_span(kind="node", name=node.id, node_id=node.id, node_type=node.type)
+        span = self._open_node_span(node)
         recorder.close_span(span, "skipped")
         span.attributes["patchbay.skip_reason"] = reason
-        recorder.emit("node.skipped", node_id=node.id, span=span.to_dict(), reason=reason)
+        recorder.emit("node.skipped", node_id=span.node_id, span=span.to_dict(), reason=reason)
         self.finished.add(node.id)
 
     async def _run_node(self, node: Node) -> NodeOutcome:
         recorder = self.state.recorder
-        span = recorder.open_span(kind="node", name=node.id, node_id=node.id, node_type=node.type)
+        span = self._open_node_span(node)
         self.spans[node.id] = span
-        recorder.emit("node.started", node_id=node.id, node_type=node.type, span_id=span.span_id)
+        recorder.emit("node.started", node_id=span.node_id, node_type=node.type, span_id=span.span_id,
+                      parent_id=span.parent_id)
         try:
-            outcome = await get_node_type(node.type).run(node, NodeContext(run=self.state, span=span))
+            outcome = await get_node_type(node.type).run(
+                node, NodeContext(run=self.state, span=span, node_id=node.id))
         except asyncio.CancelledError:
             recorder.close_span(span, "cancelled")
-            recorder.emit("node.cancelled", node_id=node.id, span=span.to_dict())
+            recorder.emit("node.cancelled", node_id=span.node_id, span=span.to_dict())
             raise
         except BudgetExceeded as exc:
             self._fail(node, span, f"budget exceeded: {exc.reason}")
@@ -219,15 +260,15 @@ class _Scheduler:
         if outcome.port:
             span.attributes["patchbay.port"] = outcome.port
         recorder.close_span(span, "succeeded", output=outcome.output)
-        _roll_up(span, recorder.spans)
-        recorder.emit("node.completed", node_id=node.id, span=span.to_dict())
+        roll_up(span, recorder.spans)
+        recorder.emit("node.completed", node_id=span.node_id, span=span.to_dict())
         return outcome
 
     def _fail(self, node: Node, span: Span, message: str) -> None:
         recorder = self.state.recorder
         recorder.close_span(span, "failed", error=message)
-        _roll_up(span, recorder.spans)
-        recorder.emit("node.failed", node_id=node.id, span=span.to_dict(), error=message)
+        roll_up(span, recorder.spans)
+        recorder.emit("node.failed", node_id=span.node_id, span=span.to_dict(), error=message)
 
     async def cancel_all(self) -> None:
         """Stop whatever still runs, and mark every node that never started as skipped."""
@@ -245,15 +286,3 @@ class _Scheduler:
 def _default_port(node: Node) -> str | None:
     ports = get_node_type(node.type).out_ports(node.config)
     return ports[0] if ports else None
-
-
-def _roll_up(node_span: Span, spans: list[Span]) -> None:
-    """A node span carries the tokens and cost of the model calls made under it."""
-    children = [s for s in spans if s.parent_id == node_span.span_id and s.kind == "llm"]
-    if not children:
-        return
-    node_span.input_tokens = sum(s.input_tokens for s in children)
-    node_span.output_tokens = sum(s.output_tokens for s in children)
-    node_span.cost_usd = sum(s.cost_usd for s in children)
-    node_span.cache_hit = all(s.cache_hit for s in children)
-    node_span.model = children[-1].model

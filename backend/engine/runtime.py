@@ -2,9 +2,11 @@
 respect the budget, the cache, and are traced as spans."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ import jsonschema
 from .budget import BudgetTracker
 from .nodes.base import NodeFailed
 from .ports import LLMError, LLMRequest, LLMResult, Ports
-from .spec import GraphSpec
+from .spec import Budget, GraphSpec
 from .trace import Recorder, Span
 
 
@@ -28,17 +30,25 @@ class PromptTemplate:
 
 
 class NodeContext:
-    def __init__(self, *, run: RunState, span: Span):
+    """A running node's view of the run: its variables, its span, and model calls traced under it."""
+
+    def __init__(self, *, run: RunState, span: Span, node_id: str, extra: Mapping[str, Any] | None = None):
         self._run = run
         self.span = span
+        self.node_id = node_id  # the id within its own graph (spans carry the nested path)
+        self._extra = dict(extra or {})
 
     @property
     def template_context(self) -> dict[str, Any]:
-        return {"input": self._run.input, "nodes": self._run.node_views}
+        return {"input": self._run.input, "nodes": self._run.node_views, **self._extra}
+
+    def with_vars(self, **extra: Any) -> NodeContext:
+        """The same node, with more template variables (a worker's ``task``, a generator's ``feedback``)."""
+        return NodeContext(run=self._run, span=self.span, node_id=self.node_id, extra={**self._extra, **extra})
 
     @property
     def outgoing_edges(self) -> list[Any]:
-        return self._run.spec.outgoing[self.span.node_id]
+        return self._run.spec.outgoing[self.node_id]
 
     @property
     def prompts(self) -> Mapping[str, PromptTemplate]:
@@ -47,18 +57,76 @@ class NodeContext:
     async def call_llm(self, request: LLMRequest, *, name: str = "llm") -> LLMResult:
         return await self._run.call_llm(request, parent=self.span, name=name)
 
+    @asynccontextmanager
+    async def child(self, name: str, kind: str, input: Any = None) -> AsyncIterator[NodeContext]:
+        """A child span (a plan, a worker, a branch, a vote sample, an iteration) with its own calls under it.
+
+        Set ``child.span.output`` before leaving; failures close the span as failed and propagate.
+        """
+        recorder = self._run.recorder
+        span = recorder.open_span(kind=kind, name=name, node_id=self.span.node_id, parent_id=self.span.span_id,
+                                  node_type=self.span.node_type, input=input)
+        ctx = NodeContext(run=self._run, span=span, node_id=self.node_id, extra=self._extra)
+        try:
+            yield ctx
+        except asyncio.CancelledError:
+            recorder.close_span(span, "cancelled", error="cancelled")
+            recorder.emit("span.completed", span=span.to_dict())
+            raise
+        except Exception as exc:
+            recorder.close_span(span, "failed", error=str(exc) or type(exc).__name__)
+            recorder.emit("span.completed", span=span.to_dict())
+            raise
+        roll_up(span, recorder.spans)
+        recorder.close_span(span, "succeeded")
+        recorder.emit("span.completed", span=span.to_dict())
+
+    async def run_subgraph(self, doc: Mapping[str, Any], input: Any, budget: Budget | None = None) -> Any:
+        """Run another graph as part of this node: its spans nest under this one, its calls count here."""
+        from .runner import run_child_graph  # the scheduler imports this module
+
+        return await run_child_graph(self._run, doc, input, parent_span=self.span, budget=budget)
+
+    def resolve_subgraph(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        if "spec" in config:
+            return config["spec"]
+        doc = self._run.subgraphs.get(config.get("graph", ""))
+        if doc is None:
+            raise NodeFailed(f"graph '{config.get('graph')}' could not be found")
+        return doc
+
+
+def roll_up(span: Span, spans: list[Span]) -> None:
+    """A parent span carries the tokens and cost of everything under it (direct children suffice:
+    each child was rolled up when it closed)."""
+    children = [s for s in spans if s.parent_id == span.span_id and s.kind != "node"]
+    nested_nodes = [s for s in spans if s.parent_id == span.span_id and s.kind == "node"]
+    parts = children + nested_nodes
+    if not parts:
+        return
+    span.input_tokens = sum(s.input_tokens for s in parts)
+    span.output_tokens = sum(s.output_tokens for s in parts)
+    span.cost_usd = sum(s.cost_usd for s in parts)
+    llm = [s for s in parts if s.kind == "llm"]
+    if llm:
+        span.cache_hit = all(s.cache_hit for s in llm)
+        span.model = llm[-1].model
+
 
 class RunState:
     """The mutable state of one run, shared by its nodes (one event loop: no locks)."""
 
     def __init__(self, *, spec: GraphSpec, input: Any, ports: Ports, recorder: Recorder, budget: BudgetTracker,
-                 prompts: Mapping[str, PromptTemplate]):
+                 prompts: Mapping[str, PromptTemplate], subgraphs: Mapping[str, Mapping[str, Any]] | None = None,
+                 depth: int = 0):
         self.spec = spec
         self.input = input
         self.ports = ports
         self.recorder = recorder
         self.budget = budget
         self.prompts = prompts
+        self.subgraphs = subgraphs or {}
+        self.depth = depth  # nesting level of subgraphs, capped so a bad reference cannot recurse forever
         # What templates see as nodes.<id>: {"output": ...} for every finished node.
         self.node_views: dict[str, dict[str, Any]] = {}
 

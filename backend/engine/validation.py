@@ -41,6 +41,8 @@ class ValidationContext:
 
     prompts: Mapping[str, PromptTemplate] | None = None
     model_aliases: Collection[str] | None = None
+    # Saved graphs that subgraph steps name ("name@3" → spec); None means "don't check".
+    subgraphs: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def validate_graph(doc: Any, ctx: ValidationContext | None = None) -> list[Problem]:
@@ -79,11 +81,13 @@ def validate_graph(doc: Any, ctx: ValidationContext | None = None) -> list[Probl
         edges=tuple(Edge(source=edges[i]["from"], target=edges[i]["to"], port=edges[i].get("port"))
                     for i in sorted(good_edges) if edges[i]["from"] in good_nodes and edges[i]["to"] in good_nodes),
     )
+    problems += check_subgraphs(doc, spec, ctx)
+    all_ids = {n.get("id") for n in nodes if isinstance(n, dict)}
     for node in spec.nodes:
         node_type = NODE_TYPES[node.type]
         problems += node_type.check(node, spec, ctx)
         problems += _check_templates(node, spec, ctx, node_type.templates(node.config, ctx),
-                                     node_type.extra_template_roots, doc.get("inputs"))
+                                     node_type.extra_template_roots, doc.get("inputs"), all_ids)
     return problems
 
 
@@ -264,13 +268,16 @@ def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
 
 
 def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
-                     extra_roots: frozenset[str], inputs_schema: Any) -> Iterable[Problem]:
+                     extra_roots: frozenset[str], inputs_schema: Any, all_ids: set[Any]) -> Iterable[Problem]:
     allowed_roots = BASE_ROOTS | extra_roots
     upstream = spec.ancestors[node.id]
     input_props = None
     if isinstance(inputs_schema, dict) and isinstance(inputs_schema.get("properties"), dict):
         input_props = set(inputs_schema["properties"])
-    for sub_path, source in templates:
+    for item in templates:
+        # (path, source) or (path, source, extra names that template may use)
+        sub_path, source = item[0], item[1]
+        roots = allowed_roots | (item[2] if len(item) > 2 else frozenset())
         path = join_path(f"nodes[{node.index}].config", *sub_path)
         refs = analyse(source)
         if refs.syntax_error:
@@ -279,11 +286,13 @@ def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: It
         for attr in sorted(refs.private_attributes):
             yield Problem(path, f"'{attr}' is not allowed in a template (names starting with _ are refused "
                                 "by the sandbox)", node.id)
-        for root in sorted(refs.roots - allowed_roots):
+        for root in sorted(refs.roots - roots):
             yield Problem(path, f"unknown variable '{root}' (use input.<field> or nodes.<id>.output)", node.id)
         for ref in sorted(refs.node_ids):
-            if ref not in spec.by_id:
+            if ref not in all_ids:
                 yield Problem(path, f"reads node '{ref}', which does not exist", node.id)
+            elif ref not in spec.by_id:
+                continue  # that node has problems of its own, reported above
             elif ref not in upstream:
                 yield Problem(path, f"reads node '{ref}', which is not upstream of '{node.id}': "
                                     f"connect {ref} to {node.id} first", node.id)
@@ -300,3 +309,90 @@ def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
     """A run input checked against the graph's input schema, each problem at ``input.<path>``."""
     errors = jsonschema.Draft202012Validator(schema).iter_errors(value)
     return sorted((Problem(join_path("input", *e.absolute_path), _plain(e)) for e in errors), key=lambda p: p.path)
+
+
+def graph_refs(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every saved-graph reference ("name@3") in a config, with its path, outside inline specs."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+
+    def walk(v: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(v, dict):
+            sub = v.get("subgraph")
+            if isinstance(sub, dict) and isinstance(sub.get("graph"), str):
+                found.append(((*path, "subgraph", "graph"), sub["graph"]))
+            for k, x in v.items():
+                if k != "spec":
+                    walk(x, (*path, k))
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, (*path, i))
+
+    walk(value, ())
+    return found
+
+
+def inline_specs(value: Any) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Every inline subgraph spec in a config, with its path."""
+    found: list[tuple[tuple[str | int, ...], Any]] = []
+
+    def walk(v: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(v, dict):
+            sub = v.get("subgraph")
+            if isinstance(sub, dict) and "spec" in sub:
+                found.append(((*path, "subgraph", "spec"), sub["spec"]))
+            for k, x in v.items():
+                if k != "subgraph":
+                    walk(x, (*path, k))
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, (*path, i))
+
+    walk(value, ())
+    return found
+
+
+def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext) -> list[Problem]:
+    """Inline subgraphs are validated in place; saved ones must exist and must not lead back here."""
+    problems: list[Problem] = []
+    own_name = doc.get("name")
+    for node in spec.nodes:
+        base = f"nodes[{node.index}].config"
+        for path, inline in inline_specs(node.config):
+            where = join_path(base, *path)
+            for p in validate_graph(inline, ctx):
+                problems.append(Problem(join_path(where, p.path) if p.path else where, p.message, node.id))
+            if isinstance(inline, dict) and inline.get("name") == own_name:
+                problems.append(Problem(where, f"a subgraph cannot be the graph '{own_name}' itself", node.id))
+        for path, ref in graph_refs(node.config):
+            where = join_path(base, *path)
+            if ref.partition("@")[0] == own_name:
+                problems.append(Problem(where, f"'{ref}' is this graph: a graph cannot call itself", node.id))
+                continue
+            if ctx.subgraphs is None:
+                continue
+            if ref not in ctx.subgraphs:
+                problems.append(Problem(where, f"no saved graph matches '{ref}' (name@version)", node.id))
+                continue
+            loop = _reaches(ref, own_name, ctx.subgraphs)
+            if loop:
+                problems.append(Problem(where, "this subgraph leads back to this graph: " + " → ".join(loop)
+                                        + " (recursion is not allowed)", node.id))
+    return problems
+
+
+def _reaches(start: str, target: Any, graphs: Mapping[str, Mapping[str, Any]]) -> list[str] | None:
+    """The chain of references from ``start`` back to the graph named ``target``, if there is one."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        ref, chain = stack.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        doc = graphs.get(ref) or {}
+        for node in doc.get("nodes") or []:
+            for _, inner in graph_refs(node.get("config") if isinstance(node, dict) else None):
+                if inner.partition("@")[0] == target:
+                    return [*chain, inner]
+                stack.append((inner, [*chain, inner]))
+    return None

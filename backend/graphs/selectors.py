@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,9 +10,10 @@ from django.http import Http404
 
 from backend.engine import ValidationContext
 from backend.engine.runtime import PromptTemplate
+from backend.engine.validation import graph_refs
 from backend.providers.registry import known_aliases
 
-from .models import Graph, Prompt, PromptLabel, PromptVersion, Workspace
+from .models import Graph, GraphVersion, Prompt, PromptLabel, PromptVersion, Workspace
 
 
 def workspaces_of(user: Any) -> QuerySet[Workspace]:
@@ -73,6 +75,53 @@ def prompt_templates(workspace: Workspace | None, refs: Iterable[str]) -> dict[s
     return resolved
 
 
+def saved_graph(workspace: Workspace | None, ref: str) -> dict[str, Any] | None:
+    """The spec of ``name@version`` (the most recently updated graph of that name)."""
+    name, _, number = ref.rpartition("@")
+    if not number.isdigit():
+        return None
+    scope = {} if workspace is None else {"graph__workspace": workspace}
+    version = (GraphVersion.objects.filter(**scope, graph__name=name, number=int(number))
+               .order_by("-graph__updated_at").first())
+    return version.spec if version else None
+
+
+MAX_DEPENDENCIES = 50
+
+
+def subgraph_specs(workspace: Workspace | None, spec: Any) -> dict[str, dict[str, Any]]:
+    """Every saved graph a spec reaches through subgraph references, transitively ("name@3" → spec)."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = [ref for node in (spec.get("nodes") or []) if isinstance(node, dict)
+               for _, ref in graph_refs(node.get("config"))] if isinstance(spec, dict) else []
+    while pending and len(found) < MAX_DEPENDENCIES:
+        ref = pending.pop()
+        if ref in found:
+            continue
+        doc = saved_graph(workspace, ref)
+        if doc is None:
+            continue
+        found[ref] = doc
+        pending += [r for node in doc.get("nodes", []) for _, r in graph_refs(node.get("config"))]
+    return found
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What a spec needs from storage to validate and run: saved prompts and saved subgraphs."""
+
+    prompts: dict[str, PromptTemplate]
+    subgraphs: dict[str, dict[str, Any]]
+
+
+def dependencies(workspace: Workspace | None, spec: Any) -> Dependencies:
+    subgraphs = subgraph_specs(workspace, spec)
+    refs = prompt_refs_in(spec)
+    for doc in subgraphs.values():
+        refs |= prompt_refs_in(doc)
+    return Dependencies(prompts=prompt_templates(workspace, refs), subgraphs=subgraphs)
+
+
 def validation_context(workspace: Workspace | None, spec: Any) -> ValidationContext:
-    return ValidationContext(prompts=prompt_templates(workspace, prompt_refs_in(spec)),
-                             model_aliases=known_aliases())
+    deps = dependencies(workspace, spec)
+    return ValidationContext(prompts=deps.prompts, model_aliases=known_aliases(), subgraphs=deps.subgraphs)

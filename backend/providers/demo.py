@@ -29,6 +29,7 @@ LABEL_HINTS: dict[str, tuple[str, ...]] = {
 
 _LABEL_LIST = re.compile(r"(?:labels?|categories|one of|choose from|options)\s*[:\-]\s*(.+)", re.I)
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+_MONEY = re.compile(r"(?:total|amount|due|price|sum)\D{0,20}?(\d+(?:[.,]\d+)?)", re.I)
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2} [A-Z][a-z]+ \d{4})\b")
 _NAME = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)+)\b")
 
@@ -39,15 +40,21 @@ def source_text(prompt: str) -> str:
     return parts[-1].strip() if len(parts) > 1 else prompt.strip()
 
 
-def classify(text: str, labels: list[str]) -> tuple[str, float]:
-    """The label whose name or hint words occur most in the text; ties go to the first listed."""
+def classify(text: str, labels: list[str], seed: int | None = None) -> tuple[str, float]:
+    """The label whose name or hint words occur most in the text; ties go to the first listed.
+
+    With a ``seed`` (one per vote sample) a close call sometimes goes to the
+    runner-up, as sampling a real model would, so a vote shows real agreement rates.
+    """
     lowered = text.lower()
-    best, best_score = labels[0] if labels else "unknown", 0
-    for label in labels:
-        words = (label.lower().replace("_", " "), *LABEL_HINTS.get(label.lower(), ()))
-        score = sum(lowered.count(w) for w in words)
-        if score > best_score:
-            best, best_score = label, score
+    scores = [(sum(lowered.count(w) for w in (label.lower().replace("_", " "), *LABEL_HINTS.get(label.lower(), ()))),
+               -i, label) for i, label in enumerate(labels)]
+    if not scores:
+        return "unknown", 0.3
+    ranked = sorted(scores, reverse=True)
+    best_score, _, best = ranked[0]
+    if seed is not None and len(ranked) > 1 and ranked[1][0] >= best_score - 1 and (seed * 7 + len(text)) % 5 == 0:
+        best_score, _, best = ranked[1]
     confidence = 0.55 + min(best_score, 4) * 0.1 if best_score else 0.3
     return best, round(confidence, 2)
 
@@ -68,26 +75,26 @@ def items_in(text: str) -> list[str]:
     return parts[:8]
 
 
-def fill_schema(schema: Mapping[str, Any], text: str, name: str = "") -> Any:
+def fill_schema(schema: Mapping[str, Any], text: str, name: str = "", seed: int | None = None) -> Any:
     """A value valid against ``schema``, drawn from the text where the schema leaves room."""
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
-        return classify(text, [str(v) for v in schema["enum"]])[0] if text else schema["enum"][0]
+        return classify(text, [str(v) for v in schema["enum"]], seed)[0] if text else schema["enum"][0]
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            return fill_schema(schema[key][0], text, name)
+            return fill_schema(schema[key][0], text, name, seed)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     lname = name.lower()
     if kind == "object" or "properties" in schema:
         props: Mapping[str, Any] = schema.get("properties", {})
-        result = {key: fill_schema(sub, text, key) for key, sub in props.items()}
+        result = {key: fill_schema(sub, text, key, seed) for key, sub in props.items()}
         label_keys = [k for k, s in props.items() if "enum" in s]
         if "confidence" in result and label_keys:
             enum = [str(v) for v in props[label_keys[0]]["enum"]]
-            result["confidence"] = classify(text, enum)[1]
+            result["confidence"] = classify(text, enum, seed)[1]
         return result
     if kind == "array":
         item_schema = schema.get("items", {"type": "string"})
@@ -99,8 +106,12 @@ def fill_schema(schema: Mapping[str, Any], text: str, name: str = "") -> Any:
     if kind in ("number", "integer"):
         if "confidence" in lname or "score" in lname:
             return 0.8 if kind == "number" else 8
-        match = _NUMBER.search(text)
-        value = float(match.group().replace(",", ".")) if match else schema.get("minimum", 0)
+        match = None
+        if any(word in lname for word in ("amount", "total", "price", "cost", "sum")):
+            match = _MONEY.search(text)
+        match = match or _NUMBER.search(text)
+        number = match.group(match.lastindex or 0) if match else None
+        value = float(number.replace(",", ".")) if number else schema.get("minimum", 0)
         if "maximum" in schema:
             value = min(value, schema["maximum"])
         if "minimum" in schema:
@@ -120,16 +131,45 @@ def fill_schema(schema: Mapping[str, Any], text: str, name: str = "") -> Any:
     return digest(text, 40 if "summary" in lname else 16)
 
 
-def demo_answer(messages: list[Mapping[str, Any]], response_schema: Mapping[str, Any] | None = None) -> str:
+_MUST_MENTION = re.compile(r"must mention\s*:\s*(.+)", re.I)
+_FEEDBACK = re.compile(r"feedback\s*:\s*\n?(.+?)(?:\n\s*\n|$)", re.I | re.S)
+
+
+def _terms(line: str) -> list[str]:
+    return [t.strip(" .") for t in line.split(",") if t.strip(" .")]
+
+
+def judge(prompt: str, text: str) -> dict[str, Any]:
+    """An evaluator: the draft passes when it mentions every term the prompt requires."""
+    required = _MUST_MENTION.search(prompt)
+    terms = _terms(required.group(1).splitlines()[0]) if required else []
+    missing = [t for t in terms if t.lower()[:5] not in text.lower()]
+    if not text.strip():
+        return {"pass": False, "feedback": "The draft is empty."}
+    if missing:
+        return {"pass": False, "feedback": f"Mention: {', '.join(missing)}."}
+    return {"pass": True, "feedback": "Looks good" + (f": it mentions {', '.join(terms)}." if terms else ".")}
+
+
+def demo_answer(messages: list[Mapping[str, Any]], response_schema: Mapping[str, Any] | None = None,
+                seed: int | None = None) -> str:
     user = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
     text = source_text(user)
     if response_schema is not None:
-        return json.dumps(fill_schema(response_schema, text), ensure_ascii=False)
+        props = response_schema.get("properties", {})
+        if props.get("pass", {}).get("type") == "boolean":
+            return json.dumps(judge(user, text))
+        return json.dumps(fill_schema(response_schema, text, seed=seed), ensure_ascii=False)
     labels = _LABEL_LIST.search(user)
     if labels:
         options = [o.strip(" .'\"`") for o in re.split(r",|\bor\b|\|", labels.group(1)) if o.strip(" .'\"`")]
         if options:
-            return classify(text, options)[0]
+            return classify(text, options, seed)[0]
     if not text:
         return "(nothing to work with)"
+    feedback = _FEEDBACK.search(user)
+    if feedback and feedback.group(1).strip().lower().startswith("mention:"):
+        # A revision: a real model would work the feedback in; the demo says it did.
+        terms = _terms(feedback.group(1).strip()[len("mention:"):])
+        return f"{digest(text)} We also cover: {', '.join(terms)}."
     return digest(text)

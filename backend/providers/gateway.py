@@ -46,6 +46,7 @@ def litellm_module() -> Any:
                     {"provider": "demo", "custom_handler": _make_demo_handler(litellm)},
                 ]
                 litellm.utils.custom_llm_setup()
+                litellm.token_counter(model="gpt-4o-mini", text="warm up")  # loads the tokenizer now, not mid-run
                 _litellm = litellm
     return _litellm
 
@@ -53,16 +54,19 @@ def litellm_module() -> Any:
 class LiteLLMGateway:
     def __init__(self, resolve: Resolver):
         self._resolve = resolve
+        # The route found for a request's estimate is reused for its call: one registry read per call.
+        self._estimated: dict[int, ModelRoute] = {}
 
     async def estimate_cost(self, request: LLMRequest) -> float:
         litellm = litellm_module()
         route = await self._resolve(request.alias)
+        self._estimated[id(request)] = route
         prompt_tokens = litellm.token_counter(model=_token_model(route), messages=request.messages)
         completion_tokens = request.params.get("max_tokens") or DEFAULT_COMPLETION_ESTIMATE
         return sum(_price(route, prompt_tokens, completion_tokens))
 
     async def complete(self, request: LLMRequest, on_delta: DeltaCallback | None = None) -> LLMResult:
-        route = await self._resolve(request.alias)
+        route = self._estimated.pop(id(request), None) or await self._resolve(request.alias)
         failures: list[str] = []
         for candidate in (route, *route.fallbacks):
             if not candidate.enabled:
@@ -199,7 +203,7 @@ def _make_demo_handler(litellm: Any) -> Any:
     def answer(messages: list, optional_params: dict) -> str:
         response_format = optional_params.get("response_format") or {}
         schema = (response_format.get("json_schema") or {}).get("schema")
-        return demo_answer(messages, schema)
+        return demo_answer(messages, schema, optional_params.get("seed"))
 
     async def pause(litellm_params: dict | None) -> None:
         latency = ((litellm_params or {}).get("metadata") or {}).get("demo_latency_ms") or 0

@@ -49,9 +49,11 @@ def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]
 
 
 def route_for(alias: str) -> ModelRoute:
-    rows = {r.alias: r for r in ModelAlias.objects.all()}
-    if alias in rows:
-        return _from_row(rows[alias], rows, frozenset({alias}))
+    row = ModelAlias.objects.filter(alias=alias).first()
+    if row is not None:
+        # Fallback rows are read only when the alias has fallbacks (most calls: one indexed query).
+        rows = {r.alias: r for r in ModelAlias.objects.all()} if row.fallbacks else {alias: row}
+        return _from_row(row, rows, frozenset({alias}))
     if alias in DEFAULT_ROUTES:
         return DEFAULT_ROUTES[alias]
     raise LLMError(f"unknown model alias '{alias}'", kind="unknown_model")

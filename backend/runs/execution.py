@@ -13,7 +13,7 @@ from backend.engine import execute_graph, parse_graph
 from backend.engine.ports import Ports, SystemClock
 from backend.engine.runtime import PromptTemplate
 from backend.engine.spec import Budget
-from backend.graphs.selectors import prompt_refs_in, prompt_templates
+from backend.graphs.selectors import dependencies
 from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
 
@@ -34,12 +34,16 @@ class Claimed:
     budget: dict[str, Any]
     workspace_id: int
     prompts: dict[str, PromptTemplate]
+    subgraphs: dict[str, dict[str, Any]]
 
 
 def claim(run_id: Any) -> Claimed | None:
     """Move a queued run to running, once. A run found already running was orphaned by a dead worker."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("graph_version", "workspace").filter(pk=run_id).first()
+        # of=("self",): lock the run row only; locking the joined workspace and version rows
+        # too would deadlock against concurrent run creation (found by the stack benchmark).
+        run = (Run.objects.select_for_update(of=("self",)).select_related("graph_version", "workspace")
+               .filter(pk=run_id).first())
         if run is None or run.is_finished:
             return None
         if run.status == Run.Status.RUNNING:
@@ -58,9 +62,9 @@ def claim(run_id: Any) -> Claimed | None:
         finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started")
         return None
     spec = run.graph_version.spec
+    deps = dependencies(run.workspace, spec)
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
-                   workspace_id=run.workspace_id,
-                   prompts=prompt_templates(run.workspace, prompt_refs_in(spec)))
+                   workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs)
 
 
 def cancel_requested(run_id: Any) -> bool:
@@ -81,7 +85,7 @@ async def execute_run_async(run_id: Any) -> None:
                   is_cancelled=is_cancelled)
     try:
         await execute_graph(parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id),
-                            trace_id=claimed.trace_id, prompts=claimed.prompts,
+                            trace_id=claimed.trace_id, prompts=claimed.prompts, subgraphs=claimed.subgraphs,
                             budget=Budget.from_dict(claimed.budget))
     except Exception as exc:  # the engine ends runs itself; this is for its bugs, so no run stays "running"
         log.exception("engine error in run %s", run_id)

@@ -21,7 +21,8 @@ class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="runs")
     graph = models.ForeignKey("graphs.Graph", on_delete=models.CASCADE, related_name="runs")
-    graph_version = models.ForeignKey("graphs.GraphVersion", on_delete=models.PROTECT, related_name="runs")
+    # Versions only disappear with their graph; deleting a graph deletes its runs with it.
+    graph_version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="runs")
     input = models.JSONField()
     output = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)

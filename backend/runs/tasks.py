@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
+from django.db import OperationalError
 
 from backend.providers.gateway import litellm_module
 
@@ -10,7 +11,9 @@ from .execution import execute_run_async
 from .loop import run_loop, run_on_loop
 
 
-@shared_task(name="runs.execute_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# A lost database connection or a lock conflict while claiming is retried; claiming is idempotent.
+@shared_task(name="runs.execute_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             autoretry_for=(OperationalError,), retry_backoff=0.2, retry_backoff_max=5, max_retries=5)
 def execute_run(run_id: str) -> None:
     run_on_loop(execute_run_async(run_id))
 

@@ -149,3 +149,14 @@ def test_node_type_catalogue_serves_config_schemas(alice_api) -> None:  # type: 
 def test_model_catalogue_lists_demo_aliases_with_prices(alice_api) -> None:  # type: ignore[no-untyped-def]
     models = {m["alias"]: m for m in alice_api.get("/api/models/").json()}
     assert models["fast"]["demo"] is True and models["fast"]["input_cost_per_mtok"] > 0
+
+
+def test_deleting_a_graph_with_runs_removes_both(alice, alice_api) -> None:  # type: ignore[no-untyped-def]
+    from backend.runs.models import Run
+
+    graph_id = alice_api.post("/api/graphs/", {"spec": CHAIN}, format="json").json()["id"]
+    graph = Graph.objects.get(pk=graph_id)
+    Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version, input={},
+                       trace_id="t" * 32)
+    assert alice_api.delete(f"/api/graphs/{graph_id}/").status_code == 204
+    assert not Graph.objects.filter(pk=graph_id).exists() and Run.objects.count() == 0

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 from .base import NodeType
+from .evaluator_optimizer import EvaluatorOptimizerNode
 from .gate import GateNode
 from .io import InputNode, OutputNode
 from .llm import LLMNode
+from .orchestrator import OrchestratorNode
+from .parallel import ParallelNode
+from .router import RouterNode
+from .subgraph import SubgraphNode
 from .transform import TransformNode
+from .vote import VoteNode
 
 NODE_TYPES: dict[str, NodeType] = {
     t.type_name: t
@@ -15,6 +21,12 @@ NODE_TYPES: dict[str, NodeType] = {
         LLMNode(),
         GateNode(),
         TransformNode(),
+        RouterNode(),
+        ParallelNode(),
+        VoteNode(),
+        OrchestratorNode(),
+        EvaluatorOptimizerNode(),
+        SubgraphNode(),
     )
 }
 

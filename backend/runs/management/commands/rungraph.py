@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from backend.engine import execute_graph, parse_graph, validate_graph
 from backend.engine.ports import CollectingEvents, Ports
 from backend.engine.runner import RunResult, input_problems
-from backend.graphs.selectors import prompt_refs_in, prompt_templates, validation_context
+from backend.graphs.selectors import dependencies, validation_context
 from backend.providers.gateway import LiteLLMGateway, litellm_module
 from backend.providers.registry import resolve_route
 
@@ -32,10 +32,27 @@ def load_json(text: str, what: str) -> Any:
         raise CommandError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
+def spans_as_tree(spans: list[Any]) -> list[tuple[int, Any]]:
+    """Spans depth-first, each under its parent, with its depth."""
+    children: dict[str | None, list[Any]] = {}
+    for span in spans:
+        children.setdefault(span.parent_id, []).append(span)
+    ordered: list[tuple[int, Any]] = []
+
+    def visit(parent: str | None, depth: int) -> None:
+        for span in children.get(parent, []):
+            ordered.append((depth, span))
+            visit(span.span_id, depth + 1)
+
+    visit(None, 0)
+    return ordered
+
+
 def span_table(result: RunResult) -> str:
     rows = [("node", "kind", "status", "model", "tok in", "tok out", "cost $", "ms")]
-    for span in result.spans:
-        name = span.node_id or "" if span.kind == "node" else f"  └ {span.name}"
+    for depth, span in spans_as_tree(result.spans):
+        label = span.node_id if span.kind == "node" else span.name
+        name = ("  " * (depth - 1) + "└ " if depth else "") + (label or "")
         rows.append((name, span.kind, span.status, span.model or "-", str(span.input_tokens),
                      str(span.output_tokens), f"{span.cost_usd:.6f}",
                      "-" if span.duration_ms is None else f"{span.duration_ms:.1f}"))
@@ -57,6 +74,7 @@ class Command(BaseCommand):
             raise CommandError(f"no graph file at {path}")
         doc = load_json(path.read_text(), str(path))
         run_input = load_json(options["input"], "--input")
+        deps = dependencies(None, doc)
         problems = validate_graph(doc, validation_context(None, doc))
         if problems:
             self.stderr.write(f"{path}: the graph has {len(problems)} problem(s):")
@@ -69,9 +87,9 @@ class Command(BaseCommand):
             self.stderr.write(f"--input does not fit the graph's input schema: {input_problem}")
             sys.exit(1)
         litellm_module()  # import it now, so the first span does not carry the import time
-        prompts = prompt_templates(None, prompt_refs_in(doc))
         ports = Ports(llm=LiteLLMGateway(resolve_route), events=CollectingEvents())
-        result = asyncio.run(execute_graph(spec, run_input, ports=ports, prompts=prompts))
+        result = asyncio.run(execute_graph(spec, run_input, ports=ports, prompts=deps.prompts,
+                                                   subgraphs=deps.subgraphs))
         if options["json"]:
             record = result.to_dict()
             self.stdout.write(json.dumps(record, indent=2, default=str, ensure_ascii=False))
