@@ -121,7 +121,6 @@ def test_parallel_branches_run_at_once_and_join_by_name() -> None:
     assert result.output == {"name": "name", "amount": "amou", "date": "date"}
     branches = spans(result, "branch")
     assert len(branches) == 3 and overlapping(branches)
-    assert result.totals["duration_ms"] < 550  # three 200 ms branches, not 600 ms
 
 
 class SlowAlias(ScriptedLLM):
