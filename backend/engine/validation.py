@@ -311,17 +311,16 @@ def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
     return sorted((Problem(join_path("input", *e.absolute_path), _plain(e)) for e in errors), key=lambda p: p.path)
 
 
-def graph_refs(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every saved-graph reference ("name@3") in a config, with its path, outside inline specs."""
-    found: list[tuple[tuple[str | int, ...], str]] = []
+def subgraph_sites(value: Any) -> list[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
+    """Every ``{"subgraph": {...}}`` reference in a config (a step or a subgraph node), with its path."""
+    found: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
 
     def walk(v: Any, path: tuple[str | int, ...]) -> None:
         if isinstance(v, dict):
-            sub = v.get("subgraph")
-            if isinstance(sub, dict) and isinstance(sub.get("graph"), str):
-                found.append(((*path, "subgraph", "graph"), sub["graph"]))
+            if isinstance(v.get("subgraph"), dict):
+                found.append(((*path, "subgraph"), v["subgraph"]))
             for k, x in v.items():
-                if k != "spec":
+                if k != "subgraph":  # an inline spec is validated as a graph of its own
                     walk(x, (*path, k))
         elif isinstance(v, list):
             for i, x in enumerate(v):
@@ -329,26 +328,27 @@ def graph_refs(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
 
     walk(value, ())
     return found
+
+
+def graph_refs(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every saved-graph reference ("name@3") in a config, with its path."""
+    return [((*path, "graph"), sub["graph"]) for path, sub in subgraph_sites(value) if isinstance(sub.get("graph"), str)]
 
 
 def inline_specs(value: Any) -> list[tuple[tuple[str | int, ...], Any]]:
     """Every inline subgraph spec in a config, with its path."""
-    found: list[tuple[tuple[str | int, ...], Any]] = []
+    return [((*path, "spec"), sub["spec"]) for path, sub in subgraph_sites(value) if "spec" in sub]
 
-    def walk(v: Any, path: tuple[str | int, ...]) -> None:
-        if isinstance(v, dict):
-            sub = v.get("subgraph")
-            if isinstance(sub, dict) and "spec" in sub:
-                found.append(((*path, "subgraph", "spec"), sub["spec"]))
-            for k, x in v.items():
-                if k != "subgraph":
-                    walk(x, (*path, k))
-        elif isinstance(v, list):
-            for i, x in enumerate(v):
-                walk(x, (*path, i))
 
-    walk(value, ())
-    return found
+def saved_graph_refs(doc: Any) -> set[str]:
+    """Every saved graph a document names, inline subgraphs included: what a host must load to run it."""
+    refs: set[str] = set()
+    for node in (doc.get("nodes") or []) if isinstance(doc, dict) else []:
+        config = node.get("config") if isinstance(node, dict) else None
+        refs |= {ref for _, ref in graph_refs(config)}
+        for _, inline in inline_specs(config):
+            refs |= saved_graph_refs(inline)
+    return refs
 
 
 def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext) -> list[Problem]:

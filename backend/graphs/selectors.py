@@ -10,7 +10,7 @@ from django.http import Http404
 
 from backend.engine import ValidationContext
 from backend.engine.runtime import PromptTemplate
-from backend.engine.validation import graph_refs
+from backend.engine.validation import saved_graph_refs
 from backend.providers.registry import known_aliases
 
 from .models import Graph, GraphVersion, Prompt, PromptLabel, PromptVersion, Workspace
@@ -92,8 +92,7 @@ MAX_DEPENDENCIES = 50
 def subgraph_specs(workspace: Workspace | None, spec: Any) -> dict[str, dict[str, Any]]:
     """Every saved graph a spec reaches through subgraph references, transitively ("name@3" → spec)."""
     found: dict[str, dict[str, Any]] = {}
-    pending = [ref for node in (spec.get("nodes") or []) if isinstance(node, dict)
-               for _, ref in graph_refs(node.get("config"))] if isinstance(spec, dict) else []
+    pending = list(saved_graph_refs(spec))
     while pending and len(found) < MAX_DEPENDENCIES:
         ref = pending.pop()
         if ref in found:
@@ -102,7 +101,7 @@ def subgraph_specs(workspace: Workspace | None, spec: Any) -> dict[str, dict[str
         if doc is None:
             continue
         found[ref] = doc
-        pending += [r for node in doc.get("nodes", []) for _, r in graph_refs(node.get("config"))]
+        pending += saved_graph_refs(doc)
     return found
 
 
