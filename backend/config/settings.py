@@ -111,6 +111,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # How many runs one worker process holds at once (see runs/loop.py).
 PATCHBAY_WORKER_CONCURRENCY = env_int("PATCHBAY_WORKER_CONCURRENCY", 64, minimum=1)
+# A running run's worker proves it is alive this often; three missed beats and the run is failed.
+PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 10, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

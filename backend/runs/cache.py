@@ -1,6 +1,7 @@
 """The engine's cache port on Redis: answers of deterministic model calls."""
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,9 +12,8 @@ TTL_SECONDS = 24 * 3600
 _clients: dict[int, aioredis.Redis] = {}
 
 
-def _client() -> aioredis.Redis:
-    import asyncio
-
+def redis_client() -> aioredis.Redis:
+    """The asyncio Redis client of the running loop."""
     # One client per event loop: redis.asyncio connections belong to the loop that made them.
     key = id(asyncio.get_running_loop())
     if key not in _clients:
@@ -28,8 +28,8 @@ class RedisCache:
         self.prefix = f"patchbay:cache:{namespace}:"
 
     async def get(self, key: str) -> Any | None:
-        raw = await _client().get(self.prefix + key)
+        raw = await redis_client().get(self.prefix + key)
         return None if raw is None else json.loads(raw)
 
     async def set(self, key: str, value: Any) -> None:
-        await _client().set(self.prefix + key, json.dumps(value, default=str), ex=TTL_SECONDS)
+        await redis_client().set(self.prefix + key, json.dumps(value, default=str), ex=TTL_SECONDS)

@@ -1,6 +1,7 @@
 """Load a queued run, give it to the engine with the real ports, and let the sink record it."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,11 @@ from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
 
 from .cache import RedisCache
+from .liveness import WORKER_LOST, keep_alive
 from .models import Run
 from .sinks import RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)
-
-WORKER_LOST = "the worker running this run stopped before it finished; finished spans are kept"
 
 
 @dataclass
@@ -46,20 +46,17 @@ def claim(run_id: Any) -> Claimed | None:
                .filter(pk=run_id).first())
         if run is None or run.is_finished:
             return None
-        if run.status == Run.Status.RUNNING:
-            orphaned = True
-        else:
-            orphaned = False
-            if run.cancel_requested:
-                run.status = Run.Status.CANCELLED
-            else:
-                run.status, run.started_at = Run.Status.RUNNING, timezone.now()
+        outcome = "orphaned" if run.status == Run.Status.RUNNING else (
+            "cancelled" if run.cancel_requested else "claimed")
+        if outcome == "claimed":
+            run.status, run.started_at = Run.Status.RUNNING, timezone.now()
             run.save(update_fields=["status", "started_at"])
-    if orphaned:
-        finish_run_outside_engine(run_id, Run.Status.FAILED, WORKER_LOST)
+    if outcome == "orphaned":  # redelivered by Celery after its first worker died
+        finish_run_outside_engine(run_id, Run.Status.FAILED, WORKER_LOST, expected=Run.Status.RUNNING)
         return None
-    if run.status == Run.Status.CANCELLED:
-        finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started")
+    if outcome == "cancelled":
+        finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
+                                  expected=Run.Status.QUEUED)
         return None
     spec = run.graph_version.spec
     deps = dependencies(run.workspace, spec)
@@ -81,16 +78,20 @@ async def execute_run_async(run_id: Any) -> None:
     async def is_cancelled() -> bool:
         return await check_cancel(run_id)
 
-    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(f"ws{claimed.workspace_id}"), clock=SystemClock(),
-                  is_cancelled=is_cancelled)
+    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(f"ws{claimed.workspace_id}"),
+                  clock=SystemClock(), is_cancelled=is_cancelled)
+    heartbeat = asyncio.get_running_loop().create_task(keep_alive(run_id))
+    failure = None
     try:
         await execute_graph(parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id),
                             trace_id=claimed.trace_id, prompts=claimed.prompts, subgraphs=claimed.subgraphs,
                             budget=Budget.from_dict(claimed.budget))
     except Exception as exc:  # the engine ends runs itself; this is for its bugs, so no run stays "running"
         log.exception("engine error in run %s", run_id)
+        failure = f"internal error: {type(exc).__name__}"
+    finally:
+        heartbeat.cancel()
         await sink.close()
+    if failure:
         await sync_to_async(finish_run_outside_engine, thread_sensitive=False)(
-            run_id, Run.Status.FAILED, f"internal error: {type(exc).__name__}")
-        return
-    await sink.close()
+            run_id, Run.Status.FAILED, failure, expected=Run.Status.RUNNING)

@@ -50,14 +50,9 @@ def _enqueue(run_id: Any) -> None:
 
 def run_cancel(*, run: Run) -> Run:
     """Ask a run to stop: a queued run stops at once, a running one at its next step."""
-    with transaction.atomic():
-        updated = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(cancel_requested=True)
-        if not updated:
-            Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_requested=True)
-    if updated:
-        # Claim it so the worker finds nothing to do: finish it here, with its event.
-        claimed = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(status=Run.Status.CANCELLED)
-        if claimed:
-            finish_run_outside_engine(run.pk, Run.Status.CANCELLED, "the run was stopped before it started")
+    Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(cancel_requested=True)
+    # Still queued: end it here, with its event (a no-op if a worker claimed it meanwhile).
+    finish_run_outside_engine(run.pk, Run.Status.CANCELLED, "the run was stopped before it started",
+                              expected=Run.Status.QUEUED)
     run.refresh_from_db()
     return run

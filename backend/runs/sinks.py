@@ -106,12 +106,20 @@ class RunEventSink:
             await self._layer.group_send(run_group(self.run_id), _message(events))
 
 
-def finish_run_outside_engine(run_id: Any, status: str, error: str) -> None:
-    """End a run the engine did not end (cancelled while queued, worker lost): store, then publish."""
+def finish_run_outside_engine(run_id: Any, status: str, error: str, *, expected: str) -> bool:
+    """End a run the engine did not end (cancelled while queued, worker lost): store, then publish.
+
+    Only while the run is still in the ``expected`` status (checked under a row lock),
+    so a worker that claimed the run meanwhile keeps it. Returns whether it acted.
+    """
     with transaction.atomic():
+        run = Run.objects.select_for_update(of=("self",)).filter(pk=run_id).first()
+        if run is None or run.status != expected:
+            return False
         last = RunEvent.objects.filter(run_id=run_id).aggregate(m=Max("seq"))["m"] or 0
         event = {"type": "run.completed", "run_id": str(run_id), "seq": last + 1, "ts": timezone.now().timestamp(),
                  "status": status, "output": None, "error": error, "totals": {}}
         RunEvent.objects.create(run_id=run_id, seq=event["seq"], type=event["type"], payload=event)
         Run.objects.filter(pk=run_id).update(status=status, error=error, finished_at=timezone.now())
     async_to_sync(get_channel_layer().group_send)(run_group(run_id), _message([event]))
+    return True

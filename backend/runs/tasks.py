@@ -8,6 +8,7 @@ from django.db import OperationalError
 from backend.providers.gateway import litellm_module
 
 from .execution import execute_run_async
+from .liveness import sweep_forever
 from .loop import run_loop, run_on_loop
 
 
@@ -21,6 +22,7 @@ def execute_run(run_id: str) -> None:
 @worker_ready.connect
 @worker_process_init.connect
 def warm_up(**_: object) -> None:
-    """Import litellm and start the run loop before the first run, not during it."""
+    """Import litellm and start the run loop before the first run, not during it; start the orphan sweep."""
     litellm_module()
-    run_loop()
+    loop = run_loop()
+    loop.call_soon_threadsafe(lambda: loop.create_task(sweep_forever()))

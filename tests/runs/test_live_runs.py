@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,21 @@ def test_a_queued_run_can_be_cancelled(live_stack, alice, alice_api) -> None:  #
     assert run.status == "cancelled"
     events = asyncio.run(read_events(live_stack.ws_url, run_id, token_for(alice)))
     assert events[-1]["type"] == "run.completed" and events[-1]["status"] == "cancelled"
+
+
+def test_a_running_run_stops_at_its_next_step_when_cancelled(live_stack, alice, alice_api) -> None:  # type: ignore[no-untyped-def]
+    ModelAlias.objects.create(alias="glacial", model="demo/glacial", demo_latency_ms=20000)
+    graph_id = create_graph(alice_api, spec([{"id": "in", "type": "input"}, llm("quick"), llm("stuck", "glacial"),
+                                             {"id": "out", "type": "output", "config": {"value": 1}}],
+                                            [{"from": "in", "to": "quick"}, {"from": "quick", "to": "stuck"},
+                                             {"from": "stuck", "to": "out"}]))
+    run_id = start_run(alice_api, graph_id, {"x": 1})
+    deadline = time.monotonic() + 30
+    while not Span.objects.filter(run_id=run_id, node_id="quick", kind="llm").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert alice_api.post(f"/api/runs/{run_id}/cancel/").status_code == 202
+    run = wait_finished(run_id, timeout=10)  # far less than the 20 s model call it interrupts
+    assert run.status == "cancelled" and run.error == "the run was stopped"
+    assert Span.objects.get(run=run, node_id="quick", kind="llm").status == "succeeded"
+    assert Span.objects.get(run=run, node_id="stuck", kind="node").status == "cancelled"

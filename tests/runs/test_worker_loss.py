@@ -1,0 +1,110 @@
+"""A worker that dies mid-run leaves the run failed with its finished spans, never stuck in "running"."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from backend.graphs.models import Graph
+from backend.providers.models import ModelAlias
+from backend.runs.liveness import reap_orphaned_runs
+from backend.runs.models import Run, RunEvent, Span
+
+from ..conftest import ROOT, _Tail, token_for
+from .live import create_graph, read_events
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+TWO_STEPS = {
+    "schema": "patchbay.graph/v1", "name": "two-steps",
+    "nodes": [{"id": "in", "type": "input"},
+              {"id": "quick", "type": "llm", "config": {"model": "fast", "prompt": "one {{ input }}"}},
+              {"id": "slow", "type": "llm", "config": {"model": "glacial", "prompt": "two {{ input }}"}},
+              {"id": "out", "type": "output", "config": {"value": "{{ nodes.slow.output }}"}}],
+    "edges": [{"from": "in", "to": "quick"}, {"from": "quick", "to": "slow"}, {"from": "slow", "to": "out"}],
+}
+
+
+def running_run(alice_api, started_ago_s: float) -> Run:  # type: ignore[no-untyped-def]
+    graph = Graph.objects.get(pk=create_graph(alice_api, TWO_STEPS))
+    return Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version, input={},
+                              trace_id="a" * 32, status=Run.Status.RUNNING,
+                              started_at=timezone.now() - dt.timedelta(seconds=started_ago_s))
+
+
+def test_a_run_without_a_heartbeat_is_failed_and_keeps_its_spans(live_stack, alice, alice_api) -> None:  # type: ignore[no-untyped-def]
+    ModelAlias.objects.create(alias="glacial", model="demo/glacial", demo_latency_ms=30000)
+    run = running_run(alice_api, 300)
+    Span.objects.create(run=run, span_id="s1", kind="llm", name="llm", node_id="quick", status="succeeded",
+                        started_at=timezone.now(), input_tokens=5)
+    RunEvent.objects.create(run=run, seq=1, type="run.started", payload={"type": "run.started", "seq": 1})
+    reap_orphaned_runs()
+    run.refresh_from_db()
+    assert run.status == "failed" and "worker" in run.error
+    assert Span.objects.filter(run=run, span_id="s1").exists()
+    events = asyncio.run(read_events(live_stack.ws_url, str(run.pk), token_for(alice)))
+    assert [e["seq"] for e in events] == [1, 2] and events[-1]["status"] == "failed"
+
+
+def test_a_run_whose_worker_beats_is_left_alone(live_stack, alice, alice_api) -> None:  # type: ignore[no-untyped-def]
+    ModelAlias.objects.create(alias="glacial", model="demo/glacial", demo_latency_ms=30000)
+    run = running_run(alice_api, 300)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.set(f"patchbay:heartbeat:{run.pk}", "1", ex=60)
+    try:
+        assert str(run.pk) not in reap_orphaned_runs()
+        run.refresh_from_db()
+        assert run.status == "running"
+    finally:
+        client.delete(f"patchbay:heartbeat:{run.pk}")
+        Run.objects.filter(pk=run.pk).update(status="failed")
+
+
+def test_killing_the_worker_mid_run_ends_the_run_as_failed(live_stack, alice, alice_api) -> None:  # type: ignore[no-untyped-def]
+    """A real worker, killed with SIGKILL while its run waits on a slow model."""
+    from backend.runs.tasks import execute_run
+
+    ModelAlias.objects.create(alias="glacial", model="demo/glacial", demo_latency_ms=60000)
+    graph = Graph.objects.get(pk=create_graph(alice_api, TWO_STEPS))
+    run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version,
+                             input={"x": 1}, trace_id="b" * 32)
+    queue = f"pb-doomed-{os.getpid()}"
+    db = connection.settings_dict
+    env = {**os.environ, "PATCHBAY_HEARTBEAT_SECONDS": "1", "PATCHBAY_QUEUE": queue, "PYTHONPATH": str(ROOT),
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"}
+    log: list[str] = []
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
+                               "-c", "4", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                               "--hostname", f"doomed-{os.getpid()}@%h"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _Tail(worker.stdout, log).start()
+    try:
+        execute_run.apply_async((str(run.pk),), queue=queue)
+        deadline = time.monotonic() + 60
+        while not Span.objects.filter(run=run, node_id="quick", kind="llm").exists():
+            assert time.monotonic() < deadline and worker.poll() is None, "\n".join(log[-30:])
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        time.sleep(3.5)  # three missed beats
+        with override_settings(PATCHBAY_HEARTBEAT_SECONDS=1):
+            assert str(run.pk) in reap_orphaned_runs()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        redis.Redis.from_url(settings.REDIS_URL).delete(queue)
+    run.refresh_from_db()
+    assert run.status == "failed" and "worker" in run.error
+    kept = Span.objects.get(run=run, node_id="quick", kind="llm")
+    assert kept.status == "succeeded" and kept.output_tokens > 0
