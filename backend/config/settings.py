@@ -142,8 +142,9 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# Collected static files belong to the code, not the data: an image builds them once.
+STATIC_ROOT = Path(env_str("PATCHBAY_STATIC_ROOT", str(BASE_DIR / ".static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
 
 LOGIN_URL = "/admin/login/"
