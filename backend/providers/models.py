@@ -8,8 +8,10 @@ class ModelAlias(models.Model):
     alias = models.SlugField(max_length=50, unique=True)
     model = models.CharField(max_length=200, help_text="litellm model string, e.g. openai/gpt-4o-mini, demo/fast")
     api_base = models.URLField(blank=True, help_text="For Ollama, vLLM or any OpenAI-compatible server")
-    # The key itself never enters the database: we store which environment variable holds it.
+    # Either the name of an environment variable holding the key, or the key encrypted at rest
+    # (providers/secrets.py). The key is never stored or shown in clear.
     api_key_env = models.CharField(max_length=100, blank=True)
+    api_key_encrypted = models.TextField(blank=True, editable=False)
     enabled = models.BooleanField(default=True, help_text="Kill switch: off sends calls to the fallbacks")
     fallbacks = models.JSONField(default=list, blank=True, help_text="Aliases to try in order when this fails")
     max_retries = models.PositiveSmallIntegerField(default=2)
@@ -25,3 +27,12 @@ class ModelAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alias} → {self.model}"
+
+    def set_api_key(self, plain: str) -> None:
+        from .secrets import encrypt_secret
+
+        self.api_key_encrypted = encrypt_secret(plain) if plain else ""
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_env or self.api_key_encrypted)

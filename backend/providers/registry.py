@@ -15,12 +15,19 @@ from backend.engine.ports import LLMError
 from .defaults import DEFAULT_ROUTES
 from .models import ModelAlias
 from .routes import ModelRoute
+from .secrets import decrypt_secret
 
 MAX_FALLBACK_DEPTH = 3
 
 
 def _per_token(per_million: float | None) -> float | None:
     return None if per_million is None else per_million / 1_000_000
+
+
+def _api_key(row: ModelAlias) -> str | None:
+    if row.api_key_env:
+        return os.environ.get(row.api_key_env)
+    return decrypt_secret(row.api_key_encrypted) if row.api_key_encrypted else None
 
 
 def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]) -> ModelRoute:
@@ -37,7 +44,7 @@ def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]
         alias=row.alias,
         model=row.model,
         api_base=row.api_base or None,
-        api_key=os.environ.get(row.api_key_env) if row.api_key_env else None,
+        api_key=_api_key(row),
         enabled=row.enabled,
         fallbacks=tuple(fallbacks),
         max_retries=row.max_retries,
@@ -83,5 +90,6 @@ def alias_catalogue() -> list[dict[str, Any]]:
             "input_cost_per_mtok": None if route.input_cost_per_token is None else route.input_cost_per_token * 1e6,
             "output_cost_per_mtok": None if route.output_cost_per_token is None else route.output_cost_per_token * 1e6,
             "description": rows[name].description if name in rows else "Built-in demo model (offline)",
+            "has_api_key": rows[name].has_api_key if name in rows else False,
         })
     return result

@@ -2,4 +2,7 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("models/", views.ModelAliasListView.as_view())]
+urlpatterns = [
+    path("models/", views.ModelAliasListView.as_view()),
+    path("models/<slug:alias>/", views.ModelAliasDetailView.as_view()),
+]

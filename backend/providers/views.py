@@ -1,12 +1,64 @@
 from __future__ import annotations
 
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .registry import alias_catalogue
+from .services import model_alias_save
+
+
+class StaffWrites(BasePermission):
+    """Everyone signed in reads the registry; only staff change it (it is shared by every workspace)."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return request.method in ("GET", "HEAD", "OPTIONS") or bool(request.user and request.user.is_staff)
+
+
+class ModelAliasInput(serializers.Serializer):
+    model = serializers.CharField(max_length=200, required=False)
+    api_base = serializers.URLField(required=False, allow_blank=True)
+    api_key_env = serializers.RegexField(r"^[A-Z_][A-Z0-9_]*$", max_length=100, required=False, allow_blank=True)
+    api_key = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
+    enabled = serializers.BooleanField(required=False)
+    fallbacks = serializers.ListField(child=serializers.SlugField(max_length=50), max_length=5, required=False)
+    max_retries = serializers.IntegerField(min_value=0, max_value=10, required=False)
+    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, required=False)
+    input_cost_per_mtok = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    output_cost_per_mtok = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    demo_latency_ms = serializers.FloatField(min_value=0, max_value=600000, required=False)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+def _entry(alias: str) -> dict:
+    return next(e for e in alias_catalogue() if e["alias"] == alias)
 
 
 class ModelAliasListView(APIView):
+    permission_classes = [IsAuthenticated, StaffWrites]
+
     def get(self, request: Request) -> Response:
         return Response(alias_catalogue())
+
+
+class ModelAliasDetailView(APIView):
+    """PUT creates or updates an alias; the kill switch is `{"enabled": false}`, effective on the next call."""
+
+    permission_classes = [IsAuthenticated, StaffWrites]
+
+    def get(self, request: Request, alias: str) -> Response:
+        entries = [e for e in alias_catalogue() if e["alias"] == alias]
+        if not entries:
+            return Response({"error": "not_found", "message": f"No model alias '{alias}'", "problems": []},
+                            status=status.HTTP_404_NOT_FOUND)
+        return Response(entries[0])
+
+    def put(self, request: Request, alias: str) -> Response:
+        serializer = ModelAliasInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        model_alias_save(alias=alias, data=dict(serializer.validated_data))
+        return Response(_entry(alias))
+
+    patch = put
