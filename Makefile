@@ -21,15 +21,32 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 install: $(STAMP)
 
-run: install
+# The canvas (frontend/): installed from package-lock.json, built by Vite into frontend/dist (served by Django).
+FRONTEND_DEPS := frontend/node_modules/.installed
+FRONTEND_BUILD := frontend/dist/index.html
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
+	frontend/tsconfig.json $(wildcard graphs/*.json)
+
+$(FRONTEND_DEPS): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20.19+ with npm is needed to build the canvas"; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $(FRONTEND_DEPS)
+
+$(FRONTEND_BUILD): $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
+	cd frontend && npm run build --silent
+
+frontend: $(FRONTEND_BUILD)
+
+run: install frontend
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py ensure_first_user
 	$(PY) manage.py seed
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py serve
 
-test: install
+test: install frontend
 	$(VENV)/bin/ruff check backend tests bench
+	cd frontend && npx vitest run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: install
@@ -39,4 +56,4 @@ bench: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .patchbay
+	rm -rf $(VENV) .patchbay frontend/dist frontend/node_modules

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ["engine_overhead", "stack_chain", "patterns_fanout"]
+BENCHMARKS = ["engine_overhead", "stack_chain", "patterns_fanout", "canvas_300", "endpoint_throughput"]
 
 
 def main() -> int:

@@ -112,8 +112,8 @@ class _Tail(threading.Thread):
 
 
 @pytest.fixture(scope="session")
-def live_stack(django_db_setup: None, django_db_blocker) -> Iterator[LiveStack]:  # type: ignore[no-untyped-def]
-    """A real Celery worker and a real ASGI server on the test database."""
+def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveStack]:  # type: ignore[no-untyped-def]
+    """A real Celery worker and a real ASGI server on the test database, for the whole session."""
     from django.conf import settings
     from django.db import connection
 
@@ -160,6 +160,26 @@ def live_stack(django_db_setup: None, django_db_blocker) -> Iterator[LiveStack]:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+QUIET_TIMEOUT_S = 15
+
+
+@pytest.fixture
+def live_stack(live_processes: LiveStack, transactional_db: None) -> Iterator[LiveStack]:
+    """The live stack for one test; afterwards, waits until the worker has finished that test's runs.
+
+    The test database is emptied after each test; a worker still writing a run's last
+    events at that moment would deadlock with the reset or write into the next test.
+    """
+    yield live_processes
+    from backend.runs.models import Run
+
+    unfinished = Run.objects.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING])
+    unfinished.update(cancel_requested=True)  # stop long runs at their next step rather than wait them out
+    deadline = time.monotonic() + QUIET_TIMEOUT_S
+    while unfinished.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

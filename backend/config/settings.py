@@ -47,10 +47,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "channels",
     "backend.graphs",
     "backend.runs",
     "backend.providers",
+    "backend.endpoints",
+    "backend.web",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +131,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backend.config.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -135,6 +139,27 @@ if DEBUG:
 # Request bodies: graphs and inputs are JSON; refuse anything absurd early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PATCHBAY_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)
 PATCHBAY_MAX_INPUT_BYTES = env_int("PATCHBAY_MAX_INPUT_BYTES", 256 * 1024, minimum=1024)
+
+# Published endpoints (backend/endpoints): how long a sync call waits before answering 202, the rate limit new
+# API keys get, and where result callbacks may go (HTTPS and public addresses only, unless allowed here).
+PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S = env_int("PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S", 30, minimum=1)
+PATCHBAY_KEY_RATE_LIMIT_PER_MINUTE = env_int("PATCHBAY_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+PATCHBAY_CALLBACK_REQUIRE_HTTPS = env_bool("PATCHBAY_CALLBACK_REQUIRE_HTTPS", True)
+PATCHBAY_CALLBACK_ALLOW_PRIVATE = env_bool("PATCHBAY_CALLBACK_ALLOW_PRIVATE", False)
+PATCHBAY_CALLBACK_ALLOWED_NETWORKS = env_list("PATCHBAY_CALLBACK_ALLOWED_NETWORKS", [])  # CIDRs, e.g. 10.1.2.0/24
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Patchbay API",
+    "DESCRIPTION": "Graphs, prompts, runs, published endpoints and API keys. Published flows are called under "
+                   "/api/v1/ with `Authorization: Bearer <API key>`; each has its own OpenAPI document at "
+                   "/api/v1/flows/{slug}/openapi.json.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "backend.endpoints.openapi.add_flow_paths"],
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("backend.graphs.urls")),
     path("api/", include("backend.runs.urls")),
     path("api/", include("backend.providers.urls")),
-    path("", include("backend.graphs.page_urls")),
+    path("api/", include("backend.endpoints.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("backend.web.urls")),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from backend.config.errors import InvalidRequest
+from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.engine import validate_graph
 from backend.engine.templates import analyse
 
@@ -31,6 +32,10 @@ def graph_problems(*, workspace: Workspace, spec: Any) -> list[dict[str, Any]]:
 
 
 def _require_valid(workspace: Workspace, spec: Any) -> None:
+    nul = nul_path(spec, "")
+    if nul is not None:
+        raise InvalidRequest("The graph cannot be stored; nothing was saved.",
+                             [{"path": f"spec.{nul}".rstrip("."), "message": NUL_PROBLEM}], code="invalid_graph")
     problems = graph_problems(workspace=workspace, spec=spec)
     if problems:
         raise InvalidRequest(f"The graph has {len(problems)} problem{'s' if len(problems) > 1 else ''}; "

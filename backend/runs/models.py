@@ -40,9 +40,14 @@ class Run(models.Model):
     cost_usd = models.FloatField(default=0)
     llm_calls = models.PositiveIntegerField(default=0)
     latency_ms = models.FloatField(null=True, blank=True)
+    # Runs started through a published endpoint: the API key (never its secret) and the caller's X-Request-Id.
+    api_key = models.ForeignKey("endpoints.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="runs")
+    request_id = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["api_key", "created_at"], name="run_api_key_created")]
 
     @property
     def is_finished(self) -> bool:

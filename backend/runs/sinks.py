@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from backend.config.storable import without_nul
+
 from .models import Run, RunEvent, Span
 
 SPAN_FIELDS = ["parent_id", "node_id", "kind", "name", "node_type", "status", "started_at", "ended_at",
@@ -48,7 +50,7 @@ def _span_row(run_id: Any, span: dict[str, Any]) -> Span:
 
 def persist_events(run_id: Any, events: list[dict[str, Any]]) -> None:
     """Store numbered events, upsert the spans they carry, and keep the run row in step."""
-    numbered = [e for e in events if e.get("seq") is not None]
+    numbered = [without_nul(e) for e in events if e.get("seq") is not None]  # model text may hold U+0000
     if not numbered:
         return
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}

@@ -160,3 +160,14 @@ def test_deleting_a_graph_with_runs_removes_both(alice, alice_api) -> None:  # t
                        trace_id="t" * 32)
     assert alice_api.delete(f"/api/graphs/{graph_id}/").status_code == 204
     assert not Graph.objects.filter(pk=graph_id).exists() and Run.objects.count() == 0
+
+
+def test_nul_characters_are_refused_with_their_path_not_a_500(alice_api) -> None:  # type: ignore[no-untyped-def]
+    spec = copy.deepcopy(CHAIN)
+    spec["nodes"][1]["config"]["prompt"] = "bad \u0000 prompt"
+    response = alice_api.post("/api/graphs/", {"spec": spec}, format="json")
+    assert response.status_code == 400
+    assert response.json()["problems"][0]["path"] == "spec.nodes[1].config.prompt"
+    graph_id = alice_api.post("/api/graphs/", {"spec": CHAIN}, format="json").json()["id"]
+    run = alice_api.post("/api/runs/", {"graph": graph_id, "input": {"text": "a\u0000b"}}, format="json")
+    assert run.status_code == 400 and run.json()["problems"][0]["path"] == "input.text"

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class EndpointsConfig(AppConfig):
+    name = "backend.endpoints"
+    label = "endpoints"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The Celery app autodiscovers only backend.runs; importing here registers the callback task in every
+        # process that sets Django up (the worker included). The auth import registers its OpenAPI extension.
+        from . import auth, tasks  # noqa: F401
+        from .callbacks import allowed_networks
+
+        allowed_networks()  # a bad PATCHBAY_CALLBACK_ALLOWED_NETWORKS stops start-up, naming the variable

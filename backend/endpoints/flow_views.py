@@ -1,0 +1,188 @@
+"""The caller's side: run a published flow, read a run, stream a run's events. Async views.
+
+Plain async Django views rather than DRF: a sync call waits on its run and a
+stream call holds a Server-Sent Events response open, and neither should hold
+a thread while it waits. Each step that touches the database is one call on
+the endpoints' pool (asyncdb.db); the rest is ordering and shaping answers.
+Every answer carries ``X-Request-Id`` (the caller's, or a new one).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
+
+from backend.config.errors import InvalidRequest
+
+from . import ratelimit
+from .asyncdb import db
+from .auth import authenticate_api_key
+from .calls import header_id, new_request_id, parse_call, too_large
+from .errors import CallRefused, error_response
+from .follow import HEARTBEAT, follow_events, wait_finished
+from .models import ApiKey, Endpoint
+from .results import run_accepted, run_result
+from .selectors import endpoint_for_call, run_for_key, run_with_version
+from .services import flow_call_start
+
+STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run does
+
+
+def _tagged(response: HttpResponse, request_id: str | None, headers: dict[str, str] | None = None) -> HttpResponse:
+    for name, value in (headers or {}).items():
+        response[name] = value
+    if request_id:
+        response["X-Request-Id"] = request_id
+    response.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _only(request: HttpRequest, method: str) -> None:
+    if request.method != method:
+        raise CallRefused(405, "method_not_allowed", f"Use {method} here.", headers={"Allow": method})
+
+
+def _authorize(header: str | None, slug: str) -> tuple[ApiKey, Endpoint]:
+    key = authenticate_api_key(header)
+    return key, endpoint_for_call(key, slug)
+
+
+def _body(request: HttpRequest) -> bytes:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large("request body", int(declared), limit)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise too_large("request body", int(declared or 0), limit) from None
+    if len(body) > limit:
+        raise too_large("request body", len(body), limit)
+    return body
+
+
+async def _rate_limit(key: ApiKey) -> ratelimit.Decision | None:
+    if key.rate_limit_per_minute is None:
+        return None
+    try:
+        decision = await ratelimit.hit(key.prefix, key.rate_limit_per_minute)
+    except RedisError:
+        raise CallRefused(503, "unavailable", "The rate limiter is unavailable; try again shortly.",
+                          headers={"Retry-After": "5"}) from None
+    if not decision.allowed:
+        raise CallRefused(429, "rate_limited", f"API key '{key.name}' ({key.prefix}) allows "
+                          f"{decision.limit} run calls per minute; try again in {decision.reset_s} s.",
+                          headers=decision.headers())
+    return decision
+
+
+def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n".encode()
+
+
+async def _sse(run_id: Any, after: int, absolute: Callable[[str], str]) -> AsyncIterator[bytes]:
+    """Run events as SSE (``id`` = seq, so a client resumes with Last-Event-ID), then ``event: result``."""
+    yield f": run {run_id}\n\n".encode()  # a comment: sends the headers at once, ignored by parsers
+    async for event in follow_events(run_id, after, max_s=STREAM_MAX_S):
+        if event is HEARTBEAT:
+            yield b": keep-alive\n\n"
+            continue
+        yield _frame(event["type"], event, event.get("seq"))
+    run = await db(run_with_version)(run_id)
+    if run.is_finished:
+        yield _frame("result", run_result(run, absolute))
+    else:
+        yield _frame("error", {"error": "timeout", "message": f"The stream ended after {STREAM_MAX_S} s; the run "
+                               "is still going: read its status URL.", "run_id": str(run_id)})
+
+
+def _stream(run_id: Any, after: int, absolute: Callable[[str], str]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_sse(run_id, after, absolute), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies: pass each event on as it comes
+    return response
+
+
+def _accepted(run: Any, absolute: Callable[[str], str], message: str = "") -> JsonResponse:
+    body = run_accepted(run, absolute, message)
+    response = JsonResponse(body, status=202)
+    response["Location"] = body["status_url"]
+    return response
+
+
+@csrf_exempt  # Bearer keys are never sent by a browser on its own, so there is no cross-site request to forge
+async def flow_run(request: HttpRequest, slug: str) -> HttpResponse:
+    request_id: str | None = None
+    try:
+        request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
+        _only(request, "POST")
+        key, endpoint = await db(_authorize)(request.headers.get("Authorization"), slug)
+        call = parse_call(_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
+                          max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
+        idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
+        limit = await _rate_limit(key)
+        started = await db(flow_call_start)(key=key, endpoint=endpoint, call=call, request_id=request_id,
+                                            idempotency_key=idempotency_key)
+    except CallRefused as refused:
+        return _tagged(refused.response(), request_id)
+    except InvalidRequest as invalid:
+        return _tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
+
+    run, absolute = started.run, request.build_absolute_uri
+    headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(run.pk)}
+    if started.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    response: HttpResponse
+    if call.mode == "stream":
+        response = _stream(run.pk, 0, absolute)
+    elif call.mode == "async":
+        response = _accepted(run, absolute)
+    else:
+        timeout = call.timeout_s or settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S
+        if await wait_finished(run.pk, timeout):
+            response = JsonResponse(run_result(await db(run_with_version)(run.pk), absolute))
+        else:
+            run = await db(run_with_version)(run.pk)
+            response = _accepted(run, absolute, f"The run is still going after {timeout:g} s; poll status_url "
+                                                "or stream events_url for the result.")
+    return _tagged(response, request_id, headers)
+
+
+async def _reader(request: HttpRequest, run_id: str) -> Any:
+    _only(request, "GET")
+
+    def read() -> Any:
+        return run_for_key(authenticate_api_key(request.headers.get("Authorization")), run_id)
+
+    return await db(read)()
+
+
+async def run_status(request: HttpRequest, run_id: str) -> HttpResponse:
+    request_id: str | None = None
+    try:
+        request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))
+        run = await _reader(request, run_id)
+    except CallRefused as refused:
+        return _tagged(refused.response(), request_id)
+    return _tagged(JsonResponse(run_result(run, request.build_absolute_uri)), request_id)
+
+
+async def run_events(request: HttpRequest, run_id: str) -> HttpResponse:
+    request_id: str | None = None
+    try:
+        request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))
+        run = await _reader(request, run_id)
+        cursor = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
+        if not cursor.isdigit() or len(cursor) > 9:
+            raise CallRefused(400, "invalid", "The cursor must be a whole number (Last-Event-ID or ?after=).",
+                              [{"path": "after", "message": "must be a whole number ≥ 0"}])
+    except CallRefused as refused:
+        return _tagged(refused.response(), request_id)
+    return _tagged(_stream(run.pk, int(cursor), request.build_absolute_uri), request_id)

@@ -1,0 +1,54 @@
+"""What a caller gets back about a run: one shape for sync answers, the status URL, SSE and callbacks."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from backend.runs.models import Run
+
+
+def status_path(run_id: Any) -> str:
+    return f"/api/v1/runs/{run_id}"
+
+
+def events_path(run_id: Any) -> str:
+    return f"/api/v1/runs/{run_id}/events"
+
+
+def _same(path: str) -> str:
+    return path
+
+
+def run_links(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, str]:
+    return {"status": absolute(status_path(run.pk)), "events": absolute(events_path(run.pk))}
+
+
+def run_result(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, Any]:
+    """The run as a caller sees it: status, output, usage, timing and links (never spans or the key)."""
+    latency_ms = None
+    if run.finished_at is not None:
+        latency_ms = round((run.finished_at - run.created_at).total_seconds() * 1000, 1)
+    return {
+        "run_id": str(run.pk),
+        "status": run.status,
+        "output": run.output,
+        "error": run.error or None,
+        "usage": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens,
+                  "tokens": run.input_tokens + run.output_tokens, "cost_usd": run.cost_usd,
+                  "llm_calls": run.llm_calls},
+        "latency_ms": latency_ms,
+        "version": run.graph_version.number,
+        "trace_id": run.trace_id,
+        "request_id": run.request_id or None,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "links": run_links(run, absolute),
+    }
+
+
+def run_accepted(run: Run, absolute: Callable[[str], str] = _same, message: str = "") -> dict[str, Any]:
+    """The 202 body: the run is queued or going; where to ask about it."""
+    links = run_links(run, absolute)
+    return {"run_id": str(run.pk), "status": run.status, "status_url": links["status"],
+            "events_url": links["events"], "request_id": run.request_id or None,
+            "message": message or "The run was accepted; poll status_url or stream events_url for the result."}

@@ -1,0 +1,121 @@
+"""Reads: endpoints and keys a person may see, what a key may call, and a key's usage and spend."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from backend.graphs.models import Membership, Workspace
+from backend.runs.models import Run
+
+from .errors import CallRefused, not_found
+from .models import ApiKey, Endpoint
+
+WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.EDITOR)
+
+
+def role_in(user: Any, workspace: Workspace) -> str | None:
+    return Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
+
+
+def endpoints_visible_to(user: Any) -> QuerySet[Endpoint]:
+    return Endpoint.objects.filter(workspace__membership__user=user).select_related(
+        "graph", "version", "graph__latest_version")
+
+
+def endpoint_get(user: Any, slug: str) -> Endpoint:
+    endpoint = endpoints_visible_to(user).filter(slug=slug).first()
+    if endpoint is None:
+        raise Http404(f"No endpoint '{slug}' in your workspaces")
+    return endpoint
+
+
+def endpoint_for_call(key: ApiKey, slug: str) -> Endpoint:
+    """The live endpoint this key may call, or a refusal: 404 unknown/off/other workspace, 403 out of scope."""
+    endpoint = Endpoint.objects.select_related("graph", "graph__workspace", "version").filter(slug=slug).first()
+    if endpoint is None or not endpoint.is_live or endpoint.workspace_id != key.workspace_id:
+        raise not_found(slug)
+    if not key.may_call(slug):
+        raise CallRefused(403, "permission_denied", f"This API key may call only: {', '.join(key.scopes)}.")
+    return endpoint
+
+
+def utc_day_start(now: dt.datetime | None = None) -> dt.datetime:
+    now = now or timezone.now()
+    return now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+_TOTALS = ("calls", "input_tokens", "output_tokens", "cost_usd")
+
+
+def _usage_of(since: dt.datetime | None) -> dict[str, Any]:
+    when = Q(runs__created_at__gte=since) if since else Q()
+    return {
+        "calls": Count("runs", filter=when),
+        "input_tokens": Coalesce(Sum("runs__input_tokens", filter=when), 0),
+        "output_tokens": Coalesce(Sum("runs__output_tokens", filter=when), 0),
+        "cost_usd": Coalesce(Sum("runs__cost_usd", filter=when), 0.0),
+    }
+
+
+def api_keys_visible_to(user: Any) -> QuerySet[ApiKey]:
+    """Keys of the user's workspaces, each with its usage today (UTC) and in all, from its runs' totals."""
+    today = utc_day_start()
+    return ApiKey.objects.filter(workspace__membership__user=user).select_related("created_by").annotate(
+        **{f"today_{name}": value for name, value in _usage_of(today).items()},
+        **{f"total_{name}": value for name, value in _usage_of(None).items()})
+
+
+def api_key_get(user: Any, key_id: Any) -> ApiKey:
+    key = api_keys_visible_to(user).filter(pk=key_id).first() if str(key_id).isdigit() else None
+    if key is None:
+        raise Http404("No such API key in your workspaces")
+    return key
+
+
+def key_usage(key: ApiKey) -> dict[str, dict[str, Any]]:
+    """The usage annotations of a key from ``api_keys_visible_to``, as {"today": {...}, "total": {...}}."""
+    usage = {}
+    for period in ("today", "total"):
+        totals = {name: getattr(key, f"{period}_{name}", 0) or 0 for name in _TOTALS}
+        totals["tokens"] = totals["input_tokens"] + totals["output_tokens"]
+        totals["cost_usd"] = round(float(totals["cost_usd"]), 10)
+        usage[period] = totals
+    return usage
+
+
+def key_spent_today(key: ApiKey) -> float:
+    """What the key's runs cost since 00:00 UTC (runs still going count when they finish)."""
+    total = Run.objects.filter(api_key=key, created_at__gte=utc_day_start()).aggregate(
+        spent=Coalesce(Sum("cost_usd"), 0.0))["spent"]
+    return float(total)
+
+
+def runs_visible_to_key(key: ApiKey) -> QuerySet[Run]:
+    """Runs a key may read: its workspace's endpoint calls; a key scoped to some endpoints, only its own."""
+    runs = Run.objects.filter(workspace_id=key.workspace_id, api_key__isnull=False)
+    return runs.filter(api_key=key) if key.scopes else runs
+
+
+def run_for_key(key: ApiKey, run_id: Any) -> Run:
+    try:
+        pk = uuid.UUID(str(run_id))
+    except ValueError:
+        pk = None
+    run = runs_visible_to_key(key).select_related("graph_version").filter(pk=pk).first() if pk else None
+    if run is None:
+        raise CallRefused(404, "not_found", "No such run for this API key.")
+    return run
+
+
+def run_is_finished(run_id: Any) -> bool:
+    return Run.objects.filter(pk=run_id, status__in=Run.FINISHED).exists()
+
+
+def run_with_version(run_id: Any) -> Run:
+    return Run.objects.select_related("graph_version").get(pk=run_id)

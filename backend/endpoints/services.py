@@ -1,0 +1,267 @@
+"""Writes: publish, roll back and unpublish endpoints; create, change and revoke keys; start a flow call."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.exceptions import PermissionDenied
+
+from backend.config.errors import InvalidRequest
+from backend.graphs.models import Graph, GraphVersion, Workspace
+from backend.runs.models import Run
+from backend.runs.services import run_create
+
+from .callbacks import CallbackRefused, check_callback_url
+from .calls import Call
+from .errors import CallRefused
+from .keys import new_key, new_signing_secret
+from .models import ApiKey, CallbackDelivery, Endpoint, EndpointRelease, IdempotencyRecord
+from .selectors import WRITE_ROLES, key_spent_today, role_in, utc_day_start
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
+
+
+def require_writer(user: Any, workspace: Workspace) -> None:
+    if role_in(user, workspace) not in WRITE_ROLES:
+        raise PermissionDenied("Viewers can't change endpoints or API keys; ask an editor or owner of the workspace.")
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def _version(graph: Graph, number: int | None) -> GraphVersion:
+    version = graph.latest_version if number is None else graph.versions.filter(number=number).first()
+    if version is None:
+        raise InvalidRequest("No such version.", [{"path": "version", "message": f"graph {graph.pk} has no "
+                                                   f"version {number}" if number else "the graph has no version"}])
+    return version
+
+
+def _live_release(endpoint: Endpoint) -> EndpointRelease | None:
+    """The release that set the endpoint's current version (unpublish moves nothing)."""
+    actions = (EndpointRelease.Action.PUBLISHED, EndpointRelease.Action.ROLLED_BACK)
+    return endpoint.releases.filter(action__in=actions).select_related("version", "base__version").first()
+
+
+def _move(endpoint: Endpoint, user: Any, action: str, version: GraphVersion, base: EndpointRelease | None,
+          note: str) -> EndpointRelease:
+    release = EndpointRelease.objects.create(endpoint=endpoint, action=action, version=version,
+                                             previous_version_id=endpoint.version_id, base=base, actor=user,
+                                             note=note)
+    endpoint.version = version
+    endpoint.enabled = action != EndpointRelease.Action.UNPUBLISHED
+    endpoint.save(update_fields=["version", "enabled", "updated_at"])
+    return release
+
+
+@transaction.atomic
+def endpoint_create(*, user: Any, graph: Graph, slug: str | None = None, description: str = "",
+                    publish: bool = True, version_number: int | None = None) -> Endpoint:
+    """A new endpoint for a graph; by default published at once on the given (or latest) version."""
+    require_writer(user, graph.workspace)
+    slug = slug if slug is not None else slugify(graph.name)[:64].strip("-")
+    if not SLUG.match(slug or ""):
+        raise InvalidRequest("Bad slug.", [{"path": "slug", "message": "1 to 64 lowercase letters, digits and "
+                                            "hyphens, starting and ending with a letter or digit"}])
+    if Endpoint.objects.filter(slug=slug).exists():
+        raise InvalidRequest("This slug is taken.", [{"path": "slug", "message": f"'{slug}' is taken"}])
+    version = _version(graph, version_number) if publish else None
+    endpoint = Endpoint.objects.create(workspace=graph.workspace, graph=graph, slug=slug, description=description,
+                                       signing_secret=new_signing_secret(), created_by=user)
+    if version is not None:
+        _move(endpoint, user, EndpointRelease.Action.PUBLISHED, version, None, "first publish")
+    return endpoint
+
+
+def _locked(endpoint: Endpoint) -> Endpoint:
+    return Endpoint.objects.select_for_update(of=("self",)).select_related("graph", "workspace").get(pk=endpoint.pk)
+
+
+@transaction.atomic
+def endpoint_publish(*, user: Any, endpoint: Endpoint, version_number: int | None = None,
+                     note: str = "") -> EndpointRelease:
+    """Point the endpoint at a version (default: the graph's latest) and turn it on; the next call runs it."""
+    require_writer(user, endpoint.workspace)
+    endpoint = _locked(endpoint)
+    version = _version(endpoint.graph, version_number)
+    live = _live_release(endpoint)
+    # Re-publishing the live version (say, after an unpublish) must not push it on the rollback stack again.
+    base = live.base if live is not None and live.version_id == version.pk else live
+    return _move(endpoint, user, EndpointRelease.Action.PUBLISHED, version, base, note)
+
+
+@transaction.atomic
+def endpoint_rollback(*, user: Any, endpoint: Endpoint, version_number: int | None = None,
+                      note: str = "") -> EndpointRelease:
+    """Point the endpoint back: by default at the version live before the current one, or at a named version."""
+    require_writer(user, endpoint.workspace)
+    endpoint = _locked(endpoint)
+    live = _live_release(endpoint)
+    if version_number is None:
+        if live is None or live.base is None:
+            raise InvalidRequest("Nothing to roll back to.", [{"path": "version", "message": "the endpoint has no "
+                                                               "earlier published version"}])
+        version, base = live.base.version, live.base.base
+    else:
+        version, base = _version(endpoint.graph, version_number), live
+    return _move(endpoint, user, EndpointRelease.Action.ROLLED_BACK, version, base, note)
+
+
+@transaction.atomic
+def endpoint_unpublish(*, user: Any, endpoint: Endpoint, note: str = "") -> Endpoint:
+    """Turn the endpoint off: callers get 404 at once; its version, history and runs are kept."""
+    require_writer(user, endpoint.workspace)
+    endpoint = _locked(endpoint)
+    if endpoint.enabled and endpoint.version is not None:
+        _move(endpoint, user, EndpointRelease.Action.UNPUBLISHED, endpoint.version, None, note)
+    return endpoint
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _check_scopes(workspace: Workspace, scopes: list[str]) -> None:
+    known = set(Endpoint.objects.filter(workspace=workspace, slug__in=scopes).values_list("slug", flat=True))
+    problems = [{"path": f"scopes[{i}]", "message": f"no endpoint '{slug}' in this workspace"}
+                for i, slug in enumerate(scopes) if slug not in known]
+    if problems:
+        raise InvalidRequest("Unknown endpoints in scopes.", problems)
+
+
+@transaction.atomic
+def api_key_create(*, user: Any, workspace: Workspace, name: str, scopes: list[str] | None = None,
+                   rate_limit_per_minute: int | None = -1, daily_max_cost_usd: float | None = None
+                   ) -> tuple[ApiKey, str]:
+    """A new key; returns it with the whole key string, which is never shown again."""
+    require_writer(user, workspace)
+    scopes = sorted(set(scopes or []))
+    _check_scopes(workspace, scopes)
+    if rate_limit_per_minute == -1:
+        rate_limit_per_minute = settings.PATCHBAY_KEY_RATE_LIMIT_PER_MINUTE
+    material = new_key()
+    key = ApiKey.objects.create(workspace=workspace, name=name, prefix=material.prefix,
+                                secret_hash=material.secret_hash, scopes=scopes,
+                                rate_limit_per_minute=rate_limit_per_minute, daily_max_cost_usd=daily_max_cost_usd,
+                                created_by=user)
+    return key, material.key
+
+
+@transaction.atomic
+def api_key_update(*, user: Any, key: ApiKey, **changes: Any) -> ApiKey:
+    """Rename a key or change its scopes and limits (the secret never changes: make a new key instead)."""
+    require_writer(user, key.workspace)
+    allowed = {"name", "scopes", "rate_limit_per_minute", "daily_max_cost_usd"}
+    changes = {k: v for k, v in changes.items() if k in allowed}
+    if "scopes" in changes:
+        changes["scopes"] = sorted(set(changes["scopes"] or []))
+        _check_scopes(key.workspace, changes["scopes"])
+    ApiKey.objects.filter(pk=key.pk).update(**changes)
+    return key
+
+
+def api_key_revoke(*, user: Any, key: ApiKey) -> None:
+    """Revoke at once: the next call with this key gets 401. Its runs and usage are kept."""
+    require_writer(user, key.workspace)
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=user)
+
+
+# --------------------------------------------------------------------------- calls
+
+
+@dataclass(frozen=True)
+class Started:
+    run: Run
+    replayed: bool  # an Idempotency-Key retry: the first call's run, nothing new started
+
+
+def _replay(key: ApiKey, idempotency_key: str, call: Call) -> Run | None:
+    record = IdempotencyRecord.objects.select_related("run__graph_version").filter(
+        api_key=key, key=idempotency_key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL).first()
+    if record is None:
+        return None
+    if record.request_hash != call.request_hash:
+        raise CallRefused(409, "idempotency_conflict", "This Idempotency-Key was already used with a different "
+                          f"request (run {record.run_id}); use a new key for a new request.",
+                          [{"path": "headers.Idempotency-Key", "message": "already used with a different body"}])
+    return record.run
+
+
+def _usd(amount: float) -> str:
+    return f"{amount:.10f}".rstrip("0").rstrip(".") or "0"
+
+
+def _check_spend(key: ApiKey) -> None:
+    cap = key.daily_max_cost_usd
+    if cap is None:
+        return
+    spent = key_spent_today(key)
+    if spent >= cap:
+        reset = utc_day_start() + dt.timedelta(days=1)
+        wait = max(1, int((reset - timezone.now()).total_seconds()))
+        raise CallRefused(429, "spend_cap_reached",
+                          f"API key '{key.name}' ({key.prefix}) has spent ${_usd(spent)} today, reaching its daily "
+                          f"cap of ${_usd(cap)}; no run was started. The cap resets at 00:00 UTC (in {wait // 3600} h "
+                          f"{wait % 3600 // 60} min); an editor can raise it under API keys.",
+                          headers={"Retry-After": str(wait)})
+
+
+def _check_callback(url: str | None) -> None:
+    if url is None:
+        return
+    try:
+        check_callback_url(url)
+    except CallbackRefused as refused:
+        raise CallRefused(400, "invalid", f"The callback_url is refused: {refused}.",
+                          [{"path": "callback_url", "message": str(refused)}]) from None
+
+
+def _after_run(run_id: str) -> Any:
+    from .tasks import deliver_callback
+
+    return deliver_callback.si(run_id)
+
+
+def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: str,
+                    idempotency_key: str | None) -> Started:
+    """Start the endpoint's version on the call's input, or return the run an Idempotency-Key already made.
+
+    Refusals (``CallRefused``/``InvalidRequest``) start nothing. The run is
+    enqueued when the transaction commits, after its idempotency record and
+    callback row exist.
+    """
+    try:
+        with transaction.atomic():
+            if idempotency_key is not None:
+                earlier = _replay(key, idempotency_key, call)
+                if earlier is not None:
+                    return Started(earlier, replayed=True)
+            _check_spend(key)
+            _check_callback(call.callback_url)
+            run = run_create(graph=endpoint.graph, user=None, input=call.input,
+                             version_number=endpoint.version.number, budget=call.budget, source="endpoint",
+                             api_key=key, request_id=request_id,
+                             then=_after_run if call.callback_url else None)
+            if call.callback_url:
+                CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)
+            if idempotency_key is not None:
+                IdempotencyRecord.objects.filter(api_key=key, key=idempotency_key,
+                                                 created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+                IdempotencyRecord.objects.create(api_key=key, key=idempotency_key, request_hash=call.request_hash,
+                                                 run=run)
+    except IntegrityError:
+        # The same Idempotency-Key in two concurrent calls: the other one committed first; answer with its run.
+        if idempotency_key is None:
+            raise
+        earlier = _replay(key, idempotency_key, call)
+        if earlier is None:
+            raise
+        return Started(earlier, replayed=True)
+    run.graph_version = endpoint.version
+    return Started(run, replayed=False)

@@ -1,0 +1,92 @@
+"""Copy-paste examples for the "Use this endpoint" panel: an example input and curl / Python / JavaScript calls.
+
+The example input is built from the graph's input schema (its ``examples``,
+``default``, ``enum`` or a placeholder per type), so a snippet is a valid
+call as pasted, with the key read from ``$PATCHBAY_API_KEY``.
+"""
+from __future__ import annotations
+
+import json
+import pprint
+from typing import Any
+
+MAX_DEPTH = 6
+
+
+def example_value(schema: Any, name: str = "value", depth: int = 0) -> Any:
+    if not isinstance(schema, dict) or depth > MAX_DEPTH:
+        return None
+    for key in ("examples", "enum"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return schema[key][0]
+    for key in ("const", "default", "example"):
+        if key in schema:
+            return schema[key]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return example_value(schema[key][0], name, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        properties = schema.get("properties") or {}
+        wanted = [p for p in properties if p in (schema.get("required") or [])] or list(properties)
+        return {p: example_value(properties[p], p, depth + 1) for p in wanted}
+    if kind == "array":
+        item = example_value(schema.get("items") or {}, name, depth + 1)
+        return [] if item is None else [item]
+    if kind == "integer":
+        return max(0, int(schema.get("minimum", 0)))
+    if kind == "number":
+        return float(schema.get("minimum", 0))
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    if kind == "string" or kind is None:
+        return str(schema.get("title") or name).strip() or "text"
+    return None
+
+
+def example_input(input_schema: Any) -> Any:
+    value = example_value(input_schema or {"type": "object"}, "input")
+    return {} if value is None else value
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def snippets(run_url: str, example: Any) -> dict[str, str]:
+    body = json.dumps({"input": example}, ensure_ascii=False)
+    stream_body = json.dumps({"input": example, "mode": "stream"}, ensure_ascii=False)
+    python_input = pprint.pformat(example, width=80, sort_dicts=False).replace("\n", "\n    ")
+    curl = (f"curl -sS -X POST {run_url} \\\n"
+            "  -H \"Authorization: Bearer $PATCHBAY_API_KEY\" \\\n"
+            "  -H \"Content-Type: application/json\" \\\n"
+            f"  -d {_shell_quote(body)}")
+    curl_stream = (f"curl -N -sS -X POST {run_url} \\\n"
+                   "  -H \"Authorization: Bearer $PATCHBAY_API_KEY\" \\\n"
+                   "  -H \"Content-Type: application/json\" \\\n"
+                   f"  -d {_shell_quote(stream_body)}")
+    python = ("import os\n\nimport requests\n\n"
+              "response = requests.post(\n"
+              f"    {json.dumps(run_url)},\n"
+              "    headers={\"Authorization\": f\"Bearer {os.environ['PATCHBAY_API_KEY']}\"},\n"
+              f"    json={{\"input\": {python_input}}},\n"
+              "    timeout=60,\n"
+              ")\n"
+              "response.raise_for_status()\n"
+              "result = response.json()  # 202 + status_url if the run outlasts the sync timeout\n"
+              "print(result[\"status\"], result.get(\"output\"))\n")
+    javascript = (f"const response = await fetch({json.dumps(run_url)}, {{\n"
+                  "  method: \"POST\",\n"
+                  "  headers: {\n"
+                  "    Authorization: `Bearer ${process.env.PATCHBAY_API_KEY}`,\n"
+                  "    \"Content-Type\": \"application/json\",\n"
+                  "  },\n"
+                  f"  body: JSON.stringify({body}),\n"
+                  "});\n"
+                  "const result = await response.json();\n"
+                  "console.log(result.status, result.output);\n")
+    return {"curl": curl, "curl_stream": curl_stream, "python": python, "javascript": javascript}

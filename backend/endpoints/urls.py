@@ -1,0 +1,21 @@
+"""Routes under /api/: the management API (members) and /api/v1/ (API keys)."""
+from __future__ import annotations
+
+from django.urls import path
+
+from . import flow_views, views
+
+urlpatterns = [
+    path("endpoints/", views.EndpointListView.as_view()),
+    path("endpoints/<slug:slug>/", views.EndpointDetailView.as_view()),
+    path("endpoints/<slug:slug>/publish/", views.EndpointPublishView.as_view()),
+    path("endpoints/<slug:slug>/rollback/", views.EndpointRollbackView.as_view()),
+    path("endpoints/<slug:slug>/unpublish/", views.EndpointUnpublishView.as_view()),
+    path("api-keys/", views.ApiKeyListView.as_view()),
+    path("api-keys/<int:key_id>/", views.ApiKeyDetailView.as_view()),
+    path("api-keys/<int:key_id>/revoke/", views.ApiKeyRevokeView.as_view()),
+    path("v1/flows/<slug:slug>/run", flow_views.flow_run),
+    path("v1/flows/<slug:slug>/openapi.json", views.FlowOpenApiView.as_view()),
+    path("v1/runs/<str:run_id>", flow_views.run_status),
+    path("v1/runs/<str:run_id>/events", flow_views.run_events),
+]

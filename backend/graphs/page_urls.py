@@ -1,5 +1,0 @@
-from django.urls import path
-
-from . import pages
-
-urlpatterns = [path("", pages.home)]

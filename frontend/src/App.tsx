@@ -1,0 +1,72 @@
+import { useEffect, useState } from "react";
+import { setSignedOutHandler } from "./api/client";
+import { getSession, signOut } from "./api/endpoints";
+import type { Session } from "./api/types";
+import { EditorPage } from "./pages/EditorPage";
+import { GraphsPage } from "./pages/GraphsPage";
+import { LoginPage } from "./pages/LoginPage";
+import { navigate, parseRoute, usePath } from "./router";
+import { ErrorBoundary } from "./ui/ErrorBoundary";
+import { Toasts } from "./ui/toasts";
+
+export function App() {
+  const path = usePath();
+  const route = parseRoute(path);
+  const [session, setSession] = useState<Session | null>(null);
+  const [offline, setOffline] = useState<string | null>(null);
+
+  const refresh = () =>
+    getSession().then(
+      (s) => {
+        setSession(s);
+        setOffline(null);
+      },
+      () => setOffline("Patchbay cannot be reached right now. Check that the server is running, then try again."),
+    );
+
+  useEffect(() => {
+    refresh();
+    setSignedOutHandler(() => setSession((s) => (s ? { ...s, authenticated: false, user: null } : s)));
+    return () => setSignedOutHandler(null);
+  }, []);
+
+  let body;
+  if (offline) {
+    body = (
+      <div className="center-page">
+        <div className="card narrow" role="alert">
+          <h1>Patchbay</h1>
+          <p>{offline}</p>
+          <button className="btn btn-primary" onClick={refresh}>Try again</button>
+        </div>
+      </div>
+    );
+  } else if (!session) {
+    body = <div className="center-page muted">Loading…</div>;
+  } else if (!session.authenticated) {
+    body = <LoginPage onSignedIn={(s) => { setSession(s); if (route.page === "login") navigate("/", { replace: true, force: true }); }} />;
+  } else {
+    const header = {
+      user: session.user?.username ?? "",
+      onSignOut: () => signOut().finally(() => { setSession({ ...session, authenticated: false, user: null }); navigate("/", { force: true }); }),
+    };
+    if (route.page === "editor") body = <EditorPage key={String(route.graphId)} graphId={route.graphId} runId={route.runId} account={header} />;
+    else if (route.page === "missing") body = (
+      <div className="center-page">
+        <div className="card narrow"><h1>Not found</h1><p>There is no page here.</p><button className="btn btn-primary" onClick={() => navigate("/")}>Go to your flows</button></div>
+      </div>
+    );
+    else body = <GraphsPage account={header} workspace={session.workspace?.name ?? ""} />;
+  }
+  return (
+    <ErrorBoundary area="page" onReset={() => location.reload()}>
+      {body}
+      <Toasts />
+    </ErrorBoundary>
+  );
+}
+
+export interface Account {
+  user: string;
+  onSignOut: () => void;
+}

@@ -1,0 +1,30 @@
+/** One function per endpoint. */
+import type { GraphSpec, NodeTypeInfo } from "../graph-core";
+import { api } from "./client";
+import type { GraphDetail, GraphSummary, ModelAlias, RunRecord, Session, ValidateResult, VersionDetail, VersionSummary } from "./types";
+
+export const getSession = () => api<Session>("GET", "/api/session/");
+export const signIn = (username: string, password: string) => api<Session>("POST", "/api/session/login/", { username, password });
+export const signOut = () => api<void>("POST", "/api/session/logout/");
+
+export const listGraphs = () => api<GraphSummary[]>("GET", "/api/graphs/");
+export const getGraph = (id: number) => api<GraphDetail>("GET", `/api/graphs/${id}/`);
+export const createGraph = (spec: GraphSpec, message = "") => api<GraphDetail>("POST", "/api/graphs/", { spec, message });
+export const saveGraph = (id: number, spec: GraphSpec, message = "") => api<GraphDetail>("PUT", `/api/graphs/${id}/`, { spec, message });
+export const deleteGraph = (id: number) => api<void>("DELETE", `/api/graphs/${id}/`);
+export const duplicateGraph = (id: number, name?: string) => api<GraphDetail>("POST", `/api/graphs/${id}/duplicate/`, name ? { name } : {});
+export const restoreVersion = (id: number, version: number, message = "") =>
+  api<GraphDetail>("POST", `/api/graphs/${id}/restore/`, { version, message });
+export const listVersions = (id: number) => api<VersionSummary[]>("GET", `/api/graphs/${id}/versions/`);
+export const getVersion = (id: number, n: number) => api<VersionDetail>("GET", `/api/graphs/${id}/versions/${n}/`);
+export const validateGraph = (spec: GraphSpec) => api<ValidateResult>("POST", "/api/graphs/validate/", { spec });
+
+export const listNodeTypes = () => api<NodeTypeInfo[]>("GET", "/api/node-types/");
+export const listModels = () => api<ModelAlias[]>("GET", "/api/models/");
+
+export const listRuns = (graph: number, status?: string) =>
+  api<RunRecord[]>("GET", `/api/runs/?graph=${graph}${status ? `&status=${encodeURIComponent(status)}` : ""}`);
+export const getRun = (id: string) => api<RunRecord>("GET", `/api/runs/${id}/`);
+export const startRun = (graph: number, input: unknown, version?: number) =>
+  api<RunRecord>("POST", "/api/runs/", version ? { graph, input, version } : { graph, input });
+export const cancelRun = (id: string) => api<RunRecord>("POST", `/api/runs/${id}/cancel/`);

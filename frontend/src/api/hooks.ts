@@ -1,0 +1,54 @@
+/** A small query hook: loading / data / error, with reload; one hook per endpoint builds on it. */
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { Catalogue } from "../graph-core";
+import { catalogueFrom } from "../graph-core";
+import * as ep from "./endpoints";
+import type { ModelAlias } from "./types";
+
+export interface Query<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+export function useQuery<T>(load: () => Promise<T>, deps: unknown[]): Query<T> {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true });
+  const [tick, setTick] = useState(0);
+  const latest = useRef(0);
+  useEffect(() => {
+    const call = ++latest.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => call === latest.current && setState({ data, error: null, loading: false }),
+      (error) => call === latest.current && setState((s) => ({ data: s.data, error, loading: false })),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+export const useGraphs = () => useQuery(ep.listGraphs, []);
+export const useVersions = (id: number, bump: unknown) => useQuery(() => ep.listVersions(id), [id, bump]);
+export const useRuns = (graph: number, status: string, bump: unknown) => useQuery(() => ep.listRuns(graph, status || undefined), [graph, status, bump]);
+
+/** The node-type catalogue and model aliases change rarely: loaded once per page. */
+let catalogueCache: Promise<Catalogue> | null = null;
+let modelsCache: Promise<ModelAlias[]> | null = null;
+export function loadCatalogue(): Promise<Catalogue> {
+  catalogueCache ??= ep.listNodeTypes().then(catalogueFrom).catch((e) => {
+    catalogueCache = null;
+    throw e;
+  });
+  return catalogueCache;
+}
+export function loadModels(): Promise<ModelAlias[]> {
+  modelsCache ??= ep.listModels().catch((e) => {
+    modelsCache = null;
+    throw e;
+  });
+  return modelsCache;
+}
+export const useCatalogue = () => useQuery(loadCatalogue, []);
+export const useModels = () => useQuery(loadModels, []);

@@ -1,0 +1,94 @@
+import type { GraphSpec, NodeTypeInfo } from "../graph-core";
+
+export type { NodeTypeInfo };
+
+export interface VersionSummary {
+  number: number;
+  content_hash: string;
+  author: string | null;
+  message: string;
+  created_at: string;
+}
+export interface VersionDetail extends VersionSummary {
+  spec: GraphSpec;
+}
+export interface GraphSummary {
+  id: number;
+  name: string;
+  workspace: number;
+  created_at: string;
+  updated_at: string;
+  latest_version: VersionSummary | null;
+}
+export interface GraphDetail extends GraphSummary {
+  spec: GraphSpec | null;
+  created_version?: boolean;
+}
+export interface ValidateResult {
+  valid: boolean;
+  problems: { path: string; message: string; node_id?: string | null }[];
+}
+export interface ModelAlias {
+  alias: string;
+  model: string;
+  demo: boolean;
+  enabled: boolean;
+  fallbacks: string[];
+  input_cost_per_mtok: number | null;
+  output_cost_per_mtok: number | null;
+  description: string;
+}
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "budget_exceeded" | "cancelled";
+export interface RunTotals {
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  llm_calls: number;
+  duration_ms: number | null;
+  cache_hits?: number;
+}
+export interface SpanRecord {
+  span_id: string;
+  parent_id: string | null;
+  node_id: string | null;
+  kind: string;
+  name: string;
+  node_type: string | null;
+  status: string;
+  started_at: string | number;
+  ended_at: string | number | null;
+  duration_ms: number | null;
+  input: unknown;
+  output: unknown;
+  model: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  cache_hit: boolean;
+  error: string | null;
+  attributes: Record<string, unknown>;
+}
+export interface RunRecord {
+  id: string;
+  graph: number;
+  version: number;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  trace_id: string;
+  source: string;
+  budget: Record<string, number>;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  totals: RunTotals;
+  websocket: string;
+  spans?: SpanRecord[];
+}
+export interface Session {
+  authenticated: boolean;
+  user: { username: string; is_staff: boolean } | null;
+  workspace?: { id: number; name: string };
+  csrf_token: string;
+}

@@ -1,0 +1,118 @@
+import {
+  Background, Controls, MiniMap, ReactFlow, useReactFlow, type Connection, type Edge, type FinalConnectionState,
+  type IsValidConnection, type NodeTypes,
+} from "@xyflow/react";
+import { useCallback, useMemo, type DragEvent } from "react";
+import { checkConnection, type CanvasEdge, type CanvasNode } from "../graph-core";
+import { nodePorts, useGraph } from "../stores/graphStore";
+import { useRun } from "../stores/runStore";
+import { toast } from "../ui/toasts";
+import { nodeTypes } from "./NodeCard";
+import { patternInfo } from "./patterns";
+
+export const DRAG_MIME = "application/x-patchbay-node";
+
+interface Props {
+  defaultModel?: string;
+  onNodeClick?: (id: string) => void;
+}
+
+export function Canvas({ defaultModel, onNodeClick }: Props) {
+  const nodes = useGraph((s) => s.nodes);
+  const edges = useGraph((s) => s.edges);
+  const catalogue = useGraph((s) => s.catalogue);
+  const problems = useGraph((s) => s.problems);
+  const hint = useGraph((s) => s.connectHint);
+  const runNodes = useRun((s) => s.nodes);
+  const running = useRun((s) => s.status === "running" || s.status === "queued");
+  const flow = useReactFlow();
+
+  const badEdges = useMemo(() => new Set(problems.filter((p) => p.edgeIndex !== null).map((p) => p.edgeIndex!)), [problems]);
+
+  // Edges as drawn: a label on exits of multi-exit steps, red when a problem names them, moving while the next step runs.
+  const shownEdges = useMemo(() => {
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    return edges.map((e, i): Edge => {
+      const source = byId.get(e.source);
+      const multi = source ? nodePorts(source, catalogue).length > 1 : false;
+      const target = runNodes[e.target]?.status;
+      const classes = [badEdges.has(i) ? "edge-problem" : "", target === "skipped" ? "edge-skipped" : ""].join(" ").trim();
+      return {
+        ...e,
+        label: multi ? e.sourceHandle ?? undefined : undefined,
+        animated: running && target === "running",
+        className: classes || undefined,
+      } as Edge;
+    });
+  }, [edges, nodes, catalogue, badEdges, runNodes, running]);
+
+  const isValidConnection: IsValidConnection = useCallback((c) => {
+    const s = useGraph.getState();
+    const check = checkConnection(
+      s.nodes.map((n) => ({ id: n.id, type: n.data.kind, config: n.data.config })),
+      s.edges.map((e) => ({ from: e.source, to: e.target, port: e.sourceHandle })),
+      c.source, c.sourceHandle ?? null, c.target, s.catalogue,
+    );
+    s.setConnectHint(check.ok ? null : check.reason ?? null);
+    return check.ok;
+  }, []);
+
+  const onConnect = useCallback((c: Connection) => {
+    const reason = useGraph.getState().connect(c.source, c.sourceHandle ?? null, c.target);
+    if (reason) toast.warning(reason);
+    useGraph.getState().setConnectHint(null);
+  }, []);
+
+  const onConnectEnd = useCallback((_: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+    const s = useGraph.getState();
+    if (state.toNode && state.isValid === false && s.connectHint) toast.warning(s.connectHint);
+    s.setConnectHint(null);
+  }, []);
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (e.dataTransfer.types.includes(DRAG_MIME)) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+    }
+  }, []);
+
+  const onDrop = useCallback((e: DragEvent) => {
+    const type = e.dataTransfer.getData(DRAG_MIME);
+    if (!type) return;
+    e.preventDefault();
+    const p = flow.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    useGraph.getState().addNode(type, { x: Math.round(p.x - 92), y: Math.round(p.y - 30) }, defaultModel);
+  }, [flow, defaultModel]);
+
+  const big = nodes.length > 150;
+  return (
+    <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
+      <ReactFlow<CanvasNode, CanvasEdge>
+        nodes={nodes}
+        edges={shownEdges as CanvasEdge[]}
+        nodeTypes={nodeTypes as unknown as NodeTypes}
+        onNodesChange={useGraph.getState().onNodesChange}
+        onEdgesChange={useGraph.getState().onEdgesChange}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        onNodeClick={(_, n) => onNodeClick?.(n.id)}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.1 }}
+        minZoom={0.05}
+        maxZoom={2}
+        deleteKeyCode={["Delete", "Backspace"]}
+        multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+        onlyRenderVisibleElements={big}
+        connectionRadius={28}
+        proOptions={{ hideAttribution: true }}
+        defaultEdgeOptions={{ type: "smoothstep" }}
+      >
+        <Background gap={20} size={1} />
+        <MiniMap pannable zoomable style={{ width: 170, height: 110 }} nodeColor={(n) => patternInfo(catalogue[(n.data as CanvasNode["data"]).kind]?.pattern ?? "").color} />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+      {hint && <div className="connect-hint" data-testid="connect-hint">⛔ {hint}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,108 @@
+import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
+import { memo, useEffect } from "react";
+import type { CanvasNode, JsonObject } from "../graph-core";
+import { duration, money, STATUS_WORDS, tokens } from "../format";
+import { nodePorts, useGraph } from "../stores/graphStore";
+import { useRun } from "../stores/runStore";
+import { patternInfo } from "./patterns";
+
+function summary(kind: string, config: JsonObject | undefined): string {
+  if (!config) return "";
+  const pick = (v: unknown) => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
+  if (kind === "llm") {
+    const prompt = pick(config.prompt_ref ? `saved prompt ${config.prompt_ref}` : config.prompt);
+    return prompt.split("\n").find((l) => l.trim()) ?? "";
+  }
+  if (kind === "gate") {
+    const check = (config.check ?? {}) as JsonObject;
+    return check.kind ? `check: ${check.kind}${check.op ? ` ${check.op}` : ""}${check.pattern ? ` /${check.pattern}/` : ""}` : "";
+  }
+  // Pattern steps nest their prompts (planner, generator, ...): show the first prompt found, else the first value.
+  const prompt = findPrompt(config, 0);
+  if (prompt) return prompt.split("\n").find((l) => l.trim()) ?? "";
+  for (const v of Object.values(config)) {
+    const s = pick(v);
+    if (s) return s;
+  }
+  return "";
+}
+
+function findPrompt(value: unknown, depth: number): string | null {
+  if (!value || typeof value !== "object" || depth > 2) return null;
+  const obj = value as Record<string, unknown>;
+  if (typeof obj.prompt === "string" && obj.prompt.trim()) return obj.prompt;
+  for (const v of Object.values(obj)) {
+    const found = findPrompt(v, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** One step on the canvas. Reads only its own catalogue entry, problems and run state. */
+export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps<CanvasNode>) {
+  const info = useGraph((s) => s.catalogue[data.kind]);
+  const problems = useGraph((s) => s.problemsByNode[id]);
+  const run = useRun((s) => s.nodes[id]);
+  const ports = nodePorts({ id, data } as CanvasNode, useGraph.getState().catalogue);
+  // A router's exits follow its routes: tell the canvas when the handles change.
+  const updateNodeInternals = useUpdateNodeInternals();
+  const portKey = ports.join("\u0000");
+  useEffect(() => updateNodeInternals(id), [id, portKey, updateNodeInternals]);
+  const color = patternInfo(info?.pattern ?? "").color;
+  const model = data.kind === "llm" && typeof data.config?.model === "string" ? data.config.model : null;
+  const text = summary(data.kind, data.config);
+  const status = run?.status;
+  const hasInput = data.kind !== "input";
+  return (
+    <div
+      className={`node ${selected ? "selected" : ""} ${problems?.length ? "has-problem" : ""} ${status ? `run-${status}` : ""}`}
+      style={{ ["--accent" as string]: color }}
+      data-testid={`node-${id}`}
+      data-status={status ?? ""}
+    >
+      {hasInput && <Handle type="target" position={Position.Left} className="handle-in" data-testid={`in-${id}`} />}
+      <div className="node-head">
+        <span className="node-type">{info?.title ?? data.kind}</span>
+        {status && <span className={`pill pill-${status}`} data-testid={`status-${id}`}>{STATUS_WORDS[status] ?? status}</span>}
+      </div>
+      <div className="node-title">{data.label ?? id}</div>
+      {data.label && <div className="node-id">{id}</div>}
+      {(model || text) && (
+        <div className="node-summary">
+          {model && <span className="chip">{model}</span>} {text}
+        </div>
+      )}
+      {!info && <div className="node-warning">Unknown step type “{data.kind}”</div>}
+      {problems?.length ? (
+        <div className="node-problem" data-testid={`problem-${id}`} title={problems.map((p) => p.text).join("\n")}>
+          ⚠ {problems[0].text}{problems.length > 1 ? ` (+${problems.length - 1} more)` : ""}
+        </div>
+      ) : null}
+      {run && status === "running" && run.text && <div className="node-stream" data-testid={`stream-${id}`}>{run.text.slice(-160)}</div>}
+      {run && (status === "succeeded" || status === "cached" || status === "failed") && (
+        <div className="node-badges" data-testid={`badge-${id}`}>
+          <span title="Time taken">{duration(run.latencyMs)}</span>
+          {(run.tokensIn || run.tokensOut) ? <span title="Tokens in + out">{tokens((run.tokensIn ?? 0) + (run.tokensOut ?? 0))}</span> : null}
+          <span title="Cost" data-testid={`cost-${id}`}>{money(run.costUsd ?? 0)}</span>
+        </div>
+      )}
+      {run && status === "failed" && run.error && <div className="node-error">{run.error}</div>}
+      {run && status === "skipped" && run.reason && <div className="node-summary muted">{run.reason}</div>}
+      {ports.map((port, i) => (
+        <Handle
+          key={port}
+          id={port}
+          type="source"
+          position={Position.Right}
+          className="handle-out"
+          style={{ top: `${((i + 1) / (ports.length + 1)) * 100}%` }}
+          data-testid={`out-${id}-${port}`}
+        >
+          {ports.length > 1 && <span className="port-label">{port}</span>}
+        </Handle>
+      ))}
+    </div>
+  );
+});
+
+export const nodeTypes = { patchbay: NodeCard };

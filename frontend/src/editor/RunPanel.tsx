@@ -1,0 +1,141 @@
+import { useEffect, useMemo, useState } from "react";
+import { type Json, type JsonObject, type JsonSchema } from "../graph-core";
+import { duration, money, STATUS_WORDS, tokens } from "../format";
+import { useGraph } from "../stores/graphStore";
+import { useRun } from "../stores/runStore";
+
+const INPUT_KEY = "patchbay:last-input:";
+
+/** The run form, generated from the flow's input schema. */
+export function RunForm({ graphKey, onRun, busy }: { graphKey: string; onRun: (input: Json) => void; busy: boolean }) {
+  const inputs = useGraph((s) => s.meta.inputs) as JsonSchema | undefined;
+  const props = inputs?.properties && typeof inputs.properties === "object" ? inputs.properties : null;
+  const required = new Set(inputs?.required ?? []);
+  const [values, setValues] = useState<JsonObject>(() => {
+    try {
+      return JSON.parse(localStorage.getItem(INPUT_KEY + graphKey) ?? "{}") as JsonObject;
+    } catch {
+      return {};
+    }
+  });
+  const [raw, setRaw] = useState("{}");
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = () => {
+    if (!props) {
+      try {
+        onRun(JSON.parse(raw) as Json);
+        setError(null);
+      } catch {
+        setError("The input is not valid JSON.");
+      }
+      return;
+    }
+    const missing = [...required].filter((k) => values[k] === undefined || values[k] === "");
+    if (missing.length) {
+      setError(`Fill in: ${missing.map((k) => props[k]?.title ?? k).join(", ")}.`);
+      return;
+    }
+    setError(null);
+    localStorage.setItem(INPUT_KEY + graphKey, JSON.stringify(values));
+    onRun(values);
+  };
+
+  return (
+    <form className="run-form" data-testid="run-form" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+      <h2>Run this flow</h2>
+      {props ? (
+        Object.entries(props).map(([name, s]) => {
+          const schema = s as JsonSchema;
+          const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+          const title = schema.title ?? name;
+          const v = values[name];
+          const set = (x: Json | undefined) => setValues((old) => {
+            const next = { ...old };
+            if (x === undefined) delete next[name];
+            else next[name] = x;
+            return next;
+          });
+          return (
+            <label className="field" key={name}>
+              <span className="field-label">{title}{required.has(name) && <span className="req"> *</span>}</span>
+              {schema.enum ? (
+                <select value={v === undefined ? "" : String(v)} onChange={(e) => set(e.target.value || undefined)} data-testid={`run-input-${name}`}>
+                  <option value="">Choose…</option>
+                  {schema.enum.map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
+                </select>
+              ) : t === "boolean" ? (
+                <input type="checkbox" checked={v === true} onChange={(e) => set(e.target.checked)} data-testid={`run-input-${name}`} />
+              ) : t === "number" || t === "integer" ? (
+                <input inputMode="decimal" value={v === undefined ? "" : String(v)} data-testid={`run-input-${name}`}
+                  onChange={(e) => set(e.target.value === "" ? undefined : Number(e.target.value))} />
+              ) : t === "string" ? (
+                <textarea rows={4} value={(v as string) ?? ""} data-testid={`run-input-${name}`} onChange={(e) => set(e.target.value)} />
+              ) : (
+                <textarea className="mono" rows={4} value={v === undefined ? "" : JSON.stringify(v)} data-testid={`run-input-${name}`}
+                  onChange={(e) => { try { set(JSON.parse(e.target.value) as Json); } catch { set(e.target.value); } }} />
+              )}
+              {schema.description && <span className="muted small">{schema.description}</span>}
+            </label>
+          );
+        })
+      ) : (
+        <label className="field">
+          <span className="field-label">Input (JSON)</span>
+          <textarea className="mono" rows={6} value={raw} onChange={(e) => setRaw(e.target.value)} data-testid="run-input-json" />
+        </label>
+      )}
+      {error && <div className="form-error">{error}</div>}
+      <button className="btn btn-primary wide" type="submit" disabled={busy} data-testid="run-start">{busy ? "Starting…" : "▶ Run"}</button>
+      <p className="muted small">A run uses the saved flow; unsaved changes are saved first. Ctrl+Enter runs from anywhere.</p>
+    </form>
+  );
+}
+
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const t = window.setInterval(() => setNow(Date.now()), 200);
+    return () => window.clearInterval(t);
+  }, [active]);
+  return now;
+}
+
+/** Total cost, time and budget of the run being watched, with Stop. */
+export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () => void; onTrace: () => void; onClose: () => void; traceOpen: boolean }) {
+  const run = useRun();
+  const live = run.status === "running" || run.status === "queued";
+  const now = useNow(live);
+  const elapsed = run.totals?.duration_ms ?? (run.startedAt ? (run.finishedAt ?? now) - run.startedAt : null);
+  const cost = run.totals?.cost_usd ?? run.liveCost;
+  const calls = run.totals?.llm_calls ?? run.liveCalls;
+  const toks = run.totals ? run.totals.input_tokens + run.totals.output_tokens : run.liveTokens;
+  const budget = run.budget ?? {};
+  const pct = (v: number, max?: number) => (max ? ` of ${max} (${Math.min(999, Math.round((v / max) * 100))}%)` : "");
+  const counts = useMemo(() => {
+    const c: Record<string, number> = {};
+    for (const n of Object.values(run.nodes)) c[n.status] = (c[n.status] ?? 0) + 1;
+    return c;
+  }, [run.nodes]);
+  if (!run.runId) return null;
+  return (
+    <>
+    <div className={`run-header run-header-${run.status}`} data-testid="run-header" data-status={run.status ?? ""}>
+      <span className={`pill pill-${run.status}`} data-testid="run-status">{STATUS_WORDS[run.status ?? ""] ?? run.status}</span>
+      <span title="Time"><b>{duration(elapsed)}</b>{budget.max_seconds ? <span className="muted"> / {budget.max_seconds} s</span> : null}</span>
+      <span title="Cost" data-testid="run-cost"><b>{money(cost)}</b>{budget.max_cost_usd ? <span className="muted">{pct(cost, budget.max_cost_usd).replace(/^ of (\S+)/, " of $$$1")}</span> : null}</span>
+      <span title="Model calls">{calls} call{calls === 1 ? "" : "s"}{budget.max_llm_calls ? <span className="muted">{pct(calls, budget.max_llm_calls)}</span> : null}</span>
+      <span className="muted">{tokens(toks)}</span>
+      <span className="muted small counts">{Object.entries(counts).map(([k, v]) => `${v} ${(STATUS_WORDS[k] ?? k).toLowerCase()}`).join(" · ")}</span>
+      {run.socketState === "reconnecting" && <span className="warn small" data-testid="reconnecting">Connection lost: reconnecting…</span>}
+      {run.socketState === "refused" && <span className="warn small">{run.socketDetail}</span>}
+      <span className="grow" />
+      {live && <button className="btn btn-danger" onClick={onStop} data-testid="run-stop">■ Stop</button>}
+      <button className={`btn ${traceOpen ? "btn-active" : ""}`} onClick={onTrace} data-testid="open-trace">Trace</button>
+      <button className="icon-btn" aria-label="Close the run view" title="Back to editing" onClick={onClose}>×</button>
+    </div>
+    {run.error && !live && <div className="run-error" data-testid="run-error">{run.error}</div>}
+    </>
+  );
+}

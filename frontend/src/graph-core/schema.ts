@@ -1,0 +1,52 @@
+/** Small helpers over node config JSON schemas: defaults for a new node, which fields are templates. */
+import type { Json, JsonObject, JsonSchema } from "./types";
+
+/** A starting config: required fields with their defaults or an empty value of their type. */
+export function initialConfig(schema: JsonSchema, hints: { model?: string } = {}): JsonObject {
+  const out: JsonObject = {};
+  for (const name of schema.required ?? []) {
+    const sub = schema.properties?.[name] ?? {};
+    out[name] = initialValue(name, sub, hints);
+  }
+  return out;
+}
+
+function initialValue(name: string, schema: JsonSchema, hints: { model?: string }): Json {
+  if (schema.default !== undefined) return schema.default;
+  if (name === "model" && hints.model) return hints.model;
+  if (schema.enum?.length) return schema.enum[0];
+  const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (t === "object" || schema.properties) return initialConfig(schema, hints);
+  if (t === "array") return [];
+  if (t === "number" || t === "integer") return schema.minimum ?? 0;
+  if (t === "boolean") return false;
+  return "";
+}
+
+/** The type a form field shows for a schema. */
+export function fieldKind(name: string, schema: JsonSchema):
+  "model" | "template" | "text" | "number" | "integer" | "boolean" | "enum" | "object" | "string-list" | "json" {
+  if (name === "model" && (schema.type === "string" || schema.type === undefined)) return "model";
+  if (schema.enum) return "enum";
+  const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (t === "string") return schema.format === "template" ? "template" : "text";
+  if (t === "number") return "number";
+  if (t === "integer") return "integer";
+  if (t === "boolean") return "boolean";
+  if (t === "object" && schema.properties && Object.keys(schema.properties).length) return "object";
+  if (t === "array" && schema.items && (schema.items as JsonSchema).type === "string") return "string-list";
+  return "json";
+}
+
+/** A new node id from a base name that no other node has. */
+export function uniqueId(base: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  let clean = base.replace(/[^A-Za-z0-9_]/g, "_");
+  if (!/^[A-Za-z_]/.test(clean)) clean = `n_${clean}`;
+  clean = clean.slice(0, 60);
+  if (!used.has(clean)) return clean;
+  for (let i = 2; ; i++) {
+    const candidate = `${clean}_${i}`;
+    if (!used.has(candidate)) return candidate;
+  }
+}

@@ -1,0 +1,45 @@
+/** A tiny client router: the URL is the state (/, /login, /graphs/<id>, /graphs/<id>/runs/<run>). */
+import { useSyncExternalStore } from "react";
+
+const listeners = new Set<() => void>();
+/** Asked before leaving a page with unsaved work; returning false stays. */
+let guard: (() => boolean) | null = null;
+
+export function setNavigationGuard(fn: (() => boolean) | null): void {
+  guard = fn;
+}
+
+export function navigate(path: string, opts: { replace?: boolean; force?: boolean } = {}): void {
+  if (path === location.pathname + location.search) return;
+  if (!opts.force && guard && !guard()) return;
+  if (opts.replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  listeners.forEach((l) => l());
+}
+
+window.addEventListener("popstate", () => listeners.forEach((l) => l()));
+
+export function usePath(): string {
+  return useSyncExternalStore(
+    (cb) => {
+      listeners.add(cb);
+      return () => listeners.delete(cb);
+    },
+    () => location.pathname,
+  );
+}
+
+export type Route =
+  | { page: "graphs" }
+  | { page: "login" }
+  | { page: "editor"; graphId: number | "new"; runId: string | null }
+  | { page: "missing" };
+
+export function parseRoute(path: string): Route {
+  if (path === "/" || path === "") return { page: "graphs" };
+  if (path === "/login") return { page: "login" };
+  if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
+  const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
+  if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };
+  return { page: "missing" };
+}

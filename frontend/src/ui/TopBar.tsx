@@ -1,0 +1,18 @@
+import type { ReactNode } from "react";
+import type { Account } from "../App";
+import { navigate } from "../router";
+
+export function TopBar({ account, children }: { account: Account; children?: ReactNode }) {
+  return (
+    <header className="topbar">
+      <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate("/"); }}>
+        <span className="logo" />Patchbay
+      </a>
+      <div className="topbar-main">{children}</div>
+      <div className="account">
+        <span className="muted" data-testid="signed-in-as">{account.user}</span>
+        <button className="btn btn-ghost" onClick={account.onSignOut}>Sign out</button>
+      </div>
+    </header>
+  );
+}
