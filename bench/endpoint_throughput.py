@@ -22,9 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -34,6 +32,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, p95, table, today, write_section  # noqa: E402
+from bench._stack import Child, free_port, stack_env, wait_for_port  # noqa: E402
+from bench._stack import ensure_database as create_database  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_endpoints_bench")
@@ -51,80 +51,12 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, alive: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError(f"the process meant to listen on port {port} exited")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
-
-
-class Child:
-    """A subprocess whose output is drained into memory (kept for error messages and bench/out/)."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
-        self.name = name
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        threading.Thread(target=self._tail, daemon=True).start()
-
-    def _tail(self) -> None:
-        assert self.process.stdout is not None
-        for raw in iter(self.process.stdout.readline, b""):
-            self.lines.append(raw.decode(errors="replace").rstrip())
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def tail(self, n: int = 30) -> str:
-        return "\n".join(self.lines[-n:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
 def ensure_database() -> None:
-    url = urlparse(DATABASE_URL)
-    name = url.path.lstrip("/")
-    conn = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    found = subprocess.run(["psql", *conn, "-d", "postgres", "-tAc",
-                            f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-                           capture_output=True, text=True, check=True).stdout.strip()
-    if found != "1":
-        log(f"creating database {name}")
-        subprocess.run(["createdb", *conn, name], check=True)
+    create_database(DATABASE_URL, log)
 
 
 def child_env(data_dir: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "PATCHBAY_QUEUE": QUEUE,
-        "PATCHBAY_DATA_DIR": data_dir,  # keep the bench's secret key and static dir out of the repo
-        "SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_SETTINGS_MODULE": "backend.config.settings",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    }
+    return stack_env(DATABASE_URL, REDIS_URL, QUEUE, data_dir)
 
 
 # --------------------------------------------------------------------------- fixtures (ORM, in this process)

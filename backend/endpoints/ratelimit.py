@@ -7,14 +7,11 @@ told by ``Retry-After`` gets through.
 """
 from __future__ import annotations
 
-import asyncio
 import math
 import secrets
-import weakref
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from django.conf import settings
+from backend.config.redis_clients import async_redis
 
 WINDOW_MS = 60_000
 
@@ -52,15 +49,6 @@ class Decision:
 
 
 # One client per event loop: redis.asyncio connections belong to the loop that made them.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
-
-
-def _client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = _clients[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
-    return client
 
 
 def bucket(key_prefix: str) -> str:
@@ -69,7 +57,7 @@ def bucket(key_prefix: str) -> str:
 
 async def hit(key_prefix: str, limit: int) -> Decision:
     """Count one call against the key's window, or refuse it when the window is full."""
-    allowed, count, reset_ms = await _client().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
+    allowed, count, reset_ms = await async_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
                                                     secrets.token_hex(8))
     return Decision(allowed=bool(allowed), limit=limit, remaining=max(0, limit - int(count)),
                     reset_s=max(1, math.ceil(int(reset_ms) / 1000)))

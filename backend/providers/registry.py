@@ -1,7 +1,10 @@
 """Alias → route, from the database with the built-in demo aliases underneath.
 
-Read on every model call (one indexed query), so flipping a kill switch takes
-effect on the very next call, in every worker.
+Every model call asks for its route, so flipping a kill switch takes effect on
+the very next call, in every worker. To keep that cheap, routes are cached per
+process against a registry version number kept in Redis: any change to an
+alias bumps the number (a signal on save and delete), and a call whose cached
+route carries the current number skips the database.
 """
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import os
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from redis.exceptions import RedisError
 
+from backend.config.redis_clients import async_redis, sync_redis
 from backend.engine.ports import LLMError
 
 from .defaults import DEFAULT_ROUTES
@@ -66,8 +71,27 @@ def route_for(alias: str) -> ModelRoute:
     raise LLMError(f"unknown model alias '{alias}'", kind="unknown_model")
 
 
+VERSION_KEY = "patchbay:model-registry:version"
+_cached: dict[str, tuple[bytes | None, ModelRoute]] = {}
+
+
+def bump_registry_version() -> None:
+    """Tell every process that cached routes are stale (called when an alias changes)."""
+    sync_redis().incr(VERSION_KEY)
+
+
 async def resolve_route(alias: str) -> ModelRoute:
-    return await sync_to_async(route_for, thread_sensitive=False)(alias)
+    try:
+        version = await async_redis().get(VERSION_KEY)
+    except RedisError:
+        version = None  # no Redis, no cache: read the database every time
+    hit = _cached.get(alias)
+    if hit is not None and version is not None and hit[0] == version:
+        return hit[1]
+    route = await sync_to_async(route_for, thread_sensitive=False)(alias)
+    if version is not None:
+        _cached[alias] = (version, route)
+    return route
 
 
 def known_aliases() -> set[str]:

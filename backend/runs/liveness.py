@@ -14,11 +14,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.utils import timezone
 
-from .cache import redis_client
+from backend.config.redis_clients import async_redis, sync_redis
+
 from .models import Run
 from .sinks import finish_run_outside_engine
 
@@ -38,7 +38,7 @@ def _ttl() -> int:
 
 async def keep_alive(run_id: Any) -> None:
     """Refresh the run's heartbeat until cancelled (the run's end)."""
-    client = redis_client()
+    client = async_redis()
     try:
         while True:
             await client.set(_key(run_id), "1", ex=_ttl())
@@ -49,7 +49,7 @@ async def keep_alive(run_id: Any) -> None:
 
 def reap_orphaned_runs() -> list[str]:
     """Fail every running run whose worker stopped beating. Returns their ids."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = sync_redis()
     cutoff = timezone.now() - dt.timedelta(seconds=_ttl())
     reaped = []
     for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=cutoff).values_list("pk", flat=True):

@@ -58,3 +58,21 @@ def test_members_read_but_cannot_change_the_registry(alice_api) -> None:  # type
 def test_an_unknown_alias_fails_clearly_at_call_time(db) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(LLMError, match="unknown model alias 'ghost'"):
         asyncio.run(asyncio.to_thread(route_for, "ghost"))
+
+
+def test_cached_routes_follow_every_change_at_once(transactional_db, staff_api) -> None:  # type: ignore[no-untyped-def]
+    """Routes are cached between calls, but a kill switch still acts on the very next call."""
+    from backend.providers.registry import resolve_route
+
+    staff_api.put("/api/models/cached/", {"model": "demo/one"}, format="json")
+
+    async def calls() -> list[tuple[str, bool]]:
+        seen = []
+        for change in (None, {"model": "demo/two"}, {"enabled": False}):
+            if change:
+                await asyncio.to_thread(lambda c=change: staff_api.patch("/api/models/cached/", c, format="json"))
+            route = await resolve_route("cached")
+            seen.append((route.model, route.enabled))
+        return seen
+
+    assert asyncio.run(calls()) == [("demo/one", True), ("demo/two", True), ("demo/two", False)]

@@ -1,0 +1,91 @@
+"""Starting the real stack for a benchmark: a database, a Celery worker and Daphne as subprocesses."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, alive: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the process meant to listen on port {port} exited")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+class Child:
+    """A subprocess whose output is drained into memory (kept for error messages and bench/out/)."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+        self.name = name
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        threading.Thread(target=self._tail, daemon=True).start()
+
+    def _tail(self) -> None:
+        assert self.process.stdout is not None
+        for raw in iter(self.process.stdout.readline, b""):
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, n: int = 30) -> str:
+        return "\n".join(self.lines[-n:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def ensure_database(database_url: str, log: Callable[[str], None]) -> None:
+    """Create the benchmark's PostgreSQL database if it does not exist."""
+    url = urlparse(database_url)
+    name = url.path.lstrip("/")
+    conn = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    found = subprocess.run(["psql", *conn, "-d", "postgres", "-tAc",
+                            f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if found != "1":
+        log(f"creating database {name}")
+        subprocess.run(["createdb", *conn, name], check=True)
+
+
+def stack_env(database_url: str, redis_url: str, queue: str, data_dir: str) -> dict[str, str]:
+    """The environment of the benchmark's worker and web server."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PATCHBAY_QUEUE": queue,
+        "PATCHBAY_DATA_DIR": data_dir,  # keep the bench's secret key out of the repo
+        "SECRET_KEY": "bench-only-not-secret",
+        "DJANGO_SETTINGS_MODULE": "backend.config.settings",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
