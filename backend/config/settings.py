@@ -157,6 +157,8 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "backend.runs.models.Run.Status",
+                            "EndpointStatusEnum": ["live", "off", "draft"]},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "backend.endpoints.openapi.add_flow_paths"],
 }

@@ -94,3 +94,81 @@ def prompt_out(prompt: Prompt) -> dict[str, Any]:
         "labels": {label.name: label.version.number for label in prompt.labels.select_related("version")},
         "latest_version": prompt_version_out(latest) if latest else None,
     }
+
+
+# --- Output shapes, for the OpenAPI document (the views build plain dicts of these shapes). ---
+
+class ProblemOut(serializers.Serializer):
+    path = serializers.CharField(help_text="JSON path of the field at fault, e.g. spec.nodes[2].config.model")
+    message = serializers.CharField()
+    node_id = serializers.CharField(allow_null=True, required=False)
+
+
+class ErrorOut(serializers.Serializer):
+    error = serializers.CharField(help_text="a stable code: invalid, invalid_graph, not_found, too_large, ...")
+    message = serializers.CharField()
+    problems = ProblemOut(many=True)
+
+
+class VersionSummaryOut(serializers.Serializer):
+    number = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    author = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class VersionDetailOut(VersionSummaryOut):
+    spec = serializers.JSONField(help_text="the graph document (patchbay.graph/v1)")
+
+
+class GraphOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    workspace = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    latest_version = VersionSummaryOut(allow_null=True)
+    spec = serializers.JSONField(required=False)
+
+
+class GraphSavedOut(GraphOut):
+    created_version = serializers.BooleanField(help_text="false when the spec equals the latest version")
+
+
+class ValidationOut(serializers.Serializer):
+    valid = serializers.BooleanField()
+    problems = ProblemOut(many=True)
+
+
+class NodeTypeOut(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    pattern = serializers.CharField()
+    description = serializers.CharField()
+    config_schema = serializers.JSONField()
+    out_ports = serializers.ListField(child=serializers.CharField())
+
+
+class PromptVersionOut(serializers.Serializer):
+    number = serializers.IntegerField()
+    template = serializers.CharField()
+    system = serializers.CharField()
+    author = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    content_hash = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PromptOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    workspace = serializers.IntegerField()
+    labels = serializers.DictField(child=serializers.IntegerField(), help_text="label → version number")
+    latest_version = PromptVersionOut(allow_null=True)
+
+
+class LabelOut(serializers.Serializer):
+    prompt = serializers.CharField()
+    label = serializers.CharField()
+    version = serializers.IntegerField()

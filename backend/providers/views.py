@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from backend.graphs.serializers import ErrorOut
 
 from .registry import alias_catalogue
 from .services import model_alias_save
@@ -32,6 +35,18 @@ class ModelAliasInput(serializers.Serializer):
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
+class ModelAliasOut(serializers.Serializer):
+    alias = serializers.CharField()
+    model = serializers.CharField()
+    demo = serializers.BooleanField()
+    enabled = serializers.BooleanField(help_text="the kill switch")
+    fallbacks = serializers.ListField(child=serializers.CharField())
+    input_cost_per_mtok = serializers.FloatField(allow_null=True)
+    output_cost_per_mtok = serializers.FloatField(allow_null=True)
+    description = serializers.CharField()
+    has_api_key = serializers.BooleanField()
+
+
 def _entry(alias: str) -> dict:
     return next(e for e in alias_catalogue() if e["alias"] == alias)
 
@@ -39,6 +54,7 @@ def _entry(alias: str) -> dict:
 class ModelAliasListView(APIView):
     permission_classes = [IsAuthenticated, StaffWrites]
 
+    @extend_schema(operation_id="models_list", responses={200: ModelAliasOut(many=True)})
     def get(self, request: Request) -> Response:
         return Response(alias_catalogue())
 
@@ -48,6 +64,7 @@ class ModelAliasDetailView(APIView):
 
     permission_classes = [IsAuthenticated, StaffWrites]
 
+    @extend_schema(operation_id="models_get", responses={200: ModelAliasOut, 404: ErrorOut})
     def get(self, request: Request, alias: str) -> Response:
         entries = [e for e in alias_catalogue() if e["alias"] == alias]
         if not entries:
@@ -55,10 +72,15 @@ class ModelAliasDetailView(APIView):
                             status=status.HTTP_404_NOT_FOUND)
         return Response(entries[0])
 
+    @extend_schema(operation_id="models_save", request=ModelAliasInput,
+                   responses={200: ModelAliasOut, 400: ErrorOut, 403: ErrorOut})
     def put(self, request: Request, alias: str) -> Response:
         serializer = ModelAliasInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         model_alias_save(alias=alias, data=dict(serializer.validated_data))
         return Response(_entry(alias))
 
-    patch = put
+    @extend_schema(operation_id="models_update", request=ModelAliasInput,
+                   responses={200: ModelAliasOut, 400: ErrorOut, 403: ErrorOut})
+    def patch(self, request: Request, alias: str) -> Response:
+        return self.put(request, alias)

@@ -38,3 +38,57 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
     return data
+
+
+# --- Output shapes, for the OpenAPI document. ---
+
+class SpanOut(serializers.Serializer):
+    span_id = serializers.CharField()
+    parent_id = serializers.CharField(allow_null=True)
+    node_id = serializers.CharField(allow_null=True)
+    kind = serializers.CharField(help_text="node | llm | branch | sample | plan | worker | synthesize | iteration")
+    name = serializers.CharField()
+    node_type = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.FloatField(allow_null=True)
+    input = serializers.JSONField(allow_null=True)
+    output = serializers.JSONField(allow_null=True)
+    model = serializers.CharField(allow_null=True)
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    cost_usd = serializers.FloatField()
+    cache_hit = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+    attributes = serializers.JSONField(help_text="OpenTelemetry GenAI names where one exists")
+
+
+class TotalsOut(serializers.Serializer):
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    cost_usd = serializers.FloatField()
+    llm_calls = serializers.IntegerField()
+    duration_ms = serializers.FloatField(allow_null=True)
+
+
+class RunOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    graph = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Run.Status.choices)
+    input = serializers.JSONField()
+    output = serializers.JSONField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    trace_id = serializers.CharField()
+    source = serializers.CharField()
+    budget = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    totals = TotalsOut()
+    websocket = serializers.CharField(help_text="path of the live event stream")
+
+
+class RunDetailOut(RunOut):
+    spans = SpanOut(many=True)

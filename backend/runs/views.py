@@ -1,6 +1,8 @@
 """Run endpoints: thin; logic in services and selectors."""
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -8,17 +10,19 @@ from rest_framework.views import APIView
 
 from backend.config.errors import InvalidRequest
 from backend.graphs.selectors import graph_get
+from backend.graphs.serializers import ErrorOut
 from backend.graphs.views import parse
 
 from .models import Run
 from .selectors import events_after, run_get, runs_visible_to
-from .serializers import RunCreateInput, run_out
+from .serializers import RunCreateInput, RunDetailOut, RunOut, run_out
 from .services import run_cancel, run_create
 
 MAX_LIST = 200
 
 
 class RunListView(APIView):
+    @extend_schema(operation_id="runs_list", parameters=[OpenApiParameter("graph", int), OpenApiParameter("status", str)], responses={200: RunOut(many=True), 400: ErrorOut})
     def get(self, request: Request) -> Response:
         runs = runs_visible_to(request.user).select_related("graph_version")
         graph = request.query_params.get("graph")
@@ -34,6 +38,7 @@ class RunListView(APIView):
             runs = runs.filter(status=wanted)
         return Response([run_out(r) for r in runs[:MAX_LIST]])
 
+    @extend_schema(operation_id="runs_create", request=RunCreateInput, responses={201: RunOut, 400: ErrorOut, 404: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(RunCreateInput, request)
         graph = graph_get(request.user, data["graph"])
@@ -43,11 +48,13 @@ class RunListView(APIView):
 
 
 class RunDetailView(APIView):
+    @extend_schema(operation_id="runs_get", responses={200: RunDetailOut, 404: ErrorOut})
     def get(self, request: Request, run_id: str) -> Response:
         return Response(run_out(run_get(request.user, run_id), with_spans=True))
 
 
 class RunCancelView(APIView):
+    @extend_schema(operation_id="runs_cancel", request=None, responses={202: RunOut, 404: ErrorOut})
     def post(self, request: Request, run_id: str) -> Response:
         run = run_cancel(run=run_get(request.user, run_id))
         return Response(run_out(run), status=status.HTTP_202_ACCEPTED)
@@ -56,6 +63,7 @@ class RunCancelView(APIView):
 class RunEventListView(APIView):
     """The persisted events after a sequence number: the websocket's replay, over HTTP."""
 
+    @extend_schema(operation_id="runs_events_list", parameters=[OpenApiParameter("after", int)], responses={200: OpenApiTypes.OBJECT, 400: ErrorOut, 404: ErrorOut})
     def get(self, request: Request, run_id: str) -> Response:
         run = run_get(request.user, run_id)
         after = request.query_params.get("after", "0")

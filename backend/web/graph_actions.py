@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from backend.graphs import serializers as s
 from backend.graphs.selectors import graph_get
+from backend.graphs.serializers import ErrorOut, GraphOut, GraphSavedOut
 from backend.graphs.services import graph_create, graph_save_version
 from backend.graphs.views import parse
 
@@ -27,6 +29,8 @@ class DuplicateInput(serializers.Serializer):
 class GraphRestoreView(APIView):
     """Save an old version's spec as a new version: history only ever grows."""
 
+    @extend_schema(operation_id="graphs_restore", request=RestoreInput,
+                   responses={201: GraphSavedOut, 200: GraphSavedOut, 400: ErrorOut, 404: ErrorOut})
     def post(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
         data = parse(RestoreInput, request)
@@ -39,6 +43,8 @@ class GraphRestoreView(APIView):
 
 
 class GraphDuplicateView(APIView):
+    @extend_schema(operation_id="graphs_duplicate", request=DuplicateInput,
+                   responses={201: GraphOut, 400: ErrorOut, 404: ErrorOut})
     def post(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
         data = parse(DuplicateInput, request)

@@ -12,6 +12,8 @@ from django.contrib.auth import authenticate, login, logout
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -47,6 +49,7 @@ class SessionView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(operation_id="session_get", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(session_out(request))
 
@@ -56,6 +59,8 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []  # the credentials are in the body; a stale session must not interfere
 
+    @extend_schema(operation_id="session_login", request=LoginInput, responses={200: OpenApiTypes.OBJECT,
+                                                                               400: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         data = parse(LoginInput, request)
         user = authenticate(request._request, username=data["username"], password=data["password"])
@@ -72,6 +77,7 @@ class LoginView(APIView):
 class LogoutView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(operation_id="session_logout", request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
