@@ -10,6 +10,8 @@ interface ToastStore {
   toasts: Toast[];
   push(kind: ToastKind, text: string, ms?: number): void;
   dismiss(id: number): void;
+  /** Drop every toast of a kind: a success makes earlier errors about the same action stale. */
+  clear(kind: ToastKind): void;
 }
 let next = 1;
 export const useToasts = create<ToastStore>((set, get) => ({
@@ -22,11 +24,17 @@ export const useToasts = create<ToastStore>((set, get) => ({
   dismiss(id) {
     set({ toasts: get().toasts.filter((t) => t.id !== id) });
   },
+  clear(kind) {
+    set({ toasts: get().toasts.filter((t) => t.kind !== kind) });
+  },
 }));
 
 export const toast = {
   info: (t: string) => useToasts.getState().push("info", t),
-  success: (t: string) => useToasts.getState().push("success", t),
+  success: (t: string) => {
+    useToasts.getState().clear("error");
+    useToasts.getState().push("success", t);
+  },
   error: (t: string) => useToasts.getState().push("error", t),
   warning: (t: string) => useToasts.getState().push("warning", t),
 };
