@@ -89,3 +89,28 @@ def stack_env(database_url: str, redis_url: str, queue: str, data_dir: str) -> d
         "PYTHONPATH": str(ROOT),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
+
+
+def start_worker(env: dict[str, str], hostname: str, concurrency: int) -> Child:
+    """A Celery worker as production runs it: the threads pool, one shared run loop per process."""
+    import sys
+
+    return Child("celery worker", [
+        sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
+        "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-l", "WARNING", "--hostname", hostname], env)
+
+
+def start_web(env: dict[str, str]) -> tuple[Child, int]:
+    """Daphne serving the ASGI app on a free port; returns once it listens."""
+    import sys
+
+    port = free_port()
+    server = Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                              "backend.config.asgi:application"], env)
+    try:
+        wait_for_port(port, server.alive)
+    except BaseException:
+        server.stop()  # the caller never got it, so it cannot stop it
+        raise
+    return server, port

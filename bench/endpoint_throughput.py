@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, free_port, stack_env, wait_for_port  # noqa: E402
+from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
 from bench._stack import ensure_database as create_database  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
@@ -257,14 +257,10 @@ def main() -> None:
         key = setup_fixtures(fake.url)
 
         setup_started = time.perf_counter()
-        children.append(Child("celery worker", [
-            sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
-            "--concurrency", str(WORKER_CONCURRENCY), "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-l", "WARNING", "--hostname", f"bench-endpoints-{os.getpid()}@{socket.gethostname()}"], env))
-        port = free_port()
-        children.append(Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                         "backend.config.asgi:application"], env))
-        wait_for_port(port, children[-1].alive)
+        children.append(start_worker(env, f"bench-endpoints-{os.getpid()}@{socket.gethostname()}",
+                                     WORKER_CONCURRENCY))
+        server, port = start_web(env)
+        children.append(server)
         http_url = f"http://127.0.0.1:{port}"
 
         log(f"warm-up: {args.warmup} calls (the first one waits for the worker)")

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, ms, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, free_port, stack_env, wait_for_port  # noqa: E402
+from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
 from bench._stack import ensure_database as create_database  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
@@ -490,16 +490,10 @@ def main() -> None:
 
         setup_started = time.perf_counter()
         hostname = f"bench-{os.getpid()}@{socket.gethostname()}"
-        worker = Child("celery worker", [
-            sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
-            "--concurrency", str(WORKER_CONCURRENCY), "--without-gossip", "--without-mingle",
-            "--without-heartbeat", "-l", "WARNING", "--hostname", hostname], env)
+        worker = start_worker(env, hostname, WORKER_CONCURRENCY)
         children.append(worker)
-        port = free_port()
-        server = Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                  "backend.config.asgi:application"], env)
+        server, port = start_web(env)
         children.append(server)
-        wait_for_port(port, server.alive)
         http_url, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
 
         log(f"part 1: {args.warmup} warm-up + {args.runs} runs of a {STEPS}-step chain")
