@@ -260,14 +260,14 @@ class _Scheduler:
         if outcome.port:
             span.attributes["patchbay.port"] = outcome.port
         recorder.close_span(span, "succeeded", output=outcome.output)
-        roll_up(span, recorder.spans)
+        roll_up(span, recorder.children.get(span.span_id, []))
         recorder.emit("node.completed", node_id=span.node_id, span=span.to_dict())
         return outcome
 
     def _fail(self, node: Node, span: Span, message: str) -> None:
         recorder = self.state.recorder
         recorder.close_span(span, "failed", error=message)
-        roll_up(span, recorder.spans)
+        roll_up(span, recorder.children.get(span.span_id, []))
         recorder.emit("node.failed", node_id=span.node_id, span=span.to_dict(), error=message)
 
     async def cancel_all(self) -> None:

@@ -77,7 +77,7 @@ class NodeContext:
             recorder.close_span(span, "failed", error=str(exc) or type(exc).__name__)
             recorder.emit("span.completed", span=span.to_dict())
             raise
-        roll_up(span, recorder.spans)
+        roll_up(span, recorder.children.get(span.span_id, []))
         recorder.close_span(span, "succeeded")
         recorder.emit("span.completed", span=span.to_dict())
 
@@ -96,18 +96,15 @@ class NodeContext:
         return doc
 
 
-def roll_up(span: Span, spans: list[Span]) -> None:
-    """A parent span carries the tokens and cost of everything under it (direct children suffice:
-    each child was rolled up when it closed)."""
-    children = [s for s in spans if s.parent_id == span.span_id and s.kind != "node"]
-    nested_nodes = [s for s in spans if s.parent_id == span.span_id and s.kind == "node"]
-    parts = children + nested_nodes
-    if not parts:
+def roll_up(span: Span, children: list[Span]) -> None:
+    """A parent span carries the tokens and cost of its direct children (each child was
+    rolled up in turn when it closed, so the totals include everything beneath)."""
+    if not children:
         return
-    span.input_tokens = sum(s.input_tokens for s in parts)
-    span.output_tokens = sum(s.output_tokens for s in parts)
-    span.cost_usd = sum(s.cost_usd for s in parts)
-    llm = [s for s in parts if s.kind == "llm"]
+    span.input_tokens = sum(s.input_tokens for s in children)
+    span.output_tokens = sum(s.output_tokens for s in children)
+    span.cost_usd = sum(s.cost_usd for s in children)
+    llm = [s for s in children if s.kind == "llm"]
     if llm:
         span.cache_hit = all(s.cache_hit for s in llm)
         span.model = llm[-1].model

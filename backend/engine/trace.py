@@ -92,6 +92,8 @@ class Recorder:
         self.trace_id = trace_id
         self.seq = 0
         self.spans: list[Span] = []
+        # Each span's direct children, kept as spans open: rolling totals up never scans the whole run.
+        self.children: dict[str, list[Span]] = {}
 
     def emit(self, event_type: str, **data: Any) -> None:
         event: dict[str, Any] = {"type": event_type, "run_id": self.run_id, "ts": self.clock.now(), **data}
@@ -111,6 +113,8 @@ class Recorder:
             parent_id=parent_id, node_type=node_type, started_at=self.clock.now(), input=input,
         )
         self.spans.append(span)
+        if parent_id is not None:
+            self.children.setdefault(parent_id, []).append(span)
         return span
 
     def close_span(self, span: Span, status: str, *, output: Any = None, error: str | None = None) -> None:
