@@ -178,7 +178,9 @@ class _Scheduler:
                 try:
                     tracker.check_time()
                 except BudgetExceeded as exc:
-                    raise _Stop("budget_exceeded", exc.reason) from exc
+                    # Name what was still computing: that is what the user has to look at.
+                    running = ", ".join(f"'{self.prefix}{n.id}'" for n in self.tasks.values())
+                    raise _Stop("budget_exceeded", f"{exc.reason} (still running: {running})") from exc
                 continue
             for task in done:
                 node = self.tasks.pop(task)

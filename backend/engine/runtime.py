@@ -12,10 +12,12 @@ from typing import Any
 
 import jsonschema
 
-from .budget import BudgetTracker
+from .budget import BudgetExceeded, BudgetTracker
 from .nodes.base import NodeFailed
 from .ports import LLMError, LLMRequest, LLMResult, Ports
 from .spec import Budget, GraphSpec
+from .template_limits import RenderTimeout
+from .templates import TemplateError, render_text_async, render_value_async
 from .trace import Recorder, Span
 
 
@@ -45,6 +47,30 @@ class NodeContext:
     def with_vars(self, **extra: Any) -> NodeContext:
         """The same node, with more template variables (a worker's ``task``, a generator's ``feedback``)."""
         return NodeContext(run=self._run, span=self.span, node_id=self.node_id, extra={**self._extra, **extra})
+
+    async def render_text(self, source: str) -> str:
+        """Render a template with this node's variables, off the shared loop and within the run's time."""
+        return await self._render(render_text_async, source)
+
+    async def render_value(self, source: Any) -> Any:
+        """Render a value (``"{{ expr }}"`` keeps its type; dicts and lists recurse); see ``render_text``."""
+        return await self._render(render_value_async, source)
+
+    async def _render(self, render: Any, source: Any) -> Any:
+        # A snapshot of the node outputs: the render may run in a thread while other nodes finish.
+        variables = {**self.template_context, "nodes": dict(self._run.node_views)}
+        try:
+            return await render(source, variables, seconds=self._run.budget.remaining_seconds())
+        except RenderTimeout as exc:
+            if not exc.by_budget:
+                raise TemplateError(f"template limit: {exc}") from exc
+            reason = "the run ran out of max_seconds"
+            try:
+                self._run.budget.check_time()
+            except BudgetExceeded as over:
+                reason = over.reason
+            raise BudgetExceeded(f"{reason}: node '{self.span.node_id}' was still rendering a template",
+                                 "max_seconds") from exc
 
     @property
     def outgoing_edges(self) -> list[Any]:

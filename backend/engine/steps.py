@@ -15,7 +15,6 @@ import jsonschema
 from .nodes.base import NodeFailed
 from .ports import LLMRequest
 from .problems import Problem
-from .templates import render_text, render_value
 
 PROMPT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*@([A-Za-z][A-Za-z0-9_-]*|[0-9]+)$"
 GRAPH_REF_PATTERN = r"^[^@\s]{1,200}@[0-9]+$"
@@ -132,10 +131,9 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
     ``response_schema`` is imposed by the pattern (a planner's subtask list, an
     evaluator's verdict) and wins over the step's own ``output_schema``.
     """
-    variables = ctx.template_context
     if is_subgraph(step):
         doc = ctx.resolve_subgraph(step["subgraph"])
-        sub_input = render_value(step.get("input", "{{ input }}"), variables)
+        sub_input = await ctx.render_value(step.get("input", "{{ input }}"))
         output = await ctx.run_subgraph(doc, sub_input)
         if response_schema is not None:
             errors = list(jsonschema.Draft202012Validator(response_schema).iter_errors(output))
@@ -154,8 +152,8 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
         user, system = step["prompt"], step.get("system")
     messages = []
     if system:
-        messages.append({"role": "system", "content": render_text(system, variables)})
-    messages.append({"role": "user", "content": render_text(user, variables)})
+        messages.append({"role": "system", "content": await ctx.render_text(system)})
+    messages.append({"role": "user", "content": await ctx.render_text(user)})
     schema = response_schema if response_schema is not None else step.get("output_schema")
     request = LLMRequest(
         alias=step["model"],

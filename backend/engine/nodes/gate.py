@@ -7,14 +7,13 @@ at a gate is recorded on its span (``patchbay.gate.passed``).
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsonschema
 
 from ..problems import Problem
-from ..templates import render_text, render_value
+from ..regex import pattern_problem, search
 from .base import NodeOutcome, NodeType
 from .transform import VALUE_SCHEMA
 
@@ -84,10 +83,9 @@ class GateNode(NodeType):
         check = node.config.get("check") or {}
         base = f"nodes[{node.index}].config.check"
         if check.get("kind") == "regex" and isinstance(check.get("pattern"), str):
-            try:
-                re.compile(check["pattern"])
-            except re.error as exc:
-                yield Problem(f"{base}.pattern", f"not a valid pattern: {exc}", node.id)
+            problem = pattern_problem(check["pattern"])
+            if problem:
+                yield Problem(f"{base}.pattern", problem, node.id)
         if check.get("kind") == "json_schema" and isinstance(check.get("schema"), dict):
             try:
                 jsonschema.Draft202012Validator.check_schema(check["schema"])
@@ -96,8 +94,7 @@ class GateNode(NodeType):
 
     async def run(self, node: Any, ctx: Any) -> NodeOutcome:
         check = node.config["check"]
-        variables = ctx.template_context
-        value = render_value(check["value"], variables)
+        value = await ctx.render_value(check["value"])
         passed, reason = evaluate_check(check, value)
         attributes = {"patchbay.gate.passed": passed, "patchbay.gate.kind": check["kind"]}
         if passed:
@@ -106,7 +103,7 @@ class GateNode(NodeType):
         has_fail_path = any(e.port == "fail" for e in ctx.outgoing_edges)
         if has_fail_path:
             return NodeOutcome(output=value, port="fail", attributes=attributes)
-        message = render_text(node.config.get("message") or "The input did not pass the check.", variables)
+        message = await ctx.render_text(node.config.get("message") or "The input did not pass the check.")
         return NodeOutcome(output=value, port="fail", exit_message=message, attributes=attributes)
 
 
@@ -117,9 +114,9 @@ def evaluate_check(check: Mapping[str, Any], value: Any) -> tuple[bool, str]:
         errors = list(jsonschema.Draft202012Validator(check["schema"]).iter_errors(value))
         return (not errors, errors[0].message if errors else "")
     if kind == "regex":
-        flags = re.IGNORECASE if check.get("ignore_case") else 0
-        found = re.search(check["pattern"], value if isinstance(value, str) else str(value), flags)
-        return (found is not None, "" if found else f"no match for /{check['pattern']}/")
+        text = value if isinstance(value, str) else str(value)
+        found = search(check["pattern"], text, ignore_case=bool(check.get("ignore_case")))
+        return (found, "" if found else f"no match for /{check['pattern']}/")
     op = check["op"]
     try:
         ok = bool(COMPARISONS[op](value, check.get("operand")))

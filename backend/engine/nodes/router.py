@@ -7,15 +7,14 @@ recorded (label, confidence, default taken, latency) for the confusion matrix.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..budget import BudgetExceeded
 from ..problems import Problem
+from ..regex import pattern_problem, search
 from ..steps import LLM_STEP_PROPERTIES, check_step, run_step, step_templates
-from ..templates import render_text
 from .base import NodeFailed, NodeOutcome, NodeType
 
 DEFAULT_ROUTE = "default"
@@ -98,17 +97,16 @@ class RouterNode(NodeType):
         else:
             for i, route in enumerate(config.get("routes", [])):
                 if isinstance(route.get("pattern"), str):
-                    try:
-                        re.compile(route["pattern"])
-                    except re.error as exc:
-                        yield Problem(f"{base}.routes[{i}].pattern", f"not a valid pattern: {exc}", node.id)
+                    problem = pattern_problem(route["pattern"])
+                    if problem:
+                        yield Problem(f"{base}.routes[{i}].pattern", problem, node.id)
         if not any(e.source == node.id and e.port == DEFAULT_ROUTE for e in spec.edges):
             yield Problem(base, "connect the 'default' route: unsure inputs go there", node.id)
 
     async def run(self, node: Any, ctx: Any) -> NodeOutcome:
         config = node.config
         routes = config["routes"]
-        message = render_text(config.get("input", "{{ input }}"), ctx.template_context)
+        message = await ctx.render_text(config.get("input", "{{ input }}"))
         started = time.monotonic()
         if config.get("mode", "llm") == "rules":
             label, confidence, reason = match_rules(routes, message)
@@ -164,7 +162,7 @@ def match_rules(routes: list[Mapping[str, Any]], message: str) -> tuple[str | No
     for route in routes:
         if any(k.lower() in lowered for k in route.get("keywords", []) if k):
             return route["label"], 1.0, None
-        if route.get("pattern") and re.search(route["pattern"], message, re.IGNORECASE):
+        if route.get("pattern") and search(route["pattern"], message, ignore_case=True):
             return route["label"], 1.0, None
     return None, 0.0, "no rule matched"
 

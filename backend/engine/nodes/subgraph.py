@@ -6,7 +6,6 @@ from typing import Any
 
 from ..spec import Budget
 from ..steps import SUBGRAPH_REF_SCHEMA
-from ..templates import render_value
 from .base import NodeOutcome, NodeType, template_strings
 
 
@@ -42,7 +41,7 @@ class SubgraphNode(NodeType):
     async def run(self, node: Any, ctx: Any) -> NodeOutcome:
         config = node.config
         doc = ctx.resolve_subgraph(config["subgraph"])
-        value = render_value(config.get("input", "{{ input }}"), ctx.template_context)
+        value = await ctx.render_value(config.get("input", "{{ input }}"))
         budget = Budget.from_dict(config.get("budget")) if config.get("budget") else None
         ref = config["subgraph"].get("graph") or f"inline:{doc.get('name')}"
         ctx.span.attributes["patchbay.subgraph"] = ref

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..templates import render_value
 from .base import NodeOutcome, NodeType, template_strings
 
 VALUE_SCHEMA: dict[str, Any] = {
@@ -30,4 +29,4 @@ class TransformNode(NodeType):
         return template_strings(config.get("value"), ("value",))
 
     async def run(self, node: Any, ctx: Any) -> NodeOutcome:
-        return NodeOutcome(output=render_value(node.config["value"], ctx.template_context))
+        return NodeOutcome(output=await ctx.render_value(node.config["value"]))
