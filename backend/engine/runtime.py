@@ -17,7 +17,7 @@ from .nodes.base import NodeFailed
 from .ports import LLMError, LLMRequest, LLMResult, Ports
 from .spec import Budget, GraphSpec
 from .template_limits import RenderTimeout
-from .templates import TemplateError, render_text_async, render_value_async
+from .templates import render_text_async, render_value_async
 from .trace import Recorder, Span
 
 
@@ -61,9 +61,7 @@ class NodeContext:
         variables = {**self.template_context, "nodes": dict(self._run.node_views)}
         try:
             return await render(source, variables, seconds=self._run.budget.remaining_seconds())
-        except RenderTimeout as exc:
-            if not exc.by_budget:
-                raise TemplateError(f"template limit: {exc}") from exc
+        except RenderTimeout as exc:  # only the run's budget gets here; a render's own ceiling is a TemplateError
             reason = "the run ran out of max_seconds"
             try:
                 self._run.budget.check_time()

@@ -30,7 +30,6 @@ from .template_limits import (
     MAX_ITEMS,
     MAX_TEXT_CHARS,
     MAX_WRAP_CHARS,
-    RenderCancelled,
     RenderGuard,
     RenderTimeout,
     TemplateLimitError,
@@ -364,8 +363,10 @@ def _guarded(guard: RenderGuard, fn: Callable[[], Any]) -> Any:
     token = _current_guard.set(guard)
     try:
         return fn()
-    except (RenderTimeout, RenderCancelled):
-        raise
+    except RenderTimeout as exc:
+        if exc.by_budget:
+            raise  # the node's host turns it into BudgetExceeded, naming the node
+        raise TemplateError(f"template limit: {exc}") from exc
     except TemplateLimitError as exc:
         raise TemplateError(f"template limit: {exc}") from exc
     except SecurityError as exc:
@@ -438,7 +439,7 @@ async def _off_loop(source: Any, fn: Callable[[RenderGuard], Any], seconds: floa
 
 async def render_text_async(source: str, context: Mapping[str, Any], *, seconds: float | None = None) -> str:
     """``render_text`` for a running node: off the event loop, stopped after ``seconds``
-    (what is left of the run's time budget; RenderTimeout(by_budget=True) then)."""
+    (what is left of the run's time budget: RenderTimeout then)."""
     return await _off_loop(source, lambda guard: render_text(source, context, guard), seconds)
 
 
