@@ -15,7 +15,7 @@ and the event payload bytes by event type. Finally it ages every run past the ev
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379; override with
 BENCH_DATABASE_URL / BENCH_REDIS_URL. The database (default ``patchbay_storage_bench``) is created and
-migrated if missing, and its runs are deleted first.
+migrated if missing; its runs are deleted and its run tables compacted first.
 """
 from __future__ import annotations
 
@@ -70,13 +70,17 @@ def sizes(run_ids: list[str]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def payload_by_type(run_ids: list[str]) -> list[tuple[str, int, int]]:
+def payload_by_type(run_ids: list[str]) -> list[tuple[str, int, int, int, int]]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT type, count(*), sum(pg_column_size(payload)) FROM runs_runevent "
+        # The last column: the same payloads without the span's input/output bodies, which the span row
+        # already holds (what storing each body once, and joining it back on replay, would save).
+        cursor.execute("SELECT type, count(*), sum(pg_column_size(payload)), "
+                       "sum(pg_column_size(payload #- '{span,input}' #- '{span,output}')), sum(pg_column_size(payload - 'span')) "
+                       "FROM runs_runevent "
                        "WHERE run_id = ANY(%s::uuid[]) GROUP BY type ORDER BY 3 DESC", [run_ids])
-        return [(t, int(c), int(b)) for t, c, b in cursor.fetchall()]
+        return [(t, int(c), int(b), int(w), int(r)) for t, c, b, w, r in cursor.fetchall()]
 
 
 def run_all(n: int) -> list[str]:
@@ -86,7 +90,6 @@ def run_all(n: int) -> list[str]:
     from backend.runs.execution import execute_run_async
     from backend.runs.models import Run
 
-    Run.objects.all().delete()
     user, _ = get_user_model().objects.get_or_create(username="storage-bench")
     workspace = workspace_for_user(user)
     spec = json.loads((ROOT / "graphs" / "chain.json").read_text())
@@ -123,13 +126,16 @@ def main() -> None:
     from backend.runs.retention import runs_prune
 
     started = time.perf_counter()
+    Run.objects.all().delete()
+    with connection.cursor() as cursor:  # the bench's own database: start from compact tables, so growth is real
+        cursor.execute("VACUUM FULL runs_run, runs_runevent, runs_span")
     before = sizes([])
     ids = run_all(args.runs)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE runs_run, runs_runevent, runs_span")
     after = sizes(ids)
     by_type = payload_by_type(ids)
-    events_per_run = sum(c for _, c, _ in by_type) / len(ids)
+    events_per_run = sum(c for _, c, _, _, _ in by_type) / len(ids)
 
     aged = timezone.now() - dt.timedelta(days=31)  # past the default event window (30), inside the run window
     Run.objects.filter(pk__in=ids).update(created_at=aged, finished_at=aged)
@@ -144,7 +150,10 @@ def main() -> None:
              kib((after[label][1] - before[label][1]) / n), kib(pruned[label][0] / n)] for label, _, _ in TABLES]
     rows.append(["**all**", kib(total_rows / n), "100 %",
                  kib(sum(after[k][1] - before[k][1] for k in after) / n), kib(total_pruned / n)])
-    type_rows = [[t, f"{c / n:.1f}", kib(b / n), f"{100 * b / after['events'][0]:.0f} %"] for t, c, b in by_type]
+    type_rows = [[t, f"{c / n:.1f}", kib(b / n), f"{100 * b / after['events'][0]:.0f} %", kib(w / n), kib(r / n)]
+                 for t, c, b, w, r in by_type]
+    duplicated = sum(b - w for _, _, b, w, _ in by_type)
+    whole_span = sum(b - r for _, _, b, _, r in by_type)
     body = f"""## Storage per run of `graphs/chain.json` (`bench/storage_per_run.py`)
 
 {n} runs of `graphs/chain.json` (3 model calls, demo models, a different note each so nothing is cached) through
@@ -164,7 +173,20 @@ total wall {wall:.1f} s.
 
 Event payloads by type (before pruning):
 
-{table(["event type", "per run", "payload KiB/run", "share of event bytes"], type_rows)}
+{table(["event type", "per run", "payload KiB/run", "share of event bytes", "without span input/output KiB/run",
+         "without the span KiB/run"],
+        type_rows)}
+
+Span input/output bodies repeated inside event payloads (the span row holds the same values):
+{kib(duplicated / n)} KiB/run, {100 * duplicated / total_rows:.0f} % of a run's row bytes; the whole span objects
+in events (every field of which the span row holds): {kib(whole_span / n)} KiB/run, {100 * whole_span / total_rows:.0f} %.
+
+Why events are not slimmed (yet): the span objects inside `node.*` and `span.completed` events repeat what the
+span rows hold. Storing each event with a reference to its span, and joining the row back in `events_after`,
+would save the share above, but every reader of stored events (the websocket replay, SSE, the polling fallback)
+would then depend on that join reproducing each span exactly as it was sent live; retention already brings a
+run past its events window down to the last column. A candidate for its own change, with a test that replays
+every event of a run byte for byte.
 """
     write_section("storage_per_run", body)
     print(body)
