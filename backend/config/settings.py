@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import database_from_url, env_bool, env_int, env_list, env_str, redis_endpoints
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -116,6 +118,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 PATCHBAY_WORKER_CONCURRENCY = env_int("PATCHBAY_WORKER_CONCURRENCY", 64, minimum=1)
 # A running run's worker proves it is alive this often; three missed beats and the run is failed.
 PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 10, minimum=1)
+
+# --- Retention (backend/runs/retention.py) ---------------------------------------------------------------
+# How long a finished run keeps its events and its spans' input/output bodies, and (longer) how long the run
+# row itself is kept with its totals. A workspace may set its own windows (Workspace.retention_*_days).
+# `manage.py prune` and the periodic task below apply them; both run the same service, `runs_prune`.
+PATCHBAY_RETENTION_EVENT_DAYS = env_int("PATCHBAY_RETENTION_EVENT_DAYS", 30, minimum=1)
+PATCHBAY_RETENTION_RUN_DAYS = env_int("PATCHBAY_RETENTION_RUN_DAYS", 365, minimum=1)
+if PATCHBAY_RETENTION_RUN_DAYS < PATCHBAY_RETENTION_EVENT_DAYS:
+    raise ImproperlyConfigured(f"PATCHBAY_RETENTION_RUN_DAYS={PATCHBAY_RETENTION_RUN_DAYS}: must be at least "
+                               f"PATCHBAY_RETENTION_EVENT_DAYS={PATCHBAY_RETENTION_EVENT_DAYS}")
+# Pruning is incremental and idempotent, so running it often keeps each pass short.
+PATCHBAY_RETENTION_PRUNE_EVERY_S = env_int("PATCHBAY_RETENTION_PRUNE_EVERY_S", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE = {
+    "runs-prune": {"task": "runs.prune", "schedule": float(PATCHBAY_RETENTION_PRUNE_EVERY_S)},
+}
+# --- end retention -------------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

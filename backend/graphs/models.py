@@ -31,6 +31,13 @@ class Workspace(models.Model):
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces")
+    # Retention (backend/graphs/retention.py): empty means the deployment's default
+    # (PATCHBAY_RETENTION_EVENT_DAYS / PATCHBAY_RETENTION_RUN_DAYS).
+    retention_event_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days a finished run keeps its events and span input/output; "
+                                         "empty: the deployment's default")
+    retention_run_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days a finished run's row and totals are kept; empty: the default")
 
     def __str__(self) -> str:
         return self.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import retention_views, views
 
 urlpatterns = [
     path("graphs/", views.GraphListView.as_view()),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("prompts/", views.PromptListView.as_view()),
     path("prompts/<slug:name>/versions/", views.PromptVersionListView.as_view()),
     path("prompts/<slug:name>/labels/<slug:label>/", views.PromptLabelView.as_view()),
+    path("workspaces/<int:workspace_id>/retention/", retention_views.WorkspaceRetentionView.as_view()),
 ]

@@ -37,3 +37,10 @@ def run_visible(user: Any, run_id: Any) -> bool:
 def events_after(run_id: Any, after: int, limit: int = 10_000) -> list[dict[str, Any]]:
     rows = RunEvent.objects.filter(run_id=run_id, seq__gt=after).order_by("seq").values_list("payload", flat=True)
     return list(rows[:limit])
+
+
+def run_details_pruned(run_id: Any) -> bool:
+    """Whether retention dropped this run's events and span bodies (backend/runs/retention.py marks it)."""
+    from .retention import FINAL_EVENT, PRUNED_MARK
+
+    return RunEvent.objects.filter(run_id=run_id, type=FINAL_EVENT, **{f"payload__{PRUNED_MARK}": True}).exists()

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from .models import Run, Span
+from .selectors import run_details_pruned
 
 
 class RunCreateInput(serializers.Serializer):
@@ -37,6 +38,8 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
+        # Past its workspace's event window: spans keep timings, tokens and cost, not input/output.
+        data["details_pruned"] = run_details_pruned(run.pk)
     return data
 
 
@@ -92,3 +95,5 @@ class RunOut(serializers.Serializer):
 
 class RunDetailOut(RunOut):
     spans = SpanOut(many=True)
+    details_pruned = serializers.BooleanField(help_text="true once retention has dropped the run's events (but "
+                                              "the final one) and its spans' input/output; totals are kept")

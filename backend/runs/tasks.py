@@ -26,3 +26,13 @@ def warm_up(**_: object) -> None:
     litellm_module()
     loop = run_loop()
     loop.call_soon_threadsafe(lambda: loop.create_task(sweep_forever()))
+
+
+# Retention: scheduled by CELERY_BEAT_SCHEDULE["runs-prune"] (settings); the same service as `manage.py prune`.
+@shared_task(name="runs.prune", ignore_result=True)
+def prune_expired() -> dict[str, int]:
+    from django.utils import timezone
+
+    from .retention import runs_prune
+
+    return dict(runs_prune(now=timezone.now()).counts)

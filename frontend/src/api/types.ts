@@ -85,6 +85,8 @@ export interface RunRecord {
   totals: RunTotals;
   websocket: string;
   spans?: SpanRecord[];
+  /** Retention dropped the run's events and span input/output; totals and span timings are kept. */
+  details_pruned?: boolean;
 }
 export interface Session {
   authenticated: boolean;

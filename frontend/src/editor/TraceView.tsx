@@ -38,6 +38,7 @@ export function TraceView({ selected, onSelect, onClose }: { selected: string | 
   const spans = useRun((s) => s.spans);
   const runId = useRun((s) => s.runId);
   const status = useRun((s) => s.status);
+  const pruned = useRun((s) => s.detailsPruned);
   const { rows: list, t0, t1 } = useMemo(() => (spans.length ? rows(spans) : { rows: [], t0: 0, t1: 1 }), [spans]);
   const span = spans.find((s) => s.span_id === selected) ?? null;
   const total = t1 - t0;
@@ -50,6 +51,12 @@ export function TraceView({ selected, onSelect, onClose }: { selected: string | 
         <span className="legend small"><i className="bar-node" /> step <i className="bar-llm" /> model call</span>
         <button className="icon-btn" aria-label="Close the trace" onClick={onClose}>×</button>
       </div>
+      {pruned && (
+        <p className="muted small" data-testid="trace-pruned">
+          This run's details (its step-by-step events, prompts and answers) were pruned by the workspace's retention
+          policy; its status, output and totals are kept.
+        </p>
+      )}
       <div className="trace-body">
         <div className="gantt" data-testid="gantt">
           <div className="gantt-axis">

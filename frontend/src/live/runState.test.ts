@@ -42,4 +42,13 @@ describe("run state folded from events", () => {
     const s = applyEvents(emptyRun("r1", ["a"]), [{ type: "node.completed", seq: 1, node_id: "a", span: span("a", { cache_hit: true }) }]);
     expect(s.nodes.a.status).toBe("cached");
   });
+
+  it("knows when retention pruned a run's details: a late client gets only the marked final event", () => {
+    const final = { ...events[events.length - 1], details_pruned: true };
+    const s = applyEvents(emptyRun("r1", ["a", "b"]), [final]);
+    expect(s.detailsPruned).toBe(true);
+    expect(s.status).toBe("succeeded");
+    expect(s.totals?.llm_calls).toBe(1);
+    expect(applyEvents(emptyRun("r1", ["a"]), events).detailsPruned).toBe(false);
+  });
 });

@@ -38,6 +38,8 @@ export interface RunState {
   liveCost: number;
   liveCalls: number;
   liveTokens: number;
+  /** The workspace's retention policy dropped this run's events and prompt/answer bodies (totals kept). */
+  detailsPruned: boolean;
 }
 
 export interface RunEvent {
@@ -63,7 +65,7 @@ export function emptyRun(runId: string | null = null, nodeIds: string[] = []): R
   return {
     runId, status: runId ? "queued" : null, nodes: Object.fromEntries(nodeIds.map((id) => [id, { status: "queued" as NodeStatus, text: "" }])),
     spans: [], lastSeq: 0, totals: null, output: undefined, error: null, budget: {}, startedAt: null, finishedAt: null,
-    liveCost: 0, liveCalls: 0, liveTokens: 0,
+    liveCost: 0, liveCalls: 0, liveTokens: 0, detailsPruned: false,
   };
 }
 
@@ -149,6 +151,7 @@ export function applyEvents(state: RunState, events: RunEvent[]): RunState {
         s.error = e.error ?? null;
         s.totals = e.totals ?? null;
         s.finishedAt = e.ts ? e.ts * 1000 : Date.now();
+        s.detailsPruned = e.details_pruned === true;
         break;
       default:
         break;
@@ -168,6 +171,7 @@ export function stateFromRecord(run: RunRecord, nodeIds: string[]): RunState {
   s.startedAt = run.started_at ? Date.parse(run.started_at) : null;
   s.finishedAt = run.finished_at ? Date.parse(run.finished_at) : null;
   s.spans = run.spans ?? [];
+  s.detailsPruned = run.details_pruned === true;
   for (const span of s.spans) {
     if (span.kind !== "node" || !span.node_id) continue;
     const status = (span.status === "succeeded" || span.status === "failed" || span.status === "skipped" || span.status === "cancelled" || span.status === "running")
