@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .budget import BudgetExceeded, BudgetTracker
+from .limits import MAX_SUBGRAPH_DEPTH  # validation refuses deeper inline nesting; this is the backstop
 from .nodes import get_node_type
 from .nodes.base import NodeFailed, NodeOutcome
 from .ports import Ports
@@ -114,8 +115,6 @@ def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:
     }
 
 
-# Subgraphs may nest, but not without end (validation refuses recursion; this is the backstop).
-MAX_SUBGRAPH_DEPTH = 8
 
 
 async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, *, parent_span: Span,

@@ -12,13 +12,14 @@ from typing import Any
 
 import jsonschema
 
+from .limits import MAX_JSON_DEPTH, MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
 from .problems import Problem, join_path
 from .runtime import PromptTemplate
 from .spec import SCHEMA_ID, Budget, Edge, GraphSpec, Node
 from .templates import BASE_ROOTS, analyse
 
-NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NODE_ID = re.compile(rf"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NODE_ID - 1}}}$")
 NODE_KEYS = {"id", "type", "config", "position", "label"}
 EDGE_KEYS = {"from", "to", "port"}
 TOP_KEYS = {"schema", "name", "description", "inputs", "budget", "nodes", "edges"}
@@ -45,10 +46,14 @@ class ValidationContext:
     subgraphs: Mapping[str, Mapping[str, Any]] | None = None
 
 
-def validate_graph(doc: Any, ctx: ValidationContext | None = None) -> list[Problem]:
+def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int = 0) -> list[Problem]:
+    """``depth``: how many subgraph levels this document sits below the graph being validated."""
     ctx = ctx or ValidationContext()
     if not isinstance(doc, dict):
         return [Problem("", "a graph must be a JSON object")]
+    too_deep = depth_problem(doc, "")
+    if too_deep is not None:  # checked first: the checks below walk the document recursively
+        return [too_deep]
     problems: list[Problem] = []
     problems += _check_top_level(doc)
     nodes = doc.get("nodes")
@@ -81,7 +86,7 @@ def validate_graph(doc: Any, ctx: ValidationContext | None = None) -> list[Probl
         edges=tuple(Edge(source=edges[i]["from"], target=edges[i]["to"], port=edges[i].get("port"))
                     for i in sorted(good_edges) if edges[i]["from"] in good_nodes and edges[i]["to"] in good_nodes),
     )
-    problems += check_subgraphs(doc, spec, ctx)
+    problems += check_subgraphs(doc, spec, ctx, depth)
     all_ids = {n.get("id") for n in nodes if isinstance(n, dict)}
     for node in spec.nodes:
         node_type = NODE_TYPES[node.type]
@@ -147,7 +152,7 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
         ok = True
         if not isinstance(node_id, str) or not NODE_ID.match(node_id):
             problems.append(Problem(f"{base}.id", "an id is letters, digits and _ (not starting with a digit), "
-                                                  "at most 64 characters"))
+                                                  f"at most {MAX_NODE_ID} characters"))
             ok, node_id = False, None
         elif node_id in seen:
             problems.append(Problem(f"{base}.id", f"another node already has the id '{node_id}'", node_id))
@@ -305,8 +310,32 @@ def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: It
                                     f"{', '.join(sorted(input_props)) or 'none'})", node.id)
 
 
+def depth_problem(value: Any, base: str, limit: int = MAX_JSON_DEPTH) -> Problem | None:
+    """A problem naming the field whose value nests arrays and objects more than ``limit`` levels deep, or None.
+
+    Walks with an explicit stack: the value may be far deeper than Python's recursion limit.
+    """
+    stack: list[tuple[Any, int, str]] = [(value, 1, base)]
+    while stack:
+        item, level, field = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[tuple[str | int, Any]] = item.items()
+        elif isinstance(item, list):
+            children = enumerate(item)
+        else:
+            continue
+        if level > limit:
+            return Problem(field, f"nested more than {limit} levels deep (arrays and objects inside one another)")
+        # The path names the top-level field holding the deep value, not every level below it.
+        stack.extend((child, level + 1, join_path(base, key) if level == 1 else field) for key, child in children)
+    return None
+
+
 def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
     """A run input checked against the graph's input schema, each problem at ``input.<path>``."""
+    too_deep = depth_problem(value, "input")
+    if too_deep is not None:  # the schema check (and storing the input) would recurse past Python's limit
+        return [too_deep]
     errors = jsonschema.Draft202012Validator(schema).iter_errors(value)
     return sorted((Problem(join_path("input", *e.absolute_path), _plain(e)) for e in errors), key=lambda p: p.path)
 
@@ -351,7 +380,7 @@ def saved_graph_refs(doc: Any) -> set[str]:
     return refs
 
 
-def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext) -> list[Problem]:
+def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, depth: int = 0) -> list[Problem]:
     """Inline subgraphs are validated in place; saved ones must exist and must not lead back here."""
     problems: list[Problem] = []
     own_name = doc.get("name")
@@ -359,7 +388,10 @@ def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext) -
         base = f"nodes[{node.index}].config"
         for path, inline in inline_specs(node.config):
             where = join_path(base, *path)
-            for p in validate_graph(inline, ctx):
+            if depth + 1 > MAX_SUBGRAPH_DEPTH:  # the engine would refuse to run it
+                problems.append(Problem(where, f"subgraphs nest at most {MAX_SUBGRAPH_DEPTH} levels deep", node.id))
+                continue
+            for p in validate_graph(inline, ctx, depth=depth + 1):
                 problems.append(Problem(join_path(where, p.path) if p.path else where, p.message, node.id))
             if isinstance(inline, dict) and inline.get("name") == own_name:
                 problems.append(Problem(where, f"a subgraph cannot be the graph '{own_name}' itself", node.id))

@@ -83,9 +83,14 @@ async def execute_run_async(run_id: Any) -> None:
     heartbeat = asyncio.get_running_loop().create_task(keep_alive(run_id))
     failure = None
     try:
-        await execute_graph(parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id),
-                            trace_id=claimed.trace_id, prompts=claimed.prompts, subgraphs=claimed.subgraphs,
-                            budget=Budget.from_dict(claimed.budget))
+        engine = asyncio.ensure_future(execute_graph(
+            parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id), trace_id=claimed.trace_id,
+            prompts=claimed.prompts, subgraphs=claimed.subgraphs, budget=Budget.from_dict(claimed.budget)))
+        sink.stops(engine)  # a run whose trace can no longer be stored is over: no model call after that
+        await engine
+    except asyncio.CancelledError:
+        if not sink.stopped:  # cancelled from outside, not by the sink
+            raise
     except Exception as exc:  # the engine ends runs itself; this is for its bugs, so no run stays "running"
         log.exception("engine error in run %s", run_id)
         failure = f"internal error: {type(exc).__name__}"

@@ -56,19 +56,23 @@ class Run(models.Model):
 
 class Span(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans")
+    # Span ids are the engine's own (trace.new_id, 16 hex digits); a test holds the engine to this length.
     span_id = models.CharField(max_length=32)
     parent_id = models.CharField(max_length=32, blank=True)
-    node_id = models.CharField(max_length=64, blank=True)
-    kind = models.CharField(max_length=10)  # node | llm | tool
-    name = models.CharField(max_length=200)
-    node_type = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20)
+    # Text, not varchar: the engine writes these, and PostgreSQL refusing one would lose the run's trace.
+    # node_id is a subgraph path ("qa/answer", up to engine.limits.MAX_NODE_PATH characters); name may be
+    # a model's words (an orchestrator worker's title); model is whatever the provider says answered.
+    node_id = models.TextField(blank=True)
+    kind = models.TextField()  # node | llm | tool, or a pattern's own (plan, worker, sample, iteration...)
+    name = models.TextField()
+    node_type = models.TextField(blank=True)
+    status = models.CharField(max_length=20)  # the engine's span statuses: running | succeeded | failed | ...
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     input = models.JSONField(null=True, blank=True)
     output = models.JSONField(null=True, blank=True)
-    model = models.CharField(max_length=200, blank=True)
+    model = models.TextField(blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.FloatField(default=0)
@@ -86,7 +90,7 @@ class RunEvent(models.Model):
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveIntegerField()
-    type = models.CharField(max_length=40)
+    type = models.CharField(max_length=40)  # one of engine.trace.PERSISTED_EVENTS
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 

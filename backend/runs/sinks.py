@@ -6,16 +6,36 @@ spans, and the run row on start and finish) in one transaction, then
 publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
 then follow live without a gap.
+
+The sink cannot lose a run:
+
+- a dropped database connection (restart, failover) is retried with backoff
+  for STORE_RETRY_SECONDS, each time on a fresh connection;
+- a batch the database refuses (a value too long, a broken constraint, a value
+  too deep to encode), or a database that stays away, ends the run ``failed``
+  with the reason, in the run's error and in a ``run.completed`` event; every
+  event stored before the refused one is kept;
+- publishing is best effort: a channel layer that fails is logged and skipped
+  (followers read what they missed from the database);
+- once the run cannot be recorded (or was ended elsewhere, e.g. by the sweep),
+  the sink stops the engine's task, so no model is called for a dead run.
+
+Terminal statuses are written in one place, ``end_run``, and only from the
+status the writer expects: a run the sweep failed or a user cancelled is never
+overwritten by a late ``run.completed``.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -23,9 +43,23 @@ from backend.config.storable import without_nul
 
 from .models import Run, RunEvent, Span
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 SPAN_FIELDS = ["parent_id", "node_id", "kind", "name", "node_type", "status", "started_at", "ended_at",
                "duration_ms", "input", "output", "model", "input_tokens", "output_tokens", "cost_usd",
                "cache_hit", "error", "attributes"]
+
+# How long a database that dropped its connections gets to come back before the run is failed. A restart
+# takes seconds; the run's heartbeat (Redis) keeps the sweep away meanwhile.
+STORE_RETRY_SECONDS = 30.0
+RETRY_FIRST_DELAY_S = 0.1
+RETRY_MAX_DELAY_S = 2.0
+# A channel layer that hangs (Redis stopped, not refused) must not hold up storing the next events.
+PUBLISH_TIMEOUT_S = 5.0
+# Errors that say "the connection is gone", not "this data is wrong": worth a retry on a new connection.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+STORE_FAILED = "could not store the run's trace"
 
 
 def run_group(run_id: Any) -> str:
@@ -48,13 +82,38 @@ def _span_row(run_id: Any, span: dict[str, Any]) -> Span:
     )
 
 
-def persist_events(run_id: Any, events: list[dict[str, Any]]) -> None:
-    """Store numbered events, upsert the spans they carry, and keep the run row in step."""
+def end_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, error: str | None = "",
+            output: Any = None, totals: dict[str, Any] | None = None) -> bool:
+    """Move a run to a terminal status, only if it is still ``expected``. Returns whether it moved.
+
+    The one place for run status rules: the engine's own end (through the sink), a failed sink,
+    the sweep's "worker lost" and a stop before start all end runs here.
+    """
+    fields: dict[str, Any] = {"status": status, "error": error or "", "output": output,
+                              "finished_at": timezone.now()}
+    if totals is not None:
+        fields.update(input_tokens=totals.get("input_tokens", 0), output_tokens=totals.get("output_tokens", 0),
+                      cost_usd=totals.get("cost_usd", 0.0), llm_calls=totals.get("llm_calls", 0),
+                      latency_ms=totals.get("duration_ms"))
+    # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
+    return Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
+
+
+def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
+    """Store numbered events, upsert the spans they carry, and keep the run row in step.
+
+    Returns False, storing nothing, when the run is no longer running (swept, or ended
+    elsewhere): its trace is closed, and a late event must not follow its ``run.completed``.
+    """
     numbered = [without_nul(e) for e in events if e.get("seq") is not None]  # model text may hold U+0000
     if not numbered:
-        return
+        return True
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
     with transaction.atomic():
+        # The row lock orders this batch against the sweep's finish_run_outside_engine (which locks it too).
+        status = Run.objects.select_for_update().filter(pk=run_id).values_list("status", flat=True).first()
+        if status != Run.Status.RUNNING:
+            return False
         RunEvent.objects.bulk_create([RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e)
                                       for e in numbered])
         if spans:
@@ -62,17 +121,71 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> None:
                                      unique_fields=["run", "span_id"], update_fields=SPAN_FIELDS)
         for event in numbered:
             if event["type"] == "run.completed":
-                totals = event.get("totals") or {}
-                Run.objects.filter(pk=run_id).update(
-                    status=event["status"], output=event.get("output"), error=event.get("error") or "",
-                    finished_at=timezone.now(), input_tokens=totals.get("input_tokens", 0),
-                    output_tokens=totals.get("output_tokens", 0), cost_usd=totals.get("cost_usd", 0.0),
-                    llm_calls=totals.get("llm_calls", 0), latency_ms=totals.get("duration_ms"),
-                )
+                end_run(run_id, event["status"], output=event.get("output"), error=event.get("error"),
+                        totals=event.get("totals") or {})
+    return True
+
+
+def store_run_end(run_id: Any, status: str, error: str, *, expected: str) -> dict[str, Any] | None:
+    """End a run the engine did not end, with its ``run.completed`` event; the event, or None if not ``expected``.
+
+    Checked under a row lock, so a worker that claimed the run meanwhile keeps it.
+    """
+    with transaction.atomic():
+        run = Run.objects.select_for_update(of=("self",)).filter(pk=run_id).first()
+        if run is None or run.status != expected:
+            return None
+        last = RunEvent.objects.filter(run_id=run_id).aggregate(m=Max("seq"))["m"] or 0
+        event = {"type": "run.completed", "run_id": str(run_id), "seq": last + 1, "ts": timezone.now().timestamp(),
+                 "status": status, "output": None, "error": error, "totals": {}}
+        RunEvent.objects.create(run_id=run_id, seq=event["seq"], type=event["type"], payload=event)
+        end_run(run_id, status, expected=expected, error=error)
+    return event
+
+
+def finish_run_outside_engine(run_id: Any, status: str, error: str, *, expected: str) -> bool:
+    """End a run the engine did not end (cancelled while queued, worker lost): store, then publish.
+
+    Only while the run is still in the ``expected`` status. Returns whether it acted.
+    """
+    event = store_run_end(run_id, status, error, expected=expected)
+    if event is None:
+        return False
+    try:
+        async_to_sync(get_channel_layer().group_send)(run_group(run_id), _message([event]))
+    except Exception:  # stored is what counts: followers read it from the database
+        log.warning("run %s: could not publish its end to the channel layer", run_id, exc_info=True)
+    return True
 
 
 def _message(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "run.events", "events": events}
+
+
+def _in_fresh_connection_on_error(fn: Callable[..., T]) -> Callable[..., T]:
+    """Run ``fn``; if its connection broke, close it (in this thread) so the retry opens a new one."""
+    def call(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except TRANSIENT_ERRORS:
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
+    return call
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _where(event: dict[str, Any]) -> str:
+    node_id = event.get("node_id") or (event.get("span") or {}).get("node_id")
+    return f"{event.get('type')} event" + (f" of node '{node_id}'" if node_id else "")
+
+
+class _Unreachable(Exception):
+    """The database kept dropping the connection for longer than STORE_RETRY_SECONDS."""
 
 
 class RunEventSink:
@@ -80,20 +193,31 @@ class RunEventSink:
 
     def __init__(self, run_id: Any):
         self.run_id = run_id
+        # Why the run's trace could not be stored (the run was failed with it); None while all is well.
+        self.failure: str | None = None
+        # True once nothing more can be recorded for this run: it failed here or was ended elsewhere.
+        self.stopped = False
+        self._watched: list[asyncio.Future[Any]] = []
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._layer = get_channel_layer()
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def emit(self, event: dict[str, Any]) -> None:
-        self._queue.put_nowait(event)
+        if not self.stopped:  # after the end, an event has nowhere to go
+            self._queue.put_nowait(event)
+
+    def stops(self, task: asyncio.Future[Any]) -> None:
+        """Cancel ``task`` (the engine's) as soon as the run can no longer be recorded."""
+        if self.stopped:
+            task.cancel()
+        self._watched.append(task)
 
     async def close(self) -> None:
-        """Wait until every emitted event is stored and published."""
+        """Wait until every emitted event is stored and published (or the run is failed)."""
         self._queue.put_nowait(None)
         await self._writer
 
     async def _drain(self) -> None:
-        persist = sync_to_async(persist_events, thread_sensitive=False)
         closing = False
         while not closing:
             batch = [await self._queue.get()]
@@ -102,26 +226,75 @@ class RunEventSink:
             if batch[-1] is None:
                 closing = True
             events = [e for e in batch if e is not None]
-            if not events:
-                continue
-            await persist(self.run_id, events)
-            await self._layer.group_send(run_group(self.run_id), _message(events))
+            if events and not self.stopped:
+                try:
+                    await self._record(events)
+                except Exception:  # the writer must outlive anything, or later events vanish in silence
+                    log.exception("run %s: the event sink failed", self.run_id)
+                    await self._fail(f"{STORE_FAILED}: internal error")
 
+    async def _record(self, events: list[dict[str, Any]]) -> None:
+        try:
+            stored = await self._retrying(persist_events, self.run_id, events)
+        except _Unreachable as exc:
+            await self._fail(f"{STORE_FAILED}: {exc}")
+            return
+        except Exception as exc:  # refused for good: DataError, IntegrityError, a value too deep to encode...
+            if len(events) > 1:  # store them one at a time: every event before the refused one is kept
+                for event in events:
+                    if self.stopped:
+                        return
+                    await self._record([event])
+                return
+            log.error("run %s: the database refused its %s: %s", self.run_id, _where(events[0]), exc)
+            await self._fail(f"{STORE_FAILED}: {_first_line(exc)} (in the {_where(events[0])})")
+            return
+        if not stored:
+            log.warning("run %s ended elsewhere (swept or stopped); its engine is stopped", self.run_id)
+            self._stop()
+            return
+        await self._publish(events)
 
-def finish_run_outside_engine(run_id: Any, status: str, error: str, *, expected: str) -> bool:
-    """End a run the engine did not end (cancelled while queued, worker lost): store, then publish.
+    async def _retrying(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn`` in a database thread; a dropped connection is retried with backoff, on a new connection."""
+        call = sync_to_async(_in_fresh_connection_on_error(fn), thread_sensitive=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STORE_RETRY_SECONDS
+        delay = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                return await call(*args, **kwargs)
+            except TRANSIENT_ERRORS as exc:
+                if loop.time() + delay > deadline:
+                    raise _Unreachable(f"the database stayed unreachable for {STORE_RETRY_SECONDS:g} s "
+                                       f"({_first_line(exc)})") from exc
+                log.warning("run %s: database unreachable (%s); retrying in %.1f s", self.run_id,
+                            _first_line(exc), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_DELAY_S)
 
-    Only while the run is still in the ``expected`` status (checked under a row lock),
-    so a worker that claimed the run meanwhile keeps it. Returns whether it acted.
-    """
-    with transaction.atomic():
-        run = Run.objects.select_for_update(of=("self",)).filter(pk=run_id).first()
-        if run is None or run.status != expected:
-            return False
-        last = RunEvent.objects.filter(run_id=run_id).aggregate(m=Max("seq"))["m"] or 0
-        event = {"type": "run.completed", "run_id": str(run_id), "seq": last + 1, "ts": timezone.now().timestamp(),
-                 "status": status, "output": None, "error": error, "totals": {}}
-        RunEvent.objects.create(run_id=run_id, seq=event["seq"], type=event["type"], payload=event)
-        Run.objects.filter(pk=run_id).update(status=status, error=error, finished_at=timezone.now())
-    async_to_sync(get_channel_layer().group_send)(run_group(run_id), _message([event]))
-    return True
+    async def _fail(self, reason: str) -> None:
+        """The run cannot be recorded: stop its engine, then end it failed with the reason, kept in its trace."""
+        self.failure = reason
+        self._stop()
+        try:
+            event = await self._retrying(store_run_end, self.run_id, Run.Status.FAILED, reason,
+                                         expected=Run.Status.RUNNING)
+        except Exception:  # the database is gone for good: the sweep fails the run once its heartbeat stops
+            log.exception("run %s: could not mark it failed (%s)", self.run_id, reason)
+            return
+        if event is not None:
+            await self._publish([event])
+
+    def _stop(self) -> None:
+        self.stopped = True
+        for task in self._watched:
+            task.cancel()
+
+    async def _publish(self, events: list[dict[str, Any]]) -> None:
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await self._layer.group_send(run_group(self.run_id), _message(events))
+        except Exception:  # stored is what counts: followers read what they missed from the database
+            log.warning("run %s: could not publish %d events to the channel layer", self.run_id, len(events),
+                        exc_info=True)
