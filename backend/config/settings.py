@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backend.config.unavailable.UnavailableMiddleware",  # database/Redis down → 503 JSON (see the module)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -114,8 +115,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # How many runs one worker process holds at once (see runs/loop.py).
 PATCHBAY_WORKER_CONCURRENCY = env_int("PATCHBAY_WORKER_CONCURRENCY", 64, minimum=1)
-# A running run's worker proves it is alive this often; three missed beats and the run is failed.
-PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 10, minimum=1)
+# --- Restarts and lost workers (backend/runs/liveness.py) ---------------------------------------------------
+# A running run's worker proves it is alive this often; three missed beats and the run is failed. Every beat one
+# worker sweeps, so a dead worker's run ends within about four beats (~8 s at 2 s).
+PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 2, minimum=1)
+# A queued run no worker took within this long is failed (its enqueue marker in Redis lives as long).
+PATCHBAY_QUEUED_GIVE_UP_SECONDS = env_int("PATCHBAY_QUEUED_GIVE_UP_SECONDS", 3600, minimum=60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

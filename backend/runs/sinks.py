@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Max
@@ -21,7 +22,10 @@ from django.utils import timezone
 
 from backend.config.storable import without_nul
 
+from .loop import db_call
 from .models import Run, RunEvent, Span
+
+log = logging.getLogger(__name__)
 
 SPAN_FIELDS = ["parent_id", "node_id", "kind", "name", "node_type", "status", "started_at", "ended_at",
                "duration_ms", "input", "output", "model", "input_tokens", "output_tokens", "cost_usd",
@@ -93,7 +97,7 @@ class RunEventSink:
         await self._writer
 
     async def _drain(self) -> None:
-        persist = sync_to_async(persist_events, thread_sensitive=False)
+        persist = db_call(persist_events)  # survives a connection PostgreSQL dropped (see loop.py)
         closing = False
         while not closing:
             batch = [await self._queue.get()]
@@ -105,7 +109,10 @@ class RunEventSink:
             if not events:
                 continue
             await persist(self.run_id, events)
-            await self._layer.group_send(run_group(self.run_id), _message(events))
+            try:
+                await self._layer.group_send(run_group(self.run_id), _message(events))
+            except Exception:  # Redis restarting: the events are stored; followers replay them from the database
+                log.warning("could not publish %d events of run %s", len(events), self.run_id, exc_info=True)
 
 
 def finish_run_outside_engine(run_id: Any, status: str, error: str, *, expected: str) -> bool:
