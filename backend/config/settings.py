@@ -104,8 +104,9 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _broker)
 CELERY_RESULT_BACKEND = None  # results live in the Run row, not in Celery
-CELERY_TASK_ACKS_LATE = True  # a run whose worker dies is redelivered, then marked failed
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Runs are acked when they start (see runs/tasks.py: acks_late crashed the worker on a broker restart);
+# a dead worker's run is ended by the heartbeat sweep, a lost message re-sent by it (runs/liveness.py).
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
