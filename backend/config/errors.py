@@ -13,6 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .unavailable import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, note_outage
+
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +48,8 @@ def _flatten(detail: Any, path: str = "") -> list[dict[str, Any]]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if note_outage(exc):  # a service is down: 503 with Retry-After, not a bug's 500
+        return Response(UNAVAILABLE_BODY, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=UNAVAILABLE_HEADERS)
     if isinstance(exc, InvalidRequest):
         return Response({"error": exc.error_code, "message": str(exc.detail), "problems": exc.problems},
                         status=exc.status_code)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backend.config.unavailable.UnavailableMiddleware",  # database/Redis down → 503 JSON (see the module)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,8 +106,9 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _broker)
 CELERY_RESULT_BACKEND = None  # results live in the Run row, not in Celery
-CELERY_TASK_ACKS_LATE = True  # a run whose worker dies is redelivered, then marked failed
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Runs are acked when they start (see runs/tasks.py: acks_late crashed the worker on a broker restart);
+# a dead worker's run is ended by the heartbeat sweep, a lost message re-sent by it (runs/liveness.py).
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
@@ -116,8 +118,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # How many runs one worker process holds at once (see runs/loop.py).
 PATCHBAY_WORKER_CONCURRENCY = env_int("PATCHBAY_WORKER_CONCURRENCY", 64, minimum=1)
-# A running run's worker proves it is alive this often; three missed beats and the run is failed.
-PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 10, minimum=1)
+# --- Restarts and lost workers (backend/runs/liveness.py) ---------------------------------------------------
+# A running run's worker proves it is alive this often; three missed beats and the run is failed. Every beat one
+# worker sweeps, so a dead worker's run ends within about four beats (~8 s at 2 s).
+PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 2, minimum=1)
+# A queued run no worker took within this long is failed (its enqueue marker in Redis lives as long).
+PATCHBAY_QUEUED_GIVE_UP_SECONDS = env_int("PATCHBAY_QUEUED_GIVE_UP_SECONDS", 3600, minimum=60)
 
 # --- Retention (backend/runs/retention.py) ---------------------------------------------------------------
 # How long a finished run keeps its events and its spans' input/output bodies, and (longer) how long the run

@@ -12,3 +12,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("backend.web.urls")),
 ]
+
+# A database or Redis outage answers 503 JSON; other errors under /api/ answer JSON too (see config/unavailable.py).
+handler500 = "backend.config.unavailable.server_error"

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +18,8 @@ from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
 
 from .cache import RedisCache
-from .liveness import WORKER_LOST, keep_alive
+from .liveness import keep_alive
+from .loop import db_call
 from .models import Run
 from .sinks import RunEventSink, finish_run_outside_engine
 
@@ -38,7 +38,13 @@ class Claimed:
 
 
 def claim(run_id: Any) -> Claimed | None:
-    """Move a queued run to running, once. A run found already running was orphaned by a dead worker."""
+    """Move a queued run to running, once; any other delivery of the same run does nothing.
+
+    A run may be delivered twice: the sweep enqueues again a queued run whose
+    message a Redis restart lost, and Celery redelivers an unacked message. A
+    run found running belongs to a live worker or to a dead one; the heartbeat
+    sweep (liveness.py) is the one place that tells them apart and ends it.
+    """
     with transaction.atomic():
         # of=("self",): lock the run row only; locking the joined workspace and version rows
         # too would deadlock against concurrent run creation (found by the stack benchmark).
@@ -46,14 +52,13 @@ def claim(run_id: Any) -> Claimed | None:
                .filter(pk=run_id).first())
         if run is None or run.is_finished:
             return None
-        outcome = "orphaned" if run.status == Run.Status.RUNNING else (
-            "cancelled" if run.cancel_requested else "claimed")
+        if run.status == Run.Status.RUNNING:
+            log.info("run %s delivered again while running: left to its worker and the heartbeat sweep", run_id)
+            return None
+        outcome = "cancelled" if run.cancel_requested else "claimed"
         if outcome == "claimed":
             run.status, run.started_at = Run.Status.RUNNING, timezone.now()
             run.save(update_fields=["status", "started_at"])
-    if outcome == "orphaned":  # redelivered by Celery after its first worker died
-        finish_run_outside_engine(run_id, Run.Status.FAILED, WORKER_LOST, expected=Run.Status.RUNNING)
-        return None
     if outcome == "cancelled":
         finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
                                   expected=Run.Status.QUEUED)
@@ -69,11 +74,11 @@ def cancel_requested(run_id: Any) -> bool:
 
 
 async def execute_run_async(run_id: Any) -> None:
-    claimed = await sync_to_async(claim, thread_sensitive=False)(run_id)
+    claimed = await db_call(claim)(run_id)
     if claimed is None:
         return
     sink = RunEventSink(run_id)
-    check_cancel = sync_to_async(cancel_requested, thread_sensitive=False)
+    check_cancel = db_call(cancel_requested)
 
     async def is_cancelled() -> bool:
         return await check_cancel(run_id)
@@ -98,5 +103,4 @@ async def execute_run_async(run_id: Any) -> None:
         heartbeat.cancel()
         await sink.close()
     if failure:
-        await sync_to_async(finish_run_outside_engine, thread_sensitive=False)(
-            run_id, Run.Status.FAILED, failure, expected=Run.Status.RUNNING)
+        await db_call(finish_run_outside_engine)(run_id, Run.Status.FAILED, failure, expected=Run.Status.RUNNING)

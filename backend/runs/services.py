@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from backend.config.errors import InvalidRequest
 from backend.config.storable import NUL_PROBLEM, nul_path
+from backend.config.unavailable import OUTAGE_ERRORS
 from backend.engine.validation import BUDGET_SCHEMA, check_input, schema_problems
 from backend.graphs.models import Graph, GraphVersion
 
 from .models import Run
 from .sinks import finish_run_outside_engine
+
+log = logging.getLogger(__name__)
 
 
 def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | None = None,
@@ -50,14 +55,49 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
         run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=version, input=input,
                                  budget=budget or {}, trace_id=uuid.uuid4().hex, source=source, created_by=user,
                                  api_key=api_key, request_id=request_id)
-        transaction.on_commit(lambda: _enqueue(run.pk, then))
+        transaction.on_commit(lambda: _enqueue_or_fail(run.pk, then))
     return run
 
 
-def _enqueue(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
+class QueueUnavailable(Exception):
+    """The broker refused a run's message; the run was failed and the caller should answer 503."""
+
+    def __init__(self, run_id: Any, cause: Exception):
+        super().__init__(f"run {run_id} could not be enqueued: {cause}")
+        self.run_id = run_id
+
+
+def enqueue_run(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
+    """Send the run to the workers, marking it enqueued first.
+
+    The marker lives in the same Redis as the queue: if Redis restarts without
+    persistence it goes together with the message, and the sweep
+    (liveness.requeue_lost_runs) sees a queued run without a marker and enqueues
+    it again.
+    """
+    from backend.config.redis_clients import sync_redis
+
+    from .liveness import enqueued_key
     from .tasks import execute_run
 
+    sync_redis().set(enqueued_key(run_id), "1", ex=settings.PATCHBAY_QUEUED_GIVE_UP_SECONDS)
     execute_run.apply_async((str(run_id),), link=then(str(run_id)) if then else None)
+
+
+def _enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
+    """On commit: enqueue, or, with the broker down, end the run at once rather than leave it queued."""
+    from .liveness import NEVER_QUEUED
+
+    try:
+        enqueue_run(run_id, then)
+    except OUTAGE_ERRORS as exc:
+        log.warning("run %s could not be enqueued (%s): marked failed", run_id, exc)
+        try:
+            finish_run_outside_engine(run_id, Run.Status.FAILED, NEVER_QUEUED, expected=Run.Status.QUEUED)
+        except OUTAGE_ERRORS:  # the event cannot be published either; the row says it all
+            Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+                status=Run.Status.FAILED, error=NEVER_QUEUED, finished_at=timezone.now())
+        raise QueueUnavailable(run_id, exc) from exc
 
 
 def run_cancel(*, run: Run) -> Run:

@@ -27,20 +27,20 @@ overwritten by a late ``run.completed``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from backend.config.storable import without_nul
 
+from .loop import db_call
 from .models import Run, RunEvent, Span
 
 log = logging.getLogger(__name__)
@@ -162,18 +162,6 @@ def _message(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "run.events", "events": events}
 
 
-def _in_fresh_connection_on_error(fn: Callable[..., T]) -> Callable[..., T]:
-    """Run ``fn``; if its connection broke, close it (in this thread) so the retry opens a new one."""
-    def call(*args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except TRANSIENT_ERRORS:
-            with contextlib.suppress(Exception):
-                connection.close()
-            raise
-    return call
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -257,7 +245,7 @@ class RunEventSink:
 
     async def _retrying(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn`` in a database thread; a dropped connection is retried with backoff, on a new connection."""
-        call = sync_to_async(_in_fresh_connection_on_error(fn), thread_sensitive=False)
+        call = db_call(fn)  # reconnects a dropped connection (loop.py); this loop adds the backoff
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STORE_RETRY_SECONDS
         delay = RETRY_FIRST_DELAY_S

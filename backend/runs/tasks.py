@@ -12,8 +12,13 @@ from .liveness import sweep_forever
 from .loop import run_loop, run_on_loop
 
 
+# Acknowledged when it starts, not when it ends. With acks_late, a broker restart while a run is in flight
+# crashed the worker: celery 5.7 / kombu 5.7 restore unacked messages on the dead channel during reconnect
+# (AttributeError: 'NoneType' object has no attribute 'hostname'). Nothing is lost by acking early: a dead
+# worker's run is ended by the heartbeat sweep within seconds, and a queued run whose message vanished is
+# enqueued again by the same sweep (liveness.py); acks_late's redelivery came an hour later anyway.
 # A lost database connection or a lock conflict while claiming is retried; claiming is idempotent.
-@shared_task(name="runs.execute_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+@shared_task(name="runs.execute_run", acks_late=False, ignore_result=True,
              autoretry_for=(OperationalError,), retry_backoff=0.2, retry_backoff_max=5, max_retries=5)
 def execute_run(run_id: str) -> None:
     run_on_loop(execute_run_async(run_id))

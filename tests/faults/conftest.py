@@ -1,0 +1,80 @@
+"""A stack of real processes on private services, for tests that kill or stop those services.
+
+``fault_stack`` gives a private Redis (broker, channel layer, heartbeats) and
+starts Celery workers and a Daphne server on demand, all on the test database
+(or on a private PostgreSQL a test passes in). Only these private processes are
+ever signalled.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from bench._stack import Child, wait_for_port
+
+from ..conftest import ROOT, free_port
+from .services import PrivateRedis, wait_until
+
+BEAT_S = 1  # fast heartbeats keep the tests short; bench/dead_worker.py measures the default
+
+
+@dataclass
+class FaultStack:
+    redis: PrivateRedis
+    database_url: str
+    queue: str
+    children: list[Child] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url(),
+                "PATCHBAY_QUEUE": self.queue, "PATCHBAY_HEARTBEAT_SECONDS": str(BEAT_S), "PYTHONPATH": str(ROOT),
+                "LOG_LEVEL": "INFO", "SECRET_KEY": "faults-only-not-secret", **extra}
+
+    def worker(self, name: str = "w") -> Child:
+        child = Child(f"worker {name}", [
+            sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads", "-c", "8",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+            "--hostname", f"fault-{name}-{os.getpid()}@%h"], self.env())
+        self.children.append(child)
+        wait_until(lambda: any(" ready." in line for line in child.lines) or not child.alive(), 90, "worker start")
+        assert child.alive(), child.tail()
+        return child
+
+    def web(self) -> str:
+        port = free_port()
+        child = Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                 "backend.config.asgi:application"], self.env())
+        self.children.append(child)
+        wait_for_port(port, child.alive)
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for child in self.children:
+            child.stop()
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def fault_stack(transactional_db: None) -> Iterator[FaultStack]:
+    redis = PrivateRedis()
+    redis.start()
+    stack = FaultStack(redis, _database_url(), f"pb-faults-{os.getpid()}")
+    try:
+        yield stack
+    finally:
+        from backend.runs.models import Run
+
+        stack.stop()
+        redis.close()
+        # Nothing is left to write into the next test's database once the workers are gone.
+        Run.objects.filter(status__in=["queued", "running"]).update(status="cancelled")
