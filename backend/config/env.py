@@ -76,7 +76,7 @@ def database_from_url(url: str) -> dict[str, Any]:
 # 5 s. The read timeout must outlast the blocking pop (yet still notice a dead peer); the pool is bounded
 # and a caller waits up to ``timeout`` for a free connection instead of opening one more.
 CHANNEL_REDIS_OPTIONS: dict[str, Any] = {
-    "socket_timeout": 15, "socket_connect_timeout": 5, "socket_keepalive": True, "health_check_interval": 30,
+    "socket_timeout": 15, "socket_connect_timeout": 5, "health_check_interval": 30,
     "max_connections": 64, "timeout": 5,
 }
 
