@@ -160,16 +160,16 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponse:
 
 async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], str]) -> JsonResponse:
     """The result once the run ends; otherwise (still going, or anything failed while waiting) 202 + status_url."""
-    finished = await wait_finished(run.pk, timeout)
+    await wait_finished(run.pk, timeout)  # never raises: a failure while waiting ends the wait early
     try:
         current = await db(run_with_version)(run.pk)
     except Exception:  # the database is away: the run row we have still names the status URL
         return _accepted(run, absolute, "The run was accepted but its result cannot be read just now; poll "
                                         "status_url for the result.")
-    if finished and current.is_finished:
+    if current.is_finished:  # also when waiting failed or timed out just as the run ended
         return JsonResponse(run_result(current, absolute))
-    return _accepted(current, absolute, f"The run did not finish within {timeout:g} s (or waiting on it failed); "
-                                        "poll status_url or stream events_url for the result.")
+    return _accepted(current, absolute, f"The run is still going after {timeout:g} s; poll status_url or stream "
+                                        "events_url for the result.")
 
 
 async def _reader(request: HttpRequest, run_id: str) -> Any:
