@@ -71,6 +71,16 @@ def database_from_url(url: str) -> dict[str, Any]:
     raise ImproperlyConfigured(f"DATABASE_URL={url!r}: expected postgres://user@host:port/name or sqlite:///path")
 
 
+# The channel layer's Redis connections (see backend/runs/channel_layer.py). channels_redis blocks in
+# BZPOPMIN for 5 s; redis-py's default socket timeout is also 5 s, so an idle receive() used to raise at
+# 5 s. The read timeout must outlast the blocking pop (yet still notice a dead peer); the pool is bounded
+# and a caller waits up to ``timeout`` for a free connection instead of opening one more.
+CHANNEL_REDIS_OPTIONS: dict[str, Any] = {
+    "socket_timeout": 15, "socket_connect_timeout": 5, "health_check_interval": 30,
+    "max_connections": 64, "timeout": 5,
+}
+
+
 def redis_endpoints(url: str) -> tuple[str, dict[str, Any]]:
     """REDIS_URL → (Celery broker URL, channels_redis host config).
 
@@ -78,7 +88,7 @@ def redis_endpoints(url: str) -> tuple[str, dict[str, Any]]:
     """
     parsed = urlparse(url)
     if parsed.scheme == "unix":
-        return f"redis+socket://{parsed.path}", {"address": f"unix://{parsed.path}"}
+        return f"redis+socket://{parsed.path}", {"address": f"unix://{parsed.path}", **CHANNEL_REDIS_OPTIONS}
     if parsed.scheme in ("redis", "rediss"):
-        return url, {"address": url}
+        return url, {"address": url, **CHANNEL_REDIS_OPTIONS}
     raise ImproperlyConfigured(f"REDIS_URL={url!r}: expected redis://host:port/db or unix:///path/to/socket")

@@ -97,9 +97,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", f"unix://{DATA_DIR / 'redis.sock'}")
 _broker, _channel_host = redis_endpoints(REDIS_URL)
 
+# Live followers (backend/runs/follow.py) read run events through this layer: blocking reads that
+# outlast channels_redis's 5 s BZPOPMIN, a bounded blocking pool (host options in config/env.py),
+# and buffers of finished followers let go (backend/runs/channel_layer.py).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "backend.runs.channel_layer.RedisFollowLayer",
         "CONFIG": {"hosts": [_channel_host], "capacity": 1000, "expiry": 30},
     }
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from .selectors import endpoint_for_call, run_for_key, run_with_version
 from .services import flow_call_start
 
 STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run does
+KEEPALIVE_S = 5  # an SSE comment this often while the run is quiet, so proxies and clients keep the line
 
 
 def _tagged(response: HttpResponse, request_id: str | None, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -90,12 +92,18 @@ def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
 async def _sse(run_id: Any, after: int, absolute: Callable[[str], str]) -> AsyncIterator[bytes]:
     """Run events as SSE (``id`` = seq, so a client resumes with Last-Event-ID), then ``event: result``."""
     yield f": run {run_id}\n\n".encode()  # a comment: sends the headers at once, ignored by parsers
-    async for event in follow_events(run_id, after, max_s=STREAM_MAX_S):
-        if event is HEARTBEAT:
-            yield b": keep-alive\n\n"
-            continue
-        yield _frame(event["type"], event, event.get("seq"))
-    run = await db(run_with_version)(run_id)
+    async with aclosing(follow_events(run_id, after, max_s=STREAM_MAX_S, heartbeat_s=KEEPALIVE_S)) as events:
+        async for event in events:
+            if event is HEARTBEAT:
+                yield b": keep-alive\n\n"
+                continue
+            yield _frame(event["type"], event, event.get("seq"))
+    try:
+        run = await db(run_with_version)(run_id)
+    except Exception:
+        yield _frame("error", {"error": "unavailable", "message": "The run's result could not be read just now: "
+                               "read its status URL.", "run_id": str(run_id)})
+        return
     if run.is_finished:
         yield _frame("result", run_result(run, absolute))
     else:
@@ -145,14 +153,23 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponse:
     elif call.mode == "async":
         response = _accepted(run, absolute)
     else:
-        timeout = call.timeout_s or settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S
-        if await wait_finished(run.pk, timeout):
-            response = JsonResponse(run_result(await db(run_with_version)(run.pk), absolute))
-        else:
-            run = await db(run_with_version)(run.pk)
-            response = _accepted(run, absolute, f"The run is still going after {timeout:g} s; poll status_url "
-                                                "or stream events_url for the result.")
+        response = await _wait_for_result(run, call.timeout_s or settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S,
+                                          absolute)
     return _tagged(response, request_id, headers)
+
+
+async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], str]) -> JsonResponse:
+    """The result once the run ends; otherwise (still going, or anything failed while waiting) 202 + status_url."""
+    await wait_finished(run.pk, timeout)  # never raises: a failure while waiting ends the wait early
+    try:
+        current = await db(run_with_version)(run.pk)
+    except Exception:  # the database is away: the run row we have still names the status URL
+        return _accepted(run, absolute, "The run was accepted but its result cannot be read just now; poll "
+                                        "status_url for the result.")
+    if current.is_finished:  # also when waiting failed or timed out just as the run ended
+        return JsonResponse(run_result(current, absolute))
+    return _accepted(current, absolute, f"The run is still going after {timeout:g} s; poll status_url or stream "
+                                        "events_url for the result.")
 
 
 async def _reader(request: HttpRequest, run_id: str) -> Any:

@@ -205,10 +205,12 @@ def _make_demo_handler(litellm: Any) -> Any:
         schema = (response_format.get("json_schema") or {}).get("schema")
         return demo_answer(messages, schema, optional_params.get("seed"))
 
+    def latency_s(litellm_params: dict | None) -> float:
+        return (((litellm_params or {}).get("metadata") or {}).get("demo_latency_ms") or 0) / 1000
+
     async def pause(litellm_params: dict | None) -> None:
-        latency = ((litellm_params or {}).get("metadata") or {}).get("demo_latency_ms") or 0
-        if latency:
-            await asyncio.sleep(latency / 1000)
+        if latency := latency_s(litellm_params):
+            await asyncio.sleep(latency)
 
     def usage_for(messages: list, text: str) -> dict:
         prompt = litellm.token_counter(model="gpt-4o-mini", messages=messages)
@@ -233,11 +235,17 @@ def _make_demo_handler(litellm: Any) -> Any:
                              model_response: Any, print_verbose: Any, encoding: Any, api_key: Any,
                              logging_obj: Any, optional_params: dict, acompletion: Any = None,
                              litellm_params: dict | None = None, **kwargs: Any) -> AsyncIterator[dict]:
-            await pause(litellm_params)
+            # Paced like a real model: the first token after a quarter of the latency, the rest spread over
+            # the words, so a slow demo alias streams for as long as it takes.
+            latency = latency_s(litellm_params)
             text = answer(messages, optional_params)
             words = text.split(" ")
+            if latency:
+                await asyncio.sleep(latency / 4)
             for i, word in enumerate(words):
                 last = i == len(words) - 1
+                if latency and i:
+                    await asyncio.sleep(latency * 3 / 4 / max(1, len(words) - 1))
                 yield {
                     "text": word if last else word + " ",
                     "is_finished": last,

@@ -47,9 +47,12 @@ def test_database_urls() -> None:
 
 
 def test_redis_urls_feed_celery_and_channels() -> None:
-    assert redis_endpoints("redis://r:6379/2") == ("redis://r:6379/2", {"address": "redis://r:6379/2"})
-    assert redis_endpoints("unix:///tmp/pb/redis.sock") == ("redis+socket:///tmp/pb/redis.sock",
-                                                           {"address": "unix:///tmp/pb/redis.sock"})
+    broker, host = redis_endpoints("redis://r:6379/2")
+    assert broker == "redis://r:6379/2" and host["address"] == "redis://r:6379/2"
+    broker, host = redis_endpoints("unix:///tmp/pb/redis.sock")
+    assert broker == "redis+socket:///tmp/pb/redis.sock" and host["address"] == "unix:///tmp/pb/redis.sock"
+    # Blocking reads: the socket timeout outlasts channels_redis's 5 s blocking pop, and the pool is bounded.
+    assert host["socket_timeout"] > 5 and host["max_connections"] > 0
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         redis_endpoints("http://nope")
 

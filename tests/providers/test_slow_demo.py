@@ -1,0 +1,39 @@
+"""The seeded "slow" demo alias takes 8–20 s and streams its answer over that time, like a long frontier reply."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.engine.ports import LLMRequest
+from backend.providers.gateway import LiteLLMGateway
+from backend.providers.models import ModelAlias
+from backend.providers.routes import ModelRoute
+from backend.providers.seeding import seed_model_aliases
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_seed_adds_a_slow_streaming_demo_alias() -> None:
+    assert "slow" in seed_model_aliases(ROOT / "fixtures" / "models.json", environ={})
+    slow = ModelAlias.objects.get(alias="slow")
+    assert slow.model.startswith("demo/") and 8000 <= slow.demo_latency_ms <= 20000
+    assert slow.timeout_s > slow.demo_latency_ms / 1000, "its own timeout must let it finish"
+
+
+def test_a_demo_stream_spreads_its_latency_over_the_words() -> None:
+    route = ModelRoute(alias="paced", model="demo/paced", demo_latency_ms=800)
+
+    async def resolve(alias: str) -> ModelRoute:
+        return route
+
+    arrivals: list[float] = []
+    started = time.monotonic()
+    request = LLMRequest("paced", [{"role": "user", "content": "Summarise:\n" + "word " * 40}], stream=True)
+    result = asyncio.run(LiteLLMGateway(resolve).complete(request, lambda _delta: arrivals.append(time.monotonic())))
+    assert len(arrivals) > 3 and result.text
+    assert arrivals[0] - started >= 0.15, "the first token comes after a part of the latency, not all at the end"
+    assert arrivals[-1] - arrivals[0] >= 0.4, "the rest of the latency is spread over the stream"
