@@ -160,7 +160,9 @@ def test_a_dropped_database_connection_is_retried_and_the_run_succeeds(  # type:
     execute(queued_run, db_threads=1)
 
     run = Run.objects.get(pk=queued_run.pk)
-    assert drops["seen"] == 3, "each dropped connection was met by a real error"
+    # Three backends were killed under the sink. Each is met either by Django's health check (a fresh
+    # connection before the query, as recovering() arranges) or by a real error and the sink's retry.
+    assert drops["left"] == 0 and drops["seen"] <= 3
     assert run.status == "succeeded", run.error
     assert run.output == "answer from c"
     events = stored_events(run)
