@@ -56,6 +56,7 @@ MISBEHAVIOURS = {
     "truncated_stream": "a stream that stops after half the deltas: no finish_reason, no [DONE], clean end",
     "aborted_stream": "half the answer, then the connection is dropped (stream or plain body)",
     "empty_completion": "content \"\" with finish_reason stop",
+    "half_answer": "the first half of the answer (JSON that does not parse) with finish_reason length",
     "empty_choices": "a body (or stream) whose choices list is empty",
     "malformed_body": "200 with a body that is not JSON (a stream: data lines that are not JSON)",
     "no_choices": "200 with JSON that has no choices key",
@@ -371,7 +372,10 @@ async def _misbehave(
         await resp.write(full[: len(full) // 2])
         _abort(request)
         return resp
-    content = "" if name == "empty_completion" else answer  # truncated_stream: not a stream
+    content = {"empty_completion": "", "half_answer": answer[: len(answer) // 2]}.get(
+        name, answer  # truncated_stream: not a stream, answered whole
+    )
+    finish = "length" if name == "half_answer" else "stop"
     choices = (
         []
         if name == "empty_choices"
@@ -379,7 +383,7 @@ async def _misbehave(
             {
                 "index": 0,
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": finish,
                 "message": {"role": "assistant", "content": content},
             }
         ]
@@ -418,7 +422,11 @@ async def _misbehaving_stream(
             return resp
         await resp.write_eof()  # a clean end of the body, without finish_reason or [DONE]
         return resp
-    if name == "empty_completion":
+    if name == "half_answer":
+        delta = {"role": "assistant", "content": answer[: len(answer) // 2]}
+        await send(chunk([{"index": 0, "delta": delta, "finish_reason": None}]))
+        await send(chunk([{"index": 0, "delta": {}, "finish_reason": "length"}]))
+    elif name == "empty_completion":
         await send(chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))
         await send(chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
         await send(chunk([], usage={**usage, "completion_tokens": 0,

@@ -86,6 +86,7 @@ class LiteLLMGateway:
 
     async def complete(self, request: LLMRequest, on_delta: DeltaCallback | None = None) -> LLMResult:
         route = self._estimated.pop(id(request), None) or await self._resolve(request.alias)
+        litellm_module()  # the first import takes seconds: never inside an attempt's timeout
         # The run's time budget is a deadline for every attempt and every fallback together.
         deadline = None if request.timeout_s is None else time.monotonic() + request.timeout_s
         log = _AttemptLog()
@@ -173,7 +174,7 @@ class LiteLLMGateway:
             answer = await self._stream(litellm, kwargs, on_delta)
         else:
             answer = await self._plain(litellm, kwargs)
-        answer.check()
+        answer.check(structured=request.response_schema is not None)
         text, usage = answer.text, answer.usage
         prompt_tokens = getattr(usage, "prompt_tokens", None) or litellm.token_counter(
             model=_token_model(route), messages=request.messages)
@@ -290,7 +291,7 @@ class _Answer:
     streamed: bool = False
     deltas: int = 0
 
-    def check(self) -> None:
+    def check(self, *, structured: bool) -> None:
         """Refuse an answer that came back 200 but is not a whole answer."""
         if self.no_choices:
             raise AttemptFailed("empty_completion", "the answer was empty", "the provider sent no choices")
@@ -300,6 +301,17 @@ class _Answer:
         if self.streamed and self.finish_reason is None:
             raise AttemptFailed("truncated_stream", "the stream ended early",
                                 f"no finish_reason after {self.deltas} deltas; the partial answer was dropped")
+        if structured and not self.tool_calls:
+            # JSON that does not parse (often cut by max_tokens) or a bare null holds no answer; whether the
+            # JSON fits the schema is the engine's check (parse_structured), made once, not retried.
+            try:
+                value = json.loads(self.text)
+            except ValueError:
+                raise AttemptFailed("empty_completion", "the structured answer was not JSON",
+                                    f"finish_reason {self.finish_reason or 'none'}, {len(self.text)} characters"
+                                    ) from None
+            if value is None or value == "":
+                raise AttemptFailed("empty_completion", "the structured answer was empty", f"JSON {self.text!r}")
 
 
 def _delta_of_attempt(on_delta: DeltaCallback, attempt: int, text: str) -> None:

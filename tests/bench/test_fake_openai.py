@@ -426,3 +426,11 @@ def test_an_unknown_misbehaviour_is_refused_by_name(server: FakeServer) -> None:
     base = server.url.removesuffix("/v1")
     r = httpx.post(base + "/_control", json={"misbehave": "melt_down"})
     assert r.status_code == 400 and "truncated_stream" in r.json()["error"]["message"]
+
+
+def test_half_answer_cuts_the_answer_and_says_length(server: FakeServer) -> None:
+    body = {"model": "m+half_answer", "messages": MESSAGES, "response_format": {"type": "json_object"}}
+    choice = _post(server, body).json()["choices"][0]
+    assert choice["finish_reason"] == "length" and choice["message"]["content"] == '{"answer": "fake"}'[:9]
+    with pytest.raises(ValueError):
+        json.loads(choice["message"]["content"])

@@ -142,3 +142,20 @@ def test_a_hanging_provider_is_retried_only_while_the_run_has_time(fake_openai: 
     assert info.value.kind == "timeout" and str(info.value).startswith("timeout: ")
     assert info.value.attempts == fake_openai.stats()["requests"]  # what the span says is what happened
     assert elapsed < 1.0 + 3  # the run's deadline bounds every retry (generous slack for a noisy machine)
+
+
+SCHEMA = {"type": "object", "properties": {"greeting": {"type": "string"}}, "required": ["greeting"]}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_structured_answer_that_is_not_json_counts_as_empty_and_is_retried(fake_openai: Any, stream: bool) -> None:
+    model = f"{'streamed' if stream else 'plain'}+half_answer:1"  # the first call is cut at half, then whole
+
+    async def resolve(alias: str) -> ModelRoute:
+        return route(fake_openai, model)
+
+    request = LLMRequest("primary", MESSAGES, response_schema=SCHEMA, stream=stream)
+    result = asyncio.run(LiteLLMGateway(resolve).complete(request, lambda text, attempt=1: None))
+    assert result.text == '{"greeting": "fake"}' and result.attempts == 2
+    (error,) = result.attributes["patchbay.attempt_errors"]
+    assert "empty_completion: the structured answer was not JSON: finish_reason length" in error
