@@ -37,7 +37,7 @@ class LLMResult:
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    attempts: int | None = None  # known when the provider reports it
+    attempts: int | None = None  # provider calls made for this answer (retries and fallbacks included)
     fallback_from: list[str] = field(default_factory=list)  # aliases that failed first
     demo: bool = False  # answered by a built-in demo model
     parsed: Any = None  # the structured answer, when the request asked for a JSON schema

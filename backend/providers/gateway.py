@@ -142,7 +142,9 @@ class LiteLLMGateway:
                 if not failure.retryable or n == tries:
                     raise failure.as_llm_error(route, n) from failure
                 delay = _backoff(route, n, failure.retry_after)
-                if delay is None or (deadline is not None and time.monotonic() + delay + MIN_ATTEMPT_S >= deadline):
+                if delay is None:
+                    raise failure.as_llm_error(route, n, f"asked to wait {failure.retry_after:g} s") from failure
+                if deadline is not None and time.monotonic() + delay + MIN_ATTEMPT_S >= deadline:
                     raise failure.as_llm_error(route, n, "no time left to retry") from failure
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
