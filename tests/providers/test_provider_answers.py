@@ -159,3 +159,14 @@ def test_a_structured_answer_that_is_not_json_counts_as_empty_and_is_retried(fak
     assert result.text == '{"greeting": "fake"}' and result.attempts == 2
     (error,) = result.attributes["patchbay.attempt_errors"]
     assert "empty_completion: the structured answer was not JSON: finish_reason length" in error
+
+
+def test_a_provider_asking_for_a_long_wait_is_skipped_for_the_fallback(fake_openai: Any) -> None:
+    fake_openai.configure(retry_after_s=120)
+    backup = route(fake_openai, "gpt-4o-mini", alias="backup")
+    started = time.monotonic()
+    result = call(route(fake_openai, "gpt-4o-mini+error_429", max_retries=3, fallbacks=(backup,)))
+    assert result.fallback_from == ["primary"] and result.attempts == 2 and time.monotonic() - started < 10
+    assert result.attributes["patchbay.attempt_errors"] == [
+        "primary attempt 1: rate_limit: rate limited (429): Rate limit reached (injected)."]
+    assert calls_to(fake_openai, "gpt-4o-mini+error_429") == 1
