@@ -7,6 +7,15 @@ beyond loopback and without spending money.  Answers are deterministic, and
 latency, error rates and hangs are configurable at runtime through a small
 control plane (``POST /_control``, ``GET /_stats``, ``POST /_reset``).
 
+Bad answers (see MISBEHAVIOURS) are chosen explicitly, never at random, by any of:
+
+- the model name: ``gpt-4o-mini+truncated_stream`` misbehaves on every call to
+  that name, ``gpt-4o-mini+truncated_stream:2`` on its first 2 calls only (then
+  answers properly), so one model name scripts "fail N times, then succeed";
+- a request header: ``X-Fake-Misbehave: empty_completion`` (same syntax);
+- the config field ``misbehave`` (same syntax; ``:N`` counts calls since the
+  last configure, like ``fail_first_n``).
+
 Run it from a test with :func:`start_in_thread`, or standalone::
 
     python bench/fake_openai.py --port 8911 --latency-ms 100
@@ -37,7 +46,24 @@ class FakeConfig:
     hang_rate: float = 0.0
     hang_seconds: float = 300.0
     fail_first_n: int = 0
+    misbehave: str = ""  # "<name>" or "<name>:<first N calls>", see MISBEHAVIOURS
+    retry_after_s: float = 0.0  # the Retry-After header sent with 429s
     seed: int = 0
+
+
+# What a provider can get wrong while answering 200 (plus plain error statuses).
+MISBEHAVIOURS = {
+    "truncated_stream": "a stream that stops after half the deltas: no finish_reason, no [DONE], clean end",
+    "aborted_stream": "half the answer, then the connection is dropped (stream or plain body)",
+    "empty_completion": "content \"\" with finish_reason stop",
+    "half_answer": "the first half of the answer (JSON that does not parse) with finish_reason length",
+    "empty_choices": "a body (or stream) whose choices list is empty",
+    "malformed_body": "200 with a body that is not JSON (a stream: data lines that are not JSON)",
+    "no_choices": "200 with JSON that has no choices key",
+    "error_500": "an OpenAI-shaped 500",
+    "error_429": "an OpenAI-shaped 429 with Retry-After",
+}
+MISBEHAVE_HEADER = "X-Fake-Misbehave"
 
 
 # Cast control-plane values to each field's default type so a bad value is
@@ -101,6 +127,14 @@ def schema_instance(schema: Any) -> Any:
     return None
 
 
+def parse_misbehave(value: str) -> tuple[str, int | None]:
+    """``"name"`` -> (name, None: always); ``"name:2"`` -> (name, 2: the first 2 calls)."""
+    name, _, count = value.partition(":")
+    if name not in MISBEHAVIOURS:
+        raise ValueError(f"unknown misbehaviour {name!r} (known: {', '.join(MISBEHAVIOURS)})")
+    return name, int(count) if count else None
+
+
 def _text(content: Any) -> str:
     # Content may be a list of parts (multimodal messages); only text counts.
     if isinstance(content, list):
@@ -151,6 +185,8 @@ class _State:
         if unknown:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
         typed = {k: _CONFIG_TYPES[k](v) for k, v in changes.items()}
+        if typed.get("misbehave"):
+            parse_misbehave(typed["misbehave"])  # reject a typo here, not on every later request
         self.configure(replace(self.config, **typed))
 
     def reset_stats(self) -> None:
@@ -159,6 +195,7 @@ class _State:
         self.requests = 0
         self.by_status: dict[str, int] = {"200": 0, "429": 0, "500": 0}
         self.hung = 0
+        self.calls_by_model: dict[str, int] = {}
         self.in_flight = in_flight
         self.max_in_flight = in_flight
 
@@ -167,6 +204,7 @@ class _State:
             "requests": self.requests,
             "by_status": dict(self.by_status),
             "hung": self.hung,
+            "calls_by_model": dict(self.calls_by_model),
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
         }
@@ -219,6 +257,15 @@ async def _answer(request: web.Request, state: _State) -> web.StreamResponse:
     state.since_config += 1
     state.seq += 1
     draw = state.rng.random()
+    model = str(body.get("model", ""))
+    state.calls_by_model[model] = state.calls_by_model.get(model, 0) + 1
+    try:
+        chosen = _chosen_misbehaviour(request, state, model)
+    except ValueError as exc:
+        return _error(400, str(exc), "invalid_request_error")
+    if chosen is not None:
+        await asyncio.sleep(cfg.latency_ms / 1000)
+        return await _misbehave(chosen, request, body, state)
     if state.since_config <= cfg.fail_first_n:
         return _error(500, "Injected failure (fail_first_n).", "server_error")
     if draw < cfg.hang_rate:
@@ -233,19 +280,14 @@ async def _answer(request: web.Request, state: _State) -> web.StreamResponse:
             "Rate limit reached (injected).",
             "requests",
             "rate_limit_exceeded",
-            headers={"retry-after": "0"},
+            headers={"retry-after": f"{cfg.retry_after_s:g}"},
         )
     if draw - cfg.error_rate_429 < cfg.error_rate_500:
         return _error(500, "The server had an error (injected).", "server_error")
 
     answer = make_answer(body)
     usage = _usage(body["messages"], answer)
-    base = {
-        "id": f"chatcmpl-fake-{state.seq}",
-        "created": int(time.time()),
-        "model": body.get("model", "fake"),
-        "system_fingerprint": "fp_fake",
-    }
+    base = _base(body, state)
     if not body.get("stream"):
         return web.json_response(
             {
@@ -264,6 +306,141 @@ async def _answer(request: web.Request, state: _State) -> web.StreamResponse:
         )
     include_usage = (body.get("stream_options") or {}).get("include_usage", False)
     return await _stream(request, base, answer, usage if include_usage else None, cfg)
+
+
+def _base(body: dict[str, Any], state: _State) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-fake-{state.seq}",
+        "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "system_fingerprint": "fp_fake",
+    }
+
+
+def _chosen_misbehaviour(request: web.Request, state: _State, model: str) -> str | None:
+    """The misbehaviour this request gets, if any: model suffix, then header, then config."""
+    if "+" in model:
+        name, first_n = parse_misbehave(model.rsplit("+", 1)[1])
+        if first_n is None or state.calls_by_model[model] <= first_n:
+            return name
+    header = request.headers.get(MISBEHAVE_HEADER)
+    if header:
+        return parse_misbehave(header)[0]
+    if state.config.misbehave:
+        name, first_n = parse_misbehave(state.config.misbehave)
+        if first_n is None or state.since_config <= first_n:
+            return name
+    return None
+
+
+def _abort(request: web.Request) -> None:
+    # Drop the TCP connection mid-body: the client sees an incomplete chunked/sized body.
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def _misbehave(
+    name: str, request: web.Request, body: dict[str, Any], state: _State
+) -> web.StreamResponse:
+    if name == "error_500":
+        return _error(500, "The server had an error (injected).", "server_error")
+    if name == "error_429":
+        return _error(
+            429,
+            "Rate limit reached (injected).",
+            "requests",
+            "rate_limit_exceeded",
+            headers={"retry-after": f"{state.config.retry_after_s:g}"},
+        )
+    base = _base(body, state)
+    answer = make_answer(body)
+    usage = _usage(body["messages"], answer)
+    if body.get("stream"):
+        return await _misbehaving_stream(name, request, base, answer, usage)
+    if name == "malformed_body":
+        return web.Response(
+            status=200, text="<html>upstream hiccup", content_type="application/json"
+        )
+    if name == "no_choices":
+        return web.json_response({**base, "object": "chat.completion", "usage": usage})
+    if name == "aborted_stream":
+        full = json.dumps({**base, "object": "chat.completion", "choices": []}).encode()
+        resp = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": str(len(full))}
+        )
+        await resp.prepare(request)
+        await resp.write(full[: len(full) // 2])
+        _abort(request)
+        return resp
+    content = {"empty_completion": "", "half_answer": answer[: len(answer) // 2]}.get(
+        name, answer  # truncated_stream: not a stream, answered whole
+    )
+    finish = "length" if name == "half_answer" else "stop"
+    choices = (
+        []
+        if name == "empty_choices"
+        else [
+            {
+                "index": 0,
+                "logprobs": None,
+                "finish_reason": finish,
+                "message": {"role": "assistant", "content": content},
+            }
+        ]
+    )
+    return web.json_response(
+        {**base, "object": "chat.completion", "choices": choices, "usage": usage}
+    )
+
+
+async def _misbehaving_stream(
+    name: str,
+    request: web.Request,
+    base: dict[str, Any],
+    answer: str,
+    usage: dict[str, int],
+) -> web.StreamResponse:
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await resp.prepare(request)
+
+    async def send(data: str) -> None:
+        await resp.write(f"data: {data}\n\n".encode())
+
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
+        return json.dumps({**base, "object": "chat.completion.chunk", "choices": choices, **extra})
+
+    pieces = re.findall(r"\S+\s*", answer) or [answer]
+    half = pieces[: max(1, len(pieces) // 2)]
+    if name in ("truncated_stream", "aborted_stream"):
+        for i, piece in enumerate(half):
+            delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
+            await send(chunk([{"index": 0, "delta": delta, "finish_reason": None}]))
+        if name == "aborted_stream":
+            _abort(request)
+            return resp
+        await resp.write_eof()  # a clean end of the body, without finish_reason or [DONE]
+        return resp
+    if name == "half_answer":
+        delta = {"role": "assistant", "content": answer[: len(answer) // 2]}
+        await send(chunk([{"index": 0, "delta": delta, "finish_reason": None}]))
+        await send(chunk([{"index": 0, "delta": {}, "finish_reason": "length"}]))
+    elif name == "empty_completion":
+        await send(chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))
+        await send(chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        await send(chunk([], usage={**usage, "completion_tokens": 0,
+                                    "total_tokens": usage["prompt_tokens"]}))
+    elif name == "empty_choices":
+        await send(chunk([], usage=usage))
+    elif name == "malformed_body":
+        await send('{"id": "chatcmpl-broken", "choices": [{"delta": ')
+        await send("upstream hiccup")
+    elif name == "no_choices":
+        await send(json.dumps({**base, "object": "chat.completion.chunk"}))
+    await send("[DONE]")
+    await resp.write_eof()
+    return resp
 
 
 async def _stream(
@@ -471,6 +648,10 @@ def main(argv: list[str] | None = None) -> None:
             "--" + name.replace("_", "-"), type=float, default=getattr(FakeConfig, name)
         )
     parser.add_argument("--fail-first-n", type=int, default=0)
+    parser.add_argument("--retry-after-s", type=float, default=0.0)
+    parser.add_argument(
+        "--misbehave", default="", help="one of: " + ", ".join(MISBEHAVIOURS) + " (optionally :N)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = vars(parser.parse_args(argv))
     port, api_key = args.pop("port"), args.pop("api_key")

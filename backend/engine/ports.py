@@ -11,7 +11,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-DeltaCallback = Callable[[str], None]
+
+class DeltaCallback(Protocol):
+    """Called with each streamed piece of text. ``attempt`` counts the provider calls behind one
+    model call (retries and fallbacks): when it changes, the text streamed so far is void."""
+
+    def __call__(self, text: str, *, attempt: int = 1) -> None: ...
 
 
 @dataclass
@@ -32,7 +37,7 @@ class LLMResult:
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    attempts: int | None = None  # known when the provider reports it
+    attempts: int | None = None  # provider calls made for this answer (retries and fallbacks included)
     fallback_from: list[str] = field(default_factory=list)  # aliases that failed first
     demo: bool = False  # answered by a built-in demo model
     parsed: Any = None  # the structured answer, when the request asked for a JSON schema
@@ -42,11 +47,15 @@ class LLMResult:
 class LLMError(Exception):
     """A model call failed for good (after the provider's retries and fallbacks)."""
 
-    def __init__(self, message: str, *, kind: str = "provider", attempts: int = 1, model: str | None = None):
+    def __init__(self, message: str, *, kind: str = "provider", attempts: int = 1, model: str | None = None,
+                 attributes: dict[str, Any] | None = None):
         super().__init__(message)
-        self.kind = kind  # provider | rate_limit | timeout | disabled | bad_request | unknown_model
+        # provider | rate_limit | timeout | disabled | bad_request | unknown_model, and answers that came
+        # back 200 but were not whole: truncated_stream | empty_completion | malformed_response
+        self.kind = kind
         self.attempts = attempts
         self.model = model
+        self.attributes = attributes or {}  # span attributes describing the failure (e.g. each attempt's error)
 
 
 class LLM(Protocol):

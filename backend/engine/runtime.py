@@ -181,14 +181,17 @@ class RunState:
 
         on_delta = None
         if request.stream:
-            def on_delta(text: str) -> None:
-                recorder.emit("node.delta", node_id=parent.node_id, span_id=span.span_id, text=text)
+            def on_delta(text: str, *, attempt: int = 1) -> None:
+                # attempt > 1: a retry or fallback; text streamed under an earlier attempt is void.
+                recorder.emit("node.delta", node_id=parent.node_id, span_id=span.span_id, text=text,
+                              attempt=attempt)
 
         try:
             result = await ports.llm.complete(request, on_delta)
         except LLMError as exc:
             self.budget.settle_call(estimate, 0.0)
             span.model = exc.model
+            span.attributes.update(exc.attributes)
             span.attributes["patchbay.attempts"] = exc.attempts
             span.attributes["error.type"] = exc.kind
             recorder.close_span(span, "failed", error=str(exc))

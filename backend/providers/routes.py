@@ -13,8 +13,9 @@ class ModelRoute:
     api_key: str | None = None
     enabled: bool = True  # the kill switch: off means calls go to the fallbacks, or fail fast
     fallbacks: tuple[ModelRoute, ...] = ()
-    max_retries: int = 2
-    timeout_s: float = 60.0
+    max_retries: int = 2  # attempts after the first, made by the gateway (litellm itself never retries)
+    timeout_s: float = 60.0  # per attempt, and never past the run's max_seconds
+    retry_backoff_s: float = 0.5  # first wait between attempts, doubling (unless Retry-After says otherwise)
     # USD per token; None = take the price from litellm's bundled price map.
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None

@@ -345,3 +345,92 @@ def test_cli_prints_url_and_serves() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
+
+
+# --- Misbehaviours: bad answers chosen explicitly (model suffix, header, config), never at random.
+
+
+def _stream_events(server: FakeServer, model: str) -> tuple[list[str], httpx.Response]:
+    body = {"model": model, "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
+    r = _post(server, body)
+    return [e.removeprefix("data: ") for e in r.text.split("\n\n") if e], r
+
+
+def test_truncated_stream_stops_without_finish_reason_or_done(server: FakeServer) -> None:
+    events, r = _stream_events(server, "m+truncated_stream")
+    assert r.status_code == 200 and "[DONE]" not in events
+    chunks = [json.loads(e) for e in events]
+    assert chunks and all(c["choices"][0]["finish_reason"] is None for c in chunks)
+    text = "".join(c["choices"][0]["delta"]["content"] for c in chunks)
+    assert make_answer({"messages": MESSAGES}).startswith(text) and 0 < len(text) < len(
+        make_answer({"messages": MESSAGES})
+    )
+
+
+def test_aborted_stream_drops_the_connection_mid_body(server: FakeServer) -> None:
+    body = {"model": "m+aborted_stream", "messages": MESSAGES, "stream": True}
+    with pytest.raises(httpx.RemoteProtocolError):
+        _post(server, body)
+    with pytest.raises(httpx.RemoteProtocolError):  # a plain body is cut off too
+        _post(server, {"model": "m+aborted_stream", "messages": MESSAGES})
+
+
+def test_empty_completion_and_empty_choices(server: FakeServer) -> None:
+    plain = _post(server, {"model": "m+empty_completion", "messages": MESSAGES}).json()
+    assert plain["choices"][0]["message"]["content"] == "" and plain["choices"][0]["finish_reason"] == "stop"
+    events, _ = _stream_events(server, "m+empty_completion")
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == ""
+    assert any(c["choices"] and c["choices"][0]["finish_reason"] == "stop" for c in chunks)
+    assert _post(server, {"model": "m+empty_choices", "messages": MESSAGES}).json()["choices"] == []
+    events, _ = _stream_events(server, "m+empty_choices")
+    assert [json.loads(e)["choices"] for e in events[:-1]] == [[]] and events[-1] == "[DONE]"
+
+
+def test_malformed_and_choiceless_bodies_are_200s(server: FakeServer) -> None:
+    r = _post(server, {"model": "m+malformed_body", "messages": MESSAGES})
+    assert r.status_code == 200
+    with pytest.raises(ValueError):
+        r.json()
+    events, r = _stream_events(server, "m+malformed_body")
+    assert r.status_code == 200 and events[-1] == "[DONE]"
+    with pytest.raises(ValueError):
+        json.loads(events[0])
+    r = _post(server, {"model": "m+no_choices", "messages": MESSAGES})
+    assert r.status_code == 200 and "choices" not in r.json() and r.json()["usage"]["total_tokens"] > 0
+
+
+def test_a_model_suffix_with_a_count_misbehaves_that_many_times_then_answers(server: FakeServer) -> None:
+    statuses = [_post(server, {"model": "m+error_500:2", "messages": MESSAGES}).status_code for _ in range(4)]
+    assert statuses == [500, 500, 200, 200]
+    # Counted per model name: another name starts its own count.
+    assert _post(server, {"model": "n+error_500:1", "messages": MESSAGES}).status_code == 500
+    assert server.stats()["calls_by_model"] == {"m+error_500:2": 4, "n+error_500:1": 1}
+
+
+def test_header_and_config_select_a_misbehaviour(server: FakeServer) -> None:
+    body = {"model": "m", "messages": MESSAGES}
+    r = _post(server, body, headers={"X-Fake-Misbehave": "error_429"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "0"
+    server.configure(misbehave="empty_choices:1", retry_after_s=2)
+    assert _post(server, body).json()["choices"] == []
+    assert _post(server, body).json()["choices"][0]["message"]["content"].startswith("fake answer")
+    r = _post(server, {"model": "m+error_429", "messages": MESSAGES})
+    assert r.status_code == 429 and r.headers["retry-after"] == "2"
+
+
+def test_an_unknown_misbehaviour_is_refused_by_name(server: FakeServer) -> None:
+    r = _post(server, {"model": "m+melt_down", "messages": MESSAGES})
+    assert r.status_code == 400 and "melt_down" in r.json()["error"]["message"]
+    base = server.url.removesuffix("/v1")
+    r = httpx.post(base + "/_control", json={"misbehave": "melt_down"})
+    assert r.status_code == 400 and "truncated_stream" in r.json()["error"]["message"]
+
+
+def test_half_answer_cuts_the_answer_and_says_length(server: FakeServer) -> None:
+    body = {"model": "m+half_answer", "messages": MESSAGES, "response_format": {"type": "json_object"}}
+    choice = _post(server, body).json()["choices"][0]
+    assert choice["finish_reason"] == "length" and choice["message"]["content"] == '{"answer": "fake"}'[:9]
+    with pytest.raises(ValueError):
+        json.loads(choice["message"]["content"])

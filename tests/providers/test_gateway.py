@@ -23,7 +23,8 @@ def test_streaming_delivers_deltas_and_usage(fake_openai) -> None:  # type: igno
     fake_openai.configure(fail_first_n=0, latency_ms=0)
     route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key="k")
     deltas: list[str] = []
-    result = asyncio.run(gateway({"r": route}).complete(LLMRequest("r", MESSAGES, stream=True), deltas.append))
+    result = asyncio.run(gateway({"r": route}).complete(LLMRequest("r", MESSAGES, stream=True),
+                                                        lambda text, attempt: deltas.append(text)))
     assert "".join(deltas) == result.text and len(deltas) > 1
     assert result.input_tokens > 0 and result.output_tokens > 0 and result.cost_usd > 0
 

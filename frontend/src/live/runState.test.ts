@@ -31,6 +31,17 @@ describe("run state folded from events", () => {
     expect(s.spans.map((x) => x.span_id)).toEqual(["s-a", "l-a", "s-b"]);
   });
 
+  it("restarts a node's streamed text when a retry streams the answer again", () => {
+    const retried: RunEvent[] = [
+      ...events.slice(0, 2),
+      { type: "node.delta", seq: null, after_seq: 2, node_id: "a", span_id: "l-a", attempt: 1, text: "Half a sen" },
+      { type: "node.delta", seq: null, after_seq: 2, node_id: "a", span_id: "l-a", attempt: 2, text: "Whole " },
+      { type: "node.delta", seq: null, after_seq: 2, node_id: "a", span_id: "l-a", attempt: 1, text: "late" },
+      { type: "node.delta", seq: null, after_seq: 2, node_id: "a", span_id: "l-a", attempt: 2, text: "answer." },
+    ];
+    expect(applyEvents(emptyRun("r1", ["a", "b"]), retried).nodes.a.text).toBe("Whole answer.");
+  });
+
   it("ignores events it already has (a replay after reconnecting), so nothing counts twice", () => {
     const once = applyEvents(emptyRun("r1", ["a", "b"]), events.slice(0, 5));
     const replayed = applyEvents(once, events.slice(1)); // the server resends from after=2; the client had 3

@@ -10,6 +10,8 @@ export interface NodeRun {
   status: NodeStatus;
   /** Tokens streamed so far (node.delta). */
   text: string;
+  /** The provider attempt each model call (span id) is streaming; a higher one restarts the text. */
+  deltaAttempts?: Record<string, number>;
   output?: unknown;
   error?: string | null;
   latencyMs?: number | null;
@@ -121,7 +123,14 @@ export function applyEvents(state: RunState, events: RunEvent[]): RunState {
         // Deltas are live-only; one older than what we hold, or for a step already finished, is stale.
         if (id && typeof e.text === "string" && (e.after_seq ?? 0) >= s.lastSeq && (s.nodes[id]?.status ?? "running") === "running") {
           const prev = s.nodes[id] ?? { status: "running" as NodeStatus, text: "" };
-          s.nodes[id] = { ...prev, text: prev.text + e.text };
+          // A retry or fallback streams the answer again (attempt 2, 3...): what earlier attempts streamed is void.
+          const spanId = typeof e.span_id === "string" ? e.span_id : "";
+          const attempt = typeof e.attempt === "number" ? e.attempt : 1;
+          const current = prev.deltaAttempts?.[spanId] ?? 1;
+          if (attempt >= current) {
+            const text = attempt > current ? e.text : prev.text + e.text;
+            s.nodes[id] = { ...prev, text, deltaAttempts: { ...prev.deltaAttempts, [spanId]: attempt } };
+          }
         }
         break;
       case "node.completed":
