@@ -76,7 +76,7 @@ class Supervisor:
             child.failures = 1 if now - child.started_at >= self.stable_after_s else child.failures + 1
             delay = min(self.max_backoff_s, self.backoff_s * 2 ** (child.failures - 1))
             child.restart_at = now + delay
-            self.log(f"{child.name} exited unexpectedly ({_describe(code)}); restarting it in {delay:.0f} s")
+            self.log(f"{child.name} exited unexpectedly ({_describe(code)}); restarting it in {delay:.1f} s")
 
     def stop_all(self, timeout_s: float = 15.0) -> None:
         self.stopping = True
