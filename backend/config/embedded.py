@@ -98,6 +98,7 @@ def start_postgres(pgdata: Path) -> str:
     PostgreSQL refuses to run as root) and reuses a server already running on this directory.
     """
     pgserver = _pgserver()
+    _clear_stale_postmaster_pid(pgdata)
     # pgserver caches a handle per directory for the process's life; it may be stale (stopped since).
     pgserver.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
     server = pgserver.get_server(pgdata, cleanup_mode=None)  # we decide when it stops: see _release
@@ -107,13 +108,45 @@ def start_postgres(pgdata: Path) -> str:
     return url
 
 
-def stop_postgres(pgdata: Path) -> None:
-    if not (pgdata / "postmaster.pid").exists():
+def _clear_stale_postmaster_pid(pgdata: Path) -> None:
+    """A postmaster killed with SIGKILL leaves postmaster.pid behind. PostgreSQL ignores it when the pid
+    is gone, but not while the pid is a zombie nobody reaped (a container without an init) or belongs to
+    another program now: then pgserver would take it for a running server and PostgreSQL would refuse
+    to start. Remove it in those cases only."""
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+        pid, port, socket_dir = int(lines[0]), lines[3].strip(), lines[4].strip()
+    except (OSError, ValueError, IndexError):
         return
-    pgserver = _pgserver()
-    user = "pgserver" if os.geteuid() == 0 else None
-    with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+    if _pid_runs(pid, "postgres"):
+        return
+    if socket_dir:  # the socket's lock file names the same dead pid
+        (Path(socket_dir) / f".s.PGSQL.{port}.lock").unlink(missing_ok=True)
+        (Path(socket_dir) / f".s.PGSQL.{port}").unlink(missing_ok=True)
+    pid_file.unlink(missing_ok=True)
+
+
+def stop_postgres(pgdata: Path, timeout_s: float = 30.0) -> None:
+    """Fast shutdown (SIGINT to the postmaster: sessions are ended, data is flushed).
+
+    A signal rather than ``pg_ctl stop``: pg_ctl runs as the ``pgserver`` user and may no longer be
+    able to reach a directory whose parents' permissions changed since the server started.
+    """
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if not _pid_runs(pid, "postgres"):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGQUIT)  # immediate shutdown; recovery runs at the next start
+                break
+            time.sleep(0.05)
 
 
 def start_postgres_tcp(pgdata: Path, port: int) -> str:
@@ -173,6 +206,9 @@ def stop_redis(workdir: Path) -> None:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return
+    if not _pid_runs(pid, "redis-server"):
+        pid_file.unlink(missing_ok=True)
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -196,6 +232,16 @@ def _pid_alive(pid: int) -> bool:
         if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
             return False
     return True
+
+
+def _pid_runs(pid: int, program: str) -> bool:
+    """The pid from a pid file is alive and still that program (a pid left by a killed server may be reused)."""
+    if not _pid_alive(pid):
+        return False
+    try:
+        return program in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return sys.platform != "linux"  # no /proc to check: trust the pid file
 
 
 @contextlib.contextmanager
