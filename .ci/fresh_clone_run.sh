@@ -54,7 +54,9 @@ export PORT="$port" PATCHBAY_DATA_DIR="$work/data"
 log "first make run (installs .venv and the canvas, starts embedded PostgreSQL and Redis)"
 start_app "$work/run1.log"
 wait_for_line "Patchbay is running at" "$work/run1.log" 1800
-log "first make run: up"
+wait_for_line "manage.py changepassword" "$work/run1.log" 30
+log "first make run: up; the end of its output:"
+sed -n '/Patchbay is running at/,$p' "$work/run1.log"
 grep -q "password:" "$work/run1.log" || { echo "the first user's credentials were not printed"; exit 1; }
 
 log "sign in, run an example graph, kill the worker, run again"
