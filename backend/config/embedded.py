@@ -318,6 +318,33 @@ def ensure_schema(say: Callable[[str], None]) -> None:
                        "(`make run` does it)")
 
 
+# Commands that must not (or need not) find a migrated database before they start.
+SCHEMA_FREE_COMMANDS = {"migrate", "makemigrations", "showmigrations", "sqlmigrate", "squashmigrations", "help",
+                        "version", "check", "collectstatic", "test", "testserver", "flush", "dbshell",
+                        "diffsettings", "sendtestemail"}
+
+
+def prepare_command(argv: list[str]) -> None:
+    """manage.py: with the embedded database, any command that reads data finds its tables.
+
+    So `changepassword`, `shell`, `rungraph` … work right after `make install` (the first one
+    migrates the new database); with DATABASE_URL set, nothing happens here.
+    """
+    command = argv[1] if len(argv) > 1 else "help"
+    if command in SCHEMA_FREE_COMMANDS or command.startswith("-"):
+        return
+    import django
+    from django.conf import settings
+    from django.core.management.base import CommandError
+
+    django.setup()
+    if getattr(settings, "PATCHBAY_EMBEDDED_DATABASE", False):
+        try:
+            ensure_schema(lambda line: print(line, file=sys.stderr))
+        except CommandError as exc:
+            sys.exit(f"manage.py {command}: {exc}")
+
+
 # ---------------------------------------------------------------------------------------------- make test
 
 

@@ -139,3 +139,13 @@ def test_services_killed_with_sigkill_are_started_again_next_time(tmp_path: Path
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+def test_any_command_that_reads_data_finds_its_tables_on_a_fresh_checkout(tmp_path: Path) -> None:
+    """changepassword is what the README tells a user to run; before any `make run` it answers in one line."""
+    data_dir = tmp_path / "data"
+    done = manage(data_dir, "changepassword", "admin")
+    assert done.returncode != 0 and "user 'admin' does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+    counted = manage(data_dir, "shell", "-c", "from backend.runs.models import Run; print(Run.objects.count())")
+    assert counted.returncode == 0 and counted.stdout.split()[-1] == "0", counted.stderr
