@@ -97,6 +97,13 @@ def test_make_run_on_a_fresh_data_dir_then_a_killed_worker_then_a_second_start(t
             first.wait_for("starting worker again", timeout=30)
             run = run_chain(client, graph["id"])
             assert run["status"] == "succeeded", run
+
+            # The embedded Redis is supervised too: killed, it is started again and runs go on.
+            os.kill(int((data_dir / "redis" / "redis.pid").read_text()), signal.SIGKILL)
+            first.wait_for("the embedded Redis is not answering; starting it again", timeout=15)
+            run = run_chain(client, graph["id"])
+            assert run["status"] == "succeeded", run
+            children = psutil.Process(first.process.pid).children()
         assert first.stop() == 0
         assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
         # The last user of the embedded services was serve: they stopped with it.
