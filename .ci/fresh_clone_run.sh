@@ -38,7 +38,7 @@ start_app() {  # $1: log file
 }
 wait_for_line() {  # $1: pattern, $2: log file, $3: timeout in seconds
   for _ in $(seq 1 "$(( $3 * 2 ))"); do
-    grep -q -- "$1" "$2" && return 0
+    grep -qs -- "$1" "$2" && return 0
     pgrep -g "$group" >/dev/null || { echo "make run exited before printing '$1'"; return 1; }
     sleep 0.5
   done
