@@ -4,6 +4,8 @@ WORKDIR /app
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
 COPY . .
-RUN PATCHBAY_DATA_DIR=/tmp/build SECRET_KEY=build python manage.py collectstatic --noinput -v0
+# URLs that are never dialled: collectstatic needs no database, and settings must not start the embedded ones.
+RUN PATCHBAY_DATA_DIR=/tmp/build SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build \
+    REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput -v0 && rm -rf /tmp/build
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "backend.config.asgi:application"]

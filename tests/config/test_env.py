@@ -40,10 +40,12 @@ def test_database_urls() -> None:
     assert (pg["ENGINE"], pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
         "django.db.backends.postgresql", "patchbay", "app", "s@cret", "db.internal", "6543")
     assert pg["OPTIONS"] == {"sslmode": "require"}
-    assert database_from_url("sqlite:////var/lib/pb.db")["NAME"] == "/var/lib/pb.db"
-    assert database_from_url("sqlite:///data/pb.db")["NAME"] == "data/pb.db"
+    socket = database_from_url("postgresql://postgres:@/postgres?host=/srv/pb/postgres")  # the embedded server
+    assert (socket["HOST"], socket["NAME"], socket["OPTIONS"]) == ("/srv/pb/postgres", "postgres", {})
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         database_from_url("mysql://x/y")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_from_url("sqlite:///data/pb.db")  # PostgreSQL everywhere: what it refuses is refused on a laptop
 
 
 def test_redis_urls_feed_celery_and_channels() -> None:

