@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from .models import Run
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)
+
+CANCEL_RECHECK_S = 1.0  # how often a run asks an unreachable database whether it was stopped
 
 
 @dataclass
@@ -94,22 +97,27 @@ def _cancel_check(run_id: Any) -> Callable[[], Awaitable[bool]]:
     """The engine's ``is_cancelled`` port for one run.
 
     A check that cannot read the database (a restart, a failover) answers "not
-    cancelled" and asks again at the next step: the run goes on, and its
-    writes wait for the database in the sink (STORE_RETRY_SECONDS).
+    cancelled" and asks again at a later step, at most every CANCEL_RECHECK_S
+    while the database is away (the engine asks several times a second): the
+    run goes on, and its writes wait for the database in the sink
+    (STORE_RETRY_SECONDS).
     """
     check = db_call(cancel_requested)
-    unreadable = False
+    retry_at: float | None = None  # while the database is away: when to ask it again
 
     async def is_cancelled() -> bool:
-        nonlocal unreadable
+        nonlocal retry_at
+        now = time.monotonic()
+        if retry_at is not None and now < retry_at:
+            return False
         try:
             answer = await check(run_id)
         except TRANSIENT_ERRORS as exc:
-            if not unreadable:  # the engine asks several times a second: say it once per outage
+            if retry_at is None:  # once per outage
                 log.warning("run %s: cannot read whether it was stopped (%s); going on", run_id, exc)
-            unreadable = True
+            retry_at = now + CANCEL_RECHECK_S
             return False
-        unreadable = False
+        retry_at = None
         return answer
 
     return is_cancelled
