@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from backend.config import jsonbody
 from backend.config.storable import NUL_PROBLEM, nul_path
 
 from .errors import CallRefused
@@ -40,7 +41,9 @@ def too_large(what: str, size: int, limit: int, path: str = "") -> CallRefused:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return jsonbody.loads(body)
+    except jsonbody.TooDeep:
+        raise CallRefused(400, "invalid", jsonbody.TOO_DEEP, [jsonbody.TOO_DEEP_PROBLEM]) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CallRefused(400, "invalid", f"The body is not valid JSON: {exc}.",
                           [{"path": "", "message": "not valid JSON"}]) from None

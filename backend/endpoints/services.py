@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from backend.config.errors import InvalidRequest
 from backend.graphs.models import Graph, GraphVersion, Workspace
 from backend.runs.models import Run
-from backend.runs.services import run_create
+from backend.runs.services import QueueUnavailable, run_create
 
 from .callbacks import CallbackRefused, check_callback_url
 from .calls import Call
@@ -255,6 +255,12 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                                                  created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
                 IdempotencyRecord.objects.create(api_key=key, key=idempotency_key, request_hash=call.request_hash,
                                                  run=run)
+    except QueueUnavailable as unavailable:
+        # The record was committed with the run, which then failed without running (the broker was down):
+        # a retry with the same key must start afresh, not replay that failure for IDEMPOTENCY_TTL.
+        if idempotency_key is not None:
+            IdempotencyRecord.objects.filter(api_key=key, key=idempotency_key, run_id=unavailable.run_id).delete()
+        raise  # an outage: the view answers 503 with Retry-After
     except IntegrityError:
         # The same Idempotency-Key in two concurrent calls: the other one committed first; answer with its run.
         if idempotency_key is None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +23,11 @@ from .cache import RedisCache
 from .liveness import keep_alive
 from .loop import db_call
 from .models import Run
-from .sinks import RunEventSink, finish_run_outside_engine
+from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)
+
+CANCEL_RECHECK_S = 1.0  # how often a run asks an unreachable database whether it was stopped
 
 
 @dataclass
@@ -77,15 +81,53 @@ async def execute_run_async(run_id: Any) -> None:
     claimed = await db_call(claim)(run_id)
     if claimed is None:
         return
-    sink = RunEventSink(run_id)
-    check_cancel = db_call(cancel_requested)
+    # The heartbeat lasts until the run's last write: a sink waiting out a database restart belongs to a live
+    # worker, and the sweep must not fail its run as lost meanwhile.
+    heartbeat = asyncio.get_running_loop().create_task(keep_alive(run_id))
+    try:
+        failure = await _engine_then_sink(run_id, claimed)
+        if failure:
+            await db_call(finish_run_outside_engine)(run_id, Run.Status.FAILED, failure,
+                                                     expected=Run.Status.RUNNING)
+    finally:
+        heartbeat.cancel()
+
+
+def _cancel_check(run_id: Any) -> Callable[[], Awaitable[bool]]:
+    """The engine's ``is_cancelled`` port for one run.
+
+    A check that cannot read the database (a restart, a failover) answers "not
+    cancelled" and asks again at a later step, at most every CANCEL_RECHECK_S
+    while the database is away (the engine asks several times a second): the
+    run goes on, and its writes wait for the database in the sink
+    (STORE_RETRY_SECONDS).
+    """
+    check = db_call(cancel_requested)
+    retry_at: float | None = None  # while the database is away: when to ask it again
 
     async def is_cancelled() -> bool:
-        return await check_cancel(run_id)
+        nonlocal retry_at
+        now = time.monotonic()
+        if retry_at is not None and now < retry_at:
+            return False
+        try:
+            answer = await check(run_id)
+        except TRANSIENT_ERRORS as exc:
+            if retry_at is None:  # once per outage
+                log.warning("run %s: cannot read whether it was stopped (%s); going on", run_id, exc)
+            retry_at = now + CANCEL_RECHECK_S
+            return False
+        retry_at = None
+        return answer
 
+    return is_cancelled
+
+
+async def _engine_then_sink(run_id: Any, claimed: Claimed) -> str | None:
+    """Run the engine, then wait for every event to be stored; the failure to record if the engine broke."""
+    sink = RunEventSink(run_id)
     ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(f"ws{claimed.workspace_id}"),
-                  clock=SystemClock(), is_cancelled=is_cancelled)
-    heartbeat = asyncio.get_running_loop().create_task(keep_alive(run_id))
+                  clock=SystemClock(), is_cancelled=_cancel_check(run_id))
     failure = None
     try:
         engine = asyncio.ensure_future(execute_graph(
@@ -100,7 +142,5 @@ async def execute_run_async(run_id: Any) -> None:
         log.exception("engine error in run %s", run_id)
         failure = f"internal error: {type(exc).__name__}"
     finally:
-        heartbeat.cancel()
         await sink.close()
-    if failure:
-        await db_call(finish_run_outside_engine)(run_id, Run.Status.FAILED, failure, expected=Run.Status.RUNNING)
+    return failure
