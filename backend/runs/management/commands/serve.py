@@ -20,7 +20,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backend.config.embedded import redis_answers, redis_socket_path, start_redis
+from backend.config.embedded import (
+    postgres_answers,
+    redis_answers,
+    redis_socket_path,
+    start_postgres,
+    start_redis,
+)
 from backend.graphs.management.commands.ensure_first_user import (
     create_first_user,
     credentials_box,
@@ -107,6 +113,8 @@ class Command(BaseCommand):
         self.stdout.flush()
         if settings.PATCHBAY_EMBEDDED_REDIS:
             supervisor.checks.append(self.keep_embedded_redis_up)
+        if settings.PATCHBAY_EMBEDDED_DATABASE:
+            supervisor.checks.append(self.keep_embedded_postgres_up)
         supervisor.run_until_signalled()
         self.say("stopped")
 
@@ -124,6 +132,15 @@ class Command(BaseCommand):
                 self.stdout.write(credentials_box(*created))
             raise CommandError(f"start-up failed: {exc}") from None
         return created
+
+    def keep_embedded_postgres_up(self) -> None:
+        """Likewise the embedded PostgreSQL: the web server answers 503 and the worker retries meanwhile."""
+        if not postgres_answers(os.environ["DATABASE_URL"], timeout=2):
+            self.say("the embedded PostgreSQL is not answering; starting it again")
+            try:
+                start_postgres(Path(settings.DATA_DIR) / "postgres")
+            except Exception as exc:  # tried again at the next check; serve itself must not die of it
+                self.say(f"the embedded PostgreSQL did not start: {exc}")
 
     def keep_embedded_redis_up(self) -> None:
         """The embedded Redis is ours to supervise too: bring it back if it died (kill -9, OOM)."""
