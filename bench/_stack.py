@@ -114,3 +114,11 @@ def start_web(env: dict[str, str]) -> tuple[Child, int]:
         server.stop()  # the caller never got it, so it cannot stop it
         raise
     return server, port
+
+
+def require_alive(children: list[Child]) -> None:
+    """A benchmark's numbers mean nothing if a process died under it."""
+    for child in children:
+        if not child.alive():
+            raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
+

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
+from bench._stack import Child, require_alive, stack_env, start_web, start_worker  # noqa: E402
 from bench._stack import ensure_database as create_database  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
@@ -283,9 +283,7 @@ def main() -> None:
             log(f"  {result['ok']}/{result['requests']} ok, {result['ok'] / result['wall']:.1f} calls/s, "
                 f"p50 {median(s) * 1000:.0f} ms, p95 {p95(s) * 1000:.0f} ms" if s else "  no successful call")
             results.append(result)
-        for child in children:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
+        require_alive(children)
         body = report(args, results, setup_s, time.perf_counter() - script_started, fake)
         print(body)
         if not args.no_write:

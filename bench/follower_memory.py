@@ -36,7 +36,7 @@ os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 from bench import endpoint_throughput as load  # noqa: E402
 from bench._common import machine, table, today, write_section  # noqa: E402
-from bench._stack import Child, start_web, start_worker  # noqa: E402
+from bench._stack import Child, require_alive, start_web, start_worker  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
 MIB = 1024 * 1024
@@ -132,9 +132,7 @@ def main() -> None:
             marks.append({"calls": done, "failed": len(result["failures"]), "rate": result["ok"] / result["wall"],
                           "daphne": rss_mib(server.process.pid), "worker": rss_mib(children[0].process.pid)})
             log(f"  {marks[-1]}")
-        for child in children:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
+        require_alive(children)
         body = report(args, marks, setup_s, time.perf_counter() - script_started, fake)
         print(body)
         if not args.no_write:

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ["engine_overhead", "stack_chain", "patterns_fanout", "canvas_300", "endpoint_throughput"]
+BENCHMARKS = ["engine_overhead", "template_cpu", "stack_chain", "patterns_fanout", "canvas_300", "endpoint_throughput",
+              "follower_memory", "dead_worker", "storage_per_run"]
 
 
 def main() -> int:

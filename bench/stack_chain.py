@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, ms, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
+from bench._stack import Child, require_alive, stack_env, start_web, start_worker  # noqa: E402
 from bench._stack import ensure_database as create_database  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
@@ -519,9 +519,7 @@ def main() -> None:
                                              label="prequeued"))
             log(f"  {queued['created']} created; {queued['ending']}; last finished {queued['wall']:.2f} s after the "
                 f"resume; max running {queued['max_running_polled']} (polled), {queued['max_running_rows']} (rows)")
-        for child in children:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
+        require_alive(children)
         deadlocks = {child.name: sum("OperationalError: deadlock detected" in line for line in child.lines)
                      for child in children}
         body = report(args, chain, live, queued, deadlocks, chain["first_run_s"],
