@@ -3,11 +3,12 @@ and shows a saved reference with the graph's current name."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.graphs.test_saved_subgraphs import caller, child
 
-from .test_canvas import create_graph
 from .conftest import Browser
+from .test_canvas import create_graph
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -28,10 +29,10 @@ def test_the_picker_offers_graphs_by_name_and_stores_the_id(browser: Browser) ->
     b.api("PUT", f"/api/graphs/{shouter}/", {"spec": child("yeller", "{{ input.text }}!")})
     b.goto(f"/graphs/{calling}")
     b.page.get_by_test_id("node-call").wait_for()
-    assert "runs yeller · v1" in b.page.get_by_test_id("node-call").inner_text()
+    expect(b.page.get_by_test_id("node-call")).to_contain_text("runs yeller · v1")
     b.page.get_by_test_id("node-call").click()
     picker = b.page.get_by_test_id("cfg-call-subgraph.graph")
-    assert picker.input_value() == str(shouter)
+    expect(picker).to_have_value(str(shouter))
     version = b.page.get_by_test_id("cfg-call-subgraph.graph-version")
     assert version.input_value() == "1"
     assert "yeller · v3 (latest)" in version.inner_text()
@@ -44,6 +45,6 @@ def test_the_picker_offers_graphs_by_name_and_stores_the_id(browser: Browser) ->
     assert stored_subgraph(b) == {"graph": f"#{shouter}@3"}
     b.page.get_by_test_id("cfg-call-subgraph.graph-version").select_option("2")
     assert stored_subgraph(b) == {"graph": f"#{shouter}@2"}
-    assert "runs yeller · v2" in b.page.get_by_test_id("node-call").inner_text()
+    expect(b.page.get_by_test_id("node-call")).to_contain_text("runs yeller · v2")
     b.screenshot("subgraph-picker-picked")
     assert not b.errors
