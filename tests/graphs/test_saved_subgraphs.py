@@ -145,6 +145,12 @@ def test_an_unknown_or_foreign_graph_id_is_refused_at_save(alice_api, bob_api) -
         assert refused.status_code == 400, ref
         [problem] = refused.json()["problems"]
         assert problem["path"] == "spec.nodes[1].config.subgraph.graph" and problem["message"].startswith(message)
+    # Only the whole string counts: a trailing newline or a non-ASCII digit is no reference at all.
+    bobs = create(bob_api, child("bobs"))
+    for ref in (f"#{bobs['id']}@1\n", "bobs@\u00b2"):
+        refused = bob_api.post("/api/graphs/", {"spec": caller("odd", ref)}, format="json")
+        assert refused.status_code == 400 and refused.json()["problems"][0]["path"] == "spec.nodes[1].config.subgraph.graph"
+    before = GraphVersion.objects.count()
     checked = bob_api.post("/api/graphs/validate/", {"spec": caller("thief", f"#{alices['id']}@1")}, format="json")
     assert checked.json()["valid"] is False
     assert GraphVersion.objects.count() == before
