@@ -2,7 +2,7 @@
 
 Pattern nodes are built from steps (a router's classifier, a vote's sample, a
 planner, workers, a generator and an evaluator). A step is the ``llm`` node's
-config, or ``{"subgraph": {"graph": "name@3"} | {"spec": {...}}, "input": {...}}``
+config, or ``{"subgraph": {"graph": "#12@3"} | {"spec": {...}}, "input": {...}}``
 to put a whole pattern in its place — that is how patterns compose.
 """
 from __future__ import annotations
@@ -49,7 +49,10 @@ SUBGRAPH_REF_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Graph to run",
     "properties": {
-        "graph": {"type": "string", "pattern": GRAPH_REF_PATTERN, "title": "Saved graph, pinned (name@version)"},
+        "graph": {"type": "string", "pattern": GRAPH_REF_PATTERN, "format": "graph-ref",
+                  "title": "Saved graph, pinned",
+                  "description": "A saved graph of this workspace at one version, stored as #<graph id>@<version> "
+                                 "(name@version is accepted and pinned when saved)."},
         "spec": {"type": "object", "title": "Inline graph (patchbay.graph/v1)"},
     },
     "minProperties": 1,

@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from .graph_refs import graph_key
 from .limits import MAX_JSON_DEPTH, MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
 from .problems import Problem, join_path
@@ -42,8 +43,11 @@ class ValidationContext:
 
     prompts: Mapping[str, PromptTemplate] | None = None
     model_aliases: Collection[str] | None = None
-    # Saved graphs that subgraph steps name ("name@3" → spec); None means "don't check".
+    # Saved graphs that subgraph steps name ("#12@3" → spec); None means "don't check".
     subgraphs: Mapping[str, Mapping[str, Any]] | None = None
+    # The saved graph being validated ("#12", see graph_refs.py), so a reference back to any of its
+    # versions is found; None: a reference back is recognised by the document's name.
+    graph_key: str | None = None
 
 
 def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int = 0) -> list[Problem]:
@@ -384,6 +388,7 @@ def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, d
     """Inline subgraphs are validated in place; saved ones must exist and must not lead back here."""
     problems: list[Problem] = []
     own_name = doc.get("name")
+    own_key = ctx.graph_key or own_name
     for node in spec.nodes:
         base = f"nodes[{node.index}].config"
         for path, inline in inline_specs(node.config):
@@ -397,7 +402,7 @@ def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, d
                 problems.append(Problem(where, f"a subgraph cannot be the graph '{own_name}' itself", node.id))
         for path, ref in graph_refs(node.config):
             where = join_path(base, *path)
-            if ref.partition("@")[0] == own_name:
+            if graph_key(ref) == own_key:
                 problems.append(Problem(where, f"'{ref}' is this graph: a graph cannot call itself", node.id))
                 continue
             if ctx.subgraphs is None:
@@ -405,7 +410,7 @@ def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, d
             if ref not in ctx.subgraphs:
                 problems.append(Problem(where, f"no saved graph matches '{ref}' (name@version)", node.id))
                 continue
-            loop = _reaches(ref, own_name, ctx.subgraphs)
+            loop = _reaches(ref, own_key, ctx.subgraphs)
             if loop:
                 problems.append(Problem(where, "this subgraph leads back to this graph: " + " → ".join(loop)
                                         + " (recursion is not allowed)", node.id))
@@ -413,7 +418,9 @@ def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, d
 
 
 def _reaches(start: str, target: Any, graphs: Mapping[str, Mapping[str, Any]]) -> list[str] | None:
-    """The chain of references from ``start`` back to the graph named ``target``, if there is one."""
+    """The chain of references from ``start`` back to the graph ``target`` (a graph_key), if there is one.
+
+    Follows every reference a saved graph holds, those inside its inline subgraphs included."""
     stack: list[tuple[str, list[str]]] = [(start, [start])]
     seen: set[str] = set()
     while stack:
@@ -421,10 +428,8 @@ def _reaches(start: str, target: Any, graphs: Mapping[str, Mapping[str, Any]]) -
         if ref in seen:
             continue
         seen.add(ref)
-        doc = graphs.get(ref) or {}
-        for node in doc.get("nodes") or []:
-            for _, inner in graph_refs(node.get("config") if isinstance(node, dict) else None):
-                if inner.partition("@")[0] == target:
-                    return [*chain, inner]
-                stack.append((inner, [*chain, inner]))
+        for inner in sorted(saved_graph_refs(graphs.get(ref) or {})):
+            if graph_key(inner) == target:
+                return [*chain, inner]
+            stack.append((inner, [*chain, inner]))
     return None

@@ -4,14 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from rest_framework import status
 
 from backend.config.errors import InvalidRequest
 from backend.config.storable import NUL_PROBLEM, nul_path
-from backend.engine import validate_graph
+from backend.engine import Problem, validate_graph
+from backend.engine.graph_refs import subgraph_ref_sites
 from backend.engine.templates import analyse
 
 from .models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace, content_hash
-from .selectors import validation_context
+from .selectors import pin_subgraph_refs, referencing_versions, validation_context
 
 NEW_VERSION_LABEL = "staging"  # a new prompt version lands on staging; production moves on publish
 
@@ -27,25 +29,41 @@ def workspace_for_user(user: Any) -> Workspace:
     return workspace
 
 
-def graph_problems(*, workspace: Workspace, spec: Any) -> list[dict[str, Any]]:
-    return [p.to_dict() for p in validate_graph(spec, validation_context(workspace, spec))]
+def graph_problems(*, workspace: Workspace, spec: Any, graph: Graph | None = None) -> list[dict[str, Any]]:
+    return [p.to_dict() for p in _check(workspace, spec, graph)[1]]
 
 
-def _require_valid(workspace: Workspace, spec: Any) -> None:
+def _check(workspace: Workspace, spec: Any, graph: Graph | None) -> tuple[Any, list[Problem]]:
+    """The spec as it would be stored (references pinned to ids) and every problem with it."""
+    pinned = pin_subgraph_refs(workspace, spec)
+    # A reference that could not be pinned has one clear problem from pinning; the engine's generic
+    # "no saved graph matches" at the same path would only repeat it.
+    taken = {p.path for p in pinned.problems}
+    problems = pinned.problems + [p for p in validate_graph(pinned.spec, validation_context(workspace, pinned.spec, graph))
+                                  if p.path not in taken]
+    return pinned.spec, problems
+
+
+def _require_valid(workspace: Workspace, spec: Any, graph: Graph | None = None) -> Any:
+    """The spec to store, references pinned; raises InvalidRequest (nothing saved) when it has problems."""
     nul = nul_path(spec, "")
     if nul is not None:
         raise InvalidRequest("The graph cannot be stored; nothing was saved.",
                              [{"path": f"spec.{nul}".rstrip("."), "message": NUL_PROBLEM}], code="invalid_graph")
-    problems = graph_problems(workspace=workspace, spec=spec)
+    if next(subgraph_ref_sites(spec), None) is not None:
+        # A delete of a graph this one references waits for this save, and sees the reference (graph_delete).
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    pinned, problems = _check(workspace, spec, graph)
     if problems:
         raise InvalidRequest(f"The graph has {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
-                             "nothing was saved.", [{**p, "path": f"spec.{p['path']}".rstrip(".")}
+                             "nothing was saved.", [{**p.to_dict(), "path": f"spec.{p.path}".rstrip(".")}
                                                     for p in problems], code="invalid_graph")
+    return pinned
 
 
 @transaction.atomic
 def graph_create(*, workspace: Workspace, user: Any, spec: dict[str, Any], message: str = "") -> Graph:
-    _require_valid(workspace, spec)
+    spec = _require_valid(workspace, spec)
     graph = Graph.objects.create(workspace=workspace, name=spec["name"], created_by=user)
     _add_version(graph, user, spec, message or "Created")
     return graph
@@ -53,13 +71,39 @@ def graph_create(*, workspace: Workspace, user: Any, spec: dict[str, Any], messa
 
 @transaction.atomic
 def graph_save_version(*, graph: Graph, user: Any, spec: dict[str, Any], message: str = "") -> tuple[GraphVersion, bool]:
-    """Save a new version, or return the latest when nothing changed (no empty versions)."""
-    _require_valid(graph.workspace, spec)
+    """Save a new version, or return the latest when nothing changed (no empty versions).
+
+    A new name is a rename: references to this graph are by id, so they keep working.
+    """
+    spec = _require_valid(graph.workspace, spec, graph)
     graph = Graph.objects.select_for_update().get(pk=graph.pk)  # numbers versions one save at a time
     latest = graph.latest_version
     if latest is not None and latest.content_hash == content_hash(spec):
         return latest, False
     return _add_version(graph, user, spec, message), True
+
+
+class GraphInUse(InvalidRequest):
+    """409: the graph is referenced by another graph's latest version or by a live endpoint."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
+@transaction.atomic
+def graph_delete(*, graph: Graph) -> None:
+    """Delete a graph, unless something current still runs it: refused (409) while another graph's latest
+    version, or a version a live endpoint serves, references it. Older versions that reference it are
+    history: they fail with a clear error if run, and cannot be restored without picking another graph."""
+    Workspace.objects.select_for_update().filter(pk=graph.workspace_id).first()  # see _require_valid
+    users = referencing_versions(graph)
+    if users:
+        names = ", ".join(f"'{v.graph.name}' v{v.number}" for v in users[:10])
+        raise GraphInUse(f"'{graph.name}' is used as a subgraph by {names}{' and more' if len(users) > 10 else ''}: "
+                             "change those first; nothing was deleted.",
+                             [{"path": "", "message": f"used by graph #{v.graph_id} '{v.graph.name}' version {v.number}",
+                               "graph": v.graph_id, "version": v.number} for v in users],
+                             code="graph_in_use")
+    graph.delete()
 
 
 def _add_version(graph: Graph, user: Any, spec: dict[str, Any], message: str) -> GraphVersion:

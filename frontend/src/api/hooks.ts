@@ -1,6 +1,6 @@
 /** A small query hook: loading / data / error, with reload; one hook per endpoint builds on it. */
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Catalogue } from "../graph-core";
+import type { Catalogue, GraphChoice } from "../graph-core";
 import { catalogueFrom } from "../graph-core";
 import * as ep from "./endpoints";
 import type { ModelAlias } from "./types";
@@ -51,4 +51,20 @@ export function loadModels(): Promise<ModelAlias[]> {
   return modelsCache;
 }
 export const useCatalogue = () => useQuery(loadCatalogue, []);
+
+/** Saved graphs as subgraph pickers offer them; renames and new graphs show after forgetGraphChoices(). */
+let graphChoicesCache: Promise<GraphChoice[]> | null = null;
+export function loadGraphChoices(): Promise<GraphChoice[]> {
+  graphChoicesCache ??= ep.listGraphs().then((list) =>
+    list.map((g) => ({ id: g.id, name: g.name, workspace: g.workspace, latest: g.latest_version?.number ?? null })),
+  ).catch((e) => {
+    graphChoicesCache = null;
+    throw e;
+  });
+  return graphChoicesCache;
+}
+export function forgetGraphChoices(): void {
+  graphChoicesCache = null;
+}
+export const useGraphChoices = () => useQuery(loadGraphChoices, []);
 export const useModels = () => useQuery(loadModels, []);

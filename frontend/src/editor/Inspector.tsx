@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
+import { useGraphChoices } from "../api/hooks";
 import type { ModelAlias } from "../api/types";
 import { templateSuggestions, type CanvasNode, type JsonObject } from "../graph-core";
 import { useGraph } from "../stores/graphStore";
@@ -13,6 +14,8 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
   const edges = useGraph((s) => s.edges);
   const nodes = useGraph((s) => s.nodes);
   const meta = useGraph((s) => s.meta);
+  const graphId = useGraph((s) => s.graphId);
+  const graphs = useGraphChoices().data;
   const [name, setName] = useState(node.id);
   useEffect(() => setName(node.id), [node.id]);
 
@@ -61,7 +64,8 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
           value={(node.data.config as JsonObject) ?? {}}
           path=""
           onChange={(config) => useGraph.getState().updateConfig(node.id, config)}
-          ctx={{ models, suggestions, problems, testPrefix: `cfg-${node.id}` }}
+          ctx={{ models, suggestions, problems, testPrefix: `cfg-${node.id}`, graphs, graphId,
+            workspace: graphs?.find((g) => g.id === graphId)?.workspace ?? null }}
         />
       ) : (
         <p className="muted small">This step has no settings.</p>

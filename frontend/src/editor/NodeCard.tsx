@@ -1,13 +1,16 @@
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
 import { memo, useEffect } from "react";
-import type { CanvasNode, JsonObject } from "../graph-core";
+import { refLabel, type CanvasNode, type GraphChoice, type JsonObject } from "../graph-core";
+import { useGraphChoices } from "../api/hooks";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { nodePorts, useGraph } from "../stores/graphStore";
 import { useRun } from "../stores/runStore";
 import { patternInfo } from "./patterns";
 
-function summary(kind: string, config: JsonObject | undefined): string {
+function summary(kind: string, config: JsonObject | undefined, graphs: GraphChoice[]): string {
   if (!config) return "";
+  const sub = config.subgraph as JsonObject | undefined;
+  if (kind === "subgraph" && typeof sub?.graph === "string") return `runs ${refLabel(sub.graph, graphs)}`;
   const pick = (v: unknown) => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
   if (kind === "llm") {
     const prompt = pick(config.prompt_ref ? `saved prompt ${config.prompt_ref}` : config.prompt);
@@ -38,6 +41,8 @@ function findPrompt(value: unknown, depth: number): string | null {
   return null;
 }
 
+const NO_GRAPHS: GraphChoice[] = [];
+
 /** One step on the canvas. Reads only its own catalogue entry, problems and run state. */
 export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps<CanvasNode>) {
   const info = useGraph((s) => s.catalogue[data.kind]);
@@ -50,7 +55,8 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
   useEffect(() => updateNodeInternals(id), [id, portKey, updateNodeInternals]);
   const color = patternInfo(info?.pattern ?? "").color;
   const model = data.kind === "llm" && typeof data.config?.model === "string" ? data.config.model : null;
-  const text = summary(data.kind, data.config);
+  const graphs = useGraphChoices().data ?? NO_GRAPHS;  // one cached request per page: subgraphs show current names
+  const text = summary(data.kind, data.config, graphs);
   const status = run?.status;
   const hasInput = data.kind !== "input";
   return (

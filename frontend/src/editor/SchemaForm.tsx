@@ -4,12 +4,17 @@
  */
 import { useEffect, useState } from "react";
 import type { ModelAlias } from "../api/types";
-import { fieldKind, type Json, type JsonObject, type JsonSchema, type PinnedProblem, type Suggestion } from "../graph-core";
+import { fieldKind, type GraphChoice, type Json, type JsonObject, type JsonSchema, type PinnedProblem, type Suggestion } from "../graph-core";
+import { GraphPicker } from "./GraphPicker";
 import { ModelPicker } from "./ModelPicker";
 import { TemplateField } from "./TemplateField";
 
 export interface FormContext {
   models: ModelAlias[];
+  /** Saved graphs a subgraph step may call, and the graph being edited (it cannot call itself). */
+  graphs?: GraphChoice[];
+  graphId?: number | null;
+  workspace?: number | null;
   suggestions: Suggestion[];
   problems: PinnedProblem[];
   testPrefix: string;
@@ -97,6 +102,10 @@ function Field(props: { name: string; schema: JsonSchema; required: boolean; val
   switch (kind) {
     case "model":
       input = <ModelPicker value={value as string | undefined} models={ctx.models} onChange={(v) => onChange(v || undefined)} invalid={invalid} testId={testId} />;
+      break;
+    case "graph-ref":
+      input = <GraphPicker value={value as string | undefined} graphs={ctx.graphs ?? []} self={ctx.graphId ?? null} workspace={ctx.workspace ?? null}
+        onChange={onChange} invalid={invalid} testId={testId} />;
       break;
     case "template":
       input = <TemplateField value={(value as string) ?? ""} onChange={(v) => onChange(v === "" && !props.required ? undefined : v)}

@@ -7,3 +7,4 @@ export * from "./layout";
 export * from "./diff";
 export * from "./templates";
 export * from "./schema";
+export * from "./graphRefs";

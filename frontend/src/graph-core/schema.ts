@@ -25,8 +25,9 @@ function initialValue(name: string, schema: JsonSchema, hints: { model?: string 
 
 /** The type a form field shows for a schema. */
 export function fieldKind(name: string, schema: JsonSchema):
-  "model" | "template" | "text" | "number" | "integer" | "boolean" | "enum" | "object" | "string-list" | "json" {
+  "model" | "graph-ref" | "template" | "text" | "number" | "integer" | "boolean" | "enum" | "object" | "string-list" | "json" {
   if (name === "model" && (schema.type === "string" || schema.type === undefined)) return "model";
+  if (schema.format === "graph-ref") return "graph-ref";
   if (schema.enum) return "enum";
   const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   if (t === "string") return schema.format === "template" ? "template" : "text";

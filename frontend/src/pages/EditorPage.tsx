@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Account } from "../App";
 import { ApiError, errorText } from "../api/client";
 import { cancelRun, createGraph, getGraph, getRun, saveGraph, startRun, validateGraph } from "../api/endpoints";
-import { loadCatalogue, loadModels } from "../api/hooks";
+import { forgetGraphChoices, loadCatalogue, loadGraphChoices, loadModels } from "../api/hooks";
 import type { GraphDetail, ModelAlias, RunRecord } from "../api/types";
 import { Canvas } from "../editor/Canvas";
 import { FlowSettings } from "../editor/FlowSettings";
@@ -14,7 +14,7 @@ import { RunForm, RunHeader } from "../editor/RunPanel";
 import { RunsPanel } from "../editor/RunsPanel";
 import { TraceView } from "../editor/TraceView";
 import { clearDraft, downloadSpec, FileProblem, loadDraft, pickFile, readSpecFile, saveDraft, type Draft } from "../files";
-import { pinProblems, structuralProblems, type Catalogue, type GraphSpec, type Json } from "../graph-core";
+import { pinProblems, portableRefs, structuralProblems, withRefNames, type Catalogue, type GraphSpec, type Json } from "../graph-core";
 import { when } from "../format";
 import { navigate, setNavigationGuard } from "../router";
 import { useGraph } from "../stores/graphStore";
@@ -72,6 +72,7 @@ function Editor({ graphId, runId, account }: { graphId: number | "new"; runId: s
   const load = useCallback(async () => {
     setLoadError(null);
     try {
+      forgetGraphChoices(); // subgraph pickers offer the graphs as they are now (names, versions)
       const [catalogue, models, graph] = await Promise.all([
         loadCatalogue(), loadModels(), graphId === "new" ? Promise.resolve(null) : getGraph(graphId),
       ]);
@@ -236,7 +237,7 @@ function Editor({ graphId, runId, account }: { graphId: number | "new"; runId: s
     const file = await pickFile();
     if (!file) return;
     try {
-      const spec = await readSpecFile(file);
+      const spec = portableRefs(await readSpecFile(file), await loadGraphChoices(), loaded?.graph?.workspace ?? null);
       useGraph.getState().replaceSpec(spec);
       requestAnimationFrame(() => flow.fitView({ padding: 0.2 }));
       toast.success(`Imported “${file.name}”. Review it, then save to keep it (Undo brings the previous flow back).`);
@@ -341,7 +342,7 @@ function Editor({ graphId, runId, account }: { graphId: number | "new"; runId: s
           <button className="btn btn-ghost" onClick={() => { useGraph.getState().autoLayout(); requestAnimationFrame(() => flow.fitView({ padding: 0.2, duration: 200 })); }} title="Tidy up (L)" data-testid="auto-layout">Tidy up</button>
           <button className="btn btn-ghost" onClick={() => flow.fitView({ padding: 0.2, duration: 200 })} title="Zoom to fit (F)">Fit</button>
           <button className="btn btn-ghost" onClick={importInto} data-testid="import-into">Import</button>
-          <button className="btn btn-ghost" onClick={() => downloadSpec(useGraph.getState().spec())} data-testid="export">Export</button>
+          <button className="btn btn-ghost" onClick={async () => downloadSpec(withRefNames(useGraph.getState().spec(), await loadGraphChoices().catch(() => [])))} data-testid="export">Export</button>
           <button className="btn btn-ghost" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">?</button>
           <button className={`btn ${problemCount ? "btn-warn" : ""}`} onClick={() => setSaving("dialog")} disabled={saving === "busy"} data-testid="save">
             {saving === "busy" ? "Saving…" : "Save"}

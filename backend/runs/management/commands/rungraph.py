@@ -19,7 +19,7 @@ from backend.config.embedded import ensure_schema
 from backend.engine import execute_graph, parse_graph, validate_graph
 from backend.engine.ports import CollectingEvents, Ports
 from backend.engine.runner import RunResult, input_problems
-from backend.graphs.selectors import dependencies, validation_context
+from backend.graphs.selectors import dependencies, pin_subgraph_refs, validation_context
 from backend.providers.gateway import LiteLLMGateway, litellm_module
 from backend.providers.registry import resolve_route
 
@@ -76,8 +76,10 @@ class Command(BaseCommand):
         doc = load_json(path.read_text(), str(path))
         run_input = load_json(options["input"], "--input")
         ensure_schema(self.stderr.write)  # model aliases and prompts live in the database
+        pinned = pin_subgraph_refs(None, doc)  # a file may name saved graphs ("shouter@3"): pinned to ids here
+        doc = pinned.spec
         deps = dependencies(None, doc)
-        problems = validate_graph(doc, validation_context(None, doc))
+        problems = pinned.problems or validate_graph(doc, validation_context(None, doc))
         if problems:
             self.stderr.write(f"{path}: the graph has {len(problems)} problem(s):")
             for problem in problems:
