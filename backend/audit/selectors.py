@@ -20,6 +20,7 @@ MAX_LIMIT = 200
 # Whose roles may read a workspace's log. "owner" is today's top role; "admin" is its name after the roles
 # rename (issue 9). At merge this predicate should call the shared authorization rule instead.
 _READER_ROLES = frozenset({"owner", "admin"})
+_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DIGITS = re.compile(r"\A[0-9]{1,18}\Z")  # ASCII only: "²".isdigit() is True but int("²") fails
 
 
@@ -53,9 +54,9 @@ def _whole(name: str, raw: str, low: int, high: int) -> int:
 
 
 def _moment(name: str, raw: str, *, end: bool) -> dt.datetime:
-    try:
-        moment = parse_datetime(raw)
-        day = None if moment else parse_date(raw)
+    try:  # a bare date first: parse_datetime would read "2026-11-28" as its midnight
+        day = parse_date(raw) if _DATE.match(raw) else None
+        moment = None if day else parse_datetime(raw)
     except ValueError:
         moment = day = None
     if day is not None:  # a bare date covers the whole day: since=the day's start, until=the next day's start
