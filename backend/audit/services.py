@@ -4,6 +4,16 @@ Call it inside the change's own transaction, after the change (so a refusal befo
 and an error after it rolls both back). It refuses to run outside a transaction, so an entry can never be
 committed apart from its change. Secrets never enter the log: callers pass descriptions built by
 ``backend.audit.describe`` (no key material), and any field named like a secret is redacted here as well.
+
+Member management records its changes with one call each, in the same transaction, after the change
+(``describe`` builds the target and states; take the target before deleting a membership)::
+
+    before = describe.member_state(membership)            # {"role": "editor"}
+    membership.role = new_role; membership.save()
+    audit_record(actor=user, workspace=workspace, action="member.role_changed",
+                 target=describe.member_target(membership), before=before, after=describe.member_state(membership))
+
+``member.added``: before=None, after=member_state; ``member.removed``: before=member_state, after=None.
 """
 from __future__ import annotations
 
