@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "backend.runs",
     "backend.providers",
     "backend.endpoints",
+    "backend.audit",  # issue 9: the audit log (append-only)
     "backend.web",
 ]
 
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.audit.context.RequestIdMiddleware",  # X-Request-Id → audit entries (issue 9)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("backend.runs.urls")),
     path("api/", include("backend.providers.urls")),
     path("api/", include("backend.endpoints.urls")),
+    path("api/", include("backend.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("backend.web.urls")),

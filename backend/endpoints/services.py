@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import PermissionDenied
 
+from backend.audit import describe as audited
+from backend.audit.services import audit_if_changed, audit_record
 from backend.config.errors import InvalidRequest
 from backend.graphs.models import Graph, GraphVersion, Workspace
 from backend.runs.models import Run
@@ -52,12 +54,16 @@ def _live_release(endpoint: Endpoint) -> EndpointRelease | None:
 
 def _move(endpoint: Endpoint, user: Any, action: str, version: GraphVersion, base: EndpointRelease | None,
           note: str) -> EndpointRelease:
+    before = audited.endpoint_state(endpoint) if endpoint.version_id else None
     release = EndpointRelease.objects.create(endpoint=endpoint, action=action, version=version,
                                              previous_version_id=endpoint.version_id, base=base, actor=user,
                                              note=note)
     endpoint.version = version
     endpoint.enabled = action != EndpointRelease.Action.UNPUBLISHED
     endpoint.save(update_fields=["version", "enabled", "updated_at"])
+    audit_record(actor=user, workspace=endpoint.workspace, action=f"endpoint.{action}",
+                 target=audited.endpoint_target(endpoint), before=before,
+                 after={**audited.endpoint_state(endpoint), **({"note": note} if note else {})})
     return release
 
 
@@ -150,6 +156,8 @@ def api_key_create(*, user: Any, workspace: Workspace, name: str, scopes: list[s
                                 secret_hash=material.secret_hash, scopes=scopes,
                                 rate_limit_per_minute=rate_limit_per_minute, daily_max_cost_usd=daily_max_cost_usd,
                                 created_by=user)
+    audit_record(actor=user, workspace=workspace, action="api_key.created", target=audited.api_key_target(key),
+                 before=None, after=audited.api_key_state(key))
     return key, material.key
 
 
@@ -162,14 +170,23 @@ def api_key_update(*, user: Any, key: ApiKey, **changes: Any) -> ApiKey:
     if "scopes" in changes:
         changes["scopes"] = sorted(set(changes["scopes"] or []))
         _check_scopes(key.workspace, changes["scopes"])
+    before = audited.api_key_state(ApiKey.objects.select_for_update().get(pk=key.pk))
     ApiKey.objects.filter(pk=key.pk).update(**changes)
+    changed = ApiKey.objects.get(pk=key.pk)
+    audit_if_changed(actor=user, workspace=key.workspace, action="api_key.updated", target=audited.api_key_target(
+        changed), before=before, after=audited.api_key_state(changed))
     return key
 
 
+@transaction.atomic
 def api_key_revoke(*, user: Any, key: ApiKey) -> None:
     """Revoke at once: the next call with this key gets 401. Its runs and usage are kept."""
     require_writer(user, key.workspace)
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=user)
+    if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=user):
+        revoked = ApiKey.objects.get(pk=key.pk)
+        audit_record(actor=user, workspace=key.workspace, action="api_key.revoked",
+                     target=audited.api_key_target(revoked),
+                     before={**audited.api_key_state(revoked), "revoked": False}, after=audited.api_key_state(revoked))
 
 
 # --------------------------------------------------------------------------- calls

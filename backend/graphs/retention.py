@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from rest_framework.exceptions import PermissionDenied
 
+from backend.audit import describe as audited
+from backend.audit.services import audit_if_changed
 from backend.config.errors import InvalidRequest
 
 from .models import Membership, Workspace
@@ -51,6 +54,7 @@ def _check_days(field: str, value: Any) -> int | None:
     return value
 
 
+@transaction.atomic
 def workspace_retention_update(*, workspace: Workspace, user: Any, changes: dict[str, Any]) -> RetentionPolicy:
     """Set a workspace's windows (only the fields given; null restores the default). Owners only."""
     role = Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
@@ -69,6 +73,9 @@ def workspace_retention_update(*, workspace: Workspace, user: Any, changes: dict
         raise InvalidRequest("Bad retention policy.", [
             {"path": field, "message": f"runs must be kept at least as long as their events ({effective_runs} days "
                                        f"for runs < {effective_events} days for events)"}])
+    before = audited.retention_state(workspace)
     workspace.retention_event_days, workspace.retention_run_days = event_days, run_days
     workspace.save(update_fields=["retention_event_days", "retention_run_days"])
+    audit_if_changed(actor=user, workspace=workspace, action="retention.changed", target=audited.workspace_target(
+        workspace), before=before, after=audited.retention_state(workspace))
     return retention_policy(workspace)

@@ -6,6 +6,8 @@ from typing import Any
 from django.db import transaction
 from rest_framework import status
 
+from backend.audit import describe as audited
+from backend.audit.services import audit_if_changed
 from backend.config.errors import InvalidRequest
 from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.engine import Problem, validate_graph
@@ -170,6 +172,10 @@ def prompt_label_move(*, prompt: Prompt, user: Any, label: str, version_number: 
     if version is None:
         raise InvalidRequest("No such version.", [{"path": "version",
                                                    "message": f"prompt '{prompt.name}' has no version {version_number}"}])
+    was = PromptLabel.objects.select_for_update().filter(prompt=prompt, name=label).select_related("version").first()
     moved, _ = PromptLabel.objects.update_or_create(prompt=prompt, name=label,
                                                     defaults={"version": version, "moved_by": user})
+    audit_if_changed(actor=user, workspace=prompt.workspace, action="prompt.label_moved",
+                     target=audited.prompt_target(prompt), before=audited.label_state(label, was and was.version),
+                     after=audited.label_state(label, version))
     return moved

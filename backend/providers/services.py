@@ -5,6 +5,8 @@ from typing import Any
 
 from django.db import transaction
 
+from backend.audit import describe as audited
+from backend.audit.services import audit_if_changed
 from backend.config.errors import InvalidRequest
 
 from .defaults import DEFAULT_ROUTES
@@ -24,11 +26,12 @@ def _check_fallbacks(alias: str, fallbacks: list[str]) -> None:
 
 
 @transaction.atomic
-def model_alias_save(*, alias: str, data: dict[str, Any]) -> ModelAlias:
+def model_alias_save(*, alias: str, data: dict[str, Any], user: Any = None) -> ModelAlias:
     """Create or update an alias. ``api_key`` is encrypted on the way in and never returned."""
     if "fallbacks" in data:
         _check_fallbacks(alias, data["fallbacks"])
     row = ModelAlias.objects.select_for_update().filter(alias=alias).first()
+    before = audited.model_state(row) if row is not None else None
     if row is None:
         if "model" not in data:
             raise InvalidRequest("A new alias needs a model.", [{"path": "model", "message": "is required"}])
@@ -40,4 +43,7 @@ def model_alias_save(*, alias: str, data: dict[str, Any]) -> ModelAlias:
         row.set_api_key(api_key)
         row.api_key_env = "" if api_key else row.api_key_env
     row.save()
+    after = audited.model_state(row, new_key=bool(api_key))
+    audit_if_changed(actor=user, workspace=None, action=audited.model_action(before, after),
+                     target=audited.model_target(row), before=before, after=after)
     return row

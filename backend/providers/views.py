@@ -77,7 +77,7 @@ class ModelAliasDetailView(APIView):
     def put(self, request: Request, alias: str) -> Response:
         serializer = ModelAliasInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        model_alias_save(alias=alias, data=dict(serializer.validated_data))
+        model_alias_save(alias=alias, data=dict(serializer.validated_data), user=request.user)
         return Response(_entry(alias))
 
     @extend_schema(operation_id="models_update", request=ModelAliasInput,

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { setSignedOutHandler } from "./api/client";
 import { getSession, signOut } from "./api/endpoints";
 import type { Session } from "./api/types";
+import { AuditPage } from "./pages/AuditPage";
 import { EditorPage } from "./pages/EditorPage";
 import { GraphsPage } from "./pages/GraphsPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -50,7 +51,8 @@ export function App() {
       user: session.user?.username ?? "",
       onSignOut: () => signOut().finally(() => { setSession({ ...session, authenticated: false, user: null }); navigate("/", { force: true }); }),
     };
-    if (route.page === "editor") body = <EditorPage key={String(route.graphId)} graphId={route.graphId} runId={route.runId} account={header} />;
+    if (route.page === "audit") body = <AuditPage account={header} workspace={session.workspace ?? null} isStaff={session.user?.is_staff ?? false} />;
+    else if (route.page === "editor") body = <EditorPage key={String(route.graphId)} graphId={route.graphId} runId={route.runId} account={header} />;
     else if (route.page === "missing") body = (
       <div className="center-page">
         <div className="card narrow"><h1>Not found</h1><p>There is no page here.</p><button className="btn btn-primary" onClick={() => navigate("/")}>Go to your flows</button></div>
