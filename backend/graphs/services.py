@@ -10,6 +10,7 @@ from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.engine import validate_graph
 from backend.engine.templates import analyse
 
+from .authz import Action, label_action, require
 from .models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace, content_hash
 from .selectors import validation_context
 
@@ -23,7 +24,7 @@ def workspace_for_user(user: Any) -> Workspace:
         return membership.workspace
     with transaction.atomic():
         workspace = Workspace.objects.create(name=f"{user.get_username()}'s workspace")
-        Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.OWNER)
+        Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.ADMIN)
     return workspace
 
 
@@ -45,6 +46,7 @@ def _require_valid(workspace: Workspace, spec: Any) -> None:
 
 @transaction.atomic
 def graph_create(*, workspace: Workspace, user: Any, spec: dict[str, Any], message: str = "") -> Graph:
+    require(user, workspace, Action.GRAPH_CHANGE)
     _require_valid(workspace, spec)
     graph = Graph.objects.create(workspace=workspace, name=spec["name"], created_by=user)
     _add_version(graph, user, spec, message or "Created")
@@ -54,12 +56,18 @@ def graph_create(*, workspace: Workspace, user: Any, spec: dict[str, Any], messa
 @transaction.atomic
 def graph_save_version(*, graph: Graph, user: Any, spec: dict[str, Any], message: str = "") -> tuple[GraphVersion, bool]:
     """Save a new version, or return the latest when nothing changed (no empty versions)."""
+    require(user, graph.workspace, Action.GRAPH_CHANGE)
     _require_valid(graph.workspace, spec)
     graph = Graph.objects.select_for_update().get(pk=graph.pk)  # numbers versions one save at a time
     latest = graph.latest_version
     if latest is not None and latest.content_hash == content_hash(spec):
         return latest, False
     return _add_version(graph, user, spec, message), True
+
+
+def graph_delete(*, graph: Graph, user: Any) -> None:
+    require(user, graph.workspace, Action.GRAPH_CHANGE)
+    graph.delete()
 
 
 def _add_version(graph: Graph, user: Any, spec: dict[str, Any], message: str) -> GraphVersion:
@@ -91,6 +99,7 @@ def _check_prompt_text(template: str, system: str) -> None:
 @transaction.atomic
 def prompt_create(*, workspace: Workspace, user: Any, name: str, template: str, system: str = "",
                   description: str = "", message: str = "") -> Prompt:
+    require(user, workspace, Action.PROMPT_CHANGE)
     _check_prompt_text(template, system)
     if Prompt.objects.filter(workspace=workspace, name=name).exists():
         raise InvalidRequest("A prompt with this name exists.", [{"path": "name", "message": f"'{name}' is taken"}])
@@ -104,6 +113,7 @@ def prompt_create(*, workspace: Workspace, user: Any, name: str, template: str, 
 @transaction.atomic
 def prompt_version_create(*, prompt: Prompt, user: Any, template: str, system: str = "",
                           message: str = "") -> PromptVersion:
+    require(user, prompt.workspace, Action.PROMPT_CHANGE)
     _check_prompt_text(template, system)
     prompt = Prompt.objects.select_for_update().get(pk=prompt.pk)
     version = _add_prompt_version(prompt, user, template, system, message)
@@ -122,6 +132,7 @@ def _add_prompt_version(prompt: Prompt, user: Any, template: str, system: str, m
 @transaction.atomic
 def prompt_label_move(*, prompt: Prompt, user: Any, label: str, version_number: int) -> PromptLabel:
     """Point a label at a version: publishing and rolling back are both this move."""
+    require(user, prompt.workspace, label_action(label))
     version = prompt.versions.filter(number=version_number).first()
     if version is None:
         raise InvalidRequest("No such version.", [{"path": "version",

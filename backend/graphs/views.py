@@ -18,6 +18,7 @@ from .models import Prompt, Workspace
 from .selectors import graph_get, graphs_visible_to, prompt_get, workspaces_of
 from .services import (
     graph_create,
+    graph_delete,
     graph_problems,
     graph_save_version,
     prompt_create,
@@ -73,7 +74,7 @@ class GraphDetailView(APIView):
 
     @extend_schema(operation_id="graphs_delete", responses={204: None, 404: s.ErrorOut})
     def delete(self, request: Request, graph_id: int) -> Response:
-        graph_get(request.user, graph_id).delete()
+        graph_delete(graph=graph_get(request.user, graph_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
