@@ -32,12 +32,14 @@ export function usePath(): string {
 export type Route =
   | { page: "graphs" }
   | { page: "login" }
+  | { page: "members" }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
 export function parseRoute(path: string): Route {
   if (path === "/" || path === "") return { page: "graphs" };
   if (path === "/login") return { page: "login" };
+  if (path === "/members" || path === "/members/") return { page: "members" };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };
