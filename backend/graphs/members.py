@@ -50,9 +50,9 @@ def _keep_an_admin(membership: Membership, new_role: str | None) -> None:
     admins = list(Membership.objects.select_for_update().filter(workspace_id=membership.workspace_id,
                                                                 role=Membership.Role.ADMIN).values_list("pk", flat=True))
     if admins == [membership.pk]:
-        raise InvalidRequest("A workspace needs an admin.", [
-            {"path": "role" if new_role else "", "message": f"{membership.user.get_username()} is the last admin of this workspace; "
-                                        "make someone else admin first"}], code="last_admin")
+        message = f"{membership.user.get_username()} is the last admin of this workspace; make someone else admin first"
+        raise InvalidRequest(f"A workspace needs an admin: {message}.", [
+            {"path": "role" if new_role else "", "message": message}], code="last_admin")
 
 
 def _role_changed(*, actor: Any, workspace: Workspace, user: Any, before: str | None, after: str | None) -> None:
@@ -70,11 +70,13 @@ def member_invite(*, actor: Any, workspace: Workspace, who: str, role: str) -> M
     if len(matches) != 1:
         message = ("no account has this username or email; they need an account before they can be added" if not
                    matches else "more than one account has this email; use the username")
-        raise InvalidRequest("No such person.", [{"path": "user", "message": message}], code="unknown_user")
+        raise InvalidRequest(f"Cannot add '{who}': {message}.", [{"path": "user", "message": message}],
+                             code="unknown_user")
     user = matches[0]
     if Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise InvalidRequest("Already a member.", [{"path": "user", "message": f"{user.get_username()} is already a "
-                                                    "member; change their role instead"}], code="already_member")
+        message = f"{user.get_username()} is already a member; change their role instead"
+        raise InvalidRequest(f"{message[0].upper()}{message[1:]}.", [{"path": "user", "message": message}],
+                             code="already_member")
     membership = Membership.objects.create(workspace=workspace, user=user, role=role)
     _role_changed(actor=actor, workspace=workspace, user=user, before=None, after=role)
     return membership

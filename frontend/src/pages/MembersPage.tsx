@@ -30,7 +30,7 @@ export function MembersPage({ account, workspace }: { account: Account; workspac
   return (
     <div className="page">
       <TopBar account={account}><span className="muted">{workspace.name}</span></TopBar>
-      <main className="graphs-page" data-testid="members-page">
+      <main className="graphs-page members-page" data-testid="members-page">
         <div className="row between">
           <h1>Members of {workspace.name}</h1>
           {list && <span className="muted" data-testid="your-role">You are {list.your_role === "admin" ? "an" : "a"} {list.your_role}</span>}
@@ -108,7 +108,7 @@ function InviteForm({ workspace, roles, onDone }: { workspace: number; roles: Ro
     setBusy(false);
   };
   return (
-    <form className="row" onSubmit={submit} data-testid="invite-form" style={{ margin: "12px 0" }}>
+    <form className="row members-invite" onSubmit={submit} data-testid="invite-form">
       <input className="search" placeholder="Username or email of an existing account" value={who}
         onChange={(e) => setWho(e.target.value)} aria-label="Username or email" data-testid="invite-user" />
       <select value={role} onChange={(e) => setRole(e.target.value as Role)} aria-label="Role" data-testid="invite-role">
