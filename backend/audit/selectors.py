@@ -11,28 +11,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from backend.config.errors import InvalidRequest
-from backend.graphs.models import Membership, Workspace
+from backend.graphs.models import Workspace
 
 from .models import AuditEntry
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-# Whose roles may read a workspace's log. "owner" is today's top role; "admin" is its name after the roles
-# rename (issue 9). At merge this predicate should call the shared authorization rule instead.
-_READER_ROLES = frozenset({"owner", "admin"})
 _DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DIGITS = re.compile(r"\A[0-9]{1,18}\Z")  # ASCII only: "²".isdigit() is True but int("²") fails
-
-
-def _may_read_audit(user: Any, workspace: Workspace) -> bool:
-    """The one rule for reading a workspace's audit log: its admins (today: owners)."""
-    role = Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
-    return role in _READER_ROLES
-
-
-def may_read_deployment_audit(user: Any) -> bool:
-    """Deployment-wide entries (the model registry) are for staff, who alone may change it."""
-    return bool(user and user.is_authenticated and user.is_staff)
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,16 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.graphs.authz import Action, require
 from backend.graphs.selectors import workspaces_of
 from backend.graphs.serializers import ErrorOut
 
 from .models import AuditEntry
-from .selectors import _may_read_audit, audit_page, may_read_deployment_audit, parse_filter
+from .selectors import audit_page, parse_filter
 
 
 class ActorOut(serializers.Serializer):
@@ -91,8 +91,7 @@ class WorkspaceAuditView(APIView):
         workspace = workspaces_of(request.user).filter(pk=workspace_id).first()
         if workspace is None:
             raise Http404("No such workspace of yours")
-        if not _may_read_audit(request.user, workspace):
-            raise PermissionDenied("Only an admin of the workspace can read its audit log.")
+        require(request.user, workspace, Action.AUDIT_READ)
         return _page(request, workspace)
 
 
@@ -101,6 +100,5 @@ class DeploymentAuditView(APIView):
                    responses={200: AuditPageOut, 400: ErrorOut, 403: ErrorOut},
                    summary="Deployment-wide changes (the model registry), newest first (staff only)")
     def get(self, request: Request) -> Response:
-        if not may_read_deployment_audit(request.user):
-            raise PermissionDenied("Only staff can read deployment-wide changes.")
+        require(request.user, None, Action.DEPLOYMENT_AUDIT_READ)
         return _page(request, None)

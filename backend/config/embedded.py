@@ -91,6 +91,9 @@ def _pgserver():  # type: ignore[no-untyped-def]
     return pgserver
 
 
+START_ATTEMPTS = 3
+
+
 def start_postgres(pgdata: Path) -> str:
     """Start (or reuse) the PostgreSQL in ``pgdata``, listening on a unix socket only; its URL.
 
@@ -98,10 +101,19 @@ def start_postgres(pgdata: Path) -> str:
     PostgreSQL refuses to run as root) and reuses a server already running on this directory.
     """
     pgserver = _pgserver()
-    _clear_stale_postmaster_pid(pgdata)
-    # pgserver caches a handle per directory for the process's life; it may be stale (stopped since).
-    pgserver.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)  # we decide when it stops: see _release
+    for attempt in range(1, START_ATTEMPTS + 1):
+        _clear_stale_postmaster_pid(pgdata)
+        # pgserver caches a handle per directory for the process's life; it may be stale (stopped since).
+        pgserver.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode=None)  # we decide when it stops: see _release
+            break
+        except subprocess.CalledProcessError:
+            # pgserver gives `pg_ctl start -w` 10 s; a loaded machine (CI, a busy laptop) can take longer to
+            # finish recovery or initdb. The server may still be coming up: look again rather than give up.
+            if attempt == START_ATTEMPTS:
+                raise
+            time.sleep(2 * attempt)
     url = server.get_uri()
     if not postgres_answers(url):
         raise RuntimeError(f"the embedded PostgreSQL in {pgdata} does not answer; see {pgdata / 'log'}")

@@ -10,17 +10,10 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from backend.graphs.models import Membership, Workspace
 from backend.runs.models import Run
 
 from .errors import CallRefused, not_found
 from .models import ApiKey, Endpoint
-
-WRITE_ROLES = (Membership.Role.OWNER, Membership.Role.EDITOR)
-
-
-def role_in(user: Any, workspace: Workspace) -> str | None:
-    return Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
 
 
 def endpoints_visible_to(user: Any) -> QuerySet[Endpoint]:

@@ -10,11 +10,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.exceptions import PermissionDenied
 
 from backend.audit import describe as audited
 from backend.audit.services import audit_if_changed, audit_record
 from backend.config.errors import InvalidRequest
+from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion, Workspace
 from backend.runs.models import Run
 from backend.runs.services import QueueUnavailable, run_create
@@ -24,15 +24,10 @@ from .calls import Call
 from .errors import CallRefused
 from .keys import new_key, new_signing_secret
 from .models import ApiKey, CallbackDelivery, Endpoint, EndpointRelease, IdempotencyRecord
-from .selectors import WRITE_ROLES, key_spent_today, role_in, utc_day_start
+from .selectors import key_spent_today, utc_day_start
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
-
-
-def require_writer(user: Any, workspace: Workspace) -> None:
-    if role_in(user, workspace) not in WRITE_ROLES:
-        raise PermissionDenied("Viewers can't change endpoints or API keys; ask an editor or owner of the workspace.")
 
 
 # --------------------------------------------------------------------------- endpoints
@@ -71,7 +66,7 @@ def _move(endpoint: Endpoint, user: Any, action: str, version: GraphVersion, bas
 def endpoint_create(*, user: Any, graph: Graph, slug: str | None = None, description: str = "",
                     publish: bool = True, version_number: int | None = None) -> Endpoint:
     """A new endpoint for a graph; by default published at once on the given (or latest) version."""
-    require_writer(user, graph.workspace)
+    require(user, graph.workspace, Action.ENDPOINT_MANAGE)
     slug = slug if slug is not None else slugify(graph.name)[:64].strip("-")
     if not SLUG.match(slug or ""):
         raise InvalidRequest("Bad slug.", [{"path": "slug", "message": "1 to 64 lowercase letters, digits and "
@@ -94,7 +89,7 @@ def _locked(endpoint: Endpoint) -> Endpoint:
 def endpoint_publish(*, user: Any, endpoint: Endpoint, version_number: int | None = None,
                      note: str = "") -> EndpointRelease:
     """Point the endpoint at a version (default: the graph's latest) and turn it on; the next call runs it."""
-    require_writer(user, endpoint.workspace)
+    require(user, endpoint.workspace, Action.ENDPOINT_MANAGE)
     endpoint = _locked(endpoint)
     version = _version(endpoint.graph, version_number)
     live = _live_release(endpoint)
@@ -107,7 +102,7 @@ def endpoint_publish(*, user: Any, endpoint: Endpoint, version_number: int | Non
 def endpoint_rollback(*, user: Any, endpoint: Endpoint, version_number: int | None = None,
                       note: str = "") -> EndpointRelease:
     """Point the endpoint back: by default at the version live before the current one, or at a named version."""
-    require_writer(user, endpoint.workspace)
+    require(user, endpoint.workspace, Action.ENDPOINT_MANAGE)
     endpoint = _locked(endpoint)
     live = _live_release(endpoint)
     if version_number is None:
@@ -123,7 +118,7 @@ def endpoint_rollback(*, user: Any, endpoint: Endpoint, version_number: int | No
 @transaction.atomic
 def endpoint_unpublish(*, user: Any, endpoint: Endpoint, note: str = "") -> Endpoint:
     """Turn the endpoint off: callers get 404 at once; its version, history and runs are kept."""
-    require_writer(user, endpoint.workspace)
+    require(user, endpoint.workspace, Action.ENDPOINT_MANAGE)
     endpoint = _locked(endpoint)
     if endpoint.enabled and endpoint.version is not None:
         _move(endpoint, user, EndpointRelease.Action.UNPUBLISHED, endpoint.version, None, note)
@@ -146,7 +141,7 @@ def api_key_create(*, user: Any, workspace: Workspace, name: str, scopes: list[s
                    rate_limit_per_minute: int | None = -1, daily_max_cost_usd: float | None = None
                    ) -> tuple[ApiKey, str]:
     """A new key; returns it with the whole key string, which is never shown again."""
-    require_writer(user, workspace)
+    require(user, workspace, Action.API_KEY_MANAGE)
     scopes = sorted(set(scopes or []))
     _check_scopes(workspace, scopes)
     if rate_limit_per_minute == -1:
@@ -164,7 +159,7 @@ def api_key_create(*, user: Any, workspace: Workspace, name: str, scopes: list[s
 @transaction.atomic
 def api_key_update(*, user: Any, key: ApiKey, **changes: Any) -> ApiKey:
     """Rename a key or change its scopes and limits (the secret never changes: make a new key instead)."""
-    require_writer(user, key.workspace)
+    require(user, key.workspace, Action.API_KEY_MANAGE)
     allowed = {"name", "scopes", "rate_limit_per_minute", "daily_max_cost_usd"}
     changes = {k: v for k, v in changes.items() if k in allowed}
     if "scopes" in changes:
@@ -181,7 +176,7 @@ def api_key_update(*, user: Any, key: ApiKey, **changes: Any) -> ApiKey:
 @transaction.atomic
 def api_key_revoke(*, user: Any, key: ApiKey) -> None:
     """Revoke at once: the next call with this key gets 401. Its runs and usage are kept."""
-    require_writer(user, key.workspace)
+    require(user, key.workspace, Action.API_KEY_MANAGE)
     if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=user):
         revoked = ApiKey.objects.get(pk=key.pk)
         audit_record(actor=user, workspace=key.workspace, action="api_key.revoked",
@@ -225,7 +220,7 @@ def _check_spend(key: ApiKey) -> None:
         raise CallRefused(429, "spend_cap_reached",
                           f"API key '{key.name}' ({key.prefix}) has spent ${_usd(spent)} today, reaching its daily "
                           f"cap of ${_usd(cap)}; no run was started. The cap resets at 00:00 UTC (in {wait // 3600} h "
-                          f"{wait % 3600 // 60} min); an editor can raise it under API keys.",
+                          f"{wait % 3600 // 60} min); an admin of the workspace can raise it under API keys.",
                           headers={"Retry-After": str(wait)})
 
 

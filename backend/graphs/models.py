@@ -44,8 +44,10 @@ class Workspace(models.Model):
 
 
 class Membership(models.Model):
+    """A user's role in a workspace; what each role may do is decided in ``graphs/authz.py`` only."""
+
     class Role(models.TextChoices):
-        OWNER = "owner"
+        ADMIN = "admin"
         EDITOR = "editor"
         VIEWER = "viewer"
 

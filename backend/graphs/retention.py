@@ -5,7 +5,7 @@ Two windows, in days after a run finished:
 - ``event_days``: the run's events and its spans' input/output bodies (rendered prompts, answers);
 - ``run_days`` (at least ``event_days``): the run row itself with its totals (tokens, cost, latency, status).
 
-A workspace may set either; an empty field means the deployment's default from settings. Owners change the
+A workspace may set either; an empty field means the deployment's default from settings. Admins change the
 policy (it deletes data); every member may read it. ``backend/runs/retention.py`` applies it.
 """
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from rest_framework.exceptions import PermissionDenied
 
 from backend.audit import describe as audited
 from backend.audit.services import audit_if_changed
 from backend.config.errors import InvalidRequest
 
-from .models import Membership, Workspace
+from .authz import Action, require
+from .models import Workspace
 
 MAX_DAYS = 36_500  # a century: anything longer is a typo, not a policy
 
@@ -56,10 +56,8 @@ def _check_days(field: str, value: Any) -> int | None:
 
 @transaction.atomic
 def workspace_retention_update(*, workspace: Workspace, user: Any, changes: dict[str, Any]) -> RetentionPolicy:
-    """Set a workspace's windows (only the fields given; null restores the default). Owners only."""
-    role = Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
-    if role != Membership.Role.OWNER:
-        raise PermissionDenied("Only an owner of the workspace can change how long its runs are kept.")
+    """Set a workspace's windows (only the fields given; null restores the default). Admins only."""
+    require(user, workspace, Action.RETENTION_CHANGE)
     unknown = sorted(set(changes) - {"event_days", "run_days"})
     if unknown:
         raise InvalidRequest("Bad retention policy.", [{"path": f, "message": "unknown field"} for f in unknown])

@@ -1,4 +1,4 @@
-"""GET/PATCH /api/workspaces/<id>/retention/: read (any member) and change (owners) a workspace's policy."""
+"""GET/PATCH /api/workspaces/<id>/retention/: read (any member) and change (admins) a workspace's policy."""
 from __future__ import annotations
 
 from typing import Any

@@ -14,6 +14,7 @@ from backend.engine import Problem, validate_graph
 from backend.engine.graph_refs import subgraph_ref_sites
 from backend.engine.templates import analyse
 
+from .authz import Action, label_action, require
 from .models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace, content_hash
 from .selectors import pin_subgraph_refs, referencing_versions, validation_context
 
@@ -27,7 +28,7 @@ def workspace_for_user(user: Any) -> Workspace:
         return membership.workspace
     with transaction.atomic():
         workspace = Workspace.objects.create(name=f"{user.get_username()}'s workspace")
-        Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.OWNER)
+        Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.ADMIN)
     return workspace
 
 
@@ -65,6 +66,7 @@ def _require_valid(workspace: Workspace, spec: Any, graph: Graph | None = None) 
 
 @transaction.atomic
 def graph_create(*, workspace: Workspace, user: Any, spec: dict[str, Any], message: str = "") -> Graph:
+    require(user, workspace, Action.GRAPH_CHANGE)
     spec = _require_valid(workspace, spec)
     graph = Graph.objects.create(workspace=workspace, name=spec["name"], created_by=user)
     _add_version(graph, user, spec, message or "Created")
@@ -77,6 +79,7 @@ def graph_save_version(*, graph: Graph, user: Any, spec: dict[str, Any], message
 
     A new name is a rename: references to this graph are by id, so they keep working.
     """
+    require(user, graph.workspace, Action.GRAPH_CHANGE)
     spec = _require_valid(graph.workspace, spec, graph)
     graph = Graph.objects.select_for_update().get(pk=graph.pk)  # numbers versions one save at a time
     latest = graph.latest_version
@@ -92,10 +95,11 @@ class GraphInUse(InvalidRequest):
 
 
 @transaction.atomic
-def graph_delete(*, graph: Graph) -> None:
+def graph_delete(*, graph: Graph, user: Any) -> None:
     """Delete a graph, unless something current still runs it: refused (409) while another graph's latest
     version, or a version a live endpoint serves, references it. Older versions that reference it are
     history: they fail with a clear error if run, and cannot be restored without picking another graph."""
+    require(user, graph.workspace, Action.GRAPH_CHANGE)
     Workspace.objects.select_for_update().filter(pk=graph.workspace_id).first()  # see _require_valid
     users = referencing_versions(graph)
     if users:
@@ -137,6 +141,7 @@ def _check_prompt_text(template: str, system: str) -> None:
 @transaction.atomic
 def prompt_create(*, workspace: Workspace, user: Any, name: str, template: str, system: str = "",
                   description: str = "", message: str = "") -> Prompt:
+    require(user, workspace, Action.PROMPT_CHANGE)
     _check_prompt_text(template, system)
     if Prompt.objects.filter(workspace=workspace, name=name).exists():
         raise InvalidRequest("A prompt with this name exists.", [{"path": "name", "message": f"'{name}' is taken"}])
@@ -150,6 +155,7 @@ def prompt_create(*, workspace: Workspace, user: Any, name: str, template: str, 
 @transaction.atomic
 def prompt_version_create(*, prompt: Prompt, user: Any, template: str, system: str = "",
                           message: str = "") -> PromptVersion:
+    require(user, prompt.workspace, Action.PROMPT_CHANGE)
     _check_prompt_text(template, system)
     prompt = Prompt.objects.select_for_update().get(pk=prompt.pk)
     version = _add_prompt_version(prompt, user, template, system, message)
@@ -168,6 +174,7 @@ def _add_prompt_version(prompt: Prompt, user: Any, template: str, system: str, m
 @transaction.atomic
 def prompt_label_move(*, prompt: Prompt, user: Any, label: str, version_number: int) -> PromptLabel:
     """Point a label at a version: publishing and rolling back are both this move."""
+    require(user, prompt.workspace, label_action(label))
     version = prompt.versions.filter(number=version_number).first()
     if version is None:
         raise InvalidRequest("No such version.", [{"path": "version",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import retention_views, views
+from . import members_views, retention_views, views
 
 urlpatterns = [
     path("graphs/", views.GraphListView.as_view()),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("prompts/<slug:name>/versions/", views.PromptVersionListView.as_view()),
     path("prompts/<slug:name>/labels/<slug:label>/", views.PromptLabelView.as_view()),
     path("workspaces/<int:workspace_id>/retention/", retention_views.WorkspaceRetentionView.as_view()),
+    path("workspaces/<int:workspace_id>/members/", members_views.MemberListView.as_view()),
+    path("workspaces/<int:workspace_id>/members/<int:user_id>/", members_views.MemberDetailView.as_view()),
 ]

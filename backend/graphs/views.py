@@ -74,7 +74,7 @@ class GraphDetailView(APIView):
 
     @extend_schema(operation_id="graphs_delete", responses={204: None, 404: s.ErrorOut, 409: s.ErrorOut})
     def delete(self, request: Request, graph_id: int) -> Response:
-        graph_delete(graph=graph_get(request.user, graph_id))
+        graph_delete(graph=graph_get(request.user, graph_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,22 +2,15 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.graphs.authz import Action, require
 from backend.graphs.serializers import ErrorOut
 
 from .registry import alias_catalogue
 from .services import model_alias_save
-
-
-class StaffWrites(BasePermission):
-    """Everyone signed in reads the registry; only staff change it (it is shared by every workspace)."""
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        return request.method in ("GET", "HEAD", "OPTIONS") or bool(request.user and request.user.is_staff)
 
 
 class ModelAliasInput(serializers.Serializer):
@@ -52,8 +45,6 @@ def _entry(alias: str) -> dict:
 
 
 class ModelAliasListView(APIView):
-    permission_classes = [IsAuthenticated, StaffWrites]
-
     @extend_schema(operation_id="models_list", responses={200: ModelAliasOut(many=True)})
     def get(self, request: Request) -> Response:
         return Response(alias_catalogue())
@@ -61,8 +52,6 @@ class ModelAliasListView(APIView):
 
 class ModelAliasDetailView(APIView):
     """PUT creates or updates an alias; the kill switch is `{"enabled": false}`, effective on the next call."""
-
-    permission_classes = [IsAuthenticated, StaffWrites]
 
     @extend_schema(operation_id="models_get", responses={200: ModelAliasOut, 404: ErrorOut})
     def get(self, request: Request, alias: str) -> Response:
@@ -75,6 +64,8 @@ class ModelAliasDetailView(APIView):
     @extend_schema(operation_id="models_save", request=ModelAliasInput,
                    responses={200: ModelAliasOut, 400: ErrorOut, 403: ErrorOut})
     def put(self, request: Request, alias: str) -> Response:
+        # Everyone signed in reads the registry; only staff change it (it is shared by every workspace).
+        require(request.user, None, Action.MODEL_ALIAS_CHANGE)
         serializer = ModelAliasInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         model_alias_save(alias=alias, data=dict(serializer.validated_data), user=request.user)

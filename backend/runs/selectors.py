@@ -7,6 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
+from backend.graphs.authz import Action, can
+
 from .models import Run, RunEvent
 
 
@@ -30,8 +32,10 @@ def run_get(user: Any, run_id: Any) -> Run:
 
 
 def run_visible(user: Any, run_id: Any) -> bool:
+    """Whether the user may read the run (the websocket asks this): the authz rule, on the run's workspace."""
     key = _uuid(run_id)
-    return bool(key) and bool(user and user.is_authenticated) and runs_visible_to(user).filter(pk=key).exists()
+    workspace_id = Run.objects.filter(pk=key).values_list("workspace_id", flat=True).first() if key else None
+    return workspace_id is not None and can(user, workspace_id, Action.READ)
 
 
 def events_after(run_id: Any, after: int, limit: int = 10_000) -> list[dict[str, Any]]:

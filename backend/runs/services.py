@@ -15,6 +15,7 @@ from backend.config.errors import InvalidRequest
 from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.config.unavailable import OUTAGE_ERRORS
 from backend.engine.validation import BUDGET_SCHEMA, check_input, schema_problems
+from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion
 
 from .models import Run
@@ -31,6 +32,8 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
     ``api_key`` and ``request_id`` tag runs started through a published endpoint;
     ``then(run_id)`` may build a Celery signature to run after ``execute_run`` (result callbacks).
     """
+    if api_key is None:  # a key was authorized for its endpoint already (endpoints/selectors.endpoint_for_call)
+        require(user, graph.workspace, Action.RUN_START)
     version: GraphVersion | None
     if version_number is None:
         version = graph.latest_version
@@ -100,8 +103,9 @@ def _enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> N
         raise QueueUnavailable(run_id, exc) from exc
 
 
-def run_cancel(*, run: Run) -> Run:
+def run_cancel(*, run: Run, user: Any) -> Run:
     """Ask a run to stop: a queued run stops at once, a running one at its next step."""
+    require(user, run.workspace_id, Action.RUN_CANCEL)
     Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(cancel_requested=True)
     # Still queued: end it here, with its event (a no-op if a worker claimed it meanwhile).
     finish_run_outside_engine(run.pk, Run.Status.CANCELLED, "the run was stopped before it started",

@@ -54,9 +54,9 @@ class RunDetailView(APIView):
 
 
 class RunCancelView(APIView):
-    @extend_schema(operation_id="runs_cancel", request=None, responses={202: RunOut, 404: ErrorOut})
+    @extend_schema(operation_id="runs_cancel", request=None, responses={202: RunOut, 403: ErrorOut, 404: ErrorOut})
     def post(self, request: Request, run_id: str) -> Response:
-        run = run_cancel(run=run_get(request.user, run_id))
+        run = run_cancel(run=run_get(request.user, run_id), user=request.user)
         return Response(run_out(run), status=status.HTTP_202_ACCEPTED)
 
 

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.config.errors import InvalidRequest
+from backend.graphs.authz import role_of
 from backend.graphs.services import workspace_for_user
 from backend.graphs.views import parse
 
@@ -38,7 +39,7 @@ def session_out(request: Request) -> dict[str, Any]:
     return {
         "authenticated": True,
         "user": {"username": user.get_username(), "is_staff": user.is_staff},
-        "workspace": {"id": workspace.pk, "name": workspace.name},
+        "workspace": {"id": workspace.pk, "name": workspace.name, "role": role_of(user, workspace)},
         "csrf_token": get_token(request),
     }
 

@@ -33,6 +33,7 @@ export type Route =
   | { page: "graphs" }
   | { page: "login" }
   | { page: "audit" }
+  | { page: "members" }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -40,6 +41,7 @@ export function parseRoute(path: string): Route {
   if (path === "/" || path === "") return { page: "graphs" };
   if (path === "/login") return { page: "login" };
   if (path === "/audit" || path === "/audit/") return { page: "audit" };
+  if (path === "/members" || path === "/members/") return { page: "members" };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

@@ -75,7 +75,7 @@ def test_filters_by_action_target_actor_and_dates(alice, alice_api) -> None:  # 
     publish(alice_api, create_graph(alice_api, tagged_spec("one")), "ask")
     key = make_key(alice_api)
     alice_api.post(f"/api/api-keys/{key['id']}/revoke/")
-    editor_api = client_for(member(workspace, "eddie", "editor"))
+    editor_api = client_for(member(workspace, "eddie", "admin"))
     make_key(editor_api, name="eddie's")
 
     def actions(query: str) -> list[str]:

@@ -56,7 +56,7 @@ def test_sign_in_shows_the_workspace_and_refuses_a_wrong_password(browser: Brows
     b.screenshot("01-sign-in")
     b.page.fill("input[name=password]", "alice-pass-123")
     b.page.get_by_test_id("login-submit").click()
-    b.page.get_by_text("Your flows").wait_for()
+    b.page.get_by_role("heading", name="Your flows").wait_for()
     assert b.page.get_by_test_id("signed-in-as").inner_text() == "alice"
     b.page.get_by_text("No flows yet").wait_for()
     assert not b.errors

@@ -247,7 +247,7 @@ def member(workspace: Workspace, name: str, role: str) -> APIClient:
     return client
 
 
-def test_an_owner_reads_and_changes_the_policy(alice, alice_api) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_reads_and_changes_the_policy(alice, alice_api) -> None:  # type: ignore[no-untyped-def]
     workspace = Workspace.objects.get(membership__user=alice)
     url = f"/api/workspaces/{workspace.pk}/retention/"
     assert alice_api.get(url).json() == {"workspace": workspace.pk, "event_days": 30, "run_days": 365,
@@ -266,7 +266,7 @@ def test_an_owner_reads_and_changes_the_policy(alice, alice_api) -> None:  # typ
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
-def test_only_owners_change_the_policy(alice, role) -> None:  # type: ignore[no-untyped-def]
+def test_only_admins_change_the_policy(alice, role) -> None:  # type: ignore[no-untyped-def]
     workspace = Workspace.objects.get(membership__user=alice)
     client = member(workspace, f"{role}-carol", role)
     url = f"/api/workspaces/{workspace.pk}/retention/"

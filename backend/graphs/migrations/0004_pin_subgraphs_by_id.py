@@ -76,6 +76,6 @@ def pin(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("graphs", "0002_workspace_retention")]
+    dependencies = [("graphs", "0003_member_roles")]
 
     operations = [migrations.RunPython(pin, migrations.RunPython.noop)]

@@ -1,7 +1,7 @@
 /** One function per endpoint. */
 import type { GraphSpec, NodeTypeInfo } from "../graph-core";
 import { api } from "./client";
-import type { GraphDetail, GraphSummary, ModelAlias, RunRecord, Session, ValidateResult, VersionDetail, VersionSummary } from "./types";
+import type { GraphDetail, GraphSummary, Member, Members, ModelAlias, Role, RunRecord, Session, ValidateResult, VersionDetail, VersionSummary } from "./types";
 
 export const getSession = () => api<Session>("GET", "/api/session/");
 export const signIn = (username: string, password: string) => api<Session>("POST", "/api/session/login/", { username, password });
@@ -28,3 +28,11 @@ export const getRun = (id: string) => api<RunRecord>("GET", `/api/runs/${id}/`);
 export const startRun = (graph: number, input: unknown, version?: number) =>
   api<RunRecord>("POST", "/api/runs/", version ? { graph, input, version } : { graph, input });
 export const cancelRun = (id: string) => api<RunRecord>("POST", `/api/runs/${id}/cancel/`);
+
+export const listMembers = (workspace: number) => api<Members>("GET", `/api/workspaces/${workspace}/members/`);
+export const inviteMember = (workspace: number, user: string, role: Role) =>
+  api<Member>("POST", `/api/workspaces/${workspace}/members/`, { user, role });
+export const changeMemberRole = (workspace: number, userId: number, role: Role) =>
+  api<Member>("PATCH", `/api/workspaces/${workspace}/members/${userId}/`, { role });
+export const removeMember = (workspace: number, userId: number) =>
+  api<void>("DELETE", `/api/workspaces/${workspace}/members/${userId}/`);

@@ -91,6 +91,22 @@ export interface RunRecord {
 export interface Session {
   authenticated: boolean;
   user: { username: string; is_staff: boolean } | null;
-  workspace?: { id: number; name: string };
+  workspace?: { id: number; name: string; role?: Role | null };
   csrf_token: string;
+}
+
+/** A workspace role; what each may do is decided on the server (backend/graphs/authz.py). */
+export type Role = "admin" | "editor" | "viewer";
+export interface Member {
+  user_id: number;
+  username: string;
+  role: Role;
+  is_you: boolean;
+}
+export interface Members {
+  workspace: number;
+  your_role: Role;
+  can_manage: boolean;
+  roles: Role[];
+  members: Member[];
 }

@@ -1,0 +1,317 @@
+"""The authorization matrix: every route of the URL conf × every persona, against one table of rules.
+
+The routes are read from the URL conf (``get_resolver``), so a route added without a row in ``RULES``
+fails ``test_every_route_has_a_rule``. Each case then runs once per persona on a fresh pair of workspaces:
+
+- workspace A: alice (admin), erin (editor), vic (viewer), dave (viewer, the member the members routes act
+  on); a graph, a prompt with two versions, a queued run, a published endpoint and an API key, whose
+  stored text carries the marker "zebra";
+- workspace B: bob (admin), the outsider; sam is staff and a member of neither; carol has an account only.
+
+What each persona must get: below the rule's role, 403 naming the role needed and nothing changed in A;
+at or above it, a 2xx (the same request does work); outsiders 404/403 (or, when the workspace is named in
+the body, a 400 on that field) and never the marker; anonymous 401/403.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from backend.endpoints.models import ApiKey, Endpoint
+from backend.endpoints.services import api_key_create, endpoint_create
+from backend.graphs.authz import ROLE_ORDER
+from backend.graphs.models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace
+from backend.graphs.services import graph_create, prompt_create, prompt_version_create
+from backend.runs.models import Run
+from backend.runs.services import run_create
+from tests.conftest import token_for
+
+MARKER = "zebra"  # in A's stored text only (never in a URL), so an echo of the URL is not a leak
+
+SPEC = {"schema": "patchbay.graph/v1", "name": f"{MARKER} graph", "inputs": {"type": "object"},
+        "nodes": [{"id": "input", "type": "input"},
+                  {"id": "a", "type": "llm", "config": {"model": "fast", "prompt": "Say {{ input }}"}},
+                  {"id": "output", "type": "output", "config": {"value": "{{ nodes.a.output }}"}}],
+        "edges": [{"from": "input", "to": "a"}, {"from": "a", "to": "output"}]}
+
+
+def spec(name: str, prompt: str = "Say {{ input }}") -> dict[str, Any]:
+    doc = copy.deepcopy(SPEC)
+    doc["name"] = name
+    doc["nodes"][1]["config"]["prompt"] = prompt
+    return doc
+
+
+@dataclass
+class World:
+    a: Workspace
+    b: Workspace
+    graph: int
+    prompt: str
+    run: str
+    endpoint: str
+    key: int
+    member: int  # dave's user id
+    clients: dict[str, APIClient] = field(default_factory=dict)
+
+
+def person(name: str, workspace: Workspace | None = None, role: str = "", **extra: Any) -> Any:
+    user = get_user_model().objects.create_user(name, email=f"{name}@example.test", **extra)  # no password: fast
+    if workspace is not None:
+        Membership.objects.create(workspace=workspace, user=user, role=role)
+    return user
+
+
+def build_world() -> World:
+    a, b = Workspace.objects.create(name="A"), Workspace.objects.create(name="B")
+    alice = person("alice", a, Membership.Role.ADMIN)
+    people = {"admin": alice, "editor": person("erin", a, Membership.Role.EDITOR),
+              "viewer": person("vic", a, Membership.Role.VIEWER), "outsider": person("bob", b, Membership.Role.ADMIN),
+              "staff": person("sam", is_staff=True)}
+    dave = person("dave", a, Membership.Role.VIEWER)
+    person("carol")
+    graph = graph_create(workspace=a, user=alice, spec=spec(f"{MARKER} graph"))
+    prompt = prompt_create(workspace=a, user=alice, name="greet", template=f"{MARKER} one {{{{ input }}}}")
+    prompt_version_create(prompt=prompt, user=alice, template=f"{MARKER} two {{{{ input }}}}")
+    run = run_create(graph=graph, user=alice, input={"note": MARKER})  # stays queued: on_commit never fires here
+    endpoint_create(user=alice, graph=graph, slug="ask-a", description=f"{MARKER} endpoint")
+    key, _ = api_key_create(user=alice, workspace=a, name=f"{MARKER} key", rate_limit_per_minute=None)
+    world = World(a=a, b=b, graph=graph.pk, prompt=prompt.name, run=str(run.pk), endpoint="ask-a", key=key.pk,
+                  member=dave.pk)
+    world.clients["anonymous"] = APIClient()
+    for name, user in people.items():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+        world.clients[name] = client
+    return world
+
+
+def state_of(w: World) -> tuple[Any, ...]:
+    """Everything a refused write must leave as it was in workspace A."""
+    return (
+        sorted(Graph.objects.filter(workspace=w.a).values_list("pk", "name")),
+        GraphVersion.objects.filter(graph__workspace=w.a).count(),
+        sorted(Prompt.objects.filter(workspace=w.a).values_list("pk", flat=True)),
+        PromptVersion.objects.filter(prompt__workspace=w.a).count(),
+        sorted(PromptLabel.objects.filter(prompt__workspace=w.a).values_list("name", "version__number")),
+        sorted(Run.objects.filter(workspace=w.a).values_list("pk", "status", "cancel_requested")),
+        sorted(Endpoint.objects.filter(workspace=w.a).values_list("slug", "version_id", "enabled")),
+        sorted(ApiKey.objects.filter(workspace=w.a).values_list("name", "revoked_at", "scopes")),
+        sorted(Membership.objects.filter(workspace=w.a).values_list("user_id", "role")),
+        Workspace.objects.filter(pk=w.a.pk).values_list("retention_event_days", "retention_run_days").get(),
+    )
+
+
+# --------------------------------------------------------------------------- the table
+
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed in"  # any account: deployment-wide data, no workspace's
+STAFF = "staff"  # deployment-wide writes (model aliases)
+API_KEY = "api key"  # published flows: only a Bearer API key (tested in test_live.py); a person's token is 401
+
+# How the target workspace is named: in the URL (outsiders get 404/403), in the body (outsiders may also get
+# a 400 on that field), or not at all (a list: outsiders get 200 without A's data).
+URL, BODY, LIST = "url", "body", "list"
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    minimum: str
+    path: Callable[[World], str]
+    body: Callable[[World], Any] | None = None
+    scope: str = URL
+    name: str = ""
+
+
+def case(method: str, minimum: str, path: Callable[[World], str], body: Callable[[World], Any] | None = None,
+         scope: str = URL, name: str = "") -> Case:
+    return Case(method, minimum, path, body, scope, name)
+
+
+V, E, A = Membership.Role.VIEWER, Membership.Role.EDITOR, Membership.Role.ADMIN
+
+RULES: dict[str, list[Case]] = {
+    "api/graphs/": [
+        case("GET", V, lambda w: "/api/graphs/", scope=LIST),
+        case("POST", E, lambda w: "/api/graphs/", lambda w: {"spec": spec("new"), "workspace": w.a.pk}, BODY)],
+    "api/graphs/validate/": [
+        case("POST", V, lambda w: "/api/graphs/validate/", lambda w: {"spec": spec("check"), "workspace": w.a.pk},
+             BODY)],
+    "api/graphs/<int:graph_id>/": [
+        case("GET", V, lambda w: f"/api/graphs/{w.graph}/"),
+        case("PUT", E, lambda w: f"/api/graphs/{w.graph}/", lambda w: {"spec": spec("changed", "Hi {{ input }}")}),
+        case("DELETE", E, lambda w: f"/api/graphs/{w.graph}/")],
+    "api/graphs/<int:graph_id>/versions/": [case("GET", V, lambda w: f"/api/graphs/{w.graph}/versions/")],
+    "api/graphs/<int:graph_id>/versions/<int:number>/": [case("GET", V, lambda w: f"/api/graphs/{w.graph}/versions/1/")],
+    "api/graphs/<int:graph_id>/restore/": [
+        case("POST", E, lambda w: f"/api/graphs/{w.graph}/restore/", lambda w: {"version": 1})],
+    "api/graphs/<int:graph_id>/duplicate/": [case("POST", E, lambda w: f"/api/graphs/{w.graph}/duplicate/", lambda w: {})],
+    "api/node-types/": [case("GET", SIGNED_IN, lambda w: "/api/node-types/", scope=LIST)],
+    "api/prompts/": [
+        case("GET", V, lambda w: "/api/prompts/", scope=LIST),
+        case("POST", E, lambda w: "/api/prompts/", lambda w: {"name": "fresh", "template": "Hi", "workspace": w.a.pk},
+             BODY)],
+    "api/prompts/<slug:name>/versions/": [
+        case("GET", V, lambda w: f"/api/prompts/{w.prompt}/versions/"),
+        case("POST", E, lambda w: f"/api/prompts/{w.prompt}/versions/", lambda w: {"template": "Three"})],
+    "api/prompts/<slug:name>/labels/<slug:label>/": [
+        case("PUT", E, lambda w: f"/api/prompts/{w.prompt}/labels/staging/", lambda w: {"version": 1}, name="staging"),
+        case("PUT", A, lambda w: f"/api/prompts/{w.prompt}/labels/production/", lambda w: {"version": 2},
+             name="production")],
+    "api/workspaces/<int:workspace_id>/retention/": [
+        case("GET", V, lambda w: f"/api/workspaces/{w.a.pk}/retention/"),
+        case("PATCH", A, lambda w: f"/api/workspaces/{w.a.pk}/retention/", lambda w: {"event_days": 7})],
+    "api/workspaces/<int:workspace_id>/members/": [
+        case("GET", V, lambda w: f"/api/workspaces/{w.a.pk}/members/"),
+        case("POST", A, lambda w: f"/api/workspaces/{w.a.pk}/members/", lambda w: {"user": "carol", "role": "editor"})],
+    "api/workspaces/<int:workspace_id>/members/<int:user_id>/": [
+        case("PATCH", A, lambda w: f"/api/workspaces/{w.a.pk}/members/{w.member}/", lambda w: {"role": "editor"}),
+        case("DELETE", A, lambda w: f"/api/workspaces/{w.a.pk}/members/{w.member}/")],
+    "api/runs/": [
+        case("GET", V, lambda w: "/api/runs/", scope=LIST),
+        case("POST", E, lambda w: "/api/runs/", lambda w: {"graph": w.graph, "input": {}}, BODY)],
+    "api/runs/<str:run_id>/": [case("GET", V, lambda w: f"/api/runs/{w.run}/")],
+    "api/runs/<str:run_id>/cancel/": [case("POST", E, lambda w: f"/api/runs/{w.run}/cancel/")],
+    "api/runs/<str:run_id>/events/": [case("GET", V, lambda w: f"/api/runs/{w.run}/events/")],
+    "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
+    "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
+    "api/models/": [case("GET", SIGNED_IN, lambda w: "/api/models/", scope=LIST)],
+    "api/models/<slug:alias>/": [
+        case("GET", SIGNED_IN, lambda w: "/api/models/fast/", scope=LIST),
+        case("PUT", STAFF, lambda w: "/api/models/fast/", lambda w: {"model": "demo/fast", "description": "changed"}, LIST),
+        case("PATCH", STAFF, lambda w: "/api/models/fast/", lambda w: {"model": "demo/fast", "description": "changed"}, LIST)],
+    "api/endpoints/": [
+        case("GET", V, lambda w: "/api/endpoints/", scope=LIST),
+        case("POST", A, lambda w: "/api/endpoints/", lambda w: {"graph": w.graph, "slug": "fresh"}, BODY)],
+    "api/endpoints/<slug:slug>/": [case("GET", V, lambda w: f"/api/endpoints/{w.endpoint}/")],
+    "api/endpoints/<slug:slug>/publish/": [
+        case("POST", A, lambda w: f"/api/endpoints/{w.endpoint}/publish/", lambda w: {"version": 1})],
+    "api/endpoints/<slug:slug>/rollback/": [
+        case("POST", A, lambda w: f"/api/endpoints/{w.endpoint}/rollback/", lambda w: {"version": 1})],
+    "api/endpoints/<slug:slug>/unpublish/": [
+        case("POST", A, lambda w: f"/api/endpoints/{w.endpoint}/unpublish/", lambda w: {})],
+    "api/api-keys/": [
+        case("GET", V, lambda w: "/api/api-keys/", scope=LIST),
+        case("POST", A, lambda w: "/api/api-keys/", lambda w: {"name": "new", "workspace": w.a.pk}, BODY)],
+    "api/api-keys/<int:key_id>/": [
+        case("GET", V, lambda w: f"/api/api-keys/{w.key}/"),
+        case("PATCH", A, lambda w: f"/api/api-keys/{w.key}/", lambda w: {"name": "renamed"})],
+    "api/api-keys/<int:key_id>/revoke/": [case("POST", A, lambda w: f"/api/api-keys/{w.key}/revoke/")],
+    "api/v1/flows/<slug:slug>/openapi.json": [case("GET", V, lambda w: f"/api/v1/flows/{w.endpoint}/openapi.json")],
+    "api/v1/flows/<slug:slug>/run": [
+        case("POST", API_KEY, lambda w: f"/api/v1/flows/{w.endpoint}/run", lambda w: {"input": {}})],
+    "api/v1/runs/<str:run_id>": [case("GET", API_KEY, lambda w: f"/api/v1/runs/{w.run}")],
+    "api/v1/runs/<str:run_id>/events": [case("GET", API_KEY, lambda w: f"/api/v1/runs/{w.run}/events")],
+    "api/schema/": [case("GET", PUBLIC, lambda w: "/api/schema/", scope=LIST)],
+    "api/docs/": [case("GET", PUBLIC, lambda w: "/api/docs/", scope=LIST)],
+    "api/session/": [case("GET", PUBLIC, lambda w: "/api/session/", scope=LIST)],
+    "api/session/login/": [
+        case("POST", PUBLIC, lambda w: "/api/session/login/", lambda w: {"username": "nobody", "password": "x"},
+             LIST)],
+    "api/session/logout/": [case("POST", PUBLIC, lambda w: "/api/session/logout/", scope=LIST)],
+    "static/<path:path>": [case("GET", PUBLIC, lambda w: "/static/missing.js", scope=LIST)],
+    r"^(?!api/|admin/|static/|ws/)(?P<route>.*)$": [case("GET", PUBLIC, lambda w: "/graphs/1", scope=LIST,
+                                                          name="canvas")],
+}
+
+# Django's own admin site: staff only, by Django (every page redirects anyone else to its sign-in).
+OWN_RULES_PREFIXES = ("admin/",)
+
+
+def routes_in_url_conf() -> Iterator[tuple[str, list[str]]]:
+    """(route, methods) for every URL pattern; a function view's methods are unknown (an empty list)."""
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, list[str]]]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                view_class = getattr(pattern.callback, "view_class", None)
+                methods = [m.upper() for m in ("get", "post", "put", "patch", "delete")
+                           if view_class is not None and hasattr(view_class, m)]
+                yield prefix + str(pattern.pattern), methods
+
+    yield from walk(get_resolver().url_patterns, "")
+
+
+def test_every_route_has_a_rule() -> None:
+    seen: set[str] = set()
+    for route, methods in routes_in_url_conf():
+        if route.startswith(OWN_RULES_PREFIXES):
+            continue
+        seen.add(route)
+        assert route in RULES, f"{route} has no rule in tests/authz/test_matrix.py RULES (and maybe none in " \
+                               "backend/graphs/authz.py): say who may call it"
+        declared = {c.method for c in RULES[route]}
+        if methods:  # a class-based view: every method it answers has a rule, and no rule names a missing one
+            assert declared == set(methods), f"{route}: the view answers {sorted(methods)}, rules cover " \
+                                             f"{sorted(declared)}"
+    assert not set(RULES) - seen, f"rules for routes that no longer exist: {sorted(set(RULES) - seen)}"
+
+
+PERSONAS = ("anonymous", "viewer", "editor", "admin", "outsider", "staff")
+CASES = [(route, c) for route, cases in RULES.items() for c in cases]
+
+
+def allowed(minimum: str, persona: str) -> bool:
+    if minimum == PUBLIC:
+        return True
+    if persona == "anonymous" or minimum == API_KEY:
+        return False
+    if minimum == SIGNED_IN:
+        return True
+    if minimum == STAFF:
+        return persona == "staff"
+    return persona in ROLE_ORDER and ROLE_ORDER.index(persona) >= ROLE_ORDER.index(minimum)
+
+
+def call(client: APIClient, c: Case, w: World) -> Any:
+    method = getattr(client, c.method.lower())
+    body = c.body(w) if c.body else None
+    return method(c.path(w), body, format="json") if body is not None else method(c.path(w))
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(("route", "c"), CASES, ids=[f"{c.method} {r} {c.name}".strip() for r, c in CASES])
+def test_route_answers_each_persona_by_the_rule(db, route: str, c: Case, persona: str) -> None:  # type: ignore[no-untyped-def]
+    w = build_world()
+    before = state_of(w)
+    response = call(w.clients[persona], c, w)
+    status, text = response.status_code, response.content.decode(errors="replace")
+    not_built = c.name == "canvas" and status == 503  # the canvas page before `npm run build`: not an auth matter
+    assert status < 500 or not_built, f"{c.method} {route} as {persona}: {status} {text[:300]}"
+
+    if allowed(c.minimum, persona):
+        if c.minimum == PUBLIC:
+            assert status not in (401, 403), f"{c.method} {route} is public, {persona} got {status}"
+        else:
+            assert 200 <= status < 300, f"{c.method} {route}: {persona} may, got {status} {text[:300]}"
+        if persona not in ROLE_ORDER:
+            assert MARKER not in text.lower(), f"{c.method} {route} showed workspace A's data to {persona}"
+        return
+
+    assert MARKER not in text.lower(), f"{c.method} {route} showed workspace A's data to {persona}"
+    if c.method != "GET":
+        assert state_of(w) == before, f"{c.method} {route} as {persona} was refused ({status}) but changed A"
+    if persona == "anonymous" or c.minimum == API_KEY:
+        assert status in (401, 403), f"{c.method} {route} as {persona}: {status}, wanted 401/403"
+    elif persona in ROLE_ORDER or c.minimum == STAFF:
+        assert status == 403, f"{c.method} {route} as {persona}: {status}, wanted 403 {text[:300]}"
+        if c.minimum in ROLE_ORDER:
+            assert f"the {c.minimum} role" in response.json()["message"], response.json()
+    elif c.scope == URL:
+        assert status in (403, 404), f"{c.method} {route} as {persona}: {status}, wanted 404/403"
+    elif c.scope == BODY:
+        assert status in (400, 403, 404), f"{c.method} {route} as {persona}: {status}"
+        if status == 400:
+            assert {p["path"] for p in response.json()["problems"]} & {"workspace", "graph"}, response.json()
+    else:  # a list: the outsider's own (empty) view of it
+        assert status == 200 or status == 403, f"{c.method} {route} as {persona}: {status}"
