@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
-
 from .nodes.base import NodeFailed
 from .ports import LLMRequest
 from .problems import Problem
+from .schemas import SchemaUnusable, schema_errors, schema_problems
 
 PROMPT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*@([A-Za-z][A-Za-z0-9_-]*|[0-9]+)$"
 GRAPH_REF_PATTERN = r"^[^@\s]{1,200}@[0-9]+$"
@@ -112,10 +111,7 @@ def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: Any, *, ne
         yield Problem(f"{base}.model", f"unknown model alias '{model}' (known: {known})", node_id)
     schema = step.get("output_schema")
     if isinstance(schema, dict):
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            yield Problem(f"{base}.output_schema", f"not a valid JSON schema: {exc.message}", node_id)
+        yield from schema_problems(schema, f"{base}.output_schema", node_id)
 
 
 def subgraph_refs(step: Mapping[str, Any]) -> list[str]:
@@ -136,7 +132,10 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
         sub_input = await ctx.render_value(step.get("input", "{{ input }}"))
         output = await ctx.run_subgraph(doc, sub_input)
         if response_schema is not None:
-            errors = list(jsonschema.Draft202012Validator(response_schema).iter_errors(output))
+            try:
+                errors = schema_errors(response_schema, output)
+            except SchemaUnusable as exc:
+                raise NodeFailed(f"this step's output schema cannot be used: {exc}") from None
             if errors:
                 raise NodeFailed(f"the subgraph's output does not have the shape this step needs: {errors[0].message}")
         return output

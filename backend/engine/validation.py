@@ -10,16 +10,17 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
 from .limits import MAX_JSON_DEPTH, MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
 from .problems import Problem, join_path
 from .runtime import PromptTemplate
+from .schemas import SchemaUnusable, ValidationError, schema_errors
+from .schemas import schema_problems as json_schema_problems
 from .spec import SCHEMA_ID, Budget, Edge, GraphSpec, Node
 from .templates import BASE_ROOTS, analyse
 
-NODE_ID = re.compile(rf"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NODE_ID - 1}}}$")
+# Used with fullmatch, not "$": "$" also matches before a trailing newline, which is no part of an id.
+NODE_ID = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NODE_ID - 1}}}")
 NODE_KEYS = {"id", "type", "config", "position", "label"}
 EDGE_KEYS = {"from", "to", "port"}
 TOP_KEYS = {"schema", "name", "description", "inputs", "budget", "nodes", "edges"}
@@ -111,10 +112,7 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
         if not isinstance(inputs, dict):
             yield Problem("inputs", "must be a JSON schema object")
         else:
-            try:
-                jsonschema.Draft202012Validator.check_schema(inputs)
-            except jsonschema.SchemaError as exc:
-                yield Problem("inputs", f"not a valid JSON schema: {exc.message}")
+            yield from json_schema_problems(inputs, "inputs")
     budget = doc.get("budget")
     if budget is not None:
         yield from schema_problems(budget, BUDGET_SCHEMA, "budget")
@@ -122,11 +120,12 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
 
 def schema_problems(value: Any, schema: Mapping[str, Any], base: str, node_id: str | None = None
                      ) -> Iterable[Problem]:
-    for error in jsonschema.Draft202012Validator(schema).iter_errors(value):
+    """``value`` held to one of the engine's own schemas (node configs, budgets), each problem with its path."""
+    for error in schema_errors(schema, value):
         yield Problem(join_path(base, *error.absolute_path), _plain(error), node_id)
 
 
-def _plain(error: jsonschema.ValidationError) -> str:
+def _plain(error: ValidationError) -> str:
     """jsonschema's messages, reworded where they would puzzle a non-engineer."""
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -150,7 +149,7 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
             continue
         node_id = node.get("id")
         ok = True
-        if not isinstance(node_id, str) or not NODE_ID.match(node_id):
+        if not isinstance(node_id, str) or not NODE_ID.fullmatch(node_id):
             problems.append(Problem(f"{base}.id", "an id is letters, digits and _ (not starting with a digit), "
                                                   f"at most {MAX_NODE_ID} characters"))
             ok, node_id = False, None
@@ -245,30 +244,40 @@ def _check_edges(edges: list[Any], nodes: list[Any], good: Mapping[str, dict]) -
 
 
 def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
-    """Graphs are DAGs: report each edge that closes a loop, with the loop spelled out."""
+    """Graphs are DAGs: report each edge that closes a loop, with the loop spelled out.
+
+    Depth-first with an explicit stack: a 2,000-node chain is 2,000 levels deep.
+    """
     graph: dict[str, list[tuple[str, int]]] = {}
     for i in sorted(good_edges):
         graph.setdefault(edges[i]["from"], []).append((edges[i]["to"], i))
     problems: list[Problem] = []
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     path: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        path.append(node)
-        for target, index in graph.get(node, []):
+    on_path: dict[str, int] = {}  # node → its index in path
+    for start in list(graph):
+        if start in state:
+            continue
+        state[start], on_path[start] = 1, 0
+        path.append(start)
+        stack = [iter(graph.get(start, ()))]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                node = path.pop()
+                del on_path[node]
+                state[node] = 2
+                stack.pop()
+                continue
+            target, index = step
             if state.get(target) == 1:
-                loop = path[path.index(target):] + [target]
+                loop = path[on_path[target]:] + [target]
                 problems.append(Problem(f"edges[{index}]", "this edge closes a loop: " + " → ".join(loop)
                                         + " (graphs must not loop; use evaluator_optimizer for bounded loops)"))
-            elif state.get(target) is None:
-                visit(target)
-        path.pop()
-        state[node] = 2
-
-    for start in list(graph):
-        if start not in state:
-            visit(start)
+            elif target not in state:
+                state[target], on_path[target] = 1, len(path)
+                path.append(target)
+                stack.append(iter(graph.get(target, ())))
     return problems
 
 
@@ -336,7 +345,10 @@ def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
     too_deep = depth_problem(value, "input")
     if too_deep is not None:  # the schema check (and storing the input) would recurse past Python's limit
         return [too_deep]
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(value)
+    try:
+        errors = schema_errors(schema, value)
+    except SchemaUnusable as exc:  # a graph saved before refs were checked at save time
+        return [Problem("input", f"the graph's input schema cannot be used: {exc}; fix the graph's inputs")]
     return sorted((Problem(join_path("input", *e.absolute_path), _plain(e)) for e in errors), key=lambda p: p.path)
 
 
