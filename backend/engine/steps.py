@@ -105,6 +105,12 @@ def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: Any, *, ne
     ref = step.get("prompt_ref")
     if "prompt_ref" in step and ctx.prompts is not None and ref not in ctx.prompts:
         yield Problem(f"{base}.prompt_ref", f"no saved prompt matches '{ref}'", node_id)
+    if isinstance(step.get("prompt"), str) and renders_empty(step["prompt"]):
+        yield Problem(f"{base}.prompt", "the prompt is empty: the model would be sent an empty message", node_id)
+    saved = ctx.prompts.get(ref) if isinstance(ref, str) and ctx.prompts is not None else None
+    if saved is not None and isinstance(saved.template, str) and renders_empty(saved.template):
+        yield Problem(f"{base}.prompt_ref", f"the saved prompt '{ref}' is empty: the model would be sent an empty "
+                                            "message", node_id)
     model = step.get("model")
     if model is not None and ctx.model_aliases is not None and model not in ctx.model_aliases:
         known = ", ".join(sorted(ctx.model_aliases)) or "none"
@@ -112,6 +118,25 @@ def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: Any, *, ne
     schema = step.get("output_schema")
     if isinstance(schema, dict):
         yield from schema_problems(schema, f"{base}.output_schema", node_id)
+
+
+def renders_empty(source: str) -> bool:
+    """True when a prompt is blank, or reads no variable and renders to blank (``{{ "" }}``, ``{% if false %}``).
+
+    A prompt that reads variables may still render blank for some input: run_step refuses that at run time.
+    """
+    if not source.strip():
+        return True
+    from .template_limits import RenderGuard
+    from .templates import analyse, render_text
+
+    refs = analyse(source)
+    if refs.syntax_error or refs.roots or refs.private_attributes:
+        return False  # reported elsewhere, or depends on the run
+    try:
+        return not render_text(source, {}, RenderGuard(0.25)).strip()  # a moment: validation runs in requests
+    except Exception:  # noqa: BLE001 - a constant that fails to render is the template checks' to report
+        return False
 
 
 def subgraph_refs(step: Mapping[str, Any]) -> list[str]:
@@ -152,7 +177,10 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
     messages = []
     if system:
         messages.append({"role": "system", "content": await ctx.render_text(system)})
-    messages.append({"role": "user", "content": await ctx.render_text(user)})
+    content = await ctx.render_text(user)
+    if not content.strip():
+        raise NodeFailed("the prompt rendered to nothing but whitespace: no empty message is sent to the model")
+    messages.append({"role": "user", "content": content})
     schema = response_schema if response_schema is not None else step.get("output_schema")
     request = LLMRequest(
         alias=step["model"],

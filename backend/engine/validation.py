@@ -10,9 +10,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .limits import MAX_JSON_DEPTH, MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
+from .limits import MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
-from .problems import Problem, join_path
+from .problems import Problem, depth_problem, join_path
 from .runtime import PromptTemplate
 from .schemas import SchemaUnusable, ValidationError, schema_errors
 from .schemas import schema_problems as json_schema_problems
@@ -25,6 +25,9 @@ NODE_KEYS = {"id", "type", "config", "position", "label"}
 EDGE_KEYS = {"from", "to", "port"}
 TOP_KEYS = {"schema", "name", "description", "inputs", "budget", "nodes", "edges"}
 MAX_NODES = 2000
+MAX_NAME = 200
+MAX_DESCRIPTION = 5000
+MAX_LABEL = 200
 MAX_EDGES = 10000
 BUDGET_SCHEMA = {
     "type": "object",
@@ -103,8 +106,11 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip():
         yield Problem("name", "a graph needs a name")
-    elif len(name) > 200:
-        yield Problem("name", "at most 200 characters")
+    elif len(name) > MAX_NAME:
+        yield Problem("name", f"at most {MAX_NAME} characters")
+    problem = text_problem(doc.get("description"), MAX_DESCRIPTION)
+    if problem:
+        yield Problem("description", problem)
     for key in sorted(set(doc) - TOP_KEYS):
         yield Problem(key, "unknown field")
     inputs = doc.get("inputs")
@@ -116,6 +122,17 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
     budget = doc.get("budget")
     if budget is not None:
         yield from schema_problems(budget, BUDGET_SCHEMA, "budget")
+
+
+def text_problem(value: Any, limit: int) -> str | None:
+    """Why an optional free-text field (a description, a label) cannot be stored as is, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be text"
+    if len(value) > limit:
+        return f"at most {limit} characters"
+    return None
 
 
 def schema_problems(value: Any, schema: Mapping[str, Any], base: str, node_id: str | None = None
@@ -176,6 +193,9 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
                                                         f"{base}.config", node_id))
                 problems += config_problems
                 ok = ok and not config_problems
+        label_problem = text_problem(node.get("label"), MAX_LABEL)
+        if label_problem:
+            problems.append(Problem(f"{base}.label", label_problem, node_id))
         position = node.get("position")
         if position is not None and not (
             isinstance(position, list) and len(position) == 2
@@ -317,27 +337,6 @@ def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: It
             for name in sorted(refs.input_fields - input_props):
                 yield Problem(path, f"input has no field '{name}' (the input schema has: "
                                     f"{', '.join(sorted(input_props)) or 'none'})", node.id)
-
-
-def depth_problem(value: Any, base: str, limit: int = MAX_JSON_DEPTH) -> Problem | None:
-    """A problem naming the field whose value nests arrays and objects more than ``limit`` levels deep, or None.
-
-    Walks with an explicit stack: the value may be far deeper than Python's recursion limit.
-    """
-    stack: list[tuple[Any, int, str]] = [(value, 1, base)]
-    while stack:
-        item, level, field = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[tuple[str | int, Any]] = item.items()
-        elif isinstance(item, list):
-            children = enumerate(item)
-        else:
-            continue
-        if level > limit:
-            return Problem(field, f"nested more than {limit} levels deep (arrays and objects inside one another)")
-        # The path names the top-level field holding the deep value, not every level below it.
-        stack.extend((child, level + 1, join_path(base, key) if level == 1 else field) for key, child in children)
-    return None
 
 
 def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
