@@ -25,14 +25,14 @@ MODEL_PARAMS_SCHEMA: dict[str, Any] = {
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
         "max_tokens": {"type": "integer", "minimum": 1, "maximum": 200000},
         "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-        "seed": {"type": "integer"},
+        "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},  # what providers take
         "stop": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
     },
     "additionalProperties": False,
 }
 
 LLM_STEP_PROPERTIES: dict[str, Any] = {
-    "model": {"type": "string", "title": "Model", "description": "A model alias: fast, frontier, judge..."},
+    "model": {"type": "string", "title": "Model", "maxLength": 200, "description": "A model alias: fast, frontier, judge..."},
     "prompt": {"type": "string", "title": "Prompt", "format": "template", "maxLength": 100000,
                "description": "What to ask. Use {{ input.x }} and {{ nodes.<id>.output }}."},
     "system": {"type": "string", "title": "System prompt", "format": "template", "maxLength": 100000},
