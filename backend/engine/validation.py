@@ -354,19 +354,18 @@ def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
 def subgraph_sites(value: Any) -> list[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
     """Every ``{"subgraph": {...}}`` reference in a config (a step or a subgraph node), with its path."""
     found: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
-
-    def walk(v: Any, path: tuple[str | int, ...]) -> None:
+    # An explicit stack (children pushed in reverse, so the order is the document's): hosts call this on
+    # documents not yet validated, which may nest as deep as the JSON reader allows.
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        v, path = stack.pop()
         if isinstance(v, dict):
             if isinstance(v.get("subgraph"), dict):
                 found.append(((*path, "subgraph"), v["subgraph"]))
-            for k, x in v.items():
-                if k != "subgraph":  # an inline spec is validated as a graph of its own
-                    walk(x, (*path, k))
+            # An inline spec ("subgraph") is validated as a graph of its own.
+            stack.extend(((x, (*path, k)) for k, x in reversed(v.items()) if k != "subgraph"))
         elif isinstance(v, list):
-            for i, x in enumerate(v):
-                walk(x, (*path, i))
-
-    walk(value, ())
+            stack.extend(((x, (*path, i)) for i, x in reversed(list(enumerate(v)))))
     return found
 
 
@@ -383,11 +382,13 @@ def inline_specs(value: Any) -> list[tuple[tuple[str | int, ...], Any]]:
 def saved_graph_refs(doc: Any) -> set[str]:
     """Every saved graph a document names, inline subgraphs included: what a host must load to run it."""
     refs: set[str] = set()
-    for node in (doc.get("nodes") or []) if isinstance(doc, dict) else []:
-        config = node.get("config") if isinstance(node, dict) else None
-        refs |= {ref for _, ref in graph_refs(config)}
-        for _, inline in inline_specs(config):
-            refs |= saved_graph_refs(inline)
+    pending = [doc]  # inline subgraphs, level by level: no recursion
+    while pending:
+        current = pending.pop()
+        for node in (current.get("nodes") or []) if isinstance(current, dict) else []:
+            config = node.get("config") if isinstance(node, dict) else None
+            refs |= {ref for _, ref in graph_refs(config)}
+            pending.extend(inline for _, inline in inline_specs(config))
     return refs
 
 

@@ -6,6 +6,7 @@ templates is iterative or bounded by a small constant.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -154,3 +155,18 @@ def asyncio_run(coro):  # type: ignore[no-untyped-def]
     import asyncio
 
     return asyncio.run(coro)
+
+
+def test_a_config_nested_as_deep_as_the_body_reader_allows_is_a_problem_not_a_500(alice_api  # type: ignore[no-untyped-def]
+                                                                                   ) -> None:
+    # Written out by hand: json.dumps (and the test client) recurse per level and stop short of this depth.
+    levels = 450  # two JSON levels each: about as deep as the body reader parses, far beyond MAX_JSON_DEPTH
+    deep = '{"subgraph": {"graph": "g@1"}, "a": [' * levels + '"x"' + "]}" * levels
+    doc = json.dumps(graph([INPUT, {"id": "t", "type": "transform", "config": {"value": "DEEP"}},
+                            {"id": "out", "type": "output", "config": {"value": "x"}}], chain("in", "t", "out")))
+    body = '{"spec": ' + doc.replace('"DEEP"', deep) + "}"
+    for url in ("/api/graphs/validate/", "/api/graphs/"):
+        response = alice_api.generic("POST", url, body, content_type="application/json")
+        assert response.status_code in (200, 400), response.content[:300]
+        assert "nested" in response.json()["problems"][0]["message"]
+    assert Graph.objects.count() == 0
