@@ -249,3 +249,13 @@ def test_a_trailing_newline_does_not_satisfy_an_anchored_pattern() -> None:
                  {"id": "out", "type": "output", "config": {"value": "x"}}],
                 [{"from": "in", "to": "r"}, {"from": "r", "to": "out", "port": "default"}])
     assert "nodes[1].config.routes[0].label" in [p.path for p in validate_graph(doc)]
+
+
+def test_engine_schemas_is_the_only_place_validators_are_built() -> None:
+    """A validator built anywhere else would come without the no-retrieval registry."""
+    import re
+
+    constructs = re.compile(r"\bimport jsonschema\b|\bfrom jsonschema\b|Draft\d+Validator|validator_for\(")
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "backend").rglob("*.py")
+                 if path.name != "schemas.py" and constructs.search(path.read_text())]
+    assert offenders == []
