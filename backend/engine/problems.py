@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from .limits import MAX_JSON_DEPTH
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,27 @@ def join_path(base: str, *parts: str | int) -> str:
         else:
             path = str(part)
     return path
+
+
+def depth_problem(value: Any, base: str, limit: int = MAX_JSON_DEPTH) -> Problem | None:
+    """A problem naming the field whose value nests arrays and objects more than ``limit`` levels deep, or None.
+
+    Walks with an explicit stack: the value may be far deeper than Python's recursion limit.
+    """
+    stack: list[tuple[Any, int, str]] = [(value, 1, base)]
+    while stack:
+        item, level, field = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[tuple[str | int, Any]] = item.items()
+        elif isinstance(item, list):
+            children = enumerate(item)
+        else:
+            continue
+        if level > limit:
+            return Problem(field, f"nested more than {limit} levels deep (arrays and objects inside one another)")
+        # The path names the top-level field holding the deep value, not every level below it.
+        stack.extend((child, level + 1, join_path(base, key) if level == 1 else field) for key, child in children)
+    return None
 
 
 class InvalidGraph(Exception):

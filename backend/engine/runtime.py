@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
 from .budget import BudgetExceeded, BudgetTracker
+from .limits import MAX_JSON_DEPTH
 from .nodes.base import NodeFailed
 from .ports import LLMError, LLMRequest, LLMResult, Ports
+from .problems import depth_problem
+from .schemas import SchemaUnusable, schema_errors
 from .spec import Budget, GraphSpec
 from .template_limits import RenderTimeout
 from .templates import render_text_async, render_value_async
@@ -252,7 +253,14 @@ def parse_structured(text: str, schema: Mapping[str, Any]) -> Any:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NodeFailed(f"the model's answer is not JSON ({exc.msg} at position {exc.pos})") from exc
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    except RecursionError:
+        raise NodeFailed(f"the model's JSON nests more than {MAX_JSON_DEPTH} levels deep") from None
+    if depth_problem(value, "") is not None:  # it could not be stored, nor walked by the schema check
+        raise NodeFailed(f"the model's JSON nests more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        errors = sorted(schema_errors(schema, value), key=lambda e: [str(p) for p in e.path])
+    except SchemaUnusable as exc:  # a graph saved before refs were checked at save time
+        raise NodeFailed(f"output_schema cannot be used: {exc}") from None
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "(root)"

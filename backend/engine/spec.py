@@ -6,7 +6,7 @@ nodes and the graph being acyclic.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -92,21 +92,34 @@ class GraphSpec:
         return result
 
     @cached_property
-    def ancestors(self) -> dict[str, frozenset[str]]:
-        """Every node upstream of each node (the nodes whose output it may read)."""
-        # A walk per node rather than memoised recursion: validation asks this of
-        # graphs that may still contain a cycle, and 2,000 nodes stay cheap.
-        result: dict[str, frozenset[str]] = {}
-        for n in self.nodes:
-            seen: set[str] = set()
-            stack = [e.source for e in self.incoming[n.id]]
-            while stack:
-                current = stack.pop()
-                if current not in seen:
-                    seen.add(current)
-                    stack.extend(e.source for e in self.incoming.get(current, ()))
-            result[n.id] = frozenset(seen)
-        return result
+    def ancestors(self) -> dict[str, NodeSet]:
+        """Every node upstream of each node (the nodes whose output it may read).
+
+        Validation asks this of graphs that may still contain a cycle, up to 2,000
+        nodes: a walk per node would be quadratic in time and memory. Instead the
+        strongly connected components are found once (iteratively: a chain is as
+        deep as it is long), and each component's ancestors are the union of its
+        predecessors', as bit sets, in topological order.
+        """
+        ids = [n.id for n in self.nodes]
+        index = {node_id: i for i, node_id in enumerate(ids)}
+        preds = [[index[e.source] for e in self.incoming[node_id]] for node_id in ids]
+        succs = [[index[e.target] for e in self.outgoing[node_id]] for node_id in ids]
+        components = _components(succs)  # Tarjan's order: every component after those it feeds
+        bits = [0] * len(ids)
+        for component in reversed(components):  # upstream first
+            members = 0
+            for i in component:
+                members |= 1 << i
+            cyclic = len(component) > 1 or component[0] in succs[component[0]]
+            upstream = members if cyclic else 0
+            for i in component:
+                for p in preds[i]:
+                    if not members >> p & 1:
+                        upstream |= bits[p] | 1 << p
+            for i in component:
+                bits[i] = upstream
+        return {node_id: NodeSet(bits[i], index) for i, node_id in enumerate(ids)}
 
     def nodes_of_type(self, type_name: str) -> list[Node]:
         return [n for n in self.nodes if n.type == type_name]
@@ -125,3 +138,64 @@ def parse_graph(doc: Mapping[str, Any]) -> GraphSpec:
         edges=tuple(Edge(source=e["from"], target=e["to"], port=e.get("port")) for e in doc.get("edges", [])),
         document=doc,
     )
+
+
+class NodeSet:
+    """A set of a graph's node ids, held as a bit set over their positions."""
+
+    __slots__ = ("_bits", "_index")
+
+    def __init__(self, bits: int, index: Mapping[str, int]):
+        self._bits, self._index = bits, index
+
+    def __contains__(self, node_id: object) -> bool:
+        i = self._index.get(node_id) if isinstance(node_id, str) else None
+        return i is not None and bool(self._bits >> i & 1)
+
+    def __iter__(self) -> Iterator[str]:
+        return (node_id for node_id, i in self._index.items() if self._bits >> i & 1)
+
+    def __len__(self) -> int:
+        return self._bits.bit_count()
+
+
+def _components(succs: list[list[int]]) -> list[list[int]]:
+    """Strongly connected components (Tarjan), without recursion; each after every component it leads to."""
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    result: list[list[int]] = []
+    for root in range(len(succs)):
+        if root in order:
+            continue
+        work = [(root, iter(succs[root]))]
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in order:
+                    order[child] = low[child] = len(order)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(succs[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], order[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == order[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                result.append(component)
+    return result

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
-
 from .nodes.base import NodeFailed
 from .ports import LLMRequest
 from .problems import Problem
+from .schemas import SchemaUnusable, schema_errors, schema_problems
 
 PROMPT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*@([A-Za-z][A-Za-z0-9_-]*|[0-9]+)$"
 GRAPH_REF_PATTERN = r"^[^@\s]{1,200}@[0-9]+$"
@@ -26,14 +25,14 @@ MODEL_PARAMS_SCHEMA: dict[str, Any] = {
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
         "max_tokens": {"type": "integer", "minimum": 1, "maximum": 200000},
         "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-        "seed": {"type": "integer"},
+        "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},  # what providers take
         "stop": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
     },
     "additionalProperties": False,
 }
 
 LLM_STEP_PROPERTIES: dict[str, Any] = {
-    "model": {"type": "string", "title": "Model", "description": "A model alias: fast, frontier, judge..."},
+    "model": {"type": "string", "title": "Model", "maxLength": 200, "description": "A model alias: fast, frontier, judge..."},
     "prompt": {"type": "string", "title": "Prompt", "format": "template", "maxLength": 100000,
                "description": "What to ask. Use {{ input.x }} and {{ nodes.<id>.output }}."},
     "system": {"type": "string", "title": "System prompt", "format": "template", "maxLength": 100000},
@@ -109,16 +108,38 @@ def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: Any, *, ne
     ref = step.get("prompt_ref")
     if "prompt_ref" in step and ctx.prompts is not None and ref not in ctx.prompts:
         yield Problem(f"{base}.prompt_ref", f"no saved prompt matches '{ref}'", node_id)
+    if isinstance(step.get("prompt"), str) and renders_empty(step["prompt"]):
+        yield Problem(f"{base}.prompt", "the prompt is empty: the model would be sent an empty message", node_id)
+    saved = ctx.prompts.get(ref) if isinstance(ref, str) and ctx.prompts is not None else None
+    if saved is not None and isinstance(saved.template, str) and renders_empty(saved.template):
+        yield Problem(f"{base}.prompt_ref", f"the saved prompt '{ref}' is empty: the model would be sent an empty "
+                                            "message", node_id)
     model = step.get("model")
     if model is not None and ctx.model_aliases is not None and model not in ctx.model_aliases:
         known = ", ".join(sorted(ctx.model_aliases)) or "none"
         yield Problem(f"{base}.model", f"unknown model alias '{model}' (known: {known})", node_id)
     schema = step.get("output_schema")
     if isinstance(schema, dict):
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            yield Problem(f"{base}.output_schema", f"not a valid JSON schema: {exc.message}", node_id)
+        yield from schema_problems(schema, f"{base}.output_schema", node_id)
+
+
+def renders_empty(source: str) -> bool:
+    """True when a prompt is blank, or reads no variable and renders to blank (``{{ "" }}``, ``{% if false %}``).
+
+    A prompt that reads variables may still render blank for some input: run_step refuses that at run time.
+    """
+    if not source.strip():
+        return True
+    from .template_limits import RenderGuard
+    from .templates import analyse, render_text
+
+    refs = analyse(source)
+    if refs.syntax_error or refs.roots or refs.private_attributes:
+        return False  # reported elsewhere, or depends on the run
+    try:
+        return not render_text(source, {}, RenderGuard(0.25)).strip()  # a moment: validation runs in requests
+    except Exception:  # noqa: BLE001 - a constant that fails to render is the template checks' to report
+        return False
 
 
 def subgraph_refs(step: Mapping[str, Any]) -> list[str]:
@@ -139,7 +160,10 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
         sub_input = await ctx.render_value(step.get("input", "{{ input }}"))
         output = await ctx.run_subgraph(doc, sub_input)
         if response_schema is not None:
-            errors = list(jsonschema.Draft202012Validator(response_schema).iter_errors(output))
+            try:
+                errors = schema_errors(response_schema, output)
+            except SchemaUnusable as exc:
+                raise NodeFailed(f"this step's output schema cannot be used: {exc}") from None
             if errors:
                 raise NodeFailed(f"the subgraph's output does not have the shape this step needs: {errors[0].message}")
         return output
@@ -156,7 +180,10 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
     messages = []
     if system:
         messages.append({"role": "system", "content": await ctx.render_text(system)})
-    messages.append({"role": "user", "content": await ctx.render_text(user)})
+    content = await ctx.render_text(user)
+    if not content.strip():
+        raise NodeFailed("the prompt rendered to nothing but whitespace: no empty message is sent to the model")
+    messages.append({"role": "user", "content": content})
     schema = response_schema if response_schema is not None else step.get("output_schema")
     request = LLMRequest(
         alias=step["model"],

@@ -81,6 +81,42 @@ def _compile(source: str) -> _Compiled:
         return _compiled(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"syntax error: {exc.message}") from exc
+    except RecursionError as exc:  # Jinja parses and compiles recursively; validation refuses deep templates
+        raise TemplateError(f"template limit: nested more than {MAX_TEMPLATE_NESTING} levels deep") from exc
+
+
+# Jinja's parser, compiler and our analysis recurse once (or a dozen frames) per level of nesting: brackets,
+# blocks inside blocks, operators applied to operators. Validation keeps every template well inside the stack.
+MAX_TEMPLATE_NESTING = 40
+MAX_TEMPLATE_BRACKETS = 20
+
+
+def nesting_problem(source: str) -> str | None:
+    """Why ``source`` nests too deeply to parse and render safely, or None. Iterative: cheap on any input."""
+    depth = 0
+    try:
+        for _line, kind, value in sandbox_env.lex(source):
+            if kind == "operator" and value in "([{":
+                depth += 1
+                if depth > MAX_TEMPLATE_BRACKETS:
+                    return f"brackets nested more than {MAX_TEMPLATE_BRACKETS} levels deep"
+            elif kind == "operator" and value in ")]}":
+                depth -= 1
+    except TemplateSyntaxError:
+        return None  # the parser reports it, with its line
+    try:
+        tree = sandbox_env.parse(source)
+    except TemplateSyntaxError:
+        return None
+    except RecursionError:
+        return f"nested more than {MAX_TEMPLATE_NESTING} levels deep"
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_TEMPLATE_NESTING:
+            return f"nested more than {MAX_TEMPLATE_NESTING} levels deep (blocks, filters and operators)"
+        stack.extend((child, level + 1) for child in node.iter_child_nodes())
+    return None
 
 
 def _render(compiled: _Compiled, context: Mapping[str, Any], native: bool) -> Any:
@@ -198,6 +234,10 @@ async def render_value_async(source: Any, context: Mapping[str, Any], *, seconds
 def analyse(source: str) -> TemplateRefs:
     """Which names and node outputs a template reads, and anything it must not touch."""
     refs = TemplateRefs()
+    too_deep = nesting_problem(source)
+    if too_deep:
+        refs.syntax_error = too_deep
+        return refs
     try:
         tree = sandbox_env.parse(source)
     except TemplateSyntaxError as exc:

@@ -10,21 +10,25 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
 from .graph_refs import graph_key
-from .limits import MAX_JSON_DEPTH, MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
+from .limits import MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
-from .problems import Problem, join_path
+from .problems import Problem, depth_problem, join_path
 from .runtime import PromptTemplate
+from .schemas import SchemaUnusable, ValidationError, schema_errors
+from .schemas import schema_problems as json_schema_problems
 from .spec import SCHEMA_ID, Budget, Edge, GraphSpec, Node
 from .templates import BASE_ROOTS, analyse
 
-NODE_ID = re.compile(rf"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NODE_ID - 1}}}$")
+# Used with fullmatch, not "$": "$" also matches before a trailing newline, which is no part of an id.
+NODE_ID = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NODE_ID - 1}}}")
 NODE_KEYS = {"id", "type", "config", "position", "label"}
 EDGE_KEYS = {"from", "to", "port"}
 TOP_KEYS = {"schema", "name", "description", "inputs", "budget", "nodes", "edges"}
 MAX_NODES = 2000
+MAX_NAME = 200
+MAX_DESCRIPTION = 5000
+MAX_LABEL = 200
 MAX_EDGES = 10000
 BUDGET_SCHEMA = {
     "type": "object",
@@ -106,8 +110,11 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip():
         yield Problem("name", "a graph needs a name")
-    elif len(name) > 200:
-        yield Problem("name", "at most 200 characters")
+    elif len(name) > MAX_NAME:
+        yield Problem("name", f"at most {MAX_NAME} characters")
+    problem = text_problem(doc.get("description"), MAX_DESCRIPTION)
+    if problem:
+        yield Problem("description", problem)
     for key in sorted(set(doc) - TOP_KEYS):
         yield Problem(key, "unknown field")
     inputs = doc.get("inputs")
@@ -115,22 +122,31 @@ def _check_top_level(doc: Mapping[str, Any]) -> Iterable[Problem]:
         if not isinstance(inputs, dict):
             yield Problem("inputs", "must be a JSON schema object")
         else:
-            try:
-                jsonschema.Draft202012Validator.check_schema(inputs)
-            except jsonschema.SchemaError as exc:
-                yield Problem("inputs", f"not a valid JSON schema: {exc.message}")
+            yield from json_schema_problems(inputs, "inputs")
     budget = doc.get("budget")
     if budget is not None:
         yield from schema_problems(budget, BUDGET_SCHEMA, "budget")
 
 
+def text_problem(value: Any, limit: int) -> str | None:
+    """Why an optional free-text field (a description, a label) cannot be stored as is, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be text"
+    if len(value) > limit:
+        return f"at most {limit} characters"
+    return None
+
+
 def schema_problems(value: Any, schema: Mapping[str, Any], base: str, node_id: str | None = None
                      ) -> Iterable[Problem]:
-    for error in jsonschema.Draft202012Validator(schema).iter_errors(value):
+    """``value`` held to one of the engine's own schemas (node configs, budgets), each problem with its path."""
+    for error in schema_errors(schema, value):
         yield Problem(join_path(base, *error.absolute_path), _plain(error), node_id)
 
 
-def _plain(error: jsonschema.ValidationError) -> str:
+def _plain(error: ValidationError) -> str:
     """jsonschema's messages, reworded where they would puzzle a non-engineer."""
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -154,7 +170,7 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
             continue
         node_id = node.get("id")
         ok = True
-        if not isinstance(node_id, str) or not NODE_ID.match(node_id):
+        if not isinstance(node_id, str) or not NODE_ID.fullmatch(node_id):
             problems.append(Problem(f"{base}.id", "an id is letters, digits and _ (not starting with a digit), "
                                                   f"at most {MAX_NODE_ID} characters"))
             ok, node_id = False, None
@@ -181,6 +197,9 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
                                                         f"{base}.config", node_id))
                 problems += config_problems
                 ok = ok and not config_problems
+        label_problem = text_problem(node.get("label"), MAX_LABEL)
+        if label_problem:
+            problems.append(Problem(f"{base}.label", label_problem, node_id))
         position = node.get("position")
         if position is not None and not (
             isinstance(position, list) and len(position) == 2
@@ -249,30 +268,40 @@ def _check_edges(edges: list[Any], nodes: list[Any], good: Mapping[str, dict]) -
 
 
 def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
-    """Graphs are DAGs: report each edge that closes a loop, with the loop spelled out."""
+    """Graphs are DAGs: report each edge that closes a loop, with the loop spelled out.
+
+    Depth-first with an explicit stack: a 2,000-node chain is 2,000 levels deep.
+    """
     graph: dict[str, list[tuple[str, int]]] = {}
     for i in sorted(good_edges):
         graph.setdefault(edges[i]["from"], []).append((edges[i]["to"], i))
     problems: list[Problem] = []
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     path: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        path.append(node)
-        for target, index in graph.get(node, []):
+    on_path: dict[str, int] = {}  # node → its index in path
+    for start in list(graph):
+        if start in state:
+            continue
+        state[start], on_path[start] = 1, 0
+        path.append(start)
+        stack = [iter(graph.get(start, ()))]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                node = path.pop()
+                del on_path[node]
+                state[node] = 2
+                stack.pop()
+                continue
+            target, index = step
             if state.get(target) == 1:
-                loop = path[path.index(target):] + [target]
+                loop = path[on_path[target]:] + [target]
                 problems.append(Problem(f"edges[{index}]", "this edge closes a loop: " + " → ".join(loop)
                                         + " (graphs must not loop; use evaluator_optimizer for bounded loops)"))
-            elif state.get(target) is None:
-                visit(target)
-        path.pop()
-        state[node] = 2
-
-    for start in list(graph):
-        if start not in state:
-            visit(start)
+            elif target not in state:
+                state[target], on_path[target] = 1, len(path)
+                path.append(target)
+                stack.append(iter(graph.get(target, ())))
     return problems
 
 
@@ -314,52 +343,33 @@ def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: It
                                     f"{', '.join(sorted(input_props)) or 'none'})", node.id)
 
 
-def depth_problem(value: Any, base: str, limit: int = MAX_JSON_DEPTH) -> Problem | None:
-    """A problem naming the field whose value nests arrays and objects more than ``limit`` levels deep, or None.
-
-    Walks with an explicit stack: the value may be far deeper than Python's recursion limit.
-    """
-    stack: list[tuple[Any, int, str]] = [(value, 1, base)]
-    while stack:
-        item, level, field = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[tuple[str | int, Any]] = item.items()
-        elif isinstance(item, list):
-            children = enumerate(item)
-        else:
-            continue
-        if level > limit:
-            return Problem(field, f"nested more than {limit} levels deep (arrays and objects inside one another)")
-        # The path names the top-level field holding the deep value, not every level below it.
-        stack.extend((child, level + 1, join_path(base, key) if level == 1 else field) for key, child in children)
-    return None
-
-
 def check_input(schema: Mapping[str, Any], value: Any) -> list[Problem]:
     """A run input checked against the graph's input schema, each problem at ``input.<path>``."""
     too_deep = depth_problem(value, "input")
     if too_deep is not None:  # the schema check (and storing the input) would recurse past Python's limit
         return [too_deep]
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(value)
+    try:
+        errors = schema_errors(schema, value)
+    except SchemaUnusable as exc:  # a graph saved before refs were checked at save time
+        return [Problem("input", f"the graph's input schema cannot be used: {exc}; fix the graph's inputs")]
     return sorted((Problem(join_path("input", *e.absolute_path), _plain(e)) for e in errors), key=lambda p: p.path)
 
 
 def subgraph_sites(value: Any) -> list[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
     """Every ``{"subgraph": {...}}`` reference in a config (a step or a subgraph node), with its path."""
     found: list[tuple[tuple[str | int, ...], Mapping[str, Any]]] = []
-
-    def walk(v: Any, path: tuple[str | int, ...]) -> None:
+    # An explicit stack (children pushed in reverse, so the order is the document's): hosts call this on
+    # documents not yet validated, which may nest as deep as the JSON reader allows.
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        v, path = stack.pop()
         if isinstance(v, dict):
             if isinstance(v.get("subgraph"), dict):
                 found.append(((*path, "subgraph"), v["subgraph"]))
-            for k, x in v.items():
-                if k != "subgraph":  # an inline spec is validated as a graph of its own
-                    walk(x, (*path, k))
+            # An inline spec ("subgraph") is validated as a graph of its own.
+            stack.extend(((x, (*path, k)) for k, x in reversed(v.items()) if k != "subgraph"))
         elif isinstance(v, list):
-            for i, x in enumerate(v):
-                walk(x, (*path, i))
-
-    walk(value, ())
+            stack.extend(((x, (*path, i)) for i, x in reversed(list(enumerate(v)))))
     return found
 
 
@@ -376,11 +386,13 @@ def inline_specs(value: Any) -> list[tuple[tuple[str | int, ...], Any]]:
 def saved_graph_refs(doc: Any) -> set[str]:
     """Every saved graph a document names, inline subgraphs included: what a host must load to run it."""
     refs: set[str] = set()
-    for node in (doc.get("nodes") or []) if isinstance(doc, dict) else []:
-        config = node.get("config") if isinstance(node, dict) else None
-        refs |= {ref for _, ref in graph_refs(config)}
-        for _, inline in inline_specs(config):
-            refs |= saved_graph_refs(inline)
+    pending = [doc]  # inline subgraphs, level by level: no recursion
+    while pending:
+        current = pending.pop()
+        for node in (current.get("nodes") or []) if isinstance(current, dict) else []:
+            config = node.get("config") if isinstance(node, dict) else None
+            refs |= {ref for _, ref in graph_refs(config)}
+            pending.extend(inline for _, inline in inline_specs(config))
     return refs
 
 

@@ -10,11 +10,10 @@ import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
-
 from ..problems import Problem
 from ..regex import pattern_problem, search
-from .base import NodeOutcome, NodeType
+from ..schemas import SchemaUnusable, schema_errors, schema_problems
+from .base import NodeFailed, NodeOutcome, NodeType
 from .transform import VALUE_SCHEMA
 
 COMPARISONS = {
@@ -87,10 +86,7 @@ class GateNode(NodeType):
             if problem:
                 yield Problem(f"{base}.pattern", problem, node.id)
         if check.get("kind") == "json_schema" and isinstance(check.get("schema"), dict):
-            try:
-                jsonschema.Draft202012Validator.check_schema(check["schema"])
-            except jsonschema.SchemaError as exc:
-                yield Problem(f"{base}.schema", f"not a valid JSON schema: {exc.message}", node.id)
+            yield from schema_problems(check["schema"], f"{base}.schema", node.id)
 
     async def run(self, node: Any, ctx: Any) -> NodeOutcome:
         check = node.config["check"]
@@ -111,7 +107,10 @@ def evaluate_check(check: Mapping[str, Any], value: Any) -> tuple[bool, str]:
     """Apply a gate's check to a value: (passed, why not)."""
     kind = check["kind"]
     if kind == "json_schema":
-        errors = list(jsonschema.Draft202012Validator(check["schema"]).iter_errors(value))
+        try:
+            errors = schema_errors(check["schema"], value)
+        except SchemaUnusable as exc:  # a graph saved before refs were checked at save time
+            raise NodeFailed(f"the gate's JSON schema cannot be used: {exc}") from None
         return (not errors, errors[0].message if errors else "")
     if kind == "regex":
         text = value if isinstance(value, str) else str(value)
