@@ -40,6 +40,25 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- Production security (`manage.py check --deploy` is clean with these; README "Production") ---------------
+# PATCHBAY_HTTPS=true when the site is served over HTTPS only (directly or behind a TLS-terminating proxy):
+# secure cookies, redirect http → https, and HSTS. Off by default so `make run` on http://127.0.0.1 works.
+PATCHBAY_HTTPS = env_bool("PATCHBAY_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PATCHBAY_HTTPS
+SECURE_SSL_REDIRECT = PATCHBAY_HTTPS
+SECURE_HSTS_SECONDS = env_int("PATCHBAY_HSTS_SECONDS", 31_536_000 if PATCHBAY_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PATCHBAY_HSTS_INCLUDE_SUBDOMAINS", PATCHBAY_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("PATCHBAY_HSTS_PRELOAD", PATCHBAY_HTTPS)
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips any the client sent): trust it,
+# so Django knows the request was https (no redirect loop, secure cookies, CSRF origin checks).
+if env_bool("PATCHBAY_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# --- end production security ------------------------------------------------------------------------------------
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -174,9 +193,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # A JSON body nested too deep to read is a 400, not a RecursionError's 500 (backend/config/jsonbody.py).
-    "DEFAULT_PARSER_CLASSES": ["backend.config.jsonbody.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # The API speaks JSON only, read by one reader: size, depth, finite numbers, UTF-8 (backend/config/jsonbody.py).
+    # Form and multipart bodies are a 415 (DRF's form-encoded JSONField would decode JSON on its own, unchecked).
+    "DEFAULT_PARSER_CLASSES": ["backend.config.jsonbody.JSONParser"],
     "EXCEPTION_HANDLER": "backend.config.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
+from backend.config.params import MAX_INT, whole_number
 from backend.engine import ValidationContext
 from backend.engine.runtime import PromptTemplate
 from backend.engine.validation import saved_graph_refs
@@ -63,8 +64,9 @@ def prompt_templates(workspace: Workspace | None, refs: Iterable[str]) -> dict[s
     for ref in refs:
         name, _, selector = ref.partition("@")
         version: PromptVersion | None
-        if selector.isdigit():
-            version = PromptVersion.objects.filter(**scope, prompt__name=name, number=int(selector)).first()
+        number = whole_number(selector)  # "²".isdigit() is true, int("²") fails: ASCII digits only
+        if number is not None and number <= MAX_INT:
+            version = PromptVersion.objects.filter(**scope, prompt__name=name, number=number).first()
         else:
             label = PromptLabel.objects.filter(**scope, prompt__name=name, name=selector).select_related(
                 "version").first()
@@ -77,11 +79,12 @@ def prompt_templates(workspace: Workspace | None, refs: Iterable[str]) -> dict[s
 
 def saved_graph(workspace: Workspace | None, ref: str) -> dict[str, Any] | None:
     """The spec of ``name@version`` (the most recently updated graph of that name)."""
-    name, _, number = ref.rpartition("@")
-    if not number.isdigit():
+    name, _, selector = ref.rpartition("@")
+    number = whole_number(selector)
+    if number is None or number > MAX_INT:
         return None
     scope = {} if workspace is None else {"graph__workspace": workspace}
-    version = (GraphVersion.objects.filter(**scope, graph__name=name, number=int(number))
+    version = (GraphVersion.objects.filter(**scope, graph__name=name, number=number)
                .order_by("-graph__updated_at").first())
     return version.spec if version else None
 
