@@ -14,11 +14,11 @@ from .errors import InvalidRequest
 
 MAX_BIGINT = 2**63 - 1  # PostgreSQL bigint: ids
 MAX_INT = 2**31 - 1  # PostgreSQL integer: event sequence numbers, version numbers
-_WHOLE = re.compile(r"[0-9]{1,18}")
+_WHOLE = re.compile(r"[0-9]{1,19}")
 
 
 def whole_number(text: object) -> int | None:
-    """``text`` as a non-negative int if it is 1 to 18 ASCII digits and nothing else, otherwise None."""
+    """``text`` as a non-negative int if it is 1 to 19 ASCII digits and nothing else, otherwise None."""
     if isinstance(text, str) and _WHOLE.fullmatch(text):
         return int(text)
     return None
