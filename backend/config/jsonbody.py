@@ -28,7 +28,7 @@ import math
 from typing import IO, Any
 
 from django.conf import settings
-from rest_framework import parsers
+from rest_framework import exceptions, parsers
 
 # Deeper than any graph, input or budget needs (the engine runs at most engine.limits.MAX_JSON_DEPTH = 100), and
 # well inside what the decoder reaches from any call stack, so the limit is the same wherever a body is read.
@@ -191,3 +191,39 @@ class JSONParser(parsers.JSONParser):
             return loads(read(stream))
         except BodyProblem as problem:
             raise api_error(problem) from None
+
+
+class EmptyFormParser(parsers.BaseParser):
+    """A form-encoded POST with no fields (a bare ``fetch(url, {method: "POST"})``) reads as nothing; any field is a 415.
+
+    The API takes JSON only: DRF would decode a JSONField sent as a form field with its own, unchecked
+    ``json.loads``. An empty body must still parse, so the CSRF check (which reads ``request.POST``) answers 403.
+    """
+
+    media_type = "application/x-www-form-urlencoded"
+
+    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        from django.http import QueryDict
+
+        try:
+            _declared_too_large(parser_context)
+            body = read(stream) if stream is not None else b""
+        except BodyProblem as problem:
+            raise api_error(problem) from None
+        if body.strip():
+            raise exceptions.UnsupportedMediaType(media_type or self.media_type)
+        return QueryDict()
+
+
+class EmptyMultiPartParser(parsers.MultiPartParser):
+    """The same for multipart (what a test client or a browser form sends with no fields): empty, or a 415."""
+
+    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        try:
+            _declared_too_large(parser_context)
+        except BodyProblem as problem:
+            raise api_error(problem) from None
+        parsed = super().parse(stream, media_type, parser_context)
+        if parsed.data or parsed.files:
+            raise exceptions.UnsupportedMediaType(media_type or self.media_type)
+        return parsed

@@ -194,8 +194,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # The API speaks JSON only, read by one reader: size, depth, finite numbers, UTF-8 (backend/config/jsonbody.py).
-    # Form and multipart bodies are a 415 (DRF's form-encoded JSONField would decode JSON on its own, unchecked).
-    "DEFAULT_PARSER_CLASSES": ["backend.config.jsonbody.JSONParser"],
+    # Form and multipart bodies with any field are a 415 (DRF's form-encoded JSONField would decode JSON on its
+    # own, unchecked); empty ones read as nothing, so a POST without a body still gets its CSRF answer.
+    "DEFAULT_PARSER_CLASSES": ["backend.config.jsonbody.JSONParser", "backend.config.jsonbody.EmptyFormParser",
+                               "backend.config.jsonbody.EmptyMultiPartParser"],
     "EXCEPTION_HANDLER": "backend.config.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
