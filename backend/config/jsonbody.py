@@ -81,21 +81,21 @@ def loads(body: bytes | str, *, max_bytes: int | None = None, max_depth: int = M
         try:
             body = body.encode()
         except UnicodeEncodeError:  # a str holding lone surrogates (a websocket text frame can't, but be total)
-            raise BodyProblem(400, "invalid", "The body is not valid UTF-8 text.",
+            raise BodyProblem(400, "parse_error", "The body is not valid UTF-8 text.",
                               [{"path": "", "message": "not valid UTF-8"}]) from None
     if len(body) > limit:
         raise TooLarge(len(body), limit)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BodyProblem(400, "invalid", f"The body is not valid UTF-8 (byte {exc.start}); JSON bodies are UTF-8.",
+        raise BodyProblem(400, "parse_error", f"The body is not valid UTF-8 (byte {exc.start}); JSON bodies are UTF-8.",
                           [{"path": "", "message": "not valid UTF-8"}]) from None
     try:
         value = json.loads(text, parse_constant=_constant)
     except RecursionError:
         raise TooDeep() from None
     except ValueError as exc:  # JSONDecodeError, and int() refusing a number of more than 4,300 digits
-        raise BodyProblem(400, "invalid", f"The body is not valid JSON: {exc}.",
+        raise BodyProblem(400, "parse_error", f"The body is not valid JSON: {exc}.",
                           [{"path": "", "message": "not valid JSON"}]) from None
     problems = value_problems(value, max_depth=max_depth)
     if problems:

@@ -44,7 +44,9 @@ def _json(body: bytes) -> Any:
     try:
         return jsonbody.loads(body)
     except jsonbody.BodyProblem as problem:  # too large, not UTF-8, not JSON, not finite, too deep: with the path
-        raise CallRefused(problem.status, problem.code, problem.message, problem.problems) from None
+        # Published callers have always had "invalid" for every 400 (the REST API says "parse_error" for unreadable).
+        code = problem.code if problem.status != 400 else "invalid"
+        raise CallRefused(problem.status, code, problem.message, problem.problems) from None
 
 
 def request_hash(slug: str, doc: dict[str, Any]) -> str:

@@ -87,7 +87,7 @@ def test_the_session_login_reads_its_body_with_the_same_reader(alice) -> None:  
                          ("[" * 10_000, 400), (b"\xc3", 400)]:
         response = client.generic("POST", "/api/session/login/", body, content_type="application/json")
         assert response.status_code == status, (body[:20], response.content)
-        assert response.json()["error"] in ("invalid",)
+        assert response.json()["error"] in ("invalid", "parse_error")
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "-1", "1.5", "x", "99999999999999999999", "0"])
