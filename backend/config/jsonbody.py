@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import IO, Any
 
 from django.conf import settings
@@ -66,9 +67,36 @@ def max_body_bytes() -> int:
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
-def _constant(name: str) -> float:
-    # NaN / Infinity / -Infinity: read them (the walk below names their path), never accept them.
-    return float(name.lower().replace("infinity", "inf"))
+# Only an escape can put a surrogate into a str: strict UTF-8 decoding refuses encoded ones.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _Seen:
+    """Decoder hooks that note a non-finite number (NaN, Infinity, 1e309) while reading it."""
+
+    def __init__(self) -> None:
+        self.not_finite = False
+
+    def constant(self, name: str) -> float:  # NaN / Infinity / -Infinity: read, so the walk can name the path
+        self.not_finite = True
+        return float(name.lower().replace("infinity", "inf"))
+
+    def float(self, literal: str) -> float:
+        number = float(literal)
+        if math.isinf(number):
+            self.not_finite = True
+        return number
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest more than ``limit`` levels: level by level, containers only."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 def loads(body: bytes | str, *, max_bytes: int | None = None, max_depth: int = MAX_BODY_DEPTH) -> Any:
@@ -90,14 +118,17 @@ def loads(body: bytes | str, *, max_bytes: int | None = None, max_depth: int = M
     except UnicodeDecodeError as exc:
         raise BodyProblem(400, "parse_error", f"The body is not valid UTF-8 (byte {exc.start}); JSON bodies are UTF-8.",
                           [{"path": "", "message": "not valid UTF-8"}]) from None
+    seen = _Seen()
     try:
-        value = json.loads(text, parse_constant=_constant)
+        value = json.loads(text, parse_constant=seen.constant, parse_float=seen.float)
     except RecursionError:
         raise TooDeep() from None
     except ValueError as exc:  # JSONDecodeError, and int() refusing a number of more than 4,300 digits
         raise BodyProblem(400, "parse_error", f"The body is not valid JSON: {exc}.",
                           [{"path": "", "message": "not valid JSON"}]) from None
-    problems = value_problems(value, max_depth=max_depth)
+    # The walk that names paths costs a Python step per value: take it only when something is there to name.
+    suspect = seen.not_finite or _SURROGATE_ESCAPE.search(text) is not None or _deeper_than(value, max_depth)
+    problems = value_problems(value, max_depth=max_depth) if suspect else []
     if problems:
         raise BodyProblem(400, "invalid", "The body has values that cannot be read: " + "; ".join(
             f"{p['path'] or 'body'}: {p['message']}" for p in problems[:3]) + ".", problems)
@@ -162,12 +193,13 @@ def read(stream: IO[bytes], *, max_bytes: int | None = None) -> bytes:
 
 def _declared_too_large(parser_context: dict[str, Any] | None) -> None:
     """Refuse on the declared Content-Length before reading (the DRF request stream skips Django's own check)."""
+    from .params import whole_number  # params → errors → DRF views → DRF settings → this module: import late
     request = (parser_context or {}).get("request")
     meta = getattr(request, "META", {}) or {}
-    declared = str(meta.get("CONTENT_LENGTH") or "")
+    declared = whole_number(str(meta.get("CONTENT_LENGTH") or ""))
     limit = max_body_bytes()
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(int(declared), limit)
+    if declared is not None and declared > limit:
+        raise TooLarge(declared, limit)
 
 
 def api_error(problem: BodyProblem) -> Exception:
