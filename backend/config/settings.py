@@ -40,6 +40,25 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- Production security (`manage.py check --deploy` is clean with these; README "Production") ---------------
+# PATCHBAY_HTTPS=true when the site is served over HTTPS only (directly or behind a TLS-terminating proxy):
+# secure cookies, redirect http → https, and HSTS. Off by default so `make run` on http://127.0.0.1 works.
+PATCHBAY_HTTPS = env_bool("PATCHBAY_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PATCHBAY_HTTPS
+SECURE_SSL_REDIRECT = PATCHBAY_HTTPS
+SECURE_HSTS_SECONDS = env_int("PATCHBAY_HSTS_SECONDS", 31_536_000 if PATCHBAY_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PATCHBAY_HSTS_INCLUDE_SUBDOMAINS", PATCHBAY_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("PATCHBAY_HSTS_PRELOAD", PATCHBAY_HTTPS)
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips any the client sent): trust it,
+# so Django knows the request was https (no redirect loop, secure cookies, CSRF origin checks).
+if env_bool("PATCHBAY_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# --- end production security ------------------------------------------------------------------------------------
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -176,9 +195,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # A JSON body nested too deep to read is a 400, not a RecursionError's 500 (backend/config/jsonbody.py).
-    "DEFAULT_PARSER_CLASSES": ["backend.config.jsonbody.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # The API speaks JSON only, read by one reader: size, depth, finite numbers, UTF-8 (backend/config/jsonbody.py).
+    # Form and multipart bodies with any field are a 415 (DRF's form-encoded JSONField would decode JSON on its
+    # own, unchecked); empty ones read as nothing, so a POST without a body still gets its CSRF answer.
+    "DEFAULT_PARSER_CLASSES": ["backend.config.jsonbody.JSONParser", "backend.config.jsonbody.EmptyFormParser",
+                               "backend.config.jsonbody.EmptyMultiPartParser"],
     "EXCEPTION_HANDLER": "backend.config.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -208,7 +229,7 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "backend.runs.models.Run.Status",
+    "ENUM_NAME_OVERRIDES": {"MemberRoleEnum": "backend.graphs.members.ROLES","RunStatusEnum": "backend.runs.models.Run.Status",
                             "EndpointStatusEnum": ["live", "off", "draft"]},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "backend.endpoints.openapi.add_flow_paths"],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.config import jsonbody
+from backend.config.sizes import input_size
 from backend.config.storable import NUL_PROBLEM, nul_path
 
 from .errors import CallRefused
@@ -42,11 +43,10 @@ def too_large(what: str, size: int, limit: int, path: str = "") -> CallRefused:
 def _json(body: bytes) -> Any:
     try:
         return jsonbody.loads(body)
-    except jsonbody.TooDeep:
-        raise CallRefused(400, "invalid", jsonbody.TOO_DEEP, [jsonbody.TOO_DEEP_PROBLEM]) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CallRefused(400, "invalid", f"The body is not valid JSON: {exc}.",
-                          [{"path": "", "message": "not valid JSON"}]) from None
+    except jsonbody.BodyProblem as problem:  # too large, not UTF-8, not JSON, not finite, too deep: with the path
+        # Published callers have always had "invalid" for every 400 (the REST API says "parse_error" for unreadable).
+        code = problem.code if problem.status != 400 else "invalid"
+        raise CallRefused(problem.status, code, problem.message, problem.problems) from None
 
 
 def request_hash(slug: str, doc: dict[str, Any]) -> str:
@@ -63,7 +63,7 @@ def parse_call(body: bytes, *, slug: str, max_input_bytes: int, max_timeout_s: f
     if "input" not in doc:
         problems.append({"path": "input", "message": "input is required"})
     else:
-        size = len(json.dumps(doc["input"], separators=(",", ":"), ensure_ascii=False).encode())
+        size = input_size(doc["input"])
         if size > max_input_bytes:
             raise too_large("input", size, max_input_bytes, "input")
         nul = nul_path(doc["input"], "input")

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
 from backend.config.errors import InvalidRequest
+from backend.config.params import MAX_INT, parse_int, whole_number
 
 from . import ratelimit
 from .asyncdb import db
@@ -57,13 +58,13 @@ def _authorize(header: str | None, slug: str) -> tuple[ApiKey, Endpoint]:
 
 def _body(request: HttpRequest) -> bytes:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large("request body", int(declared), limit)
+    declared = whole_number(request.META.get("CONTENT_LENGTH") or "")
+    if declared is not None and declared > limit:
+        raise too_large("request body", declared, limit)
     try:
         body = request.body
     except RequestDataTooBig:
-        raise too_large("request body", int(declared or 0), limit) from None
+        raise too_large("request body", declared or limit + 1, limit) from None
     if len(body) > limit:
         raise too_large("request body", len(body), limit)
     return body
@@ -196,10 +197,11 @@ async def run_events(request: HttpRequest, run_id: str) -> HttpResponse:
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))
         run = await _reader(request, run_id)
-        cursor = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
-        if not cursor.isdigit() or len(cursor) > 9:
-            raise CallRefused(400, "invalid", "The cursor must be a whole number (Last-Event-ID or ?after=).",
-                              [{"path": "after", "message": "must be a whole number ≥ 0"}])
+        field, cursor = ("headers.Last-Event-ID", request.headers.get("Last-Event-ID")) \
+            if request.headers.get("Last-Event-ID") else ("after", request.GET.get("after") or "0")
+        after = parse_int(cursor, field=field, maximum=MAX_INT)
     except CallRefused as refused:
         return _tagged(refused.response(), request_id)
-    return _tagged(_stream(run.pk, int(cursor), request.build_absolute_uri), request_id)
+    except InvalidRequest as invalid:
+        return _tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
+    return _tagged(_stream(run.pk, after, request.build_absolute_uri), request_id)

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from backend.config.params import whole_number
 from backend.runs.models import Run
 
 from .errors import CallRefused, not_found
@@ -65,7 +66,7 @@ def api_keys_visible_to(user: Any) -> QuerySet[ApiKey]:
 
 
 def api_key_get(user: Any, key_id: Any) -> ApiKey:
-    key = api_keys_visible_to(user).filter(pk=key_id).first() if str(key_id).isdigit() else None
+    key = api_keys_visible_to(user).filter(pk=key_id).first() if whole_number(str(key_id)) is not None else None
     if key is None:
         raise Http404("No such API key in your workspaces")
     return key

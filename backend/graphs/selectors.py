@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from backend.config.params import MAX_INT, whole_number
 from backend.engine import Problem, ValidationContext
 from backend.engine.graph_refs import graph_key, parse_graph_ref, pinned_ref, subgraph_ref_sites
 from backend.engine.runtime import PromptTemplate
@@ -66,8 +67,9 @@ def prompt_templates(workspace: Workspace | None, refs: Iterable[str]) -> dict[s
     for ref in refs:
         name, _, selector = ref.partition("@")
         version: PromptVersion | None
-        if selector.isdigit():
-            version = PromptVersion.objects.filter(**scope, prompt__name=name, number=int(selector)).first()
+        number = whole_number(selector)  # "²".isdigit() is true, int("²") fails: ASCII digits only
+        if number is not None and number <= MAX_INT:
+            version = PromptVersion.objects.filter(**scope, prompt__name=name, number=number).first()
         else:
             label = PromptLabel.objects.filter(**scope, prompt__name=name, name=selector).select_related(
                 "version").first()

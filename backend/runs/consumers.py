@@ -19,12 +19,24 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from backend.config import jsonbody
+from backend.config.params import MAX_INT, whole_number
+
 from .follow import HEARTBEAT, follow_run
 from .selectors import run_visible
 
 log = logging.getLogger(__name__)
 
 FOLLOW_MAX_S = 24 * 3600  # a socket follows one run at most this long
+MAX_MESSAGE_BYTES = 4096  # a ping is 16 bytes; nothing a client says needs more
+MAX_MESSAGE_DEPTH = 8
+
+
+def _after(query_string: bytes) -> int | None:
+    """The ``after=`` cursor of the query string (0 when absent), or None when it is not a whole number."""
+    query = parse_qs(query_string.decode("latin-1"))
+    after = whole_number((query.get("after") or ["0"])[-1] or "0")
+    return after if after is not None and after <= MAX_INT else None
 
 
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -35,19 +47,18 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         self.last_seq = 0
         self._follower: asyncio.Task[None] | None = None
         user = self.scope.get("user")
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        after = (query.get("after") or ["0"])[-1]
+        after = _after(self.scope.get("query_string", b""))
         await self.accept()  # accept first, so the client can read the close code and reason
         if not user or not user.is_authenticated:
             await self.close(code=4401, reason="sign in first")
             return
-        if not after.isdigit():
+        if after is None:
             await self.close(code=4400, reason="after must be a whole number")
             return
         if not await database_sync_to_async(run_visible)(user, self.run_id):
             await self.close(code=4403, reason="no such run in your workspaces")
             return
-        self.last_seq = int(after)
+        self.last_seq = after
         self._follower = asyncio.ensure_future(self._follow())
 
     async def disconnect(self, code: int) -> None:
@@ -57,8 +68,24 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(BaseException):
                 await follower
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """A client message, read by the API's one JSON reader: anything unreadable gets an error frame, never a crash.
+
+        The stream is one-way; the only message is ``{"type": "ping"}`` (answered with a pong, so clients can
+        check the line). The socket stays open after a bad message: the events matter more than the chatter.
+        """
+        if text_data is None:
+            await self.send_json({"type": "error", "message": "send JSON text frames, e.g. {\"type\": \"ping\"}",
+                                  "problems": [{"path": "", "message": "not a text frame"}]})
+            return
+        try:
+            content = jsonbody.loads(text_data, max_bytes=MAX_MESSAGE_BYTES, max_depth=MAX_MESSAGE_DEPTH)
+        except jsonbody.BodyProblem as problem:
+            await self.send_json({"type": "error", "message": problem.message, "problems": problem.problems})
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # The stream is one-way; a ping gets a pong so clients can check the line.
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong", "last_seq": self.last_seq})
 

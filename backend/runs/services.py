@@ -1,7 +1,6 @@
 """Writes: create a run (queued, enqueued on commit) and ask one to stop."""
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.config.errors import InvalidRequest
+from backend.config.sizes import input_too_large, max_input_bytes
 from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.config.unavailable import OUTAGE_ERRORS
 from backend.engine.validation import BUDGET_SCHEMA, check_input, schema_problems
@@ -42,10 +42,10 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
     if version is None:
         raise InvalidRequest("No such version.", [{"path": "version", "message": f"graph {graph.pk} has no version "
                                                    f"{version_number}"}])
-    size = len(json.dumps(input, default=str))
-    if size > settings.PATCHBAY_MAX_INPUT_BYTES:
+    size = input_too_large(input)
+    if size is not None:  # the same measure and limit as published endpoints (config/sizes.py)
         raise InvalidRequest("The input is too large.", [{"path": "input", "message": f"{size} bytes; at most "
-                                                          f"{settings.PATCHBAY_MAX_INPUT_BYTES}"}])
+                                                          f"{max_input_bytes()}"}])
     nul = nul_path(input, "input")
     if nul is not None:
         raise InvalidRequest("The input cannot be stored.", [{"path": nul, "message": NUL_PROBLEM}])

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.config.errors import InvalidRequest
+from backend.config.params import MAX_INT, parse_int
 from backend.graphs.selectors import graph_get
 from backend.graphs.serializers import ErrorOut
 from backend.graphs.views import parse
@@ -27,9 +28,7 @@ class RunListView(APIView):
         runs = runs_visible_to(request.user).select_related("graph_version")
         graph = request.query_params.get("graph")
         if graph:
-            if not graph.isdigit():
-                raise InvalidRequest("Bad filter.", [{"path": "graph", "message": "must be a graph id"}])
-            runs = runs.filter(graph_id=int(graph))
+            runs = runs.filter(graph_id=parse_int(graph, field="graph", minimum=1))
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in Run.Status.values:
@@ -66,7 +65,5 @@ class RunEventListView(APIView):
     @extend_schema(operation_id="runs_events_list", parameters=[OpenApiParameter("after", int)], responses={200: OpenApiTypes.OBJECT, 400: ErrorOut, 404: ErrorOut})
     def get(self, request: Request, run_id: str) -> Response:
         run = run_get(request.user, run_id)
-        after = request.query_params.get("after", "0")
-        if not after.isdigit():
-            raise InvalidRequest("Bad cursor.", [{"path": "after", "message": "must be a whole number ≥ 0"}])
-        return Response(events_after(run.pk, int(after)))
+        after = parse_int(request.query_params.get("after", "0"), field="after", maximum=MAX_INT)
+        return Response(events_after(run.pk, after))
