@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .budget import BudgetExceeded, BudgetTracker
+from .errors import NodeFailed
 from .limits import MAX_SUBGRAPH_DEPTH  # validation refuses deeper inline nesting; this is the backstop
 from .nodes import get_node_type
-from .nodes.base import NodeFailed, NodeOutcome
 from .ports import Ports
-from .runtime import NodeContext, PromptTemplate, RunState, roll_up
+from .runtime import NodeContext, RunState, roll_up
 from .spec import Budget, Edge, GraphSpec, Node, parse_graph
 from .templates import TemplateError
 from .trace import Recorder, Span, new_id
+from .types import NodeOutcome, PromptTemplate
 from .validation import check_input
 
 # How often a long wait wakes up to look at the host's cancel flag.
@@ -73,7 +74,7 @@ async def execute_graph(
     effective_budget = spec.budget.tightened(budget) if budget else spec.budget
     tracker = BudgetTracker(effective_budget, ports.clock)
     state = RunState(spec=spec, input=input, ports=ports, recorder=recorder, budget=tracker, prompts=prompts or {},
-                     subgraphs=subgraphs)
+                     subgraphs=subgraphs, run_child=run_child_graph)
     recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
                   trace_id=trace_id)
 
@@ -129,7 +130,7 @@ async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, 
     own = spec.budget.tightened(budget) if budget else spec.budget
     tracker = BudgetTracker(own, parent.ports.clock, parent=parent.budget)
     state = RunState(spec=spec, input=input, ports=parent.ports, recorder=parent.recorder, budget=tracker,
-                     prompts=parent.prompts, subgraphs=parent.subgraphs, depth=parent.depth + 1)
+                     prompts=parent.prompts, subgraphs=parent.subgraphs, run_child=run_child_graph, depth=parent.depth + 1)
     scheduler = _Scheduler(spec, state, parent_span=parent_span)
     try:
         return await scheduler.run()

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .nodes.base import NodeFailed
+from .errors import NodeFailed
 from .ports import LLMRequest
 from .problems import Problem
 from .schemas import SchemaUnusable, schema_errors, schema_problems
+from .template_limits import RenderGuard
+from .templates import analyse, render_text, template_strings
 
 PROMPT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*@([A-Za-z][A-Za-z0-9_-]*|[0-9]+)$"
 GRAPH_REF_PATTERN = r"^[^@\s]{1,200}@[0-9]+$"
@@ -79,8 +81,6 @@ def is_subgraph(step: Mapping[str, Any]) -> bool:
 def step_templates(step: Mapping[str, Any], path: tuple[str | int, ...], prompts: Mapping[str, Any] | None
                    ) -> Iterable[tuple[tuple[str | int, ...], str]]:
     if is_subgraph(step):
-        from .nodes.base import template_strings
-
         yield from template_strings(step.get("input"), (*path, "input"))
         return
     for key in ("prompt", "system"):
@@ -130,9 +130,6 @@ def renders_empty(source: str) -> bool:
     """
     if not source.strip():
         return True
-    from .template_limits import RenderGuard
-    from .templates import analyse, render_text
-
     refs = analyse(source)
     if refs.syntax_error or refs.roots or refs.private_attributes:
         return False  # reported elsewhere, or depends on the run

@@ -8,29 +8,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import NodeFailed
 from ..problems import Problem
+from ..templates import template_strings
+from ..types import NodeOutcome
+
+# Re-exported: node modules take what they need from here.
+__all__ = ["NodeFailed", "NodeOutcome", "NodeType", "template_strings"]
 
 if TYPE_CHECKING:
     from ..runtime import NodeContext
     from ..spec import GraphSpec, Node
-    from ..validation import ValidationContext
-
-
-@dataclass
-class NodeOutcome:
-    output: Any
-    # Which out-port fired; edges on other ports are not taken. None = the default port.
-    port: str | None = None
-    # Set by a gate that stops the whole run early, with this message as its result.
-    exit_message: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-class NodeFailed(Exception):
-    """A node could not produce its output; the message is shown to the user as is."""
+    from ..types import ValidationContext
 
 
 class NodeType(ABC):
@@ -69,19 +60,3 @@ class NodeType(ABC):
             "config_schema": self.config_schema,
             "out_ports": self.out_ports({}),
         }
-
-
-def template_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Every string inside a JSON value, with its path: strings in mappings are templates.
-
-    In document order, with an explicit stack: no recursion, however deep the value.
-    """
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            yield where, item
-        elif isinstance(item, dict):
-            stack.extend((v, (*where, k)) for k, v in reversed(item.items()))
-        elif isinstance(item, list):
-            stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(item))))
