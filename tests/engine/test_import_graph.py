@@ -37,9 +37,10 @@ def _imports(name: str, path: Path) -> set[str]:
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
-            # `from . import x` and `from .nodes import base` name submodules.
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                # `from . import schedule` names a submodule; `from .nodes import get_node_type` the package.
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in MODULES else base)
     return {m for m in found if m in MODULES and m != name}
 
 
@@ -92,3 +93,7 @@ def test_every_engine_module_imports_first_in_a_fresh_interpreter() -> None:
         if proc.returncode != 0:
             failures[name] = err.strip().splitlines()[-1:]
     assert not failures, failures
+
+
+def test_the_scheduler_decisions_need_only_the_spec() -> None:
+    assert import_graph()["backend.engine.schedule"] == {"backend.engine.spec"}
