@@ -291,7 +291,7 @@ def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
     return problems
 
 
-def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
+def _check_templates(node: Node, spec: GraphSpec, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
                      extra_roots: frozenset[str], inputs_schema: Any, all_ids: set[Any]) -> Iterable[Problem]:
     allowed_roots = BASE_ROOTS | extra_roots
     upstream = spec.ancestors[node.id]
@@ -382,7 +382,7 @@ def saved_graph_refs(doc: Any) -> set[str]:
     return refs
 
 
-def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, depth: int = 0) -> list[Problem]:
+def check_subgraphs(doc: Mapping[str, Any], spec: GraphSpec, ctx: ValidationContext, depth: int = 0) -> list[Problem]:
     """Inline subgraphs are validated in place; saved ones must exist and must not lead back here."""
     problems: list[Problem] = []
     own_name = doc.get("name")

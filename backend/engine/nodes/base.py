@@ -6,9 +6,11 @@ with each type's config JSON schema (the canvas builds its forms from it).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..errors import NodeFailed
 from ..problems import Problem
@@ -16,12 +18,31 @@ from ..templates import template_strings
 from ..types import NodeOutcome
 
 # Re-exported: node modules take what they need from here.
-__all__ = ["NodeFailed", "NodeOutcome", "NodeType", "template_strings"]
+__all__ = ["NodeFailed", "NodeOutcome", "NodeType", "parse_config", "schema_defaults", "template_strings"]
 
 if TYPE_CHECKING:
     from ..runtime import NodeContext
     from ..spec import GraphSpec, Node
     from ..types import ValidationContext
+
+
+C = TypeVar("C")
+
+
+def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``default`` of each top-level property of a config schema: the one place defaults are written."""
+    properties = schema.get("properties") or {}
+    return {key: copy.deepcopy(prop["default"]) for key, prop in properties.items()
+            if isinstance(prop, dict) and "default" in prop}
+
+
+def parse_config(cls: type[C], schema: Mapping[str, Any], config: Mapping[str, Any]) -> C:
+    """A node's config (already valid against ``schema``) as its typed class, defaults filled from the schema.
+
+    Fields the config leaves out and the schema gives no default for are None.
+    """
+    values = {**schema_defaults(schema), **config}
+    return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
 class NodeType(ABC):

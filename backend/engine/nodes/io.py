@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import NodeOutcome, NodeType
 from .transform import TransformNode
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import Node
 
 
 class InputNode(NodeType):
@@ -15,7 +19,7 @@ class InputNode(NodeType):
     description = "Where the run's input enters. Its shape is the graph's input schema."
     config_schema = {"type": "object", "properties": {}, "additionalProperties": False}
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
         return NodeOutcome(output=ctx.template_context["input"])
 
 
