@@ -54,9 +54,15 @@ class NodeType(ABC):
     # Extra template names this type provides to its own templates (e.g. "task").
     extra_template_roots: ClassVar[frozenset[str]] = frozenset()
 
+    # Out-ports, by one rule shared with the canvas (graph-core/ports.ts reads both from the catalogue):
+    # the labels the config names at ``ports_from_config``, then the static ports, each once.
+    static_ports: ClassVar[tuple[str, ...]] = ("out",)
+    # "<list>[].<field>": the string ``field`` of each item of the config's ``list`` (a router's "routes[].label").
+    ports_from_config: ClassVar[str | None] = None
+
     def out_ports(self, config: Mapping[str, Any]) -> list[str]:
         """Named out-ports; an edge with no port uses the first one."""
-        return ["out"]
+        return derive_ports(self.ports_from_config, self.static_ports, config)
 
     def templates(
         self, config: Mapping[str, Any], ctx: ValidationContext
@@ -79,5 +85,19 @@ class NodeType(ABC):
             "pattern": self.pattern,
             "description": self.description,
             "config_schema": self.config_schema,
-            "out_ports": self.out_ports({}),
+            "out_ports": list(self.static_ports),
+            "ports_from_config": self.ports_from_config,
         }
+
+
+def derive_ports(from_config: str | None, static: Iterable[str], config: Mapping[str, Any]) -> list[str]:
+    """The out-port rule: non-blank string labels found at ``from_config`` ("<list>[].<field>"), then ``static``."""
+    labels: list[str] = []
+    if from_config:
+        list_key, _, field = from_config.partition("[].")
+        items = config.get(list_key)
+        for item in items if isinstance(items, list) else []:
+            label = item.get(field) if isinstance(item, dict) else None
+            if isinstance(label, str) and label.strip():
+                labels.append(label)
+    return list(dict.fromkeys([*labels, *static]))

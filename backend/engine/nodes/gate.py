@@ -80,8 +80,7 @@ class GateNode(NodeType):
         "additionalProperties": False,
     }
 
-    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
-        return ["pass", "fail"]
+    static_ports = ("pass", "fail")
 
     def parse(self, config: Mapping[str, Any]) -> GateConfig:
         return parse_config(GateConfig, self.config_schema, config)

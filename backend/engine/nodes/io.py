@@ -1,8 +1,7 @@
 """input and output: where data enters the graph and what the graph returns."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .base import NodeOutcome, NodeType
 from .transform import TransformNode
@@ -29,5 +28,4 @@ class OutputNode(TransformNode):
     pattern = "io"
     description = "What the graph returns to its caller: pick and name the values that matter."
 
-    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
-        return []
+    static_ports = ()

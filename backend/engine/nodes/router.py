@@ -83,9 +83,8 @@ class RouterNode(NodeType):
         "additionalProperties": False,
     }
 
-    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
-        labels = [r.get("label") for r in config.get("routes") or [] if isinstance(r, dict)]
-        return [*[label for label in labels if isinstance(label, str)], DEFAULT_ROUTE]
+    static_ports = (DEFAULT_ROUTE,)
+    ports_from_config = "routes[].label"
 
     def parse(self, config: Mapping[str, Any]) -> RouterConfig:
         return parse_config(RouterConfig, self.config_schema, config)
