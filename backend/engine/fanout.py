@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .aggregate import BranchOutcome
-from .nodes.base import NodeFailed
+from .errors import NodeFailed
 from .templates import TemplateError
 
 

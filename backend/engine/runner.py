@@ -12,15 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import schedule
 from .budget import BudgetExceeded, BudgetTracker
+from .errors import NodeFailed
 from .limits import MAX_SUBGRAPH_DEPTH  # validation refuses deeper inline nesting; this is the backstop
 from .nodes import get_node_type
-from .nodes.base import NodeFailed, NodeOutcome
 from .ports import Ports
-from .runtime import NodeContext, PromptTemplate, RunState, roll_up
-from .spec import Budget, Edge, GraphSpec, Node, parse_graph
+from .runtime import NodeContext, RunState, roll_up
+from .spec import Budget, GraphSpec, Node, parse_graph
 from .templates import TemplateError
 from .trace import Recorder, Span, new_id
+from .types import NodeOutcome, PromptTemplate
 from .validation import check_input
 
 # How often a long wait wakes up to look at the host's cancel flag.
@@ -73,7 +75,7 @@ async def execute_graph(
     effective_budget = spec.budget.tightened(budget) if budget else spec.budget
     tracker = BudgetTracker(effective_budget, ports.clock)
     state = RunState(spec=spec, input=input, ports=ports, recorder=recorder, budget=tracker, prompts=prompts or {},
-                     subgraphs=subgraphs)
+                     subgraphs=subgraphs, run_child=run_child_graph)
     recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
                   trace_id=trace_id)
 
@@ -129,7 +131,7 @@ async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, 
     own = spec.budget.tightened(budget) if budget else spec.budget
     tracker = BudgetTracker(own, parent.ports.clock, parent=parent.budget)
     state = RunState(spec=spec, input=input, ports=parent.ports, recorder=parent.recorder, budget=tracker,
-                     prompts=parent.prompts, subgraphs=parent.subgraphs, depth=parent.depth + 1)
+                     prompts=parent.prompts, subgraphs=parent.subgraphs, run_child=run_child_graph, depth=parent.depth + 1)
     scheduler = _Scheduler(spec, state, parent_span=parent_span)
     try:
         return await scheduler.run()
@@ -150,9 +152,8 @@ class _Scheduler:
         # Inside a subgraph, spans nest under the subgraph node and ids carry its path ("qa/answer").
         self.parent_span_id = parent_span.span_id if parent_span else None
         self.prefix = f"{parent_span.node_id}/" if parent_span else ""
-        self.pending_in = {n.id: len(spec.incoming[n.id]) for n in spec.nodes}
-        self.taken_in = {n.id: 0 for n in spec.nodes}
-        self.ready: list[str] = [n.id for n in spec.nodes if self.pending_in[n.id] == 0]
+        self.defaults = schedule.default_ports(spec, lambda n: get_node_type(n.type).out_ports(n.config))
+        self.frontier, self.ready = schedule.start(spec)
         self.tasks: dict[asyncio.Task[NodeOutcome], Node] = {}
         self.spans: dict[str, Span] = {}
         self.finished: set[str] = set()
@@ -165,7 +166,7 @@ class _Scheduler:
                 node = self.spec.by_id[node_id]
                 self.tasks[asyncio.create_task(self._run_node(node))] = node
             self.ready = []
-            if not self.tasks:
+            if schedule.is_done(self.ready, len(self.tasks)):
                 return self.output
             timeout = tracker.remaining_seconds()
             if ports.is_cancelled is not None:
@@ -195,31 +196,14 @@ class _Scheduler:
         self.finished.add(node.id)
         if outcome.exit_message is not None:
             raise _Stop("succeeded", output={"exited_early": True, "node": node.id, "message": outcome.exit_message})
-        fired = outcome.port or _default_port(node)
-        for edge in self.spec.outgoing[node.id]:
-            self._resolve(edge, taken=self._edge_port(edge) == fired)
         if node.type == "output":
             self.output = outcome.output
+        self._apply(schedule.after_finished(self.spec, self.frontier, node.id, outcome.port, self.defaults))
 
-    def _edge_port(self, edge: Edge) -> str | None:
-        return edge.port or _default_port(self.spec.by_id[edge.source])
-
-    def _resolve(self, edge: Edge, *, taken: bool) -> None:
-        target = edge.target
-        self.pending_in[target] -= 1
-        if taken:
-            self.taken_in[target] += 1
-        if self.pending_in[target] > 0:
-            return
-        if self.taken_in[target] > 0:
-            self.ready.append(target)
-            return
-        self._skip(self.spec.by_id[target], "no incoming path was taken")
-
-    def _skip(self, node: Node, reason: str) -> None:
-        self._record_skipped(node, reason)
-        for edge in self.spec.outgoing[node.id]:
-            self._resolve(edge, taken=False)
+    def _apply(self, decided: schedule.Unblocked) -> None:
+        self.ready.extend(decided.ready)
+        for node_id in decided.skipped:
+            self._record_skipped(self.spec.by_id[node_id], schedule.SKIPPED_NO_PATH)
 
     def _open_node_span(self, node: Node) -> Span:
         return self.state.recorder.open_span(kind="node", name=node.id, node_id=self.prefix + node.id,
@@ -278,12 +262,6 @@ class _Scheduler:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
-        started = set(self.spans)
-        for node in self.spec.nodes:
-            if node.id not in started and node.id not in self.finished:
-                self._record_skipped(node, "the run stopped before this node")
+        for node_id in schedule.never_started(self.spec, self.spans, self.finished):
+            self._record_skipped(self.spec.by_id[node_id], schedule.SKIPPED_RUN_STOPPED)
 
-
-def _default_port(node: Node) -> str | None:
-    ports = get_node_type(node.type).out_ports(node.config)
-    return ports[0] if ports else None

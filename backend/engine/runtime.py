@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .budget import BudgetExceeded, BudgetTracker
+from .errors import NodeFailed
 from .limits import MAX_JSON_DEPTH
-from .nodes.base import NodeFailed
 from .ports import LLMError, LLMRequest, LLMResult, Ports
 from .problems import depth_problem
 from .schemas import SchemaUnusable, schema_errors
@@ -20,16 +19,14 @@ from .spec import Budget, GraphSpec
 from .template_limits import RenderTimeout
 from .templates import render_text_async, render_value_async
 from .trace import Recorder, Span
+from .types import PromptTemplate
 
 
-@dataclass(frozen=True)
-class PromptTemplate:
-    """A prompt resolved by the host (``name@label`` or ``name@3``) before the run."""
+class RunChildGraph(Protocol):
+    """How a node runs a subgraph: ``runner.run_child_graph``."""
 
-    ref: str
-    template: str
-    system: str | None = None
-    version_id: str | None = None
+    def __call__(self, parent: RunState, doc: Mapping[str, Any], input: Any, *, parent_span: Span,
+                 budget: Budget | None = None) -> Awaitable[Any]: ...
 
 
 class NodeContext:
@@ -108,9 +105,7 @@ class NodeContext:
 
     async def run_subgraph(self, doc: Mapping[str, Any], input: Any, budget: Budget | None = None) -> Any:
         """Run another graph as part of this node: its spans nest under this one, its calls count here."""
-        from .runner import run_child_graph  # the scheduler imports this module
-
-        return await run_child_graph(self._run, doc, input, parent_span=self.span, budget=budget)
+        return await self._run.run_child(self._run, doc, input, parent_span=self.span, budget=budget)
 
     def resolve_subgraph(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
         if "spec" in config:
@@ -140,7 +135,7 @@ class RunState:
 
     def __init__(self, *, spec: GraphSpec, input: Any, ports: Ports, recorder: Recorder, budget: BudgetTracker,
                  prompts: Mapping[str, PromptTemplate], subgraphs: Mapping[str, Mapping[str, Any]] | None = None,
-                 depth: int = 0):
+                 run_child: RunChildGraph, depth: int = 0):
         self.spec = spec
         self.input = input
         self.ports = ports
@@ -148,6 +143,8 @@ class RunState:
         self.budget = budget
         self.prompts = prompts
         self.subgraphs = subgraphs or {}
+        # The scheduler's own entry for subgraphs, handed in so this module need not import the scheduler.
+        self.run_child = run_child
         self.depth = depth  # nesting level of subgraphs, capped so a bad reference cannot recurse forever
         # What templates see as nodes.<id>: {"output": ...} for every finished node.
         self.node_views: dict[str, dict[str, Any]] = {}

@@ -8,14 +8,22 @@ to put a whole pattern in its place — that is how patterns compose.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .nodes.base import NodeFailed
+from .errors import NodeFailed
 from .ports import LLMRequest
 from .problems import Problem
 from .schemas import SchemaUnusable, schema_errors, schema_problems
+from .template_limits import RenderGuard
+from .templates import analyse, render_text, template_strings
+
+if TYPE_CHECKING:
+    from .runtime import NodeContext
+    from .types import ValidationContext
 
 PROMPT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*@([A-Za-z][A-Za-z0-9_-]*|[0-9]+)$"
+# What a subgraph (node or step) gets when its config gives no input: the caller's own input.
+DEFAULT_STEP_INPUT = "{{ input }}"
 GRAPH_REF_PATTERN = r"^[^@\s]{1,200}@[0-9]+$"
 
 MODEL_PARAMS_SCHEMA: dict[str, Any] = {
@@ -79,8 +87,6 @@ def is_subgraph(step: Mapping[str, Any]) -> bool:
 def step_templates(step: Mapping[str, Any], path: tuple[str | int, ...], prompts: Mapping[str, Any] | None
                    ) -> Iterable[tuple[tuple[str | int, ...], str]]:
     if is_subgraph(step):
-        from .nodes.base import template_strings
-
         yield from template_strings(step.get("input"), (*path, "input"))
         return
     for key in ("prompt", "system"):
@@ -94,7 +100,7 @@ def step_templates(step: Mapping[str, Any], path: tuple[str | int, ...], prompts
             yield (*path, "prompt_ref"), prompt.system
 
 
-def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: Any, *, needs_output_schema: bool = False
+def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: ValidationContext, *, needs_output_schema: bool = False
                ) -> Iterable[Problem]:
     """What the JSON schema cannot say about a step: one prompt, known model, known saved prompt."""
     if is_subgraph(step):
@@ -130,9 +136,6 @@ def renders_empty(source: str) -> bool:
     """
     if not source.strip():
         return True
-    from .template_limits import RenderGuard
-    from .templates import analyse, render_text
-
     refs = analyse(source)
     if refs.syntax_error or refs.roots or refs.private_attributes:
         return False  # reported elsewhere, or depends on the run
@@ -147,7 +150,7 @@ def subgraph_refs(step: Mapping[str, Any]) -> list[str]:
     return [sub["graph"]] if isinstance(sub.get("graph"), str) else []
 
 
-async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
+async def run_step(ctx: NodeContext, step: Mapping[str, Any], *, name: str = "llm",
                    response_schema: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
                    stream: bool = False) -> Any:
     """Run a step in a node's context; returns parsed JSON when a schema applies, else text.
@@ -157,7 +160,7 @@ async def run_step(ctx: Any, step: Mapping[str, Any], *, name: str = "llm",
     """
     if is_subgraph(step):
         doc = ctx.resolve_subgraph(step["subgraph"])
-        sub_input = await ctx.render_value(step.get("input", "{{ input }}"))
+        sub_input = await ctx.render_value(step.get("input", DEFAULT_STEP_INPUT))
         output = await ctx.run_subgraph(doc, sub_input)
         if response_schema is not None:
             try:

@@ -6,19 +6,18 @@ prints it; the canvas pins each problem to its node and field.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .graph_refs import graph_key
 from .limits import MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
 from .problems import Problem, depth_problem, join_path
-from .runtime import PromptTemplate
 from .schemas import SchemaUnusable, ValidationError, schema_errors
 from .schemas import schema_problems as json_schema_problems
 from .spec import SCHEMA_ID, Budget, Edge, GraphSpec, Node
 from .templates import BASE_ROOTS, analyse
+from .types import ValidationContext
 
 # Used with fullmatch, not "$": "$" also matches before a trailing newline, which is no part of an id.
 NODE_ID = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NODE_ID - 1}}}")
@@ -39,19 +38,6 @@ BUDGET_SCHEMA = {
     },
     "additionalProperties": False,
 }
-
-
-@dataclass(frozen=True)
-class ValidationContext:
-    """What the host knows: saved prompts and model aliases. None means "don't check"."""
-
-    prompts: Mapping[str, PromptTemplate] | None = None
-    model_aliases: Collection[str] | None = None
-    # Saved graphs that subgraph steps name ("#12@3" → spec); None means "don't check".
-    subgraphs: Mapping[str, Mapping[str, Any]] | None = None
-    # The saved graph being validated ("#12", see graph_refs.py), so a reference back to any of its
-    # versions is found; None: a reference back is recognised by the document's name.
-    graph_key: str | None = None
 
 
 def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int = 0) -> list[Problem]:
@@ -305,7 +291,7 @@ def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
     return problems
 
 
-def _check_templates(node: Any, spec: Any, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
+def _check_templates(node: Node, spec: GraphSpec, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
                      extra_roots: frozenset[str], inputs_schema: Any, all_ids: set[Any]) -> Iterable[Problem]:
     allowed_roots = BASE_ROOTS | extra_roots
     upstream = spec.ancestors[node.id]
@@ -396,7 +382,7 @@ def saved_graph_refs(doc: Any) -> set[str]:
     return refs
 
 
-def check_subgraphs(doc: Mapping[str, Any], spec: Any, ctx: ValidationContext, depth: int = 0) -> list[Problem]:
+def check_subgraphs(doc: Mapping[str, Any], spec: GraphSpec, ctx: ValidationContext, depth: int = 0) -> list[Problem]:
     """Inline subgraphs are validated in place; saved ones must exist and must not lead back here."""
     problems: list[Problem] = []
     own_name = doc.get("name")

@@ -147,7 +147,9 @@ class NodeTypeOut(serializers.Serializer):
     pattern = serializers.CharField()
     description = serializers.CharField()
     config_schema = serializers.JSONField()
-    out_ports = serializers.ListField(child=serializers.CharField())
+    out_ports = serializers.ListField(child=serializers.CharField(), help_text="The static out-ports.")
+    ports_from_config = serializers.CharField(
+        allow_null=True, help_text='Ports named by the config before the static ones: "<list>[].<field>".')
 
 
 class PromptVersionOut(serializers.Serializer):

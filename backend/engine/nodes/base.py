@@ -6,31 +6,43 @@ with each type's config JSON schema (the canvas builds its forms from it).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from ..errors import NodeFailed
 from ..problems import Problem
+from ..templates import template_strings
+from ..types import NodeOutcome
+
+# Re-exported: node modules take what they need from here.
+__all__ = ["NodeFailed", "NodeOutcome", "NodeType", "parse_config", "schema_defaults", "template_strings"]
 
 if TYPE_CHECKING:
     from ..runtime import NodeContext
     from ..spec import GraphSpec, Node
-    from ..validation import ValidationContext
+    from ..types import ValidationContext
 
 
-@dataclass
-class NodeOutcome:
-    output: Any
-    # Which out-port fired; edges on other ports are not taken. None = the default port.
-    port: str | None = None
-    # Set by a gate that stops the whole run early, with this message as its result.
-    exit_message: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
+C = TypeVar("C")
 
 
-class NodeFailed(Exception):
-    """A node could not produce its output; the message is shown to the user as is."""
+def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``default`` of each top-level property of a config schema: the one place defaults are written."""
+    properties = schema.get("properties") or {}
+    return {key: copy.deepcopy(prop["default"]) for key, prop in properties.items()
+            if isinstance(prop, dict) and "default" in prop}
+
+
+def parse_config(cls: type[C], schema: Mapping[str, Any], config: Mapping[str, Any]) -> C:
+    """A node's config (already valid against ``schema``) as its typed class, defaults filled from the schema.
+
+    Fields the config leaves out and the schema gives no default for are None.
+    """
+    values = {**schema_defaults(schema), **config}
+    return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
 class NodeType(ABC):
@@ -42,9 +54,15 @@ class NodeType(ABC):
     # Extra template names this type provides to its own templates (e.g. "task").
     extra_template_roots: ClassVar[frozenset[str]] = frozenset()
 
+    # Out-ports, by one rule shared with the canvas (graph-core/ports.ts reads both from the catalogue):
+    # the labels the config names at ``ports_from_config``, then the static ports, each once.
+    static_ports: ClassVar[tuple[str, ...]] = ("out",)
+    # "<list>[].<field>": the string ``field`` of each item of the config's ``list`` (a router's "routes[].label").
+    ports_from_config: ClassVar[str | None] = None
+
     def out_ports(self, config: Mapping[str, Any]) -> list[str]:
         """Named out-ports; an edge with no port uses the first one."""
-        return ["out"]
+        return derive_ports(self.ports_from_config, self.static_ports, config)
 
     def templates(
         self, config: Mapping[str, Any], ctx: ValidationContext
@@ -67,21 +85,19 @@ class NodeType(ABC):
             "pattern": self.pattern,
             "description": self.description,
             "config_schema": self.config_schema,
-            "out_ports": self.out_ports({}),
+            "out_ports": list(self.static_ports),
+            "ports_from_config": self.ports_from_config,
         }
 
 
-def template_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    """Every string inside a JSON value, with its path: strings in mappings are templates.
-
-    In document order, with an explicit stack: no recursion, however deep the value.
-    """
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            yield where, item
-        elif isinstance(item, dict):
-            stack.extend((v, (*where, k)) for k, v in reversed(item.items()))
-        elif isinstance(item, list):
-            stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(item))))
+def derive_ports(from_config: str | None, static: Iterable[str], config: Mapping[str, Any]) -> list[str]:
+    """The out-port rule: non-blank string labels found at ``from_config`` ("<list>[].<field>"), then ``static``."""
+    labels: list[str] = []
+    if from_config:
+        list_key, _, field = from_config.partition("[].")
+        items = config.get(list_key)
+        for item in items if isinstance(items, list) else []:
+            label = item.get(field) if isinstance(item, dict) else None
+            if isinstance(label, str) and label.strip():
+                labels.append(label)
+    return list(dict.fromkeys([*labels, *static]))

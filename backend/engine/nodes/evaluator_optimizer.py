@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..problems import Problem
 from ..steps import STEP_SCHEMA, check_step, run_step, step_templates
-from .base import NodeOutcome, NodeType
+from .base import NodeOutcome, NodeType, parse_config
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import GraphSpec, Node
+    from ..types import ValidationContext
 
 HARD_MAX_ITERATIONS = 10
 
@@ -15,6 +21,13 @@ VERDICT_SCHEMA: dict[str, Any] = {
     "properties": {"pass": {"type": "boolean"}, "feedback": {"type": "string"}},
     "required": ["pass", "feedback"],
 }
+
+
+@dataclass(frozen=True)
+class EvaluatorOptimizerConfig:
+    generator: Mapping[str, Any]
+    evaluator: Mapping[str, Any]
+    max_iterations: int
 
 
 class EvaluatorOptimizerNode(NodeType):
@@ -37,18 +50,21 @@ class EvaluatorOptimizerNode(NodeType):
         "additionalProperties": False,
     }
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple]:
+    def parse(self, config: Mapping[str, Any]) -> EvaluatorOptimizerConfig:
+        return parse_config(EvaluatorOptimizerConfig, self.config_schema, config)
+
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext) -> Iterable[tuple]:
         for role in ("generator", "evaluator"):
             for path, source in step_templates(config.get(role) or {}, (role,), ctx.prompts):
                 yield path, source, frozenset({"draft", "feedback", "iteration"})
 
-    def check(self, node: Any, spec: Any, ctx: Any) -> Iterable[Problem]:
+    def check(self, node: Node, spec: GraphSpec, ctx: ValidationContext) -> Iterable[Problem]:
         for role in ("generator", "evaluator"):
             yield from check_step(node.config[role], f"nodes[{node.index}].config.{role}", node.id, ctx)
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
-        config = node.config
-        limit = min(config.get("max_iterations", 3), HARD_MAX_ITERATIONS)
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
+        config = self.parse(node.config)
+        limit = min(config.max_iterations, HARD_MAX_ITERATIONS)
         draft: Any = None
         feedback = ""
         critiques: list[str] = []
@@ -57,9 +73,9 @@ class EvaluatorOptimizerNode(NodeType):
         for iteration in range(1, limit + 1):
             async with ctx.child(f"iteration {iteration}", "iteration") as round_ctx:
                 draft = await run_step(round_ctx.with_vars(draft=draft, feedback=feedback, iteration=iteration),
-                                       config["generator"], name="draft")
+                                       config.generator, name="draft")
                 verdict = await run_step(round_ctx.with_vars(draft=draft, feedback=feedback, iteration=iteration),
-                                         config["evaluator"], name="evaluate", response_schema=VERDICT_SCHEMA)
+                                         config.evaluator, name="evaluate", response_schema=VERDICT_SCHEMA)
                 passed, feedback = bool(verdict["pass"]), verdict["feedback"]
                 critiques.append(feedback)
                 round_ctx.span.output = {"draft": draft, "pass": passed, "feedback": feedback}

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..problems import Problem
 from ..regex import pattern_problem, search
 from ..schemas import SchemaUnusable, schema_errors, schema_problems
-from .base import NodeFailed, NodeOutcome, NodeType
+from .base import NodeFailed, NodeOutcome, NodeType, parse_config, schema_defaults
 from .transform import VALUE_SCHEMA
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import GraphSpec, Node
+    from ..types import ValidationContext
 
 COMPARISONS = {
     "==": operator.eq,
@@ -28,6 +34,12 @@ COMPARISONS = {
     "is_empty": lambda a, _b: not a,
     "not_empty": lambda a, _b: bool(a),
 }
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    check: Mapping[str, Any]
+    message: str
 
 
 class GateNode(NodeType):
@@ -68,17 +80,19 @@ class GateNode(NodeType):
         "additionalProperties": False,
     }
 
-    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
-        return ["pass", "fail"]
+    static_ports = ("pass", "fail")
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    def parse(self, config: Mapping[str, Any]) -> GateConfig:
+        return parse_config(GateConfig, self.config_schema, config)
+
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext) -> Iterable[tuple[tuple[str | int, ...], str]]:
         check = config.get("check") or {}
         if isinstance(check.get("value"), str):
             yield ("check", "value"), check["value"]
         if isinstance(config.get("message"), str):
             yield ("message",), config["message"]
 
-    def check(self, node: Any, spec: Any, ctx: Any) -> Iterable[Problem]:
+    def check(self, node: Node, spec: GraphSpec, ctx: ValidationContext) -> Iterable[Problem]:
         check = node.config.get("check") or {}
         base = f"nodes[{node.index}].config.check"
         if check.get("kind") == "regex" and isinstance(check.get("pattern"), str):
@@ -88,8 +102,9 @@ class GateNode(NodeType):
         if check.get("kind") == "json_schema" and isinstance(check.get("schema"), dict):
             yield from schema_problems(check["schema"], f"{base}.schema", node.id)
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
-        check = node.config["check"]
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
+        config = self.parse(node.config)
+        check = config.check
         value = await ctx.render_value(check["value"])
         passed, reason = evaluate_check(check, value)
         attributes = {"patchbay.gate.passed": passed, "patchbay.gate.kind": check["kind"]}
@@ -99,7 +114,8 @@ class GateNode(NodeType):
         has_fail_path = any(e.port == "fail" for e in ctx.outgoing_edges)
         if has_fail_path:
             return NodeOutcome(output=value, port="fail", attributes=attributes)
-        message = await ctx.render_text(node.config.get("message") or "The input did not pass the check.")
+        # A blank message is no message: the schema's default stands in (as for a missing one).
+        message = await ctx.render_text(config.message or schema_defaults(self.config_schema)["message"])
         return NodeOutcome(output=value, port="fail", exit_message=message, attributes=attributes)
 
 

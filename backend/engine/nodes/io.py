@@ -1,11 +1,14 @@
 """input and output: where data enters the graph and what the graph returns."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .base import NodeOutcome, NodeType
 from .transform import TransformNode
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import Node
 
 
 class InputNode(NodeType):
@@ -15,7 +18,7 @@ class InputNode(NodeType):
     description = "Where the run's input enters. Its shape is the graph's input schema."
     config_schema = {"type": "object", "properties": {}, "additionalProperties": False}
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
         return NodeOutcome(output=ctx.template_context["input"])
 
 
@@ -25,5 +28,4 @@ class OutputNode(TransformNode):
     pattern = "io"
     description = "What the graph returns to its caller: pick and name the values that matter."
 
-    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
-        return []
+    static_ports = ()

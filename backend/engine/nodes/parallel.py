@@ -2,15 +2,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..aggregate import join_branches, join_failure
 from ..fanout import run_branches
 from ..problems import Problem
 from ..steps import STEP_SCHEMA, check_step, run_step, step_templates
-from .base import NodeFailed, NodeOutcome, NodeType
+from .base import NodeFailed, NodeOutcome, NodeType, parse_config
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import GraphSpec, Node
+    from ..types import ValidationContext
 
 BRANCH_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,39}$"
+
+
+@dataclass(frozen=True)
+class ParallelConfig:
+    branches: list[dict[str, Any]]
+    join: str
+    timeout_s: float  # for branches that set none of their own
 
 
 class ParallelNode(NodeType):
@@ -45,11 +58,14 @@ class ParallelNode(NodeType):
         "additionalProperties": False,
     }
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple]:
+    def parse(self, config: Mapping[str, Any]) -> ParallelConfig:
+        return parse_config(ParallelConfig, self.config_schema, config)
+
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext) -> Iterable[tuple]:
         for i, branch in enumerate(config.get("branches") or []):
             yield from step_templates(branch.get("step") or {}, ("branches", i, "step"), ctx.prompts)
 
-    def check(self, node: Any, spec: Any, ctx: Any) -> Iterable[Problem]:
+    def check(self, node: Node, spec: GraphSpec, ctx: ValidationContext) -> Iterable[Problem]:
         base = f"nodes[{node.index}].config.branches"
         seen: set[str] = set()
         for i, branch in enumerate(node.config["branches"]):
@@ -58,9 +74,8 @@ class ParallelNode(NodeType):
             seen.add(branch["name"])
             yield from check_step(branch["step"], f"{base}[{i}].step", node.id, ctx)
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
-        config = node.config
-        default_timeout = config.get("timeout_s", 60)
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
+        config = self.parse(node.config)
 
         def start(branch: Mapping[str, Any]) -> Any:
             async def go() -> Any:
@@ -69,10 +84,10 @@ class ParallelNode(NodeType):
                     return child.span.output
             return go
 
-        outcomes = await run_branches([(b["name"], start(b)) for b in config["branches"]],
-                                      [b.get("timeout_s", default_timeout) for b in config["branches"]])
+        outcomes = await run_branches([(b["name"], start(b)) for b in config.branches],
+                                      [b.get("timeout_s", config.timeout_s) for b in config.branches])
         joined, failed = join_branches(outcomes)
-        policy = config.get("join", "require_all")
+        policy = config.join
         attributes = {"patchbay.parallel.branches": len(outcomes), "patchbay.parallel.failed": failed,
                       "patchbay.parallel.join": policy}
         why = join_failure(failed, len(outcomes), policy)

@@ -9,13 +9,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..budget import BudgetExceeded
 from ..problems import Problem
 from ..regex import pattern_problem, search
 from ..steps import LLM_STEP_PROPERTIES, check_step, run_step, step_templates
-from .base import NodeFailed, NodeOutcome, NodeType
+from .base import NodeFailed, NodeOutcome, NodeType, parse_config
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import GraphSpec, Node
+    from ..types import ValidationContext
 
 DEFAULT_ROUTE = "default"
 LABEL_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -26,6 +32,16 @@ CLASSIFIER_PROMPT = """Classify the message into exactly one route.
 
 Message:
 {{ message }}"""
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    mode: str
+    input: str
+    routes: list[dict[str, Any]]
+    threshold: float
+    timeout_s: float
+    classifier: Mapping[str, Any] | None
 
 
 class RouterNode(NodeType):
@@ -67,35 +83,37 @@ class RouterNode(NodeType):
         "additionalProperties": False,
     }
 
-    def out_ports(self, config: Mapping[str, Any]) -> list[str]:
-        labels = [r.get("label") for r in config.get("routes") or [] if isinstance(r, dict)]
-        return [*[label for label in labels if isinstance(label, str)], DEFAULT_ROUTE]
+    static_ports = (DEFAULT_ROUTE,)
+    ports_from_config = "routes[].label"
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple[tuple[str | int, ...], str] | tuple]:
+    def parse(self, config: Mapping[str, Any]) -> RouterConfig:
+        return parse_config(RouterConfig, self.config_schema, config)
+
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext) -> Iterable[tuple[tuple[str | int, ...], str] | tuple]:
         if isinstance(config.get("input"), str):
             yield ("input",), config["input"]
         classifier = config.get("classifier") or {}
         for path, source in step_templates(classifier, ("classifier",), ctx.prompts):
             yield path, source, frozenset({"message", "routes"})
 
-    def check(self, node: Any, spec: Any, ctx: Any) -> Iterable[Problem]:
+    def check(self, node: Node, spec: GraphSpec, ctx: ValidationContext) -> Iterable[Problem]:
         base = f"nodes[{node.index}].config"
-        config = node.config
-        labels = [r["label"] for r in config.get("routes", [])]
+        config = self.parse(node.config)
+        labels = [r["label"] for r in config.routes]
         for i, label in enumerate(labels):
             if label == DEFAULT_ROUTE:
                 yield Problem(f"{base}.routes[{i}].label", "'default' is always there; name this route otherwise",
                               node.id)
             elif labels.index(label) != i:
                 yield Problem(f"{base}.routes[{i}].label", f"label '{label}' is used twice", node.id)
-        if config.get("mode", "llm") == "llm":
-            classifier = config.get("classifier")
+        if config.mode == "llm":
+            classifier = config.classifier
             if not classifier:
                 yield Problem(f"{base}.classifier", "an llm router needs a classifier model", node.id)
             else:
                 yield from check_step(classifier_step(classifier), f"{base}.classifier", node.id, ctx)
         else:
-            for i, route in enumerate(config.get("routes", [])):
+            for i, route in enumerate(config.routes):
                 if isinstance(route.get("pattern"), str):
                     problem = pattern_problem(route["pattern"])
                     if problem:
@@ -103,17 +121,17 @@ class RouterNode(NodeType):
         if not any(e.source == node.id and e.port == DEFAULT_ROUTE for e in spec.edges):
             yield Problem(base, "connect the 'default' route: unsure inputs go there", node.id)
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
-        config = node.config
-        routes = config["routes"]
-        message = await ctx.render_text(config.get("input", "{{ input }}"))
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
+        config = self.parse(node.config)
+        routes = config.routes
+        message = await ctx.render_text(config.input)
         started = time.monotonic()
-        if config.get("mode", "llm") == "rules":
+        if config.mode == "rules":
             label, confidence, reason = match_rules(routes, message)
         else:
             label, confidence, reason = await self._classify(ctx, config, routes, message)
         labels = [r["label"] for r in routes]
-        threshold = config.get("threshold", 0.5)
+        threshold = config.threshold
         chosen = label
         if label not in labels:
             chosen, reason = DEFAULT_ROUTE, reason or f"'{label}' is not a route"
@@ -131,7 +149,7 @@ class RouterNode(NodeType):
         output = {"route": chosen, "label": label, "confidence": confidence, "default_taken": chosen == DEFAULT_ROUTE}
         return NodeOutcome(output=output, port=chosen, attributes=attributes)
 
-    async def _classify(self, ctx: Any, config: Mapping[str, Any], routes: list[dict], message: str
+    async def _classify(self, ctx: NodeContext, config: RouterConfig, routes: list[dict], message: str
                         ) -> tuple[str | None, float, str | None]:
         labels = [r["label"] for r in routes]
         schema = {
@@ -140,17 +158,17 @@ class RouterNode(NodeType):
                            "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
             "required": ["label", "confidence"],
         }
-        step = classifier_step(config["classifier"])
+        step = classifier_step(config.classifier or {})
         routes_view = [{"label": r["label"], "description": r.get("description", "")} for r in routes]
         try:
             answer = await asyncio.wait_for(
                 run_step(ctx.with_vars(message=message, routes=routes_view), step, name="classify",
                          response_schema=schema),
-                timeout=config.get("timeout_s", 15))
+                timeout=config.timeout_s)
         except BudgetExceeded:
             raise  # a budget is a hard stop, not a reason to guess
         except TimeoutError:
-            return None, 0.0, f"the classifier took longer than {config.get('timeout_s', 15)} s"
+            return None, 0.0, f"the classifier took longer than {config.timeout_s} s"
         except NodeFailed as exc:
             return None, 0.0, f"the classifier failed: {exc}"
         return answer["label"], float(answer["confidence"]), None

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..spec import Budget
-from ..steps import SUBGRAPH_REF_SCHEMA
+from ..steps import DEFAULT_STEP_INPUT, SUBGRAPH_REF_SCHEMA
 from .base import NodeOutcome, NodeType, template_strings
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import Node
+    from ..types import ValidationContext
 
 
 class SubgraphNode(NodeType):
@@ -35,13 +40,13 @@ class SubgraphNode(NodeType):
         "additionalProperties": False,
     }
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple]:
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext) -> Iterable[tuple]:
         return template_strings(config.get("input"), ("input",))
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
         config = node.config
         doc = ctx.resolve_subgraph(config["subgraph"])
-        value = await ctx.render_value(config.get("input", "{{ input }}"))
+        value = await ctx.render_value(config.get("input", DEFAULT_STEP_INPUT))
         budget = Budget.from_dict(config.get("budget")) if config.get("budget") else None
         ref = config["subgraph"].get("graph") or f"inline:{doc.get('name')}"
         ctx.span.attributes["patchbay.subgraph"] = ref

@@ -1,10 +1,15 @@
 """transform: reshape data with templates, no model call."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .base import NodeOutcome, NodeType, template_strings
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import Node
+    from ..types import ValidationContext
 
 VALUE_SCHEMA: dict[str, Any] = {
     "title": "Value",
@@ -25,8 +30,9 @@ class TransformNode(NodeType):
         "additionalProperties": False,
     }
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Any:
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext
+                  ) -> Iterable[tuple[tuple[str | int, ...], str]]:
         return template_strings(config.get("value"), ("value",))
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
         return NodeOutcome(output=await ctx.render_value(node.config["value"]))

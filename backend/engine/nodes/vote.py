@@ -2,15 +2,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..aggregate import aggregate_votes
 from ..fanout import run_branches
 from ..problems import Problem
 from ..steps import STEP_SCHEMA, check_step, is_subgraph, run_step, step_templates
-from .base import NodeFailed, NodeOutcome, NodeType
+from .base import NodeFailed, NodeOutcome, NodeType, parse_config
+
+if TYPE_CHECKING:
+    from ..runtime import NodeContext
+    from ..spec import GraphSpec, Node
+    from ..types import ValidationContext
 
 MAX_SAMPLES = 9
+
+
+@dataclass(frozen=True)
+class VoteConfig:
+    step: Mapping[str, Any]
+    samples: int
+    aggregate: str
+    k: int | None
+    tie: str
+    timeout_s: float
 
 
 class VoteNode(NodeType):
@@ -37,24 +53,27 @@ class VoteNode(NodeType):
         "additionalProperties": False,
     }
 
-    def templates(self, config: Mapping[str, Any], ctx: Any) -> Iterable[tuple]:
+    def parse(self, config: Mapping[str, Any]) -> VoteConfig:
+        return parse_config(VoteConfig, self.config_schema, config)
+
+    def templates(self, config: Mapping[str, Any], ctx: ValidationContext) -> Iterable[tuple]:
         return step_templates(config.get("step") or {}, ("step",), ctx.prompts)
 
-    def check(self, node: Any, spec: Any, ctx: Any) -> Iterable[Problem]:
+    def check(self, node: Node, spec: GraphSpec, ctx: ValidationContext) -> Iterable[Problem]:
         base = f"nodes[{node.index}].config"
-        config = node.config
-        yield from check_step(config["step"], f"{base}.step", node.id, ctx)
-        if config.get("aggregate") == "threshold":
-            k = config.get("k")
+        config = self.parse(node.config)
+        yield from check_step(config.step, f"{base}.step", node.id, ctx)
+        if config.aggregate == "threshold":
+            k = config.k
             if k is None:
                 yield Problem(f"{base}.k", "say how many votes are needed", node.id)
-            elif k > config.get("samples", 5):
-                yield Problem(f"{base}.k", f"needs {k} votes but only {config.get('samples', 5)} are cast", node.id)
+            elif k > config.samples:
+                yield Problem(f"{base}.k", f"needs {k} votes but only {config.samples} are cast", node.id)
 
-    async def run(self, node: Any, ctx: Any) -> NodeOutcome:
-        config = node.config
-        n = config.get("samples", 5)
-        step = config["step"]
+    async def run(self, node: Node, ctx: NodeContext) -> NodeOutcome:
+        config = self.parse(node.config)
+        n = config.samples
+        step = config.step
 
         def start(i: int) -> Any:
             async def go() -> Any:
@@ -65,19 +84,18 @@ class VoteNode(NodeType):
                     return child.span.output
             return go
 
-        outcomes = await run_branches([(f"vote {i + 1}", start(i)) for i in range(n)], config.get("timeout_s", 60))
+        outcomes = await run_branches([(f"vote {i + 1}", start(i)) for i in range(n)], config.timeout_s)
         samples = [o.value for o in outcomes if o.ok]
         if not samples:
             raise NodeFailed("every vote failed: " + "; ".join(o.error or "" for o in outcomes))
-        result = aggregate_votes(samples, config.get("aggregate", "majority"), config.get("k"),
-                                 config.get("tie", "first"))
+        result = aggregate_votes(samples, config.aggregate, config.k, config.tie)
         attributes = {
             "patchbay.vote.samples": samples,
             "patchbay.vote.failed": sum(1 for o in outcomes if not o.ok),
             "patchbay.vote.winner": result.winner,
             "patchbay.vote.agreement": round(result.agreement, 4),
             "patchbay.vote.decided": result.decided,
-            "patchbay.vote.rule": config.get("aggregate", "majority"),
+            "patchbay.vote.rule": config.aggregate,
         }
         output = {"winner": result.winner, "decided": result.decided, "agreement": round(result.agreement, 4),
                   "samples": samples, "counts": result.counts}

@@ -17,7 +17,7 @@ const types: NodeTypeInfo[] = [
   { type: "transform", title: "Transform", pattern: "data", description: "Reshape data.", out_ports: ["out"],
     config_schema: { type: "object", required: ["value"], properties: { value: { title: "Value" } } } },
   { type: "router", title: "Router", pattern: "routing", description: "Send each input down one route.", out_ports: ["default"],
-    config_schema: { type: "object", properties: { routes: { type: "array" } } } },
+    ports_from_config: "routes[].label", config_schema: { type: "object", properties: { routes: { type: "array" } } } },
 ];
 
 export const catalogue = catalogueFrom(types);

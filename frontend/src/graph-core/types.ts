@@ -67,6 +67,8 @@ export interface NodeTypeInfo {
   description: string;
   config_schema: JsonSchema;
   out_ports: string[];
+  /** Ports the config names before the static ones: "<list>[].<field>" (see ports.ts). */
+  ports_from_config?: string | null;
 }
 
 export type Catalogue = Record<string, NodeTypeInfo>;
