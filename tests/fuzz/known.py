@@ -38,5 +38,33 @@ def unicode_digits(text: Any) -> bool:
     return isinstance(text, str) and any(c.isdigit() and not ("0" <= c <= "9") for c in text)
 
 
+MAX_DB_INT = 2**31 - 1
+
+
+def _bad_selector(selector: str) -> bool:
+    return selector.isdigit() and (unicode_digits(selector) or int(selector) > MAX_DB_INT)
+
+
+def bad_reference(doc: Any) -> bool:
+    """pins / boundaries: a saved-graph or prompt reference the lookup cannot take → 500.
+
+    graphs/selectors.py: ``saved_graph`` (subgraph ``{"graph": "name@N"}``) and ``prompt_templates``
+    (``prompt_ref: "name@N"``) query the database with the raw name and ``int(N)``:
+    a NUL in the name → psycopg DataError; ``N`` = ``²`` → ValueError; ``N`` > 2³¹-1 → integer out of range.
+    """
+    for item in _walk(doc):
+        if not isinstance(item, dict):
+            continue
+        refs = []
+        if isinstance(item.get("prompt_ref"), str):
+            refs.append(item["prompt_ref"].partition("@")[::2])
+        subgraph = item.get("subgraph")
+        if isinstance(subgraph, dict) and isinstance(subgraph.get("graph"), str):
+            refs.append(subgraph["graph"].rpartition("@")[::2])
+        if any("\x00" in name or _bad_selector(selector) for name, selector in refs):
+            return True
+    return False
+
+
 def graph_bug(body: Any) -> bool:
-    return unhashable_node_field(body)
+    return unhashable_node_field(body) or bad_reference(body)
