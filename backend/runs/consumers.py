@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from backend.config import jsonbody
+
 from .follow import HEARTBEAT, follow_run
 from .selectors import run_visible
 
@@ -56,6 +58,17 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
             follower.cancel()  # the follower's own cleanup leaves the group and drops its buffers
             with contextlib.suppress(BaseException):
                 await follower
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        # Whatever a client sends (binary, not JSON, JSON too deep to read) is ignored like an unknown message:
+        # Channels' JSON consumer would raise instead, and the socket would close with 1011.
+        if text_data is None:
+            return
+        try:
+            content = jsonbody.loads(text_data)
+        except ValueError:
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # The stream is one-way; a ping gets a pong so clients can check the line.

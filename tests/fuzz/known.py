@@ -66,5 +66,11 @@ def bad_reference(doc: Any) -> bool:
     return False
 
 
+def huge_cursor(text: Any) -> bool:
+    """boundaries: a websocket ``?after=`` beyond the seq column (2³¹-1) passes isdigit(); the follower's query
+    then fails (integer out of range) and the socket closes 1011 instead of 4400 (runs/consumers.py connect)."""
+    return isinstance(text, str) and text.isascii() and text.isdigit() and int(text) > MAX_DB_INT
+
+
 def graph_bug(body: Any) -> bool:
     return unhashable_node_field(body) or bad_reference(body)
