@@ -38,11 +38,8 @@ def unicode_digits(text: Any) -> bool:
     return isinstance(text, str) and any(c.isdigit() and not ("0" <= c <= "9") for c in text)
 
 
-MAX_DB_INT = 2**31 - 1
-
-
 def _bad_selector(selector: str) -> bool:
-    return selector.isdigit() and (unicode_digits(selector) or int(selector) > MAX_DB_INT)
+    return selector.isdigit() and unicode_digits(selector)
 
 
 def bad_reference(doc: Any) -> bool:
@@ -50,7 +47,7 @@ def bad_reference(doc: Any) -> bool:
 
     graphs/selectors.py: ``saved_graph`` (subgraph ``{"graph": "name@N"}``) and ``prompt_templates``
     (``prompt_ref: "name@N"``) query the database with the raw name and ``int(N)``:
-    a NUL in the name → psycopg DataError; ``N`` = ``²`` → ValueError; ``N`` > 2³¹-1 → integer out of range.
+    a NUL in the name → psycopg DataError (500); ``N`` = ``²`` → ValueError (500).
     """
     for item in _walk(doc):
         if not isinstance(item, dict):
@@ -64,12 +61,6 @@ def bad_reference(doc: Any) -> bool:
         if any("\x00" in name or _bad_selector(selector) for name, selector in refs):
             return True
     return False
-
-
-def huge_cursor(text: Any) -> bool:
-    """boundaries: a websocket ``?after=`` beyond the seq column (2³¹-1) passes isdigit(); the follower's query
-    then fails (integer out of range) and the socket closes 1011 instead of 4400 (runs/consumers.py connect)."""
-    return isinstance(text, str) and text.isascii() and text.isdigit() and int(text) > MAX_DB_INT
 
 
 def graph_bug(body: Any) -> bool:
