@@ -12,6 +12,7 @@ from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given, reject
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.generation import GenerationMode
 
 from backend.runs.models import Run
@@ -191,10 +192,17 @@ def test_schemathesis_stateful_finds_no_server_error_nor_an_answer_outside_the_s
             except Exception as failure:  # schemathesis's FailureGroup, with the curl line to reproduce it
                 failures.append(f"{case.method} {case.formatted_path} → {response.status_code}\n{failure}")
 
-    Workflow.run(settings=hypothesis_settings(
-        max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None, derandomize=True,
-        database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    try:
+        Workflow.run(settings=hypothesis_settings(
+            max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None, database=None,
+            phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    except FlakyStrategyDefinition:
+        # Which rules can run depends on what earlier answers put in the bundles (a list that was empty in
+        # one scenario has items in the next); when Hypothesis meets a prefix it tried before and sees a
+        # different choice, it stops generating. Not a server failure: those are in `failures`, checked below.
+        pass
+    print(f"stateful: {len(calls)} calls, {len(failures)} failures")
     assert not failures, "\n\n".join(failures[:5])
     linked = [c for c in calls if "{" in c.split()[1]]  # calls on a path with an id taken from an earlier answer
-    assert len(calls) >= STATEFUL_SCENARIOS and linked, calls
+    assert len(calls) >= 2 * STATEFUL_SCENARIOS and linked, calls
     assert any(c.split()[2].startswith("2") for c in linked), "some linked calls reached a real resource"
