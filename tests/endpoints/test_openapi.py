@@ -186,10 +186,14 @@ def test_schemathesis_stateful_finds_no_server_error_nor_an_answer_outside_the_s
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             calls.append(f"{case.method} {case.path} {response.status_code}")
+            if response.status_code == 400 and not response.content and "Content-Type" not in response.headers:
+                # Known, listed in tests/fuzz/test_known_bugs.py (boundaries): a query string that is not UTF-8
+                # makes Django's ASGI handler answer an empty 400 before any middleware or view runs.
+                return
             try:
                 case.validate_response(response, checks=[not_a_server_error, response_schema_conformance,
                                                          content_type_conformance])
-            except Exception as failure:  # schemathesis's FailureGroup, with the curl line to reproduce it
+            except (AssertionError, BaseExceptionGroup) as failure:  # a FailureGroup has the curl line to rerun it
                 failures.append(f"{case.method} {case.formatted_path} → {response.status_code}\n{failure}")
 
     try:
