@@ -33,6 +33,16 @@ def unhashable_node_field(doc: Any) -> bool:
                for item in _walk(doc))
 
 
+def unhashable_edge_port(doc: Any) -> bool:
+    """validation: an edge whose ``port`` is a list or object → TypeError: unhashable type (500).
+
+    engine/validation.py _check_edges, ``key = (source, target, port)``; ``if key in seen``.
+    """
+    return any(isinstance(item, dict) and isinstance(item.get("edges"), list)
+               and any(isinstance(e, dict) and isinstance(e.get("port"), list | dict) for e in item["edges"])
+               for item in _walk(doc))
+
+
 def unicode_digits(text: Any) -> bool:
     """boundaries: ``str.isdigit()`` accepts ``²``, ``١``…, ``int()`` refuses them → ValueError (500)."""
     return isinstance(text, str) and any(c.isdigit() and not ("0" <= c <= "9") for c in text)
@@ -64,4 +74,4 @@ def bad_reference(doc: Any) -> bool:
 
 
 def graph_bug(body: Any) -> bool:
-    return unhashable_node_field(body) or bad_reference(body)
+    return unhashable_node_field(body) or unhashable_edge_port(body) or bad_reference(body)

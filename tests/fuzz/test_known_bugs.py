@@ -42,6 +42,8 @@ def ref(node: dict, key: str, value: str) -> dict:  # type: ignore[no-untyped-de
 GRAPH_BODIES = {
     "node id is a list (validation: _check_edges)": spec_with(id=[]),
     "node type is a list (validation: _check_nodes)": spec_with(type=["input"]),
+    "edge port is an object (validation: _check_edges)": {**EXAMPLE_GRAPHS["chain"], "edges": [
+        {**EXAMPLE_GRAPHS["chain"]["edges"][0], "port": {}}, *EXAMPLE_GRAPHS["chain"]["edges"][1:]]},
     "subgraph ref with NUL (pins: selectors.saved_graph)": ref(SUBGRAPH, "graph", "\x00@0"),
     "subgraph ref name@² (pins/boundaries: selectors.saved_graph)": ref(SUBGRAPH, "graph", "other@²"),
     "prompt_ref with NUL (boundaries: selectors.prompt_templates)": ref(LLM, "prompt_ref", "gr\x00eet@1"),
