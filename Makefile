@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/patchbay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 WITH_TEST_SERVICES = $(PY) -m backend.config.embedded --database $(TEST_DATABASE_URL) --redis $(TEST_REDIS_URL) --
 
-.PHONY: run test test-fast install frontend lint bench clean
+.PHONY: run test test-fast install frontend lint bench clean fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -48,6 +48,13 @@ test: install frontend
 	$(VENV)/bin/ruff check backend tests bench
 	cd frontend && npx vitest run
 	$(WITH_TEST_SERVICES) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The property-based suites (tests/fuzz) with many more examples than `make test` runs (500 a target),
+# fresh randomness each time: a nightly-style hunt. PATCHBAY_FUZZ_EXAMPLES sets the count per target.
+PATCHBAY_FUZZ_EXAMPLES ?= 20000
+fuzz: install
+	PATCHBAY_FUZZ_PROFILE=nightly PATCHBAY_FUZZ_EXAMPLES=$(PATCHBAY_FUZZ_EXAMPLES) \
+		$(WITH_TEST_SERVICES) $(PY) -m pytest -q -p no:logging tests/fuzz $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check backend tests bench

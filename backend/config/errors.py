@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -71,3 +73,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"error": getattr(exc, "default_code", "error"), "message": str(detail), "problems": []}
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a path under /api/ that matches no route (or a route's converter, e.g. a slug with ``é``)
+    answers in the API's shape; other paths keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not_found", "message": f"No API route matches {request.path}.",
+                             "problems": [{"path": "", "message": "no such route"}]}, status=404)
+    return defaults.page_not_found(request, exception)

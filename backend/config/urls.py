@@ -16,3 +16,4 @@ urlpatterns = [
 
 # A database or Redis outage answers 503 JSON; other errors under /api/ answer JSON too (see config/unavailable.py).
 handler500 = "backend.config.unavailable.server_error"
+handler404 = "backend.config.errors.not_found"  # JSON under /api/ too, for paths no route (or converter) matches
