@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP through Django, websockets through Channels."""
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -24,8 +26,23 @@ class NoSuchSocket(AsyncWebsocketConsumer):
         await self.close(code=4404, reason="no such websocket path")
 
 
+async def readable_query_strings(scope: dict, receive: Any, send: Any) -> None:
+    """Django's ASGI handler decodes the query string before any middleware runs and answers a byte that is not
+    UTF-8 with an empty 400; answer it here in the API's error shape instead."""
+    try:
+        scope.get("query_string", b"").decode("utf-8")
+    except UnicodeDecodeError:
+        body = json.dumps({"error": "invalid", "message": "The query string is not valid UTF-8.",
+                           "problems": [{"path": "query", "message": "not valid UTF-8"}]}).encode()
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await django_app(scope, receive, send)
+
+
 application = ProtocolTypeRouter({
-    "http": django_app,
+    "http": readable_query_strings,
     "websocket": origin_checked(auth_stack(URLRouter([*websocket_urlpatterns,
                                                      re_path(r"", NoSuchSocket.as_asgi())]))),
 })

@@ -76,12 +76,13 @@ def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int
         inputs=doc.get("inputs") or {},
         budget=Budget(),
         nodes=tuple(Node(id=n["id"], type=n["type"], config=n.get("config") or {}, index=i)
-                    for i, n in enumerate(nodes) if isinstance(n, dict) and good_nodes.get(n.get("id")) is n),
+                    for i, n in enumerate(nodes)
+                    if isinstance(n, dict) and isinstance(n.get("id"), str) and good_nodes.get(n["id"]) is n),
         edges=tuple(Edge(source=edges[i]["from"], target=edges[i]["to"], port=edges[i].get("port"))
                     for i in sorted(good_edges) if edges[i]["from"] in good_nodes and edges[i]["to"] in good_nodes),
     )
     problems += check_subgraphs(doc, spec, ctx, depth)
-    all_ids = {n.get("id") for n in nodes if isinstance(n, dict)}
+    all_ids = {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
     for node in spec.nodes:
         node_type = NODE_TYPES[node.type]
         problems += node_type.check(node, spec, ctx)
@@ -168,7 +169,7 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
         for key in sorted(set(node) - NODE_KEYS):
             problems.append(Problem(f"{base}.{key}", "unknown field", node_id))
         node_type = node.get("type")
-        if node_type not in NODE_TYPES:
+        if not isinstance(node_type, str) or node_type not in NODE_TYPES:
             known = ", ".join(sorted(NODE_TYPES))
             problems.append(Problem(f"{base}.type", f"unknown node type '{node_type}' (known: {known})", node_id))
             ok = False
@@ -204,7 +205,7 @@ def _check_nodes(nodes: list[Any]) -> tuple[list[Problem], dict[str, dict]]:
 def _check_edges(edges: list[Any], nodes: list[Any], good: Mapping[str, dict]) -> tuple[list[Problem], set[int]]:
     problems: list[Problem] = []
     good_edges: set[int] = set()
-    all_ids = {n.get("id") for n in nodes if isinstance(n, dict)}
+    all_ids = {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
     seen: set[tuple] = set()
     for i, edge in enumerate(edges):
         base = f"edges[{i}]"
@@ -226,6 +227,9 @@ def _check_edges(edges: list[Any], nodes: list[Any], good: Mapping[str, dict]) -
         if not ok:
             continue
         source, target, port = edge["from"], edge["to"], edge.get("port")
+        if port is not None and not isinstance(port, str):
+            problems.append(Problem(f"{base}.port", "must be the name of one of the source's exits (text)", source))
+            continue
         if source == target:
             problems.append(Problem(base, f"node '{source}' cannot feed itself", source))
             continue

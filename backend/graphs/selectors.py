@@ -65,6 +65,8 @@ def prompt_templates(workspace: Workspace | None, refs: Iterable[str]) -> dict[s
     scope = {} if workspace is None else {"prompt__workspace": workspace}
     resolved: dict[str, PromptTemplate] = {}
     for ref in refs:
+        if "\x00" in ref:
+            continue  # PostgreSQL text cannot hold U+0000: no prompt is named with one (unknown, like any other)
         name, _, selector = ref.partition("@")
         version: PromptVersion | None
         number = whole_number(selector)  # "²".isdigit() is true, int("²") fails: ASCII digits only
@@ -124,7 +126,9 @@ def pin_subgraph_refs(workspace: Workspace | None, spec: Any) -> Pinned:
             continue  # the config schema names what is wrong with it
         node_id = _node_id(spec, path)
         if ref.graph_id is None:
-            matches = list(graphs.filter(name=ref.name).select_related("latest_version")[:6])
+            # PostgreSQL text cannot hold U+0000, so no graph is named with one: don't ask.
+            matches = [] if "\x00" in ref.name else list(graphs.filter(name=ref.name)
+                                                          .select_related("latest_version")[:6])
             if len(matches) != 1:
                 problems.append(Problem(where, f"no saved graph is named '{ref.name}'" if not matches else
                                         f"{len(matches)} graphs are named '{ref.name}' "

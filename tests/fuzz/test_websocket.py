@@ -16,11 +16,10 @@ from urllib.parse import quote
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ..conftest import token_for
-from . import known
 from .conftest import fuzz
 from .strategies import EXAMPLE_GRAPHS, json_values, tricky_text
 
@@ -63,10 +62,9 @@ async def session(path: str, headers: list[tuple[bytes, bytes]], frames: list[st
         outputs.append({"type": "websocket.accept"})
         for frame in [None, *frames]:
             if frame is not None and not any(o["type"] == "websocket.close" for o in outputs):
-                if isinstance(frame, bytes):
-                    await communicator.send_to(bytes_data=frame)
-                else:
-                    await communicator.send_to(text_data=frame)
+                # send_input, not send_to: a client may send an empty frame, which send_to refuses to.
+                key = "bytes" if isinstance(frame, bytes) else "text"
+                await communicator.send_input({"type": "websocket.receive", key: frame})
             while not await communicator.receive_nothing(QUIET_S):
                 outputs.append(await communicator.receive_output(timeout=10))
     finally:
@@ -82,7 +80,6 @@ async def session(path: str, headers: list[tuple[bytes, bytes]], frames: list[st
        origin=st.sampled_from([None, b"http://testserver", b"https://evil.example"]), frames=messages)
 def test_websocket_connects_and_messages_never_crash(sockets, run: str, afters: list[str], who: str,  # type: ignore[no-untyped-def]
                                                      origin: bytes | None, frames: list[str | bytes]) -> None:
-    assume(not any(known.unicode_digits(a) for a in afters))
     run_id = sockets.get(run, run) if run in ("own", "other") else run
     query = "&".join(f"after={quote(a, safe='')}" for a in afters)
     path = f"/ws/runs/{quote(run_id, safe='')}/" + (f"?{query}" if query else "")

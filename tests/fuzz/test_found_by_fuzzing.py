@@ -1,11 +1,8 @@
-"""One exact example of each 500 the fuzz suites found in a file another issue-9 helper owns.
-
-xfail(strict=False): they pass once the owner's fix lands; then delete the matching
-predicate in known.py so the fuzz suites cover that class again, and this test's mark.
-"""
+"""One exact example of each 500 the fuzz suites found, kept as regression tests now that each is fixed."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -52,26 +49,23 @@ GRAPH_BODIES = {
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=False, reason="500 in a file another helper owns; see the test id")
 @pytest.mark.parametrize("body", list(GRAPH_BODIES.values()), ids=list(GRAPH_BODIES))
-def test_known_graph_documents_get_a_4xx(alice_api, body: dict) -> None:  # type: ignore[no-untyped-def]
+def test_found_by_fuzzing_graph_documents_get_a_4xx(alice_api, body: dict) -> None:  # type: ignore[no-untyped-def]
     assert_answer(alice_api.post("/api/graphs/validate/", {"spec": body}, format="json"), "validate")
     assert_answer(alice_api.post("/api/graphs/", {"spec": body}, format="json"), "create")
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=False, reason="boundaries: str.isdigit() accepts ²; int() refuses it (runs/views.py)")
 @pytest.mark.parametrize("query", ["/api/runs/?graph=²", "RUN_EVENTS?after=²"])
-def test_known_query_strings_get_a_4xx(alice_api, query: str) -> None:  # type: ignore[no-untyped-def]
+def test_found_by_fuzzing_query_strings_get_a_4xx(alice_api, query: str) -> None:  # type: ignore[no-untyped-def]
     graph = alice_api.post("/api/graphs/", {"spec": EXAMPLE_GRAPHS["chain"]}, format="json").json()
     run = alice_api.post("/api/runs/", {"graph": graph["id"], "input": {"text": "x"}}, format="json").json()
     assert_answer(alice_api.get(query.replace("RUN_EVENTS", f"/api/runs/{run['id']}/events/")), query)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=False, reason="boundaries: websocket ?after= parsed with isdigit()/int() (runs/consumers.py)")
 @pytest.mark.parametrize("after", ["²"])
-def test_known_websocket_cursors_close_4400(alice, alice_api, after: str) -> None:  # type: ignore[no-untyped-def]
+def test_found_by_fuzzing_websocket_cursors_close_4400(alice, alice_api, after: str) -> None:  # type: ignore[no-untyped-def]
     from ..conftest import token_for
     from .test_websocket import session
 
@@ -82,17 +76,23 @@ def test_known_websocket_cursors_close_4400(alice, alice_api, after: str) -> Non
     assert {"type": "websocket.close", "code": 4400} in [{"type": o["type"], "code": o.get("code")} for o in outputs]
 
 
-@pytest.mark.live
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=False, reason="boundaries: a non-UTF-8 query string gets Django's empty 400 (ASGI handler)")
-def test_known_non_utf8_query_string_gets_a_json_400(live_stack) -> None:  # type: ignore[no-untyped-def]
-    import socket
+def test_found_by_fuzzing_non_utf8_query_string_gets_a_json_400() -> None:
+    """Django's ASGI handler answers a query string byte that is not UTF-8 with an empty 400 before any middleware:
+    the application answers it first, in the API's error shape. (Daphne itself refuses such a raw request line
+    before the application sees it; other ASGI servers pass it on.)"""
+    from backend.config.asgi import application
 
-    port = int(live_stack.http_url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"GET /api/graphs/?a=\xff HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head.lower(), answer[:300]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/api/graphs/", "raw_path": b"/api/graphs/",
+             "query_string": b"a=\xff", "headers": [], "http_version": "1.1", "scheme": "http",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": ""}
+    async_to_sync(application)(scope, receive, send)
+    assert sent[0]["status"] == 400 and (b"content-type", b"application/json") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["problems"][0]["path"] == "query"
