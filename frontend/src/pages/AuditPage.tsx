@@ -1,6 +1,6 @@
 /** The audit log: who changed what, when, from what to what. Workspace admins (and staff, for models). */
 import { useEffect, useState } from "react";
-import type { Account } from "../App";
+import type { Account } from "../ui/TopBar";
 import { type AuditEntry, listAudit } from "../api/audit";
 import { ApiError, errorText } from "../api/client";
 import { actionWords, changes, show } from "../audit/diff";

@@ -1,6 +1,6 @@
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { Account } from "../App";
+import type { Account } from "../ui/TopBar";
 import { ApiError, errorText } from "../api/client";
 import { cancelRun, createGraph, getGraph, getRun, saveGraph, startRun, validateGraph } from "../api/endpoints";
 import { forgetGraphChoices, loadCatalogue, loadGraphChoices, loadModels } from "../api/hooks";

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { Account } from "../App";
+import type { Account } from "../ui/TopBar";
 import { ApiError, errorText } from "../api/client";
 import { createGraph, deleteGraph, duplicateGraph, getGraph, saveGraph } from "../api/endpoints";
 import { useGraphs } from "../api/hooks";
