@@ -7,6 +7,7 @@ import { newEdgeId, specToCanvas, type CanvasEdge, type CanvasGraph, type Canvas
 import { layoutGraph } from "./layout";
 import { initialConfig, uniqueId } from "./schema";
 import type { Catalogue, GraphSpec, Json, JsonObject } from "./types";
+import { NODE_ID } from "./validate";
 
 export interface Doc {
   meta: GraphMeta;
@@ -19,8 +20,6 @@ export interface Clip {
   nodes: CanvasNode[];
   edges: CanvasEdge[];
 }
-
-const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -40,7 +39,7 @@ export function rewriteNodeRefs<T extends Json | undefined>(value: T, oldId: str
 
 /** Why a step cannot take this name, or null when it can. */
 export function stepNameProblem(newId: string, taken: Iterable<string>): string | null {
-  if (!STEP_NAME.test(newId)) return "A step name uses letters, digits and _ only, and does not start with a digit.";
+  if (!NODE_ID.test(newId)) return "A step name uses letters, digits and _ only, and does not start with a digit.";
   for (const id of taken) if (id === newId) return `Another step is already called “${newId}”.`;
   return null;
 }
