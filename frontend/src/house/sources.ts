@@ -24,10 +24,15 @@ function walk(dir: string): string[] {
   return out;
 }
 
+/** A source from text (the checks' own tests build small made-up trees with it). */
+export function sourceOf(path: string, text: string): Source {
+  return { path, file: ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, path.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS) };
+}
+
 export function productSources(): Source[] {
   return walk(SRC)
     .map((full) => ({ full, path: relative(SRC, full).split("\\").join("/") }))
-    .filter(({ path }) => !/\.test\.tsx?$/.test(path) && !path.startsWith("house/"))
+    .filter(({ path }) => !/\.test\.tsx?$/.test(path))
     .map(({ full, path }) => ({
       path,
       file: ts.createSourceFile(full, readFileSync(full, "utf8"), ts.ScriptTarget.Latest, true, full.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS),
@@ -103,4 +108,96 @@ export function importCycles(sources: Source[]): string[][] {
   };
   for (const p of graph.keys()) if (!state.has(p)) visit(p);
   return cycles;
+}
+
+function hasExportKeyword(node: ts.Node): boolean {
+  return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+}
+
+/** Names a file exports itself (declarations and `export { }` lists; not `export *`). */
+export function exportedNames(source: Source): string[] {
+  const out: string[] = [];
+  for (const st of source.file.statements) {
+    if (ts.isExportDeclaration(st) && st.exportClause && ts.isNamedExports(st.exportClause)) {
+      for (const el of st.exportClause.elements) out.push(el.name.text);
+    } else if (hasExportKeyword(st)) {
+      if (ts.isVariableStatement(st)) {
+        for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) out.push(d.name.text);
+      } else {
+        const name = (st as ts.Node & { name?: ts.Identifier }).name;
+        if (name) out.push(name.text);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Exports no other file imports (tests count as users: a pure helper that only its tests
+ * call is still tested logic). Barrels (`export * from`) pass names through.
+ */
+export function unusedExports(product: Source[], all: Source[]): string[] {
+  const known = new Set(all.map((s) => s.path));
+  const byPath = new Map(all.map((s) => [s.path, s]));
+  const starFrom = (barrel: Source) =>
+    barrel.file.statements.flatMap((st) =>
+      ts.isExportDeclaration(st) && !st.exportClause ? localImports({ ...barrel, file: ts.factory.updateSourceFile(barrel.file, [st]) }, known) : []);
+  /** The files a name imported from `path` may come from (through barrels). */
+  const origins = (path: string, seen = new Set<string>()): string[] => {
+    if (seen.has(path)) return [];
+    seen.add(path);
+    const source = byPath.get(path);
+    return source ? [path, ...starFrom(source).flatMap((p) => origins(p, seen))] : [path];
+  };
+  const used = new Set<string>();
+  for (const source of all) {
+    for (const st of source.file.statements) {
+      if (!(ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) || !st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+      const [target] = localImports({ ...source, file: ts.factory.updateSourceFile(source.file, [st]) }, known);
+      if (!target) continue;
+      const names: string[] = [];
+      if (ts.isImportDeclaration(st)) {
+        const clause = st.importClause;
+        if (clause?.name) names.push("default");
+        const bindings = clause?.namedBindings;
+        if (bindings && ts.isNamedImports(bindings)) for (const el of bindings.elements) names.push((el.propertyName ?? el.name).text);
+        if (bindings && ts.isNamespaceImport(bindings)) names.push("*");
+      } else if (st.exportClause && ts.isNamedExports(st.exportClause)) {
+        for (const el of st.exportClause.elements) names.push((el.propertyName ?? el.name).text);
+      }
+      for (const origin of origins(target)) for (const n of names) used.add(`${origin}#${n}`);
+    }
+  }
+  return product.flatMap((s) =>
+    used.has(`${s.path}#*`) ? [] : exportedNames(s).filter((n) => !used.has(`${s.path}#${n}`)).map((n) => `${s.path}: ${n}`));
+}
+
+/** Every source file under src, tests included. */
+export function allSources(): Source[] {
+  return walk(SRC)
+    .map((full) => ({ full, path: relative(SRC, full).split("\\").join("/") }))
+    .map(({ full, path }) => ({
+      path,
+      file: ts.createSourceFile(full, readFileSync(full, "utf8"), ts.ScriptTarget.Latest, true, full.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS),
+    }));
+}
+
+/** How many times an identifier appears in a file (its declaration counts once). */
+export function mentions(source: Source, name: string): number {
+  let count = 0;
+  const visit = (node: ts.Node) => {
+    if (ts.isIdentifier(node) && node.text === name) count += 1;
+    ts.forEachChild(node, visit);
+  };
+  visit(source.file);
+  return count;
+}
+
+/** Exports nothing uses at all, not even the file that declares them: dead code. */
+export function deadExports(product: Source[], all: Source[]): string[] {
+  const byPath = new Map(product.map((s) => [s.path, s]));
+  return unusedExports(product, all).filter((entry) => {
+    const [path, name] = entry.split(": ");
+    return mentions(byPath.get(path)!, name) <= 1;
+  });
 }
