@@ -313,9 +313,12 @@ def test_copy_paste_undo_redo_delete_and_stop_a_run(browser: Browser) -> None:
     page.get_by_text("2 steps selected").wait_for()
     page.keyboard.press("Escape")
 
-    page.get_by_test_id("tab-run").click()
+    # Ctrl+Enter runs from anywhere: with the required input missing, the run form opens and says what to fill in.
+    page.keyboard.press("Control+Enter")
+    page.get_by_test_id("run-form").get_by_text("Fill in:").wait_for()
+    assert page.get_by_test_id("run-header").count() == 0, "no run started without its input"
     page.get_by_test_id("run-input-text").fill(NOTE)
-    page.get_by_test_id("run-start").click()
+    page.keyboard.press("Control+Enter")  # while typing in the form, too
     page.get_by_test_id("run-stop").click()
     page.locator("[data-testid=run-header][data-status=cancelled]").wait_for()
     assert page.get_by_test_id("run-status").inner_text() == "Stopped"
