@@ -11,6 +11,7 @@ import { navigate, parseRoute, usePath } from "./router";
 import { ErrorBoundary } from "./ui/ErrorBoundary";
 import { Toasts } from "./ui/toasts";
 
+
 export function App() {
   const path = usePath();
   const route = parseRoute(path);
@@ -68,9 +69,4 @@ export function App() {
       <Toasts />
     </ErrorBoundary>
   );
-}
-
-export interface Account {
-  user: string;
-  onSignOut: () => void;
 }

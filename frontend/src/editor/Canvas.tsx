@@ -5,6 +5,7 @@ import {
 import { useCallback, useMemo, type DragEvent } from "react";
 import { checkConnection, type CanvasEdge, type CanvasNode } from "../graph-core";
 import { nodePorts, useGraph } from "../stores/graphStore";
+import { useEditorUi } from "../stores/editorUi";
 import { useRun } from "../stores/runStore";
 import { toast } from "../ui/toasts";
 import { nodeTypes } from "./NodeCard";
@@ -17,20 +18,16 @@ interface Props {
   onNodeClick?: (id: string) => void;
 }
 
-export function Canvas({ defaultModel, onNodeClick }: Props) {
+/** Edges as drawn: a label on exits of multi-exit steps, red when a problem names them, moving while the next step runs. */
+function useShownEdges(): Edge[] {
   const nodes = useGraph((s) => s.nodes);
   const edges = useGraph((s) => s.edges);
   const catalogue = useGraph((s) => s.catalogue);
   const problems = useGraph((s) => s.problems);
-  const hint = useGraph((s) => s.connectHint);
   const runNodes = useRun((s) => s.nodes);
   const running = useRun((s) => s.status === "running" || s.status === "queued");
-  const flow = useReactFlow();
-
   const badEdges = useMemo(() => new Set(problems.filter((p) => p.edgeIndex !== null).map((p) => p.edgeIndex!)), [problems]);
-
-  // Edges as drawn: a label on exits of multi-exit steps, red when a problem names them, moving while the next step runs.
-  const shownEdges = useMemo(() => {
+  return useMemo(() => {
     const byId = new Map(nodes.map((n) => [n.id, n]));
     return edges.map((e, i): Edge => {
       const source = byId.get(e.source);
@@ -45,7 +42,10 @@ export function Canvas({ defaultModel, onNodeClick }: Props) {
       } as Edge;
     });
   }, [edges, nodes, catalogue, badEdges, runNodes, running]);
+}
 
+/** Drawing an edge: refused connections say why (a hint while dragging, a toast after). */
+function useConnecting() {
   const isValidConnection: IsValidConnection = useCallback((c) => {
     const s = useGraph.getState();
     const check = checkConnection(
@@ -53,22 +53,27 @@ export function Canvas({ defaultModel, onNodeClick }: Props) {
       s.edges.map((e) => ({ from: e.source, to: e.target, port: e.sourceHandle })),
       c.source, c.sourceHandle ?? null, c.target, s.catalogue,
     );
-    s.setConnectHint(check.ok ? null : check.reason ?? null);
+    useEditorUi.getState().setConnectHint(check.ok ? null : check.reason ?? null);
     return check.ok;
   }, []);
 
   const onConnect = useCallback((c: Connection) => {
     const reason = useGraph.getState().connect(c.source, c.sourceHandle ?? null, c.target);
     if (reason) toast.warning(reason);
-    useGraph.getState().setConnectHint(null);
+    useEditorUi.getState().setConnectHint(null);
   }, []);
 
   const onConnectEnd = useCallback((_: MouseEvent | TouchEvent, state: FinalConnectionState) => {
-    const s = useGraph.getState();
-    if (state.toNode && state.isValid === false && s.connectHint) toast.warning(s.connectHint);
-    s.setConnectHint(null);
+    const ui = useEditorUi.getState();
+    if (state.toNode && state.isValid === false && ui.connectHint) toast.warning(ui.connectHint);
+    ui.setConnectHint(null);
   }, []);
+  return { isValidConnection, onConnect, onConnectEnd };
+}
 
+/** Dropping a palette entry on the canvas adds that step where it lands. */
+function useDropToAdd(defaultModel: string | undefined) {
+  const flow = useReactFlow();
   const onDragOver = useCallback((e: DragEvent) => {
     if (e.dataTransfer.types.includes(DRAG_MIME)) {
       e.preventDefault();
@@ -83,6 +88,16 @@ export function Canvas({ defaultModel, onNodeClick }: Props) {
     const p = flow.screenToFlowPosition({ x: e.clientX, y: e.clientY });
     useGraph.getState().addNode(type, { x: Math.round(p.x - 92), y: Math.round(p.y - 30) }, defaultModel);
   }, [flow, defaultModel]);
+  return { onDragOver, onDrop };
+}
+
+export function Canvas({ defaultModel, onNodeClick }: Props) {
+  const nodes = useGraph((s) => s.nodes);
+  const catalogue = useGraph((s) => s.catalogue);
+  const hint = useEditorUi((s) => s.connectHint);
+  const shownEdges = useShownEdges();
+  const { isValidConnection, onConnect, onConnectEnd } = useConnecting();
+  const { onDragOver, onDrop } = useDropToAdd(defaultModel);
 
   const big = nodes.length > 150;
   return (

@@ -45,6 +45,55 @@ function schemaOf(fields: InputField[], previous: JsonObject | undefined): JsonO
   return out;
 }
 
+/** The run form's fields, edited one row each. */
+function InputFieldsEditor({ fields, onChange }: { fields: InputField[]; onChange: (fields: InputField[]) => void }) {
+  const patch = (i: number, change: Partial<InputField>) => onChange(fields.map((x, j) => (j === i ? { ...x, ...change } : x)));
+  return (
+    <div className="input-fields">
+      {fields.map((f, i) => (
+        <div key={i} className="input-field-row">
+          <input className="mono" value={f.name} aria-label="Field name" placeholder="name"
+            onChange={(e) => patch(i, { name: e.target.value.replace(/[^A-Za-z0-9_]/g, "_") })} />
+          <input value={f.title} aria-label="Field title" placeholder="Title shown in the run form"
+            onChange={(e) => patch(i, { title: e.target.value })} />
+          <select value={f.type} aria-label="Field type" onChange={(e) => patch(i, { type: e.target.value as FieldType })}>
+            <option value="string">Short text</option><option value="text">Long text</option><option value="number">Number</option>
+            <option value="integer">Whole number</option><option value="boolean">Yes / no</option>
+          </select>
+          <label className="checkbox small"><input type="checkbox" checked={f.required} onChange={(e) => patch(i, { required: e.target.checked })} />required</label>
+          <button className="icon-btn" aria-label="Remove field" onClick={() => onChange(fields.filter((_, j) => j !== i))}>×</button>
+        </div>
+      ))}
+      <button className="btn btn-small" onClick={() => onChange([...fields, { name: `field_${fields.length + 1}`, title: "", type: "string", required: false }])}>Add a field</button>
+    </div>
+  );
+}
+
+/** Limits a run stops at (cost, time, model calls); an empty box is no limit. */
+function BudgetFields() {
+  const budget = (useGraph((s) => s.meta.budget) ?? {}) as Record<string, number>;
+  const setBudget = (key: string, v: string) => {
+    const next: Record<string, number> = { ...budget };
+    if (v.trim() === "" || !Number.isFinite(Number(v))) delete next[key];
+    else next[key] = Number(v);
+    useGraph.getState().setMeta({ budget: Object.keys(next).length ? next : undefined });
+  };
+  return (
+    <>
+      <h3>Budget per run</h3>
+      <p className="muted small">A run that would go past a limit stops with a clear reason, keeping what it did.</p>
+      <div className="budget-grid">
+        <label className="field"><span className="field-label">Max cost (USD)</span>
+          <input inputMode="decimal" defaultValue={budget.max_cost_usd ?? ""} key={`c${budget.max_cost_usd}`} onBlur={(e) => setBudget("max_cost_usd", e.target.value)} placeholder="no limit" /></label>
+        <label className="field"><span className="field-label">Max seconds</span>
+          <input inputMode="decimal" defaultValue={budget.max_seconds ?? ""} key={`s${budget.max_seconds}`} onBlur={(e) => setBudget("max_seconds", e.target.value)} placeholder="no limit" /></label>
+        <label className="field"><span className="field-label">Max model calls</span>
+          <input inputMode="numeric" defaultValue={budget.max_llm_calls ?? ""} key={`n${budget.max_llm_calls}`} onBlur={(e) => setBudget("max_llm_calls", e.target.value)} placeholder="no limit" /></label>
+      </div>
+    </>
+  );
+}
+
 /** The flow's own settings: name, description, the input form, budget. */
 export function FlowSettings() {
   const meta = useGraph((s) => s.meta);
@@ -56,13 +105,6 @@ export function FlowSettings() {
   const [advanced, setAdvanced] = useState(fields === null);
   useEffect(() => setRaw(JSON.stringify(meta.inputs ?? {}, null, 2)), [meta.inputs]);
   const set = (patch: Record<string, unknown>) => useGraph.getState().setMeta(patch);
-  const budget = (meta.budget ?? {}) as Record<string, number>;
-  const setBudget = (key: string, v: string) => {
-    const next: Record<string, number> = { ...budget };
-    if (v.trim() === "" || !Number.isFinite(Number(v))) delete next[key];
-    else next[key] = Number(v);
-    set({ budget: Object.keys(next).length ? next : undefined });
-  };
   const updateFields = (f: InputField[]) => set({ inputs: schemaOf(f, meta.inputs as JsonObject | undefined) });
 
   return (
@@ -80,25 +122,7 @@ export function FlowSettings() {
       </label>
       <h3>Input form</h3>
       <p className="muted small">What a run asks for. Steps read these as <code>{"{{ input.<name> }}"}</code>.</p>
-      {!advanced && fields && (
-        <div className="input-fields">
-          {fields.map((f, i) => (
-            <div key={i} className="input-field-row">
-              <input className="mono" value={f.name} aria-label="Field name" placeholder="name"
-                onChange={(e) => updateFields(fields.map((x, j) => (j === i ? { ...x, name: e.target.value.replace(/[^A-Za-z0-9_]/g, "_") } : x)))} />
-              <input value={f.title} aria-label="Field title" placeholder="Title shown in the run form"
-                onChange={(e) => updateFields(fields.map((x, j) => (j === i ? { ...x, title: e.target.value } : x)))} />
-              <select value={f.type} aria-label="Field type" onChange={(e) => updateFields(fields.map((x, j) => (j === i ? { ...x, type: e.target.value as FieldType } : x)))}>
-                <option value="string">Short text</option><option value="text">Long text</option><option value="number">Number</option>
-                <option value="integer">Whole number</option><option value="boolean">Yes / no</option>
-              </select>
-              <label className="checkbox small"><input type="checkbox" checked={f.required} onChange={(e) => updateFields(fields.map((x, j) => (j === i ? { ...x, required: e.target.checked } : x)))} />required</label>
-              <button className="icon-btn" aria-label="Remove field" onClick={() => updateFields(fields.filter((_, j) => j !== i))}>×</button>
-            </div>
-          ))}
-          <button className="btn btn-small" onClick={() => updateFields([...fields, { name: `field_${fields.length + 1}`, title: "", type: "string", required: false }])}>Add a field</button>
-        </div>
-      )}
+      {!advanced && fields && <InputFieldsEditor fields={fields} onChange={updateFields} />}
       <button className="link small" onClick={() => setAdvanced(!advanced)} disabled={fields === null}>
         {advanced ? "Simple editor" : "Edit as JSON schema"}
       </button>
@@ -119,16 +143,7 @@ export function FlowSettings() {
           {rawError && <span className="warn small">{rawError}</span>}
         </>
       )}
-      <h3>Budget per run</h3>
-      <p className="muted small">A run that would go past a limit stops with a clear reason, keeping what it did.</p>
-      <div className="budget-grid">
-        <label className="field"><span className="field-label">Max cost (USD)</span>
-          <input inputMode="decimal" defaultValue={budget.max_cost_usd ?? ""} key={`c${budget.max_cost_usd}`} onBlur={(e) => setBudget("max_cost_usd", e.target.value)} placeholder="no limit" /></label>
-        <label className="field"><span className="field-label">Max seconds</span>
-          <input inputMode="decimal" defaultValue={budget.max_seconds ?? ""} key={`s${budget.max_seconds}`} onBlur={(e) => setBudget("max_seconds", e.target.value)} placeholder="no limit" /></label>
-        <label className="field"><span className="field-label">Max model calls</span>
-          <input inputMode="numeric" defaultValue={budget.max_llm_calls ?? ""} key={`n${budget.max_llm_calls}`} onBlur={(e) => setBudget("max_llm_calls", e.target.value)} placeholder="no limit" /></label>
-      </div>
+      <BudgetFields />
     </div>
   );
 }

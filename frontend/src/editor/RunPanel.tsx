@@ -1,88 +1,62 @@
 import { useEffect, useMemo, useState } from "react";
-import { type Json, type JsonObject, type JsonSchema } from "../graph-core";
+import { type Json, type JsonSchema } from "../graph-core";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { useGraph } from "../stores/graphStore";
+import { useEditorUi } from "../stores/editorUi";
 import { useRun } from "../stores/runStore";
+import { inputFields } from "./runInput";
+import { runFromForm } from "./session/running";
 
-const INPUT_KEY = "patchbay:last-input:";
-
-/** The run form, generated from the flow's input schema. */
-export function RunForm({ graphKey, onRun, busy }: { graphKey: string; onRun: (input: Json) => void; busy: boolean }) {
-  const inputs = useGraph((s) => s.meta.inputs) as JsonSchema | undefined;
-  const props = inputs?.properties && typeof inputs.properties === "object" ? inputs.properties : null;
-  const required = new Set(inputs?.required ?? []);
-  const [values, setValues] = useState<JsonObject>(() => {
-    try {
-      return JSON.parse(localStorage.getItem(INPUT_KEY + graphKey) ?? "{}") as JsonObject;
-    } catch {
-      return {};
-    }
-  });
-  const [raw, setRaw] = useState("{}");
-  const [error, setError] = useState<string | null>(null);
-
-  const submit = () => {
-    if (!props) {
-      try {
-        onRun(JSON.parse(raw) as Json);
-        setError(null);
-      } catch {
-        setError("The input is not valid JSON.");
-      }
-      return;
-    }
-    const missing = [...required].filter((k) => values[k] === undefined || values[k] === "");
-    if (missing.length) {
-      setError(`Fill in: ${missing.map((k) => props[k]?.title ?? k).join(", ")}.`);
-      return;
-    }
-    setError(null);
-    localStorage.setItem(INPUT_KEY + graphKey, JSON.stringify(values));
-    onRun(values);
+/** One field of the run form, by the type its schema gives. */
+function RunInputField({ name, schema, required }: { name: string; schema: JsonSchema; required: boolean }) {
+  const v = useEditorUi((s) => s.runValues[name]);
+  const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  const set = (x: Json | undefined) => {
+    const next = { ...useEditorUi.getState().runValues };
+    if (x === undefined) delete next[name];
+    else next[name] = x;
+    useEditorUi.getState().set({ runValues: next });
   };
-
   return (
-    <form className="run-form" data-testid="run-form" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+    <label className="field">
+      <span className="field-label">{schema.title ?? name}{required && <span className="req"> *</span>}</span>
+      {schema.enum ? (
+        <select value={v === undefined ? "" : String(v)} onChange={(e) => set(e.target.value || undefined)} data-testid={`run-input-${name}`}>
+          <option value="">Choose…</option>
+          {schema.enum.map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
+        </select>
+      ) : t === "boolean" ? (
+        <input type="checkbox" checked={v === true} onChange={(e) => set(e.target.checked)} data-testid={`run-input-${name}`} />
+      ) : t === "number" || t === "integer" ? (
+        <input inputMode="decimal" value={v === undefined ? "" : String(v)} data-testid={`run-input-${name}`}
+          onChange={(e) => set(e.target.value === "" ? undefined : Number(e.target.value))} />
+      ) : t === "string" ? (
+        <textarea rows={4} value={(v as string) ?? ""} data-testid={`run-input-${name}`} onChange={(e) => set(e.target.value)} />
+      ) : (
+        <textarea className="mono" rows={4} value={v === undefined ? "" : JSON.stringify(v)} data-testid={`run-input-${name}`}
+          onChange={(e) => { try { set(JSON.parse(e.target.value) as Json); } catch { set(e.target.value); } }} />
+      )}
+      {schema.description && <span className="muted small">{schema.description}</span>}
+    </label>
+  );
+}
+
+/** The run form, generated from the flow's input schema; what it holds lives in editorUi, so Ctrl+Enter runs it from anywhere. */
+export function RunForm({ graphKey, busy }: { graphKey: string; busy: boolean }) {
+  const inputs = useGraph((s) => s.meta.inputs);
+  const props = inputFields(inputs);
+  const required = new Set((inputs as JsonSchema | undefined)?.required ?? []);
+  const raw = useEditorUi((s) => s.runRaw);
+  const error = useEditorUi((s) => s.runError);
+  return (
+    <form className="run-form" data-testid="run-form" onSubmit={(e) => { e.preventDefault(); runFromForm(graphKey); }}>
       <h2>Run this flow</h2>
       {props ? (
-        Object.entries(props).map(([name, s]) => {
-          const schema = s as JsonSchema;
-          const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
-          const title = schema.title ?? name;
-          const v = values[name];
-          const set = (x: Json | undefined) => setValues((old) => {
-            const next = { ...old };
-            if (x === undefined) delete next[name];
-            else next[name] = x;
-            return next;
-          });
-          return (
-            <label className="field" key={name}>
-              <span className="field-label">{title}{required.has(name) && <span className="req"> *</span>}</span>
-              {schema.enum ? (
-                <select value={v === undefined ? "" : String(v)} onChange={(e) => set(e.target.value || undefined)} data-testid={`run-input-${name}`}>
-                  <option value="">Choose…</option>
-                  {schema.enum.map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
-                </select>
-              ) : t === "boolean" ? (
-                <input type="checkbox" checked={v === true} onChange={(e) => set(e.target.checked)} data-testid={`run-input-${name}`} />
-              ) : t === "number" || t === "integer" ? (
-                <input inputMode="decimal" value={v === undefined ? "" : String(v)} data-testid={`run-input-${name}`}
-                  onChange={(e) => set(e.target.value === "" ? undefined : Number(e.target.value))} />
-              ) : t === "string" ? (
-                <textarea rows={4} value={(v as string) ?? ""} data-testid={`run-input-${name}`} onChange={(e) => set(e.target.value)} />
-              ) : (
-                <textarea className="mono" rows={4} value={v === undefined ? "" : JSON.stringify(v)} data-testid={`run-input-${name}`}
-                  onChange={(e) => { try { set(JSON.parse(e.target.value) as Json); } catch { set(e.target.value); } }} />
-              )}
-              {schema.description && <span className="muted small">{schema.description}</span>}
-            </label>
-          );
-        })
+        Object.entries(props).map(([name, schema]) => <RunInputField key={name} name={name} schema={schema} required={required.has(name)} />)
       ) : (
         <label className="field">
           <span className="field-label">Input (JSON)</span>
-          <textarea className="mono" rows={6} value={raw} onChange={(e) => setRaw(e.target.value)} data-testid="run-input-json" />
+          <textarea className="mono" rows={6} value={raw} onChange={(e) => useEditorUi.getState().set({ runRaw: e.target.value })} data-testid="run-input-json" />
         </label>
       )}
       {error && <div className="form-error">{error}</div>}

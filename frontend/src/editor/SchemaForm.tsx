@@ -2,7 +2,7 @@
  * A form generated from a node type's config JSON schema: no form is written by hand
  * for any node type, so new types appear with a working form.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import type { ModelAlias } from "../api/types";
 import { fieldKind, type GraphChoice, type Json, type JsonObject, type JsonSchema, type PinnedProblem, type Suggestion } from "../graph-core";
 import { GraphPicker } from "./GraphPicker";
@@ -63,7 +63,47 @@ export function ObjectFields(props: { schema: JsonSchema; value: JsonObject; onC
   );
 }
 
-function Field(props: { name: string; schema: JsonSchema; required: boolean; value: Json | undefined; onChange: (v: Json | undefined) => void; path: string; ctx: FormContext }) {
+type FieldProps = { name: string; schema: JsonSchema; required: boolean; value: Json | undefined; onChange: (v: Json | undefined) => void; path: string; ctx: FormContext };
+
+/** The input for a field of this kind (objects and booleans are laid out by Field itself). */
+function fieldInput(kind: ReturnType<typeof fieldKind>, props: FieldProps, invalid: boolean, testId: string): ReactNode {
+  const { name, schema, value, onChange, ctx } = props;
+  switch (kind) {
+    case "model":
+      return <ModelPicker value={value as string | undefined} models={ctx.models} onChange={(v) => onChange(v || undefined)} invalid={invalid} testId={testId} />;
+    case "graph-ref":
+      return <GraphPicker value={value as string | undefined} graphs={ctx.graphs ?? []} self={ctx.graphId ?? null} workspace={ctx.workspace ?? null}
+        onChange={onChange} invalid={invalid} testId={testId} />;
+    case "template":
+      return <TemplateField value={(value as string) ?? ""} onChange={(v) => onChange(v === "" && !props.required ? undefined : v)}
+        suggestions={ctx.suggestions} testId={testId} invalid={invalid} rows={name === "prompt" ? 8 : 3} />;
+    case "text":
+      return <input className={`nodrag ${invalid ? "invalid" : ""}`} value={(value as string) ?? ""} data-testid={testId}
+        placeholder={schema.default !== undefined ? String(schema.default) : ""}
+        onChange={(e) => onChange(e.target.value === "" && !props.required ? undefined : e.target.value)} />;
+    case "number":
+    case "integer":
+      return <NumberInput value={value as number | undefined} integer={kind === "integer"} invalid={invalid} testId={testId}
+        placeholder={schema.default !== undefined ? String(schema.default) : [schema.minimum, schema.maximum].some((v) => v !== undefined) ? `${schema.minimum ?? ""}–${schema.maximum ?? ""}` : ""}
+        onChange={onChange} />;
+    case "enum":
+      return (
+        <select className={`nodrag ${invalid ? "invalid" : ""}`} value={value === undefined ? "" : JSON.stringify(value)} data-testid={testId}
+          onChange={(e) => onChange(e.target.value === "" ? undefined : JSON.parse(e.target.value))}>
+          <option value="">{props.required ? "Choose…" : "(not set)"}</option>
+          {(schema.enum ?? []).map((opt) => <option key={JSON.stringify(opt)} value={JSON.stringify(opt)}>{String(opt)}</option>)}
+        </select>
+      );
+    case "string-list":
+      return <textarea className={`nodrag ${invalid ? "invalid" : ""}`} rows={3} data-testid={testId}
+        value={Array.isArray(value) ? (value as string[]).join("\n") : ""} placeholder="one per line"
+        onChange={(e) => { const lines = e.target.value.split("\n"); onChange(lines.length === 1 && !lines[0] ? undefined : lines); }} />;
+    default:
+      return <JsonInput value={value} schema={schema} invalid={invalid} testId={testId} onChange={onChange} suggestions={ctx.suggestions} />;
+  }
+}
+
+function Field(props: FieldProps) {
   const { name, schema, value, onChange, path, ctx } = props;
   const kind = fieldKind(name, schema);
   const problems = ctx.problems.filter((p) => p.field === path || (p.field.startsWith(`${path}.`) && kind !== "object") || p.field.startsWith(`${path}[`));
@@ -98,47 +138,7 @@ function Field(props: { name: string; schema: JsonSchema; required: boolean; val
       </label>
     );
   }
-  let input;
-  switch (kind) {
-    case "model":
-      input = <ModelPicker value={value as string | undefined} models={ctx.models} onChange={(v) => onChange(v || undefined)} invalid={invalid} testId={testId} />;
-      break;
-    case "graph-ref":
-      input = <GraphPicker value={value as string | undefined} graphs={ctx.graphs ?? []} self={ctx.graphId ?? null} workspace={ctx.workspace ?? null}
-        onChange={onChange} invalid={invalid} testId={testId} />;
-      break;
-    case "template":
-      input = <TemplateField value={(value as string) ?? ""} onChange={(v) => onChange(v === "" && !props.required ? undefined : v)}
-        suggestions={ctx.suggestions} testId={testId} invalid={invalid} rows={name === "prompt" ? 8 : 3} />;
-      break;
-    case "text":
-      input = <input className={`nodrag ${invalid ? "invalid" : ""}`} value={(value as string) ?? ""} data-testid={testId}
-        placeholder={schema.default !== undefined ? String(schema.default) : ""}
-        onChange={(e) => onChange(e.target.value === "" && !props.required ? undefined : e.target.value)} />;
-      break;
-    case "number":
-    case "integer":
-      input = <NumberInput value={value as number | undefined} integer={kind === "integer"} invalid={invalid} testId={testId}
-        placeholder={schema.default !== undefined ? String(schema.default) : [schema.minimum, schema.maximum].some((v) => v !== undefined) ? `${schema.minimum ?? ""}–${schema.maximum ?? ""}` : ""}
-        onChange={onChange} />;
-      break;
-    case "enum":
-      input = (
-        <select className={`nodrag ${invalid ? "invalid" : ""}`} value={value === undefined ? "" : JSON.stringify(value)} data-testid={testId}
-          onChange={(e) => onChange(e.target.value === "" ? undefined : JSON.parse(e.target.value))}>
-          <option value="">{props.required ? "Choose…" : "(not set)"}</option>
-          {(schema.enum ?? []).map((opt) => <option key={JSON.stringify(opt)} value={JSON.stringify(opt)}>{String(opt)}</option>)}
-        </select>
-      );
-      break;
-    case "string-list":
-      input = <textarea className={`nodrag ${invalid ? "invalid" : ""}`} rows={3} data-testid={testId}
-        value={Array.isArray(value) ? (value as string[]).join("\n") : ""} placeholder="one per line"
-        onChange={(e) => { const lines = e.target.value.split("\n"); onChange(lines.length === 1 && !lines[0] ? undefined : lines); }} />;
-      break;
-    default:
-      input = <JsonInput value={value} schema={schema} invalid={invalid} testId={testId} onChange={onChange} suggestions={ctx.suggestions} />;
-  }
+  const input = fieldInput(kind, props, invalid, testId);
   return (
     <label className={`field ${invalid ? "invalid" : ""}`} data-field={path}>
       {label}

@@ -65,26 +65,37 @@ export function TemplateField(props: {
           else if (e.key === "Escape") { e.stopPropagation(); setDismissed(true); }
         }}
       />
-      {showing && (
-        <ul className="suggestions" role="listbox" data-testid="template-suggestions">
-          {matches.map((s, i) => (
-            <li key={s.insert} role="option" aria-selected={i === active} className={i === active ? "active" : ""}
-              onMouseDown={(e) => { e.preventDefault(); insert(s); }}>
-              <code>{s.insert}</code> <span className="muted small">{s.detail}</span>
-            </li>
-          ))}
-        </ul>
-      )}
-      {props.suggestions.length > 0 && (
-        <div className="insert-chips">
-          <span className="muted small">Insert:</span>
-          {props.suggestions.slice(0, 8).map((s) => (
-            <button key={s.insert} type="button" className="chip chip-btn" title={s.detail} onMouseDown={(e) => { e.preventDefault(); insert(s); }}>
-              {s.insert}
-            </button>
-          ))}
-        </div>
-      )}
+      {showing && <SuggestionList matches={matches} active={active} onPick={insert} />}
+      <InsertChips suggestions={props.suggestions} onPick={insert} />
+    </div>
+  );
+}
+
+/** The open `{{` placeholder's matches: ↑/↓ move the active one. */
+function SuggestionList({ matches, active, onPick }: { matches: Suggestion[]; active: number; onPick: (s: Suggestion) => void }) {
+  return (
+    <ul className="suggestions" role="listbox" data-testid="template-suggestions">
+      {matches.map((s, i) => (
+        <li key={s.insert} role="option" aria-selected={i === active} className={i === active ? "active" : ""}
+          onMouseDown={(e) => { e.preventDefault(); onPick(s); }}>
+          <code>{s.insert}</code> <span className="muted small">{s.detail}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** One-click inserts of the first few things a template may use. */
+function InsertChips({ suggestions, onPick }: { suggestions: Suggestion[]; onPick: (s: Suggestion) => void }) {
+  if (!suggestions.length) return null;
+  return (
+    <div className="insert-chips">
+      <span className="muted small">Insert:</span>
+      {suggestions.slice(0, 8).map((s) => (
+        <button key={s.insert} type="button" className="chip chip-btn" title={s.detail} onMouseDown={(e) => { e.preventDefault(); onPick(s); }}>
+          {s.insert}
+        </button>
+      ))}
     </div>
   );
 }

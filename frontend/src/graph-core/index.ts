@@ -8,3 +8,4 @@ export * from "./diff";
 export * from "./templates";
 export * from "./schema";
 export * from "./graphRefs";
+export * from "./edits";

@@ -5,7 +5,7 @@
  * Template and model checks stay on the server (POST /api/graphs/validate/).
  */
 import { outPorts } from "./ports";
-import type { Catalogue, GraphSpec, JsonObject, JsonSchema, Problem, SpecNode } from "./types";
+import type { Catalogue, GraphSpec, JsonObject, JsonSchema, Problem, SpecEdge, SpecNode } from "./types";
 
 export const NODE_ID = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -115,6 +115,15 @@ export function structuralProblems(spec: GraphSpec, catalogue: Catalogue): Probl
     problems.push({ path: "nodes", message: "a graph needs a list of nodes (at least an input and an output)" });
     return problems;
   }
+  const checked = nodeProblems(nodes, catalogue);
+  problems.push(...checked.problems);
+  problems.push(...edgeProblems(Array.isArray(spec.edges) ? spec.edges : [], checked.seen, checked.good, catalogue));
+  return problems;
+}
+
+/** Ids, types, required config, one input at most and exactly one output; the nodes edges may then refer to. */
+function nodeProblems(nodes: SpecNode[], catalogue: Catalogue): { problems: Problem[]; seen: Set<string>; good: Map<string, SpecNode> } {
+  const problems: Problem[] = [];
   const seen = new Set<string>();
   const good = new Map<string, SpecNode>();
   let inputs = 0;
@@ -146,52 +155,53 @@ export function structuralProblems(spec: GraphSpec, catalogue: Catalogue): Probl
   });
   if (inputs > 1) problems.push({ path: "nodes", message: "a graph has at most one input node" });
   if (outputs !== 1) problems.push({ path: "nodes", message: "a graph needs exactly one output node" });
+  return { problems, seen, good };
+}
 
-  const edges = Array.isArray(spec.edges) ? spec.edges : [];
+/** One edge's own problems: ends that exist, no self-feed, a port the source has, nothing into the input. */
+function edgeShapeProblems(edge: SpecEdge, base: string, seen: Set<string>, good: Map<string, SpecNode>, catalogue: Catalogue): Problem[] {
+  const missing = (["from", "to"] as const).filter((end) => !seen.has(edge[end]));
+  if (missing.length) return missing.map((end) => ({ path: `${base}.${end}`, message: `points at node '${edge[end]}', which does not exist` }));
+  if (edge.from === edge.to) return [{ path: base, message: `node '${edge.from}' cannot feed itself`, node_id: edge.from }];
+  const problems: Problem[] = [];
+  const source = good.get(edge.from);
+  if (source) {
+    const ports = outPorts(source, catalogue);
+    if (ports.length === 0) {
+      problems.push({ path: base, message: `'${edge.from}' is an ${source.type} node: nothing can follow it`, node_id: edge.from });
+    } else if (edge.port !== undefined && !ports.includes(edge.port)) {
+      problems.push({ path: `${base}.port`, message: `'${edge.from}' has no port '${edge.port}' (ports: ${ports.join(", ")})`, node_id: edge.from });
+    }
+  }
+  if (good.get(edge.to)?.type === "input") {
+    problems.push({ path: base, message: `'${edge.to}' is the input node: nothing can feed it`, node_id: edge.to });
+  }
+  return problems;
+}
+
+/** Every edge's problems, then duplicates and loops among the edges that are otherwise sound. */
+function edgeProblems(edges: SpecEdge[], seen: Set<string>, good: Map<string, SpecNode>, catalogue: Catalogue): Problem[] {
+  const problems: Problem[] = [];
   const keys = new Set<string>();
   const goodEdges: EdgeLike[] = [];
   edges.forEach((edge, i) => {
     const base = `edges[${i}]`;
-    let ok = true;
-    for (const end of ["from", "to"] as const) {
-      if (!seen.has(edge[end])) {
-        problems.push({ path: `${base}.${end}`, message: `points at node '${edge[end]}', which does not exist` });
-        ok = false;
-      }
-    }
-    if (!ok) return;
-    if (edge.from === edge.to) {
-      problems.push({ path: base, message: `node '${edge.from}' cannot feed itself`, node_id: edge.from });
-      return;
-    }
-    const source = good.get(edge.from);
-    if (source) {
-      const ports = outPorts(source, catalogue);
-      if (ports.length === 0) {
-        problems.push({ path: base, message: `'${edge.from}' is an ${source.type} node: nothing can follow it`, node_id: edge.from });
-        ok = false;
-      } else if (edge.port !== undefined && !ports.includes(edge.port)) {
-        problems.push({ path: `${base}.port`, message: `'${edge.from}' has no port '${edge.port}' (ports: ${ports.join(", ")})`, node_id: edge.from });
-        ok = false;
-      }
-    }
-    if (good.get(edge.to)?.type === "input") {
-      problems.push({ path: base, message: `'${edge.to}' is the input node: nothing can feed it`, node_id: edge.to });
-      ok = false;
-    }
+    const own = edgeShapeProblems(edge, base, seen, good, catalogue);
+    problems.push(...own);
+    if (own.length && (!seen.has(edge.from) || !seen.has(edge.to) || edge.from === edge.to)) return;
+    let ok = own.length === 0;
     const key = `${edge.from}\u0000${edge.to}\u0000${edge.port ?? ""}`;
     if (keys.has(key)) {
       problems.push({ path: base, message: `duplicate edge ${edge.from} → ${edge.to}` });
       ok = false;
     }
     keys.add(key);
-    if (ok) {
-      const loop = findPath(goodEdges, edge.to, edge.from);
-      if (loop) {
-        problems.push({ path: base, message: `this edge closes a loop: ${[...loop, edge.to].join(" → ")} (graphs must not loop; use evaluator_optimizer for bounded loops)` });
-      } else {
-        goodEdges.push(edge);
-      }
+    if (!ok) return;
+    const loop = findPath(goodEdges, edge.to, edge.from);
+    if (loop) {
+      problems.push({ path: base, message: `this edge closes a loop: ${[...loop, edge.to].join(" → ")} (graphs must not loop; use evaluator_optimizer for bounded loops)` });
+    } else {
+      goodEdges.push(edge);
     }
   });
   return problems;

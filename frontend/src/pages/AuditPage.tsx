@@ -1,6 +1,6 @@
 /** The audit log: who changed what, when, from what to what. Workspace admins (and staff, for models). */
 import { useEffect, useState } from "react";
-import type { Account } from "../App";
+import type { Account } from "../ui/TopBar";
 import { type AuditEntry, listAudit } from "../api/audit";
 import { ApiError, errorText } from "../api/client";
 import { actionWords, changes, show } from "../audit/diff";
@@ -77,15 +77,7 @@ export function AuditPage({ account, workspace, isStaff }: Props) {
               <tr><th>When</th><th>Who</th><th>Action</th><th>Target</th><th>From → to</th></tr>
             </thead>
             <tbody>
-              {entries.map((e) => (
-                <tr key={e.id} data-testid="audit-row">
-                  <td title={e.at} className="nowrap">{when(e.at)}</td>
-                  <td>{e.actor.username || <span className="muted">system</span>}</td>
-                  <td><span className="strong">{actionWords(e.action)}</span><div className="muted small mono">{e.action}</div></td>
-                  <td>{e.target.name || e.target.id}<div className="muted small">{e.target.type}</div></td>
-                  <td><Diff entry={e} /></td>
-                </tr>
-              ))}
+              {entries.map((e) => <AuditRow key={e.id} e={e} />)}
             </tbody>
           </table>
         )}
@@ -93,6 +85,18 @@ export function AuditPage({ account, workspace, isStaff }: Props) {
         {cursor && !loading ? <div className="row end"><button className="btn" onClick={() => load(true)} data-testid="audit-older">Older entries</button></div> : null}
       </main>
     </div>
+  );
+}
+
+function AuditRow({ e }: { e: AuditEntry }) {
+  return (
+    <tr data-testid="audit-row">
+      <td title={e.at} className="nowrap">{when(e.at)}</td>
+      <td>{e.actor.username || <span className="muted">system</span>}</td>
+      <td><span className="strong">{actionWords(e.action)}</span><div className="muted small mono">{e.action}</div></td>
+      <td>{e.target.name || e.target.id}<div className="muted small">{e.target.type}</div></td>
+      <td><Diff entry={e} /></td>
+    </tr>
   );
 }
 

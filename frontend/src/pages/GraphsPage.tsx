@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { Account } from "../App";
+import type { Account } from "../ui/TopBar";
 import { ApiError, errorText } from "../api/client";
 import { createGraph, deleteGraph, duplicateGraph, getGraph, saveGraph } from "../api/endpoints";
 import { useGraphs } from "../api/hooks";
@@ -13,40 +13,83 @@ import { Confirm, Modal } from "../ui/Modal";
 import { toast } from "../ui/toasts";
 import { TopBar } from "../ui/TopBar";
 
+/** Create a flow from a document; one that is not valid yet opens as an unsaved draft with every problem pinned. */
+async function createFromSpec(spec: GraphSpec, message: string): Promise<void> {
+  try {
+    const g = await createGraph(spec, message);
+    toast.success(`“${g.name}” is ready.`);
+    navigate(`/graphs/${g.id}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.problems.length) {
+      saveDraft("new", { spec, baseVersion: null, savedAt: Date.now(), problems: e.problems });
+      toast.warning("The flow has problems to fix before it can be saved: they are marked on the canvas.");
+      navigate("/graphs/new");
+    } else {
+      toast.error(errorText(e));
+    }
+  }
+}
+
+async function importFile(): Promise<void> {
+  const file = await pickFile();
+  if (!file) return;
+  try {
+    const spec = await readSpecFile(file);
+    await createFromSpec(spec, `Imported from ${file.name}`);
+  } catch (e) {
+    toast.error(e instanceof FileProblem ? e.message : errorText(e));
+  }
+}
+
+async function duplicate(g: GraphSummary, reload: () => void): Promise<void> {
+  try {
+    const copy = await duplicateGraph(g.id);
+    toast.success(`Copied to “${copy.name}”.`);
+    reload();
+  } catch (e) { toast.error(errorText(e)); }
+}
+
+async function exportGraph(g: GraphSummary): Promise<void> {
+  try {
+    const detail = await getGraph(g.id);
+    if (detail.spec) downloadSpec(detail.spec);
+  } catch (e) { toast.error(errorText(e)); }
+}
+
+async function remove(g: GraphSummary, reload: () => void): Promise<void> {
+  try {
+    await deleteGraph(g.id);
+    toast.success(`“${g.name}” was deleted.`);
+    reload();
+  } catch (e) { toast.error(errorText(e)); }
+}
+
+function GraphRow({ g, onRename, onDelete, reload }: { g: GraphSummary; onRename: () => void; onDelete: () => void; reload: () => void }) {
+  return (
+    <tr data-testid="graph-row">
+      <td>
+        <a href={`/graphs/${g.id}`} className="strong" onClick={(e) => { e.preventDefault(); navigate(`/graphs/${g.id}`); }}>{g.name}</a>
+        {g.latest_version?.message ? <div className="muted small">{g.latest_version.message}</div> : null}
+      </td>
+      <td>v{g.latest_version?.number ?? "—"}</td>
+      <td>{when(g.updated_at)}</td>
+      <td>{g.latest_version?.author ?? "—"}</td>
+      <td className="actions">
+        <button className="btn btn-small" onClick={onRename}>Rename</button>
+        <button className="btn btn-small" onClick={() => duplicate(g, reload)}>Duplicate</button>
+        <button className="btn btn-small" onClick={() => exportGraph(g)}>Export</button>
+        <button className="btn btn-small btn-danger-ghost" onClick={onDelete} data-testid="delete-graph">Delete</button>
+      </td>
+    </tr>
+  );
+}
+
 export function GraphsPage({ account, workspace }: { account: Account; workspace: string }) {
   const graphs = useGraphs();
   const [creating, setCreating] = useState(false);
   const [renaming, setRenaming] = useState<GraphSummary | null>(null);
   const [deleting, setDeleting] = useState<GraphSummary | null>(null);
   const [filter, setFilter] = useState("");
-
-  const importFile = async () => {
-    const file = await pickFile();
-    if (!file) return;
-    try {
-      const spec = await readSpecFile(file);
-      await createFromSpec(spec, `Imported from ${file.name}`);
-    } catch (e) {
-      toast.error(e instanceof FileProblem ? e.message : errorText(e));
-    }
-  };
-
-  const createFromSpec = async (spec: GraphSpec, message: string) => {
-    try {
-      const g = await createGraph(spec, message);
-      toast.success(`“${g.name}” is ready.`);
-      navigate(`/graphs/${g.id}`);
-    } catch (e) {
-      if (e instanceof ApiError && e.problems.length) {
-        // Not valid yet: open it as an unsaved draft with every problem pinned, rather than refuse it.
-        saveDraft("new", { spec, baseVersion: null, savedAt: Date.now(), problems: e.problems });
-        toast.warning("The flow has problems to fix before it can be saved: they are marked on the canvas.");
-        navigate("/graphs/new");
-      } else {
-        toast.error(errorText(e));
-      }
-    }
-  };
 
   const list = (graphs.data ?? []).filter((g) => g.name.toLowerCase().includes(filter.toLowerCase()));
 
@@ -81,34 +124,7 @@ export function GraphsPage({ account, workspace }: { account: Account; workspace
               <tr><th>Name</th><th>Version</th><th>Last saved</th><th>By</th><th /></tr>
             </thead>
             <tbody>
-              {list.map((g) => (
-                <tr key={g.id} data-testid="graph-row">
-                  <td>
-                    <a href={`/graphs/${g.id}`} className="strong" onClick={(e) => { e.preventDefault(); navigate(`/graphs/${g.id}`); }}>{g.name}</a>
-                    {g.latest_version?.message ? <div className="muted small">{g.latest_version.message}</div> : null}
-                  </td>
-                  <td>v{g.latest_version?.number ?? "—"}</td>
-                  <td>{when(g.updated_at)}</td>
-                  <td>{g.latest_version?.author ?? "—"}</td>
-                  <td className="actions">
-                    <button className="btn btn-small" onClick={() => setRenaming(g)}>Rename</button>
-                    <button className="btn btn-small" onClick={async () => {
-                      try {
-                        const copy = await duplicateGraph(g.id);
-                        toast.success(`Copied to “${copy.name}”.`);
-                        graphs.reload();
-                      } catch (e) { toast.error(errorText(e)); }
-                    }}>Duplicate</button>
-                    <button className="btn btn-small" onClick={async () => {
-                      try {
-                        const detail = await getGraph(g.id);
-                        if (detail.spec) downloadSpec(detail.spec);
-                      } catch (e) { toast.error(errorText(e)); }
-                    }}>Export</button>
-                    <button className="btn btn-small btn-danger-ghost" onClick={() => setDeleting(g)} data-testid="delete-graph">Delete</button>
-                  </td>
-                </tr>
-              ))}
+              {list.map((g) => <GraphRow key={g.id} g={g} onRename={() => setRenaming(g)} onDelete={() => setDeleting(g)} reload={graphs.reload} />)}
             </tbody>
           </table>
         )}
@@ -119,13 +135,7 @@ export function GraphsPage({ account, workspace }: { account: Account; workspace
         <Confirm title="Delete this flow?" danger confirm="Delete for good"
           text={`“${deleting.name}” and all of its ${deleting.latest_version?.number ?? 0} version(s) and runs will be deleted. This cannot be undone. (Export it first to keep a copy.)`}
           onClose={() => setDeleting(null)}
-          onConfirm={async () => {
-            try {
-              await deleteGraph(deleting.id);
-              toast.success(`“${deleting.name}” was deleted.`);
-              graphs.reload();
-            } catch (e) { toast.error(errorText(e)); }
-          }} />
+          onConfirm={() => remove(deleting, graphs.reload)} />
       )}
     </div>
   );

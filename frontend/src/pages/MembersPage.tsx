@@ -1,6 +1,6 @@
 /** Workspace members: everyone sees who is in and their role; admins invite, change roles and remove. */
 import { useCallback, useEffect, useState } from "react";
-import type { Account } from "../App";
+import type { Account } from "../ui/TopBar";
 import { errorText } from "../api/client";
 import { changeMemberRole, inviteMember, listMembers, removeMember } from "../api/endpoints";
 import type { Member, Members, Role } from "../api/types";

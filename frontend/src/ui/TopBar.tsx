@@ -1,5 +1,4 @@
 import type { ReactNode } from "react";
-import type { Account } from "../App";
 import { navigate } from "../router";
 
 export function TopBar({ account, children }: { account: Account; children?: ReactNode }) {
@@ -17,4 +16,10 @@ export function TopBar({ account, children }: { account: Account; children?: Rea
       </div>
     </header>
   );
+}
+
+/** Who is signed in, and how to sign out: what every page's top bar shows. */
+export interface Account {
+  user: string;
+  onSignOut: () => void;
 }

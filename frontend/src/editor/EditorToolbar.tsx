@@ -1,0 +1,48 @@
+/** The editor's top bar: the flow's name and save state, undo/redo, layout, import/export, save and run. */
+import { useEditorUi } from "../stores/editorUi";
+import { useGraph } from "../stores/graphStore";
+import { openSaveDialog } from "./session/saving";
+import type { CanvasActions } from "./session/useCanvasActions";
+
+function saveStateText(isNew: boolean, dirty: boolean, savedVersion: number | null): string {
+  if (isNew) return "Not saved yet";
+  if (dirty) return "Unsaved changes";
+  return savedVersion ? `Saved · v${savedVersion}` : "Saved";
+}
+
+export function FlowTitle({ isNew }: { isNew: boolean }) {
+  const name = useGraph((s) => s.meta.name);
+  const dirty = useGraph((s) => s.revision !== s.savedRevision);
+  const savedVersion = useGraph((s) => s.savedVersion);
+  const offline = useEditorUi((s) => s.serverCheck === "offline");
+  return (
+    <>
+      <span className="flow-name" data-testid="flow-title">{name || "untitled"}</span>
+      <span className={`save-state ${dirty ? "dirty" : ""}`} data-testid="save-state">{saveStateText(isNew, dirty, savedVersion)}</span>
+      {offline && <span className="warn small">Server unreachable: checks run in the browser only</span>}
+    </>
+  );
+}
+
+export function EditorToolbar({ actions }: { actions: CanvasActions }) {
+  const canUndo = useGraph((s) => s.past.length > 0);
+  const canRedo = useGraph((s) => s.future.length > 0);
+  const problemCount = useGraph((s) => s.problems.length);
+  const busy = useEditorUi((s) => s.saving === "busy");
+  const g = useGraph.getState;
+  return (
+    <div className="toolbar">
+      <button className="btn btn-ghost" onClick={() => g().undo()} disabled={!canUndo} title="Undo (Ctrl+Z)" data-testid="undo">↶</button>
+      <button className="btn btn-ghost" onClick={() => g().redo()} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" data-testid="redo">↷</button>
+      <button className="btn btn-ghost" onClick={actions.tidy} title="Tidy up (L)" data-testid="auto-layout">Tidy up</button>
+      <button className="btn btn-ghost" onClick={actions.fit} title="Zoom to fit (F)">Fit</button>
+      <button className="btn btn-ghost" onClick={actions.importInto} data-testid="import-into">Import</button>
+      <button className="btn btn-ghost" onClick={actions.exportSpec} data-testid="export">Export</button>
+      <button className="btn btn-ghost" onClick={() => useEditorUi.getState().set({ help: true })} title="Keyboard shortcuts (?)">?</button>
+      <button className={`btn ${problemCount ? "btn-warn" : ""}`} onClick={openSaveDialog} disabled={busy} data-testid="save">
+        {busy ? "Saving…" : "Save"}
+      </button>
+      <button className="btn btn-primary" onClick={() => useEditorUi.getState().set({ tab: "run" })} data-testid="tab-run-top">▶ Run</button>
+    </div>
+  );
+}
