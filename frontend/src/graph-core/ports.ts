@@ -31,8 +31,3 @@ export function defaultPort(node: Pick<SpecNode, "type" | "config">, catalogue: 
   const ports = outPorts(node, catalogue);
   return ports.length ? ports[0] : null;
 }
-
-/** Whether anything can feed this node (the input node takes no edges). */
-export function acceptsInput(type: string): boolean {
-  return type !== "input";
-}
