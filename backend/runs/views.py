@@ -8,11 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut, parse
 from backend.config.errors import InvalidRequest
 from backend.config.params import MAX_INT, parse_int
 from backend.graphs.selectors import graph_get
-from backend.graphs.serializers import ErrorOut
-from backend.graphs.views import parse
 
 from .models import Run
 from .selectors import events_after, run_get, runs_visible_to
