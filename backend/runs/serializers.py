@@ -34,6 +34,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "totals": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens, "cost_usd": run.cost_usd,
                    "llm_calls": run.llm_calls, "duration_ms": run.latency_ms},
+        "engine_ms": run.engine_ms, "total_ms": run.total_ms,
         "websocket": f"/ws/runs/{run.pk}/",
     }
     if with_spans:
@@ -72,7 +73,7 @@ class TotalsOut(serializers.Serializer):
     output_tokens = serializers.IntegerField()
     cost_usd = serializers.FloatField()
     llm_calls = serializers.IntegerField()
-    duration_ms = serializers.FloatField(allow_null=True)
+    duration_ms = serializers.FloatField(allow_null=True, help_text="engine time, as the run's engine_ms")
 
 
 class RunOut(serializers.Serializer):
@@ -90,6 +91,8 @@ class RunOut(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     totals = TotalsOut()
+    engine_ms = serializers.FloatField(allow_null=True, help_text="time inside the engine, first step to last")
+    total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")
 
 
