@@ -49,9 +49,9 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
 
 # --- Output shapes, for the OpenAPI document. ---
 
-@extend_schema_field({"$ref": "#/components/schemas/Span"})
+@extend_schema_field({"$ref": "#/components/schemas/SpanOut"})
 class SpanField(serializers.JSONField):
-    """A span; its OpenAPI shape is span.json (added as the ``Span`` component by ``add_shape_components``)."""
+    """A span; its OpenAPI shape is span.json (added as the ``SpanOut`` component by ``add_shape_components``)."""
 
 
 # The stored events of a run, each of events.json's shape (the ``RunEvent`` component).

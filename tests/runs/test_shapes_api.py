@@ -61,6 +61,6 @@ def test_the_openapi_document_takes_the_shapes_from_the_schema_files(alice_api) 
     for name, schema in openapi_components().items():
         assert components[name] == schema, f"OpenAPI component {name} drifted from backend/engine/shapes/"
     detail = components["RunDetailOut"]["properties"]["spans"]
-    assert detail["items"] == {"$ref": "#/components/schemas/Span"}
+    assert detail["items"] == {"$ref": "#/components/schemas/SpanOut"}
     listing = doc["paths"]["/api/runs/{run_id}/events/"]["get"]["responses"]["200"]["content"]["application/json"]
     assert listing["schema"]["items"] == {"$ref": "#/components/schemas/RunEvent"}

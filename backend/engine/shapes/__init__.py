@@ -47,11 +47,15 @@ def event_types() -> dict[str, str]:
             if "const" in sub.get("properties", {}).get("type", {})}
 
 
+# The OpenAPI document has called the span ``SpanOut`` since it had one: clients generated from it keep the name.
+COMPONENT_NAMES = {"Span": "SpanOut"}
+
+
 def openapi_components() -> dict[str, dict[str, Any]]:
-    """The shapes as OpenAPI 3.1 components: ``Span``, ``RunEvent`` and each event, refs pointed at components."""
+    """The shapes as OpenAPI 3.1 components: ``SpanOut``, ``RunEvent`` and each event, refs pointed at components."""
     events = events_schema()
     defs = events.pop("$defs")
-    components = {name: _component(sub) for name, sub in defs.items()}
+    components = {COMPONENT_NAMES.get(name, name): _component(sub) for name, sub in defs.items()}
     events.pop("$schema", None)
     events.pop("$id", None)
     components["RunEvent"] = _component(events)
@@ -60,9 +64,13 @@ def openapi_components() -> dict[str, dict[str, Any]]:
 
 def _component(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {key: ("#/components/schemas/" + value.removeprefix("#/$defs/")
-                      if key == "$ref" and isinstance(value, str) else _component(value))
+        return {key: (_component_ref(value) if key == "$ref" and isinstance(value, str) else _component(value))
                 for key, value in schema.items() if key not in ("$schema", "$id")}
     if isinstance(schema, list):
         return [_component(item) for item in schema]
     return schema
+
+
+def _component_ref(ref: str) -> str:
+    name = ref.removeprefix("#/$defs/")
+    return "#/components/schemas/" + COMPONENT_NAMES.get(name, name)
