@@ -93,12 +93,10 @@ def stack_env(database_url: str, redis_url: str, queue: str, data_dir: str) -> d
 
 def start_worker(env: dict[str, str], hostname: str, concurrency: int) -> Child:
     """A Celery worker as production runs it: the threads pool, one shared run loop per process."""
-    import sys
+    from backend.runs.worker_cmd import worker_argv
 
-    return Child("celery worker", [
-        sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
-        "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-l", "WARNING", "--hostname", hostname], env)
+    return Child("celery worker", worker_argv(concurrency=concurrency, hostname=hostname, loglevel="WARNING",
+                                              heartbeat=False), env)
 
 
 def start_web(env: dict[str, str]) -> tuple[Child, int]:

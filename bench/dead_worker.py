@@ -39,6 +39,7 @@ def main() -> None:
     from backend.providers.models import ModelAlias
     from backend.runs.models import Run
     from backend.runs.services import run_create
+    from backend.runs.worker_cmd import worker_argv
     from bench._stack import Child
     from bench.fake_openai import start_in_thread
 
@@ -57,9 +58,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "LOG_LEVEL": "WARNING"}
 
     def worker(name: str) -> Child:
-        child = Child(name, [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
-                             "-c", "4", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
-                             "--hostname", f"{name}-{os.getpid()}@%h"], env)
+        child = Child(name, worker_argv(concurrency=4, hostname=f"{name}-{os.getpid()}@%h", heartbeat=False), env)
         wait_until(lambda: any(" ready." in line for line in child.lines), 90, f"{name} ready")
         return child
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.runs.worker_cmd import worker_argv
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -133,9 +135,7 @@ def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveSta
         client.delete(key)
     worker_log: list[str] = []
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads", "--concurrency",
-         "32", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "--hostname", f"test-{os.getpid()}@%h"],
+        worker_argv(concurrency=32, hostname=f"test-{os.getpid()}@%h", heartbeat=False),
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _Tail(worker.stdout, worker_log).start()
     port = free_port()

@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut
 from backend.graphs.authz import Action, require
 from backend.graphs.selectors import workspaces_of
-from backend.graphs.serializers import ErrorOut
 
 from .models import AuditEntry
 from .selectors import audit_page, parse_filter

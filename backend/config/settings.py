@@ -232,7 +232,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"MemberRoleEnum": "backend.graphs.members.ROLES","RunStatusEnum": "backend.runs.models.Run.Status",
                             "EndpointStatusEnum": ["live", "off", "draft"]},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "backend.endpoints.openapi.add_flow_paths"],
+                             "backend.endpoints.openapi.add_flow_paths",
+                             # span.json and events.json as components (issue 10: one definition per shape)
+                             "backend.runs.serializers.add_shape_components"],
 }
 
 LANGUAGE_CODE = "en-us"

@@ -6,8 +6,6 @@ path; sizes are checked first so an oversized request costs no parsing.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from typing import Any
 from backend.config import jsonbody
 from backend.config.sizes import input_size
 from backend.config.storable import NUL_PROBLEM, nul_path
+from backend.engine.canonical import canonical_hash
 
 from .errors import CallRefused
 
@@ -50,8 +49,7 @@ def _json(body: bytes) -> Any:
 
 
 def request_hash(slug: str, doc: dict[str, Any]) -> str:
-    canonical = json.dumps({"flow": slug, "body": doc}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical_hash({"flow": slug, "body": doc})
 
 
 def parse_call(body: bytes, *, slug: str, max_input_bytes: int, max_timeout_s: float) -> Call:

@@ -81,12 +81,18 @@ def components(input_schema: dict[str, Any], output: dict[str, Any]) -> dict[str
         "FlowUsage": usage,
         "FlowResult": {
             "type": "object",
-            "required": ["run_id", "status", "output", "error", "usage", "latency_ms", "version", "trace_id"],
+            "required": ["run_id", "status", "output", "error", "usage", "engine_ms", "total_ms", "latency_ms",
+                         "version", "trace_id"],
             "properties": {
                 "run_id": {"type": "string", "format": "uuid"}, "status": status,
                 "output": {"anyOf": [_ref("FlowOutput"), {"type": "null"}]},
                 "error": {"type": ["string", "null"]}, "usage": _ref("FlowUsage"),
-                "latency_ms": {"type": ["number", "null"], "description": "From accepted to finished."},
+                "engine_ms": {"type": ["number", "null"], "description": "Time inside the engine, first step "
+                              "to last."},
+                "total_ms": {"type": ["number", "null"], "description": "From accepted to finished, queue wait "
+                             "included."},
+                "latency_ms": {"type": ["number", "null"], "deprecated": True,
+                               "description": "Alias of total_ms (from accepted to finished)."},
                 "version": {"type": "integer", "description": "The graph version that ran."},
                 "trace_id": {"type": "string"}, "request_id": {"type": ["string", "null"]},
                 "created_at": {"type": "string", "format": "date-time"},

@@ -25,9 +25,6 @@ def run_links(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, str
 
 def run_result(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, Any]:
     """The run as a caller sees it: status, output, usage, timing and links (never spans or the key)."""
-    latency_ms = None
-    if run.finished_at is not None:
-        latency_ms = round((run.finished_at - run.created_at).total_seconds() * 1000, 1)
     return {
         "run_id": str(run.pk),
         "status": run.status,
@@ -36,7 +33,9 @@ def run_result(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, An
         "usage": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens,
                   "tokens": run.input_tokens + run.output_tokens, "cost_usd": run.cost_usd,
                   "llm_calls": run.llm_calls},
-        "latency_ms": latency_ms,
+        "engine_ms": run.engine_ms,
+        "total_ms": run.total_ms,
+        "latency_ms": run.total_ms,  # alias of total_ms, kept for callers written before the two names
         "version": run.graph_version.number,
         "trace_id": run.trace_id,
         "request_id": run.request_id or None,

@@ -10,8 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import parse
 from backend.graphs.selectors import graph_get
-from backend.graphs.views import parse, pick_workspace
+from backend.graphs.views import pick_workspace
 
 from . import serializers as s
 from .auth import ApiKeyAuthentication, KeyCaller

@@ -1,18 +1,19 @@
 """Pure aggregators for fan-out patterns: vote counting and branch joins. No I/O, no model."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .canonical import canonical_json
 
 
 def vote_key(value: Any) -> str:
     """What counts as the same answer: trimmed, case-folded text; JSON with sorted keys."""
     if isinstance(value, str):
         return " ".join(value.split()).casefold()
-    return json.dumps(value, sort_keys=True, default=str)
+    return canonical_json(value)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@ respect the budget, the cache, and are traced as spans."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from .budget import BudgetExceeded, BudgetTracker
+from .canonical import canonical_hash
 from .errors import NodeFailed
 from .limits import MAX_JSON_DEPTH
 from .ports import LLMError, LLMRequest, LLMResult, Ports
@@ -273,9 +273,5 @@ def _cacheable(request: LLMRequest) -> bool:
 
 
 def _cache_key(request: LLMRequest) -> str:
-    body = json.dumps(
-        {"alias": request.alias, "messages": request.messages, "schema": request.response_schema,
-         "params": request.params},
-        sort_keys=True, default=str,
-    )
-    return "llm:" + hashlib.sha256(body.encode()).hexdigest()
+    return "llm:" + canonical_hash({"alias": request.alias, "messages": request.messages,
+                                    "schema": request.response_schema, "params": request.params})

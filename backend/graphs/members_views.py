@@ -10,11 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut
+
 from .authz import Action, can, role_of
 from .members import ROLES, member_invite, member_remove, members_of, membership_change_role, membership_get
 from .models import Membership, Workspace
 from .selectors import workspaces_of
-from .serializers import ErrorOut
 
 
 class MemberOut(serializers.Serializer):

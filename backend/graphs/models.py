@@ -1,18 +1,17 @@
 """Workspaces, graphs and prompts. Versions are immutable: a save adds a row."""
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 
+from backend.engine.canonical import canonical_hash
+
 
 def content_hash(value: Any) -> str:
     """A stable hash of a JSON value: equal content, equal hash, whatever the key order."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical_hash(value)
 
 
 class ImmutableModel(models.Model):

@@ -11,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut
 from backend.config.errors import InvalidRequest
 
 from .retention import RetentionPolicy, retention_policy, workspace_retention_update
 from .selectors import workspaces_of
-from .serializers import ErrorOut
 
 
 class RetentionIn(serializers.Serializer):

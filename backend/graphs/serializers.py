@@ -5,6 +5,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from backend.config.api import ProblemOut
+
 from .models import Graph, GraphVersion, Prompt, PromptVersion
 
 
@@ -97,18 +99,6 @@ def prompt_out(prompt: Prompt) -> dict[str, Any]:
 
 
 # --- Output shapes, for the OpenAPI document (the views build plain dicts of these shapes). ---
-
-class ProblemOut(serializers.Serializer):
-    path = serializers.CharField(help_text="JSON path of the field at fault, e.g. spec.nodes[2].config.model")
-    message = serializers.CharField()
-    node_id = serializers.CharField(allow_null=True, required=False)
-
-
-class ErrorOut(serializers.Serializer):
-    error = serializers.CharField(help_text="a stable code: invalid, invalid_graph, not_found, too_large, ...")
-    message = serializers.CharField()
-    problems = ProblemOut(many=True)
-
 
 class VersionSummaryOut(serializers.Serializer):
     number = serializers.IntegerField()

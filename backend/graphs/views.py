@@ -1,8 +1,6 @@
 """Graph and prompt endpoints: thin, one class per resource; logic lives in services."""
 from __future__ import annotations
 
-from typing import Any
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut, parse
 from backend.config.errors import InvalidRequest
 from backend.engine.nodes import catalogue
 
@@ -28,12 +27,6 @@ from .services import (
 )
 
 
-def parse(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def pick_workspace(request: Request, workspace_id: int | None) -> Workspace:
     if workspace_id is None:
         return workspace_for_user(request.user)
@@ -49,7 +42,7 @@ class GraphListView(APIView):
         graphs = graphs_visible_to(request.user)
         return Response([s.graph_summary(g) for g in graphs])
 
-    @extend_schema(operation_id="graphs_create", request=s.GraphCreateInput, responses={201: s.GraphOut, 400: s.ErrorOut})
+    @extend_schema(operation_id="graphs_create", request=s.GraphCreateInput, responses={201: s.GraphOut, 400: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(s.GraphCreateInput, request)
         workspace = pick_workspace(request, data.get("workspace"))
@@ -58,11 +51,11 @@ class GraphListView(APIView):
 
 
 class GraphDetailView(APIView):
-    @extend_schema(operation_id="graphs_get", responses={200: s.GraphOut, 404: s.ErrorOut})
+    @extend_schema(operation_id="graphs_get", responses={200: s.GraphOut, 404: ErrorOut})
     def get(self, request: Request, graph_id: int) -> Response:
         return Response(s.graph_detail(graph_get(request.user, graph_id)))
 
-    @extend_schema(operation_id="graphs_save_version", request=s.SpecInput, responses={200: s.GraphSavedOut, 201: s.GraphSavedOut, **{400: s.ErrorOut, 404: s.ErrorOut}})
+    @extend_schema(operation_id="graphs_save_version", request=s.SpecInput, responses={200: s.GraphSavedOut, 201: s.GraphSavedOut, **{400: ErrorOut, 404: ErrorOut}})
     def put(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
         data = parse(s.SpecInput, request)
@@ -72,21 +65,21 @@ class GraphDetailView(APIView):
         return Response({**s.graph_detail(graph), "created_version": created},
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(operation_id="graphs_delete", responses={204: None, 404: s.ErrorOut, 409: s.ErrorOut})
+    @extend_schema(operation_id="graphs_delete", responses={204: None, 404: ErrorOut, 409: ErrorOut})
     def delete(self, request: Request, graph_id: int) -> Response:
         graph_delete(graph=graph_get(request.user, graph_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class GraphVersionListView(APIView):
-    @extend_schema(operation_id="graphs_versions_list", responses={200: s.VersionSummaryOut(many=True), 404: s.ErrorOut})
+    @extend_schema(operation_id="graphs_versions_list", responses={200: s.VersionSummaryOut(many=True), 404: ErrorOut})
     def get(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
         return Response([s.version_summary(v) for v in graph.versions.select_related("author")])
 
 
 class GraphVersionDetailView(APIView):
-    @extend_schema(operation_id="graphs_versions_get", responses={200: s.VersionDetailOut, 404: s.ErrorOut})
+    @extend_schema(operation_id="graphs_versions_get", responses={200: s.VersionDetailOut, 404: ErrorOut})
     def get(self, request: Request, graph_id: int, number: int) -> Response:
         graph = graph_get(request.user, graph_id)
         return Response(s.version_detail(get_object_or_404(graph.versions, number=number)))
@@ -95,7 +88,7 @@ class GraphVersionDetailView(APIView):
 class GraphValidateView(APIView):
     """Check a spec without saving it: every problem, each with its path."""
 
-    @extend_schema(operation_id="graphs_validate", request=s.GraphCreateInput, responses={200: s.ValidationOut, 400: s.ErrorOut})
+    @extend_schema(operation_id="graphs_validate", request=s.GraphCreateInput, responses={200: s.ValidationOut, 400: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(s.GraphCreateInput, request)
         workspace = pick_workspace(request, data.get("workspace"))
@@ -115,7 +108,7 @@ class PromptListView(APIView):
         prompts = Prompt.objects.filter(workspace__membership__user=request.user)
         return Response([s.prompt_out(p) for p in prompts])
 
-    @extend_schema(operation_id="prompts_create", request=s.PromptCreateInput, responses={201: s.PromptOut, 400: s.ErrorOut})
+    @extend_schema(operation_id="prompts_create", request=s.PromptCreateInput, responses={201: s.PromptOut, 400: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(s.PromptCreateInput, request)
         workspace = pick_workspace(request, data.pop("workspace", None))
@@ -124,12 +117,12 @@ class PromptListView(APIView):
 
 
 class PromptVersionListView(APIView):
-    @extend_schema(operation_id="prompts_versions_list", responses={200: s.PromptVersionOut(many=True), 404: s.ErrorOut})
+    @extend_schema(operation_id="prompts_versions_list", responses={200: s.PromptVersionOut(many=True), 404: ErrorOut})
     def get(self, request: Request, name: str) -> Response:
         prompt = prompt_get(request.user, name)
         return Response([s.prompt_version_out(v) for v in prompt.versions.select_related("author")])
 
-    @extend_schema(operation_id="prompts_versions_create", request=s.PromptVersionInput, responses={201: s.PromptVersionOut, **{400: s.ErrorOut, 404: s.ErrorOut}})
+    @extend_schema(operation_id="prompts_versions_create", request=s.PromptVersionInput, responses={201: s.PromptVersionOut, **{400: ErrorOut, 404: ErrorOut}})
     def post(self, request: Request, name: str) -> Response:
         prompt = prompt_get(request.user, name)
         version = prompt_version_create(prompt=prompt, user=request.user, **parse(s.PromptVersionInput, request))
@@ -137,7 +130,7 @@ class PromptVersionListView(APIView):
 
 
 class PromptLabelView(APIView):
-    @extend_schema(operation_id="prompts_labels_move", request=s.LabelMoveInput, responses={200: s.LabelOut, **{400: s.ErrorOut, 404: s.ErrorOut}})
+    @extend_schema(operation_id="prompts_labels_move", request=s.LabelMoveInput, responses={200: s.LabelOut, **{400: ErrorOut, 404: ErrorOut}})
     def put(self, request: Request, name: str, label: str) -> Response:
         prompt = prompt_get(request.user, name)
         data = parse(s.LabelMoveInput, request)

@@ -6,8 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut
 from backend.graphs.authz import Action, require
-from backend.graphs.serializers import ErrorOut
 
 from .registry import alias_catalogue
 from .services import model_alias_save

@@ -39,7 +39,7 @@ class Run(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.FloatField(default=0)
     llm_calls = models.PositiveIntegerField(default=0)
-    latency_ms = models.FloatField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)  # engine time; the APIs call it engine_ms
     # Runs started through a published endpoint: the API key (never its secret) and the caller's X-Request-Id.
     api_key = models.ForeignKey("endpoints.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="runs")
@@ -52,6 +52,19 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    # The two latencies, each with one name in every API (README "Run timings"):
+    @property
+    def engine_ms(self) -> float | None:
+        """Time inside the engine, from the first step to the last (what the run's totals call duration_ms)."""
+        return self.latency_ms
+
+    @property
+    def total_ms(self) -> float | None:
+        """What a caller waited: from accepted (created) to finished, queue wait included."""
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.created_at).total_seconds() * 1000, 1)
 
 
 class Span(models.Model):

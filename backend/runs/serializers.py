@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from backend.engine.shapes import openapi_components, span_fields, span_schema
 
 from .models import Run, Span
 from .selectors import run_details_pruned
@@ -15,15 +18,15 @@ class RunCreateInput(serializers.Serializer):
     budget = serializers.JSONField(required=False)
 
 
+# A stored span's text columns hold "" for "none"; span.json says null.
+_NULL_WHEN_BLANK = frozenset(name for name, prop in span_schema()["properties"].items()
+                             if prop.get("type") == ["string", "null"])
+
+
 def span_out(span: Span) -> dict[str, Any]:
-    return {
-        "span_id": span.span_id, "parent_id": span.parent_id or None, "node_id": span.node_id or None,
-        "kind": span.kind, "name": span.name, "node_type": span.node_type or None, "status": span.status,
-        "started_at": span.started_at, "ended_at": span.ended_at, "duration_ms": span.duration_ms,
-        "input": span.input, "output": span.output, "model": span.model or None,
-        "input_tokens": span.input_tokens, "output_tokens": span.output_tokens, "cost_usd": span.cost_usd,
-        "cache_hit": span.cache_hit, "error": span.error or None, "attributes": span.attributes,
-    }
+    """A stored span in span.json's shape (the fields come from the schema, not from a list kept here)."""
+    out = {name: getattr(span, name) for name in span_fields()}
+    return {name: (value or None) if name in _NULL_WHEN_BLANK else value for name, value in out.items()}
 
 
 def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "finished_at": run.finished_at,
         "totals": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens, "cost_usd": run.cost_usd,
                    "llm_calls": run.llm_calls, "duration_ms": run.latency_ms},
+        "engine_ms": run.engine_ms, "total_ms": run.total_ms,
         "websocket": f"/ws/runs/{run.pk}/",
     }
     if with_spans:
@@ -45,26 +49,19 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
 
 # --- Output shapes, for the OpenAPI document. ---
 
-class SpanOut(serializers.Serializer):
-    span_id = serializers.CharField()
-    parent_id = serializers.CharField(allow_null=True)
-    node_id = serializers.CharField(allow_null=True)
-    kind = serializers.CharField(help_text="node | llm | branch | sample | plan | worker | synthesize | iteration")
-    name = serializers.CharField()
-    node_type = serializers.CharField(allow_null=True)
-    status = serializers.CharField()
-    started_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField(allow_null=True)
-    duration_ms = serializers.FloatField(allow_null=True)
-    input = serializers.JSONField(allow_null=True)
-    output = serializers.JSONField(allow_null=True)
-    model = serializers.CharField(allow_null=True)
-    input_tokens = serializers.IntegerField()
-    output_tokens = serializers.IntegerField()
-    cost_usd = serializers.FloatField()
-    cache_hit = serializers.BooleanField()
-    error = serializers.CharField(allow_null=True)
-    attributes = serializers.JSONField(help_text="OpenTelemetry GenAI names where one exists")
+@extend_schema_field({"$ref": "#/components/schemas/SpanOut"})
+class SpanField(serializers.JSONField):
+    """A span; its OpenAPI shape is span.json (added as the ``SpanOut`` component by ``add_shape_components``)."""
+
+
+# The stored events of a run, each of events.json's shape (the ``RunEvent`` component).
+RUN_EVENTS: dict[str, Any] = {"type": "array", "items": {"$ref": "#/components/schemas/RunEvent"}}
+
+
+def add_shape_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the span and event schemas as components, from their one file each."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+    return result
 
 
 class TotalsOut(serializers.Serializer):
@@ -72,7 +69,7 @@ class TotalsOut(serializers.Serializer):
     output_tokens = serializers.IntegerField()
     cost_usd = serializers.FloatField()
     llm_calls = serializers.IntegerField()
-    duration_ms = serializers.FloatField(allow_null=True)
+    duration_ms = serializers.FloatField(allow_null=True, help_text="engine time, as the run's engine_ms")
 
 
 class RunOut(serializers.Serializer):
@@ -90,10 +87,12 @@ class RunOut(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     totals = TotalsOut()
+    engine_ms = serializers.FloatField(allow_null=True, help_text="time inside the engine, first step to last")
+    total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")
 
 
 class RunDetailOut(RunOut):
-    spans = SpanOut(many=True)
+    spans = serializers.ListField(child=SpanField())
     details_pruned = serializers.BooleanField(help_text="true once retention has dropped the run's events (but "
                                               "the final one) and its spans' input/output; totals are kept")

@@ -39,6 +39,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from backend.config.storable import without_nul
+from backend.engine.shapes import span_fields
 
 from .loop import db_call
 from .models import Run, RunEvent, Span
@@ -46,9 +47,8 @@ from .models import Run, RunEvent, Span
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SPAN_FIELDS = ["parent_id", "node_id", "kind", "name", "node_type", "status", "started_at", "ended_at",
-               "duration_ms", "input", "output", "model", "input_tokens", "output_tokens", "cost_usd",
-               "cache_hit", "error", "attributes"]
+# The columns a re-sent span overwrites: every field span.json gives a stored span, but its key.
+SPAN_FIELDS = [name for name in span_fields() if name != "span_id"]
 
 # How long a database that dropped its connections gets to come back before the run is failed. A restart
 # takes seconds; the run's heartbeat (Redis) keeps the sweep away meanwhile.

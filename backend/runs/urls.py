@@ -7,4 +7,6 @@ urlpatterns = [
     path("runs/<str:run_id>/", views.RunDetailView.as_view()),
     path("runs/<str:run_id>/cancel/", views.RunCancelView.as_view()),
     path("runs/<str:run_id>/events/", views.RunEventListView.as_view()),
+    path("schemas/span.json", views.SpanSchemaView.as_view()),
+    path("schemas/events.json", views.EventsSchemaView.as_view()),
 ]

@@ -4,19 +4,20 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut, parse
 from backend.config.errors import InvalidRequest
 from backend.config.params import MAX_INT, parse_int
+from backend.engine.shapes import events_schema, span_schema
 from backend.graphs.selectors import graph_get
-from backend.graphs.serializers import ErrorOut
-from backend.graphs.views import parse
 
 from .models import Run
 from .selectors import events_after, run_get, runs_visible_to
-from .serializers import RunCreateInput, RunDetailOut, RunOut, run_out
+from .serializers import RUN_EVENTS, RunCreateInput, RunDetailOut, RunOut, run_out
 from .services import run_cancel, run_create
 
 MAX_LIST = 200
@@ -62,8 +63,28 @@ class RunCancelView(APIView):
 class RunEventListView(APIView):
     """The persisted events after a sequence number: the websocket's replay, over HTTP."""
 
-    @extend_schema(operation_id="runs_events_list", parameters=[OpenApiParameter("after", int)], responses={200: OpenApiTypes.OBJECT, 400: ErrorOut, 404: ErrorOut})
+    @extend_schema(operation_id="runs_events_list", parameters=[OpenApiParameter("after", int)], responses={200: RUN_EVENTS, 400: ErrorOut, 404: ErrorOut})
     def get(self, request: Request, run_id: str) -> Response:
         run = run_get(request.user, run_id)
         after = parse_int(request.query_params.get("after", "0"), field="after", maximum=MAX_INT)
         return Response(events_after(run.pk, after))
+
+
+class SpanSchemaView(APIView):
+    """span.json, the one definition of a span (public: it describes a shape, no one's data)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="schemas_span", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(span_schema())
+
+
+class EventsSchemaView(APIView):
+    """events.json with span.json bundled: every message a run's followers receive."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="schemas_events", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(events_schema())

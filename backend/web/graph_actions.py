@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import ErrorOut, parse
 from backend.graphs import serializers as s
 from backend.graphs.selectors import graph_get
-from backend.graphs.serializers import ErrorOut, GraphOut, GraphSavedOut
+from backend.graphs.serializers import GraphOut, GraphSavedOut
 from backend.graphs.services import graph_create, graph_save_version
-from backend.graphs.views import parse
 
 
 class RestoreInput(serializers.Serializer):

@@ -20,10 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.config.api import parse
 from backend.config.errors import InvalidRequest
 from backend.graphs.authz import role_of
 from backend.graphs.services import workspace_for_user
-from backend.graphs.views import parse
 
 
 class LoginInput(serializers.Serializer):

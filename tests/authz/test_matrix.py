@@ -212,6 +212,8 @@ RULES: dict[str, list[Case]] = {
     "api/v1/runs/<str:run_id>/events": [case("GET", API_KEY, lambda w: f"/api/v1/runs/{w.run}/events")],
     "api/schema/": [case("GET", PUBLIC, lambda w: "/api/schema/", scope=LIST)],
     "api/docs/": [case("GET", PUBLIC, lambda w: "/api/docs/", scope=LIST)],
+    "api/schemas/span.json": [case("GET", PUBLIC, lambda w: "/api/schemas/span.json", scope=LIST)],
+    "api/schemas/events.json": [case("GET", PUBLIC, lambda w: "/api/schemas/events.json", scope=LIST)],
     "api/session/": [case("GET", PUBLIC, lambda w: "/api/session/", scope=LIST)],
     "api/session/login/": [
         case("POST", PUBLIC, lambda w: "/api/session/login/", lambda w: {"username": "nobody", "password": "x"},

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from backend.runs.worker_cmd import worker_argv
 from bench._stack import Child, wait_for_port
 
 from ..conftest import ROOT, free_port
@@ -35,10 +36,8 @@ class FaultStack:
                 "LOG_LEVEL": "INFO", "SECRET_KEY": "faults-only-not-secret", **extra}
 
     def worker(self, name: str = "w") -> Child:
-        child = Child(f"worker {name}", [
-            sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads", "-c", "8",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
-            "--hostname", f"fault-{name}-{os.getpid()}@%h"], self.env())
+        child = Child(f"worker {name}", worker_argv(concurrency=8, hostname=f"fault-{name}-{os.getpid()}@%h",
+                                                    heartbeat=False), self.env())
         self.children.append(child)
         wait_until(lambda: any(" ready." in line for line in child.lines) or not child.alive(), 90, "worker start")
         assert child.alive(), child.tail()

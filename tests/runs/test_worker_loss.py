@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -20,6 +19,7 @@ from backend.graphs.models import Graph
 from backend.providers.models import ModelAlias
 from backend.runs.liveness import reap_orphaned_runs
 from backend.runs.models import Run, RunEvent, Span
+from backend.runs.worker_cmd import worker_argv
 
 from ..conftest import ROOT, _Tail, token_for
 from .live import create_graph, read_events
@@ -84,9 +84,7 @@ def test_killing_the_worker_mid_run_ends_the_run_as_failed(live_stack, alice, al
     env = {**os.environ, "PATCHBAY_HEARTBEAT_SECONDS": "1", "PATCHBAY_QUEUE": queue, "PYTHONPATH": str(ROOT),
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"}
     log: list[str] = []
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "backend.config", "worker", "--pool", "threads",
-                               "-c", "4", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                               "--hostname", f"doomed-{os.getpid()}@%h"],
+    worker = subprocess.Popen(worker_argv(concurrency=4, hostname=f"doomed-{os.getpid()}@%h", heartbeat=False),
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _Tail(worker.stdout, log).start()
     try:

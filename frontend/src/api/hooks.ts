@@ -50,7 +50,6 @@ export function loadModels(): Promise<ModelAlias[]> {
   });
   return modelsCache;
 }
-export const useCatalogue = () => useQuery(loadCatalogue, []);
 
 /** Saved graphs as subgraph pickers offer them; renames and new graphs show after forgetGraphChoices(). */
 let graphChoicesCache: Promise<GraphChoice[]> | null = null;
@@ -67,4 +66,3 @@ export function forgetGraphChoices(): void {
   graphChoicesCache = null;
 }
 export const useGraphChoices = () => useQuery(loadGraphChoices, []);
-export const useModels = () => useQuery(loadModels, []);

@@ -1,4 +1,5 @@
 import type { GraphSpec, NodeTypeInfo } from "../graph-core";
+import type { Span } from "./events";
 
 export type { NodeTypeInfo };
 
@@ -47,27 +48,8 @@ export interface RunTotals {
   duration_ms: number | null;
   cache_hits?: number;
 }
-export interface SpanRecord {
-  span_id: string;
-  parent_id: string | null;
-  node_id: string | null;
-  kind: string;
-  name: string;
-  node_type: string | null;
-  status: string;
-  started_at: string | number;
-  ended_at: string | number | null;
-  duration_ms: number | null;
-  input: unknown;
-  output: unknown;
-  model: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number;
-  cache_hit: boolean;
-  error: string | null;
-  attributes: Record<string, unknown>;
-}
+/** A span, as span.json defines it (the zod schema in ./events is checked against that file). */
+export type SpanRecord = Span;
 export interface RunRecord {
   id: string;
   graph: number;
@@ -83,6 +65,10 @@ export interface RunRecord {
   started_at: string | null;
   finished_at: string | null;
   totals: RunTotals;
+  /** Time inside the engine, first step to last (the same as totals.duration_ms). */
+  engine_ms: number | null;
+  /** From accepted to finished, queue wait included; null until the run ends. */
+  total_ms: number | null;
   websocket: string;
   spans?: SpanRecord[];
   /** Retention dropped the run's events and span input/output; totals and span timings are kept. */

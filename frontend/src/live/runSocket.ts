@@ -3,6 +3,7 @@
  * live ones. A dropped connection reconnects with ?after=<last seq>, so nothing is
  * missed and nothing is applied twice.
  */
+import { parseSocketMessage } from "../api/events";
 import type { RunEvent } from "./runState";
 
 export type SocketState = "connecting" | "open" | "reconnecting" | "closed" | "refused";
@@ -45,16 +46,25 @@ export function openRunSocket(opts: RunSocketOptions): RunSocket {
       opts.onState("open");
     };
     socket.onmessage = (msg) => {
+      let data: unknown;
       try {
-        const event = JSON.parse(msg.data as string) as RunEvent;
-        if (event && typeof event.type === "string") opts.onEvent(event);
-        if (event.type === "run.completed") {
-          closed = true;
-          socket.close(1000);
-          opts.onState("closed");
-        }
+        data = JSON.parse(msg.data as string);
       } catch {
-        /* a malformed frame is ignored; the next reconnect replays from the last good seq */
+        return; // a malformed frame is ignored; the next reconnect replays from the last good seq
+      }
+      // Checked against events.json's shape (api/events.ts): a message that is not one is dropped, not guessed at.
+      const checked = parseSocketMessage(data);
+      if (!checked.ok) {
+        console.warn("run socket: ignored a message that is not a run event:", checked.reason);
+        return;
+      }
+      const event = checked.message;
+      if (event.type === "pong" || event.type === "error") return;
+      opts.onEvent(event as RunEvent);
+      if (event.type === "run.completed") {
+        closed = true;
+        socket.close(1000);
+        opts.onState("closed");
       }
     };
     socket.onclose = (ev) => {

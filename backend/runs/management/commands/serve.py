@@ -34,6 +34,7 @@ from backend.graphs.management.commands.ensure_first_user import (
     reset_hint,
 )
 from backend.runs.supervisor import Child, Supervisor
+from backend.runs.worker_cmd import celery_argv, worker_argv
 
 
 def refuse_busy_port(host: str, port: int) -> None:
@@ -69,14 +70,12 @@ def wait_until_ready(host: str, port: int) -> bool:
 
 def children(host: str, port: int) -> list[Child]:
     python = sys.executable
-    celery = [python, "-m", "celery", "--quiet", "-A", "backend.config"]  # no banners over the credentials
     return [
-        # threads pool: one process holds PATCHBAY_WORKER_CONCURRENCY runs at once (runs wait on models).
-        Child("worker", [*celery, "worker", "--pool", "threads", "--concurrency",
-                         str(settings.PATCHBAY_WORKER_CONCURRENCY), "--loglevel", "WARNING",
-                         "--without-gossip", "--without-mingle"]),
+        # One process holds PATCHBAY_WORKER_CONCURRENCY runs at once; quiet: no banners over the credentials.
+        Child("worker", worker_argv(concurrency=settings.PATCHBAY_WORKER_CONCURRENCY, loglevel="WARNING",
+                                    quiet=True)),
         # Periodic tasks (settings.CELERY_BEAT_SCHEDULE); its state file is CELERY_BEAT_SCHEDULE_FILENAME.
-        Child("beat", [*celery, "beat", "--loglevel", "WARNING"]),
+        Child("beat", [*celery_argv(quiet=True), "beat", "--loglevel", "WARNING"]),
         Child("web server", [python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port),
                              "backend.config.asgi:application"]),
     ]
