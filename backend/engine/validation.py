@@ -90,7 +90,7 @@ def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int
         inputs=doc.get("inputs") or {},
         budget=Budget(),
         nodes=tuple(Node(id=n["id"], type=n["type"], config=n.get("config") or {}, index=i)
-                    for i, n in enumerate(nodes) if isinstance(n, dict) and good_nodes.get(n.get("id")) is n),
+                    for i, n in enumerate(nodes) if isinstance(n, dict) and good_nodes.get(str(n.get("id"))) is n),
         edges=tuple(Edge(source=edges[i]["from"], target=edges[i]["to"], port=edges[i].get("port"))
                     for i in sorted(good_edges) if edges[i]["from"] in good_nodes and edges[i]["to"] in good_nodes),
     )
