@@ -44,8 +44,7 @@ frontend: $(FRONTEND_BUILD)
 run: install frontend
 	$(PY) manage.py serve
 
-test: install frontend
-	$(VENV)/bin/ruff check backend tests bench
+test: lint frontend
 	cd frontend && npx vitest run
 	$(WITH_TEST_SERVICES) $(PY) -m pytest -q $(PYTEST_ARGS)
 
@@ -56,11 +55,13 @@ fuzz: install
 	PATCHBAY_FUZZ_PROFILE=nightly PATCHBAY_FUZZ_EXAMPLES=$(PATCHBAY_FUZZ_EXAMPLES) \
 		$(WITH_TEST_SERVICES) $(PY) -m pytest -q -p no:logging tests/fuzz $(PYTEST_ARGS)
 
+# mypy loads the settings (django-stubs' plugin): PATCHBAY_NO_EMBEDDED keeps it from starting embedded services.
 lint: install
 	$(VENV)/bin/ruff check backend tests bench
+	PATCHBAY_NO_EMBEDDED=1 $(VENV)/bin/mypy
 
 bench: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .patchbay frontend/dist frontend/node_modules
+	rm -rf $(VENV) .patchbay .mypy_cache frontend/dist frontend/node_modules

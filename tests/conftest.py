@@ -39,8 +39,17 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _require_postgres(django_db_setup: None) -> None:
+@pytest.fixture(scope="session")
+def _services_configured() -> None:
+    if not os.environ.get("DATABASE_URL"):
+        pytest.exit("This test needs PostgreSQL and Redis: use `make test` (or set DATABASE_URL and REDIS_URL as the "
+                    "Makefile does). Only tests/engine runs without them.", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(_services_configured: None, django_db_setup: None) -> None:
+    """pytest-django's test database, held to PostgreSQL. Only tests that use the database ask for it,
+    so tests/engine (no database, no Redis) runs on a machine with neither."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -189,3 +198,13 @@ def fake_openai() -> Iterator[object]:
     server = start_in_thread()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def listener() -> Iterator[object]:
+    """An internal HTTP service that records every request (tests/engine/schema_sites.py)."""
+    from tests.engine.schema_sites import Listener
+
+    server = Listener()
+    yield server
+    server.close()

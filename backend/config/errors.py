@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class InvalidRequest(exceptions.APIException):
     """A 400 with a list of problems, each with the JSON path at fault."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
 
     def __init__(self, message: str, problems: list[dict[str, Any]], code: str = "invalid"):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -116,8 +118,12 @@ TEMPLATES = [
 # before anything connects, so every manage.py command, `serve` and a hand-started worker all work.
 # The URLs go into the environment so child processes (serve's worker, beat and web server) use the
 # same servers without starting their own. They stop when the last process that started them exits.
-PATCHBAY_EMBEDDED_DATABASE = not env_str("DATABASE_URL")
-PATCHBAY_EMBEDDED_REDIS = not env_str("REDIS_URL")
+# PATCHBAY_NO_EMBEDDED=1 never starts them (an unset URL then points at a closed port, so a use fails fast).
+# It is the default inside a pytest process: tests get their services from DATABASE_URL / REDIS_URL (`make test`
+# sets them) and the engine tests need none (tests/conftest.py says so when a test needs the database).
+_NO_EMBEDDED = env_bool("PATCHBAY_NO_EMBEDDED", "pytest" in sys.modules)
+PATCHBAY_EMBEDDED_DATABASE = not env_str("DATABASE_URL") and not _NO_EMBEDDED
+PATCHBAY_EMBEDDED_REDIS = not env_str("REDIS_URL") and not _NO_EMBEDDED
 if PATCHBAY_EMBEDDED_DATABASE or PATCHBAY_EMBEDDED_REDIS:
     from .embedded import ensure_embedded
 
@@ -127,11 +133,11 @@ if PATCHBAY_EMBEDDED_DATABASE or PATCHBAY_EMBEDDED_REDIS:
     if _embedded.redis_url:
         os.environ["REDIS_URL"] = _embedded.redis_url
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL"))}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL") or "postgres://127.0.0.1:1/patchbay")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis carries the Celery broker and the channel layer (embedded: a unix socket under DATA_DIR).
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_str("REDIS_URL") or "redis://127.0.0.1:1/0"
 _broker, _channel_host = redis_endpoints(REDIS_URL)
 # celery beat keeps its schedule state next to the other data (serve and docker-compose's beat).
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -188,7 +194,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
@@ -37,7 +38,8 @@ STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run doe
 KEEPALIVE_S = 5  # an SSE comment this often while the run is quiet, so proxies and clients keep the line
 
 
-def _tagged(response: HttpResponse, request_id: str | None, headers: dict[str, str] | None = None) -> HttpResponse:
+def _tagged(response: HttpResponseBase, request_id: str | None,
+            headers: dict[str, str] | None = None) -> HttpResponseBase:
     for name, value in (headers or {}).items():
         response[name] = value
     if request_id:
@@ -127,7 +129,7 @@ def _accepted(run: Any, absolute: Callable[[str], str], message: str = "") -> Js
 
 
 @csrf_exempt  # Bearer keys are never sent by a browser on its own, so there is no cross-site request to forge
-async def flow_run(request: HttpRequest, slug: str) -> HttpResponse:
+async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     request_id: str | None = None
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
@@ -148,7 +150,7 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponse:
     headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(run.pk)}
     if started.replayed:
         headers["Idempotent-Replayed"] = "true"
-    response: HttpResponse
+    response: HttpResponseBase
     if call.mode == "stream":
         response = _stream(run.pk, 0, absolute)
     elif call.mode == "async":
@@ -182,7 +184,7 @@ async def _reader(request: HttpRequest, run_id: str) -> Any:
     return await db(read)()
 
 
-async def run_status(request: HttpRequest, run_id: str) -> HttpResponse:
+async def run_status(request: HttpRequest, run_id: str) -> HttpResponseBase:
     request_id: str | None = None
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))
@@ -192,7 +194,7 @@ async def run_status(request: HttpRequest, run_id: str) -> HttpResponse:
     return _tagged(JsonResponse(run_result(run, request.build_absolute_uri)), request_id)
 
 
-async def run_events(request: HttpRequest, run_id: str) -> HttpResponse:
+async def run_events(request: HttpRequest, run_id: str) -> HttpResponseBase:
     request_id: str | None = None
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from backend.runs.follow import HEARTBEAT, follow_run
@@ -40,7 +40,7 @@ async def wait_finished(run_id: Any, timeout_s: float) -> bool:
 
 
 def follow_events(run_id: Any, after: int = 0, *, max_s: float = 3600,
-                  heartbeat_s: float = 15) -> AsyncIterator[dict[str, Any]]:
+                  heartbeat_s: float = 15) -> AsyncGenerator[dict[str, Any], None]:
     """The run's events after ``after`` in order, stored then live, ending with ``run.completed``;
     ``HEARTBEAT`` after ``heartbeat_s`` of silence."""
     return follow_run(run_id, after, db=db, max_s=max_s, heartbeat_s=heartbeat_s)

@@ -130,7 +130,7 @@ def paths(run_path: str, path_parameters: list[dict[str, Any]], operation_id: st
     if example is not None:
         body["example"] = {"input": example}
     run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-    security = [{SECURITY: []}]
+    security: list[dict[str, list[str]]] = [{SECURITY: []}]
     return {
         run_path: {"post": {
             "operationId": operation_id, "tags": ["flows"], "security": security,

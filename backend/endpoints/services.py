@@ -256,8 +256,10 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                     return Started(earlier, replayed=True)
             _check_spend(key)
             _check_callback(call.callback_url)
+            version = endpoint.version
+            assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             run = run_create(graph=endpoint.graph, user=None, input=call.input,
-                             version_number=endpoint.version.number, budget=call.budget, source="endpoint",
+                             version_number=version.number, budget=call.budget, source="endpoint",
                              api_key=key, request_id=request_id,
                              then=_after_run if call.callback_url else None)
             if call.callback_url:
@@ -281,5 +283,5 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
         if earlier is None:
             raise
         return Started(earlier, replayed=True)
-    run.graph_version = endpoint.version
+    run.graph_version = version
     return Started(run, replayed=False)

@@ -18,7 +18,8 @@ from .templates import TemplateError
 async def run_branches(branches: Sequence[tuple[str, Callable[[], Awaitable[Any]]]],
                        timeout_s: float | Sequence[float | None] | None) -> list[BranchOutcome]:
     """Run (name, start) pairs concurrently; per-branch timeouts; results in the given order."""
-    timeouts = list(timeout_s) if isinstance(timeout_s, (list, tuple)) else [timeout_s] * len(branches)
+    timeouts: list[float | None] = (list(timeout_s) if isinstance(timeout_s, Sequence)
+                                    else [timeout_s] * len(branches))
 
     async def one(name: str, start: Callable[[], Awaitable[Any]], timeout: float | None) -> BranchOutcome:
         try:

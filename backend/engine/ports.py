@@ -6,6 +6,7 @@ Redis cache, wall clock).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -103,14 +104,18 @@ class NoCache:
 
 
 class MemoryCache:
+    """In-process, with the Redis cache's semantics: values are kept as JSON, so each ``get`` returns a copy
+    and a value changed after ``set`` is not changed in the cache (tests/conformance holds both to one contract)."""
+
     def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
+        self.data: dict[str, str] = {}
 
     async def get(self, key: str) -> Any | None:
-        return self.data.get(key)
+        raw = self.data.get(key)
+        return None if raw is None else json.loads(raw)
 
     async def set(self, key: str, value: Any) -> None:
-        self.data[key] = value
+        self.data[key] = json.dumps(value, default=str)
 
 
 class CollectingEvents:

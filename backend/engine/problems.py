@@ -53,11 +53,3 @@ def depth_problem(value: Any, base: str, limit: int = MAX_JSON_DEPTH) -> Problem
         # The path names the top-level field holding the deep value, not every level below it.
         stack.extend((child, level + 1, join_path(base, key) if level == 1 else field) for key, child in children)
     return None
-
-
-class InvalidGraph(Exception):
-    """Raised when a spec that failed validation is asked to run."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))

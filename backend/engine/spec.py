@@ -121,9 +121,6 @@ class GraphSpec:
                 bits[i] = upstream
         return {node_id: NodeSet(bits[i], index) for i, node_id in enumerate(ids)}
 
-    def nodes_of_type(self, type_name: str) -> list[Node]:
-        return [n for n in self.nodes if n.type == type_name]
-
 
 def parse_graph(doc: Mapping[str, Any]) -> GraphSpec:
     """Build a spec from a document that already passed validation."""

@@ -100,8 +100,7 @@ def step_templates(step: Mapping[str, Any], path: tuple[str | int, ...], prompts
             yield (*path, "prompt_ref"), prompt.system
 
 
-def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: ValidationContext, *, needs_output_schema: bool = False
-               ) -> Iterable[Problem]:
+def check_step(step: Mapping[str, Any], base: str, node_id: str, ctx: ValidationContext) -> Iterable[Problem]:
     """What the JSON schema cannot say about a step: one prompt, known model, known saved prompt."""
     if is_subgraph(step):
         if any(k in step for k in LLM_STEP_PROPERTIES):
@@ -143,11 +142,6 @@ def renders_empty(source: str) -> bool:
         return not render_text(source, {}, RenderGuard(0.25)).strip()  # a moment: validation runs in requests
     except Exception:  # noqa: BLE001 - a constant that fails to render is the template checks' to report
         return False
-
-
-def subgraph_refs(step: Mapping[str, Any]) -> list[str]:
-    sub = step.get("subgraph") or {}
-    return [sub["graph"]] if isinstance(sub.get("graph"), str) else []
 
 
 async def run_step(ctx: NodeContext, step: Mapping[str, Any], *, name: str = "llm",

@@ -89,7 +89,7 @@ class _LimitedEnvironment(ImmutableSandboxedEnvironment):
             if is_map:
                 if kwargs or len(args) != 1:
                     raise TypeError("format_map() takes exactly one mapping")
-                args, kwargs = (), args[0]
+                return type(f_self)(formatter.vformat(f_self, (), args[0]))
             return type(f_self)(formatter.vformat(f_self, args, kwargs))
 
         return checked_format

@@ -110,7 +110,7 @@ def nesting_problem(source: str) -> str | None:
         return None
     except RecursionError:
         return f"nested more than {MAX_TEMPLATE_NESTING} levels deep"
-    stack = [(tree, 1)]
+    stack: list[tuple[nodes.Node, int]] = [(tree, 1)]
     while stack:
         node, level = stack.pop()
         if level > MAX_TEMPLATE_NESTING:

@@ -127,7 +127,7 @@ def pin_subgraph_refs(workspace: Workspace | None, spec: Any) -> Pinned:
         node_id = _node_id(spec, path)
         if ref.graph_id is None:
             # PostgreSQL text cannot hold U+0000, so no graph is named with one: don't ask.
-            matches = [] if "\x00" in ref.name else list(graphs.filter(name=ref.name)
+            matches = [] if "\x00" in (ref.name or "") else list(graphs.filter(name=ref.name)
                                                           .select_related("latest_version")[:6])
             if len(matches) != 1:
                 problems.append(Problem(where, f"no saved graph is named '{ref.name}'" if not matches else

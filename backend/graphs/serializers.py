@@ -162,5 +162,5 @@ class PromptOut(serializers.Serializer):
 
 class LabelOut(serializers.Serializer):
     prompt = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
     version = serializers.IntegerField()

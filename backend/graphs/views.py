@@ -105,7 +105,7 @@ class NodeTypeListView(APIView):
 class PromptListView(APIView):
     @extend_schema(operation_id="prompts_list", responses={200: s.PromptOut(many=True)})
     def get(self, request: Request) -> Response:
-        prompts = Prompt.objects.filter(workspace__membership__user=request.user)
+        prompts = Prompt.objects.filter(workspace__membership__user=request.user.pk)
         return Response([s.prompt_out(p) for p in prompts])
 
     @extend_schema(operation_id="prompts_create", request=s.PromptCreateInput, responses={201: s.PromptOut, 400: ErrorOut})

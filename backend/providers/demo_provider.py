@@ -32,7 +32,7 @@ def make_demo_handler(litellm: Any) -> Any:
         completion = max(1, litellm.token_counter(model="gpt-4o-mini", text=text))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
-    class DemoLLM(CustomLLM):  # type: ignore[misc]
+    class DemoLLM(CustomLLM):  # type: ignore[misc,valid-type]  # litellm is imported lazily, in the function
         async def acompletion(self, model: str, messages: list, api_base: str, custom_prompt_dict: dict,
                               model_response: Any, print_verbose: Any, encoding: Any, api_key: Any,
                               logging_obj: Any, optional_params: dict, acompletion: Any = None,

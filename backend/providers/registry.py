@@ -72,7 +72,7 @@ def route_for(alias: str) -> ModelRoute:
 
 
 VERSION_KEY = "patchbay:model-registry:version"
-_cached: dict[str, tuple[bytes | None, ModelRoute]] = {}
+_cached: dict[str, tuple[bytes | str | None, ModelRoute]] = {}
 
 
 def bump_registry_version() -> None:

@@ -40,7 +40,7 @@ def _after(query_string: bytes) -> int | None:
 
 
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
-    channel_layer_alias = None  # type: ignore[assignment]  # no channel of its own: the follower subscribes
+    channel_layer_alias = None  # no channel of its own: the follower subscribes
 
     async def connect(self) -> None:
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -114,7 +114,7 @@ class _Subscription:
 
 
 async def follow_run(run_id: Any, after: int = 0, *, db: DbRunner, max_s: float = 3600, heartbeat_s: float = 15,
-                     deltas: bool = True, layer: Any = None) -> AsyncIterator[dict[str, Any]]:
+                     deltas: bool = True, layer: Any = None) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the run's events after ``after`` until ``run.completed`` (or ``max_s``), plus heartbeats."""
     deadline = time.monotonic() + max_s
     subscription = _Subscription(layer or get_channel_layer(), run_group(run_id))

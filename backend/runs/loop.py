@@ -87,4 +87,4 @@ def recovering(fn: Callable[P, T]) -> Callable[P, T]:
 
 def db_call(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     """``await db_call(fn)(*args)``: run ORM code on the loop's database threads, recovering dropped connections."""
-    return sync_to_async(recovering(fn), thread_sensitive=False)  # type: ignore[return-value]
+    return sync_to_async(recovering(fn), thread_sensitive=False)

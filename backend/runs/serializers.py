@@ -81,7 +81,7 @@ class RunOut(serializers.Serializer):
     output = serializers.JSONField(allow_null=True)
     error = serializers.CharField(allow_null=True)
     trace_id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # named like Field.source; DRF's metaclass moves it
     budget = serializers.JSONField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

@@ -65,7 +65,7 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
 class QueueUnavailable(Exception):
     """The broker refused a run's message; the run was failed and the caller should answer 503."""
 
-    def __init__(self, run_id: Any, cause: Exception):
+    def __init__(self, run_id: Any, cause: BaseException):
         super().__init__(f"run {run_id} could not be enqueued: {cause}")
         self.run_id = run_id
 

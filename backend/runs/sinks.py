@@ -74,7 +74,8 @@ def _span_row(run_id: Any, span: dict[str, Any]) -> Span:
     return Span(
         run_id=run_id, span_id=span["span_id"], parent_id=span.get("parent_id") or "",
         node_id=span.get("node_id") or "", kind=span["kind"], name=span["name"],
-        node_type=span.get("node_type") or "", status=span["status"], started_at=_when(span["started_at"]),
+        node_type=span.get("node_type") or "", status=span["status"],
+        started_at=dt.datetime.fromtimestamp(span["started_at"], tz=dt.UTC),
         ended_at=_when(span.get("ended_at")), duration_ms=span.get("duration_ms"), input=span.get("input"),
         output=span.get("output"), model=span.get("model") or "", input_tokens=span.get("input_tokens") or 0,
         output_tokens=span.get("output_tokens") or 0, cost_usd=span.get("cost_usd") or 0.0,
@@ -136,7 +137,7 @@ def store_run_end(run_id: Any, status: str, error: str, *, expected: str) -> dic
         if run is None or run.status != expected:
             return None
         last = RunEvent.objects.filter(run_id=run_id).aggregate(m=Max("seq"))["m"] or 0
-        event = {"type": "run.completed", "run_id": str(run_id), "seq": last + 1, "ts": timezone.now().timestamp(),
+        event: dict[str, Any] = {"type": "run.completed", "run_id": str(run_id), "seq": last + 1, "ts": timezone.now().timestamp(),
                  "status": status, "output": None, "error": error, "totals": {}}
         RunEvent.objects.create(run_id=run_id, seq=event["seq"], type=event["type"], payload=event)
         end_run(run_id, status, expected=expected, error=error)

@@ -48,11 +48,12 @@ class GraphDuplicateView(APIView):
     def post(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
         data = parse(DuplicateInput, request)
-        spec = copy.deepcopy(graph.latest_version.spec) if graph.latest_version else None
-        if spec is None:
+        latest = graph.latest_version
+        spec = copy.deepcopy(latest.spec) if latest else None
+        if latest is None or spec is None:
             return Response({"error": "empty", "message": "This graph has no saved version to copy.", "problems": []},
                             status=status.HTTP_400_BAD_REQUEST)
         spec["name"] = data.get("name") or f"{graph.name} (copy)"[:200]
         copy_ = graph_create(workspace=graph.workspace, user=request.user, spec=spec,
-                             message=f"Duplicated from '{graph.name}' version {graph.latest_version.number}")
+                             message=f"Duplicated from '{graph.name}' version {latest.number}")
         return Response(s.graph_detail(copy_), status=status.HTTP_201_CREATED)

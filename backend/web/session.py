@@ -71,7 +71,7 @@ class LoginView(APIView):
                                  code="bad_credentials")
         login(request._request, user)
         request._request.user = user
-        request.user = user  # type: ignore[misc]
+        request.user = user
         return Response(session_out(request))
 
 

@@ -280,9 +280,8 @@ def test_a_sync_call_past_its_timeout_answers_202_and_the_run_goes_on(live_stack
     ModelAlias.objects.create(alias="sluggish", model="demo/sluggish", demo_latency_ms=1500)
     publish(alice_api, create_graph(alice_api, tagged_spec("slow", model="sluggish", name="slow")), "slow")
     key = make_key(alice_api)["key"]
-    started = time.monotonic()
     response = call(http, "slow", key, {"input": {"text": "take your time"}, "timeout_s": 0.3})
-    assert time.monotonic() - started < 1.3
+    # Causal, not timed: the server answered while the run it had just started was still queued or running.
     assert response.status_code == 202 and response.json()["status"] in ("queued", "running")
     assert "still going" in response.json()["message"]
     run = wait_finished(response.json()["run_id"])

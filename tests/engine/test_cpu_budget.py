@@ -51,10 +51,12 @@ async def _run(doc: dict, input: object, model: ScriptedLLM | None = None):  # t
     return await execute_graph(parse_graph(doc), input, ports=Ports(llm=model or ScriptedLLM()))
 
 
-async def _beside(doc: dict, input: object) -> tuple[object, float, float]:
-    """Run ``doc`` and, once it is under way, a trivial run on the same loop.
+async def _beside(doc: dict, input: object) -> tuple[object, bool, float]:
+    """Run ``doc`` and, once it is under way, a trivial run on the same loop (real time: the point is real
+    concurrency with a computing thread).
 
-    Returns the hostile result, the trivial run's latency and the longest the loop went without a turn.
+    Returns the hostile result, whether the trivial run finished while the hostile one was still going,
+    and the longest the loop went without a turn.
     """
     longest_stall = 0.0
     stop = asyncio.Event()
@@ -70,14 +72,13 @@ async def _beside(doc: dict, input: object) -> tuple[object, float, float]:
     beat = asyncio.create_task(heartbeat())
     bomb = asyncio.create_task(_run(doc, input))
     await asyncio.sleep(0.1)  # the hostile node is computing now
-    started = time.monotonic()
     ok = await _run(trivial(), {"text": "hi"})
-    latency = time.monotonic() - started
+    overtook = not bomb.done()
     assert ok.status == "succeeded" and ok.output == "ok"
     result = await bomb
     stop.set()
     await beat
-    return result, latency, longest_stall
+    return result, overtook, longest_stall
 
 
 @pytest.mark.parametrize("template, limit", [
@@ -103,21 +104,22 @@ def test_a_template_bomb_ends_the_run_failed_with_the_limit_it_hit(template: str
 
 
 def test_a_computing_template_stops_at_max_seconds_while_a_concurrent_run_finishes() -> None:
-    result, latency, stall = asyncio.run(_beside(hostile(SLOW_TEMPLATE, max_seconds=1), SLOW_INPUT))
+    result, overtook, stall = asyncio.run(_beside(hostile(SLOW_TEMPLATE, max_seconds=1), SLOW_INPUT))
     assert result.status == "budget_exceeded"
     assert "max_seconds=1" in result.error and "'bomb'" in result.error
     assert result.totals["duration_ms"] < 3000
     bomb = next(s for s in result.spans if s.node_id == "bomb")
     assert bomb.status in ("cancelled", "failed")
-    assert latency < 1 and stall < 1  # generous: the machine is shared
+    assert overtook  # the trivial run finished while the bomb was still computing
+    assert stall < 1  # the loop kept turning (generous: the machine is shared)
 
 
 def test_a_catastrophic_pattern_answers_at_once_on_re2() -> None:
-    result, latency, stall = asyncio.run(_beside(gate_graph("^(a+)+$"), {"text": "a" * 40 + "!"}))
+    result, _, stall = asyncio.run(_beside(gate_graph("^(a+)+$"), {"text": "a" * 40 + "!"}))
     assert result.status == "succeeded"
     assert result.output["exited_early"] is True and result.output["node"] == "check"
-    assert result.totals["duration_ms"] < 1000
-    assert latency < 1 and stall < 1  # generous: the machine is shared
+    assert result.totals["duration_ms"] < 1000  # max_seconds=1 did not have to stop it (Python's re would run for minutes)
+    assert stall < 1  # generous: the machine is shared
 
 
 def test_patterns_that_need_backtracking_are_refused_at_validation_with_their_path() -> None:

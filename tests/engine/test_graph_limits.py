@@ -6,7 +6,6 @@ templates is iterative or bounded by a small constant.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -15,7 +14,6 @@ from backend.engine import execute_graph, parse_graph, validate_graph
 from backend.engine.ports import CollectingEvents, Ports
 from backend.engine.templates import MAX_TEMPLATE_NESTING, analyse
 from backend.engine.validation import MAX_NODES
-from backend.graphs.models import Graph
 
 from .scripted import ScriptedLLM, chain, graph, llm
 
@@ -33,17 +31,6 @@ def linear(n: int, *, cycle: bool = False) -> dict:
     return graph(nodes, edges)
 
 
-@pytest.mark.parametrize("n", [1000, MAX_NODES])
-def test_a_long_chain_validates_over_the_api(alice_api, n: int) -> None:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    response = alice_api.post("/api/graphs/validate/", {"spec": linear(n)}, format="json")
-    elapsed = time.perf_counter() - started
-    assert response.status_code == 200, response.content[:500]
-    assert response.json() == {"valid": True, "problems": []}
-    print(f"\n/api/graphs/validate/ with a {n}-node chain: {elapsed * 1000:.0f} ms")
-    assert elapsed < 30  # generous: the machine is shared; bench/results.md has the measured figure
-
-
 def test_a_chain_at_the_limit_and_a_cycle_that_long() -> None:
     started = time.perf_counter()
     assert validate_graph(linear(MAX_NODES)) == []
@@ -56,13 +43,6 @@ def test_a_chain_at_the_limit_and_a_cycle_that_long() -> None:
     assert problems[0].message.count("→") == MAX_NODES - 2  # t1 … t1998 and back to t1
     print(f"\nvalidate_graph, {MAX_NODES}-node chain: {chain_s * 1000:.0f} ms; "
           f"{MAX_NODES}-node cycle: {cycle_s * 1000:.0f} ms")
-
-
-def test_a_long_cycle_is_refused_at_save_with_its_edge(alice_api) -> None:  # type: ignore[no-untyped-def]
-    response = alice_api.post("/api/graphs/", {"spec": linear(MAX_NODES, cycle=True)}, format="json")
-    assert response.status_code == 400
-    assert [p["path"] for p in response.json()["problems"]] == [f"spec.edges[{MAX_NODES - 1}]"]
-    assert Graph.objects.count() == 0
 
 
 def test_templates_upstream_of_a_long_chain_are_still_checked() -> None:
@@ -104,33 +84,6 @@ def test_a_node_id_must_match_the_rule_as_a_whole(node_id: str) -> None:
     assert "nodes[1].id" in [p.path for p in validate_graph(doc)]
 
 
-@pytest.mark.parametrize("change, path", [
-    (lambda d: d.update(description=["not", "text"]), "spec.description"),
-    (lambda d: d.update(description={"x": 1}), "spec.description"),
-    (lambda d: d.update(description="x" * 5001), "spec.description"),
-    (lambda d: d.update(name=7), "spec.name"),
-    (lambda d: d["nodes"][1].update(label=12), "spec.nodes[1].label"),
-    (lambda d: d["nodes"][1].update(label={"text": "x"}), "spec.nodes[1].label"),
-    (lambda d: d["nodes"][1].update(name="a name"), "spec.nodes[1].name"),
-    (lambda d: d["nodes"][1]["config"]["routes"][0].update(description=5), "spec.nodes[1].config.routes[0].description"),
-    (lambda d: d["nodes"][1]["config"]["routes"][0].update(label=["billing"]), "spec.nodes[1].config.routes[0].label"),
-])
-def test_free_text_fields_are_type_checked_and_nothing_is_saved(alice_api, change, path: str  # type: ignore[no-untyped-def]
-                                                                ) -> None:
-    doc = graph([INPUT, {"id": "r", "type": "router", "label": "Sort it",
-                         "config": {"mode": "rules", "routes": [{"label": "billing", "keywords": ["invoice"],
-                                                                 "description": "money"}]}},
-                 {"id": "out", "type": "output", "config": {"value": "{{ nodes.r.output }}"}}],
-                [{"from": "in", "to": "r"}, {"from": "r", "to": "out", "port": "default"}],
-                description="Sorts notes")
-    assert alice_api.post("/api/graphs/validate/", {"spec": doc}, format="json").json()["valid"] is True
-    change(doc)
-    response = alice_api.post("/api/graphs/", {"spec": doc}, format="json")
-    assert response.status_code == 400, response.content
-    assert path in [p["path"] for p in response.json()["problems"]]
-    assert Graph.objects.count() == 0
-
-
 @pytest.mark.parametrize("prompt", ["", "   \n\t", "{{ '' }}", "{{ '  ' }}\n", "{% if false %}hi{% endif %}",
                                     "{# only a comment #}"])
 def test_a_prompt_that_is_blank_from_constants_is_a_problem(prompt: str) -> None:
@@ -155,18 +108,3 @@ def asyncio_run(coro):  # type: ignore[no-untyped-def]
     import asyncio
 
     return asyncio.run(coro)
-
-
-def test_a_config_nested_as_deep_as_the_body_reader_allows_is_a_problem_not_a_500(alice_api  # type: ignore[no-untyped-def]
-                                                                                   ) -> None:
-    # Written out by hand: json.dumps (and the test client) recurse per level and stop short of this depth.
-    levels = 450  # two JSON levels each: about as deep as the body reader parses, far beyond MAX_JSON_DEPTH
-    deep = '{"subgraph": {"graph": "g@1"}, "a": [' * levels + '"x"' + "]}" * levels
-    doc = json.dumps(graph([INPUT, {"id": "t", "type": "transform", "config": {"value": "DEEP"}},
-                            {"id": "out", "type": "output", "config": {"value": "x"}}], chain("in", "t", "out")))
-    body = '{"spec": ' + doc.replace('"DEEP"', deep) + "}"
-    for url in ("/api/graphs/validate/", "/api/graphs/"):
-        response = alice_api.generic("POST", url, body, content_type="application/json")
-        assert response.status_code in (200, 400), response.content[:300]
-        assert "nested" in response.json()["problems"][0]["message"]
-    assert Graph.objects.count() == 0

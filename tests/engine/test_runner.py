@@ -1,12 +1,11 @@
-"""The scheduler, budgets, gates and events, with a scripted model (no I/O, milliseconds)."""
+"""The scheduler, budgets, gates and events, with a scripted model (no I/O, virtual time: milliseconds)."""
 from __future__ import annotations
-
-import asyncio
 
 from backend.engine import execute_graph, parse_graph, validate_graph
 from backend.engine.ports import CollectingEvents, MemoryCache, Ports
 
 from .scripted import ScriptedLLM, chain, graph, llm
+from .virtual_time import VirtualClock, run_virtual
 
 INPUT = {"id": "in", "type": "input"}
 
@@ -14,8 +13,8 @@ INPUT = {"id": "in", "type": "input"}
 def run(doc: dict, input: object, model: ScriptedLLM, **kw: object):  # type: ignore[no-untyped-def]
     assert validate_graph(doc) == []
     events = CollectingEvents()
-    ports = Ports(llm=model, events=events, **kw)  # type: ignore[arg-type]
-    result = asyncio.run(execute_graph(parse_graph(doc), input, ports=ports))
+    ports = Ports(llm=model, events=events, clock=VirtualClock(), **kw)  # type: ignore[arg-type]
+    result = run_virtual(execute_graph(parse_graph(doc), input, ports=ports))
     return result, events.events
 
 
@@ -48,6 +47,7 @@ def test_independent_nodes_run_concurrently() -> None:
     result, _ = run(doc, {"text": "x"}, model)
     a, b = [s for s in result.spans if s.kind == "llm"]
     assert a.started_at < b.ended_at and b.started_at < a.ended_at  # overlap in time
+    assert result.totals["duration_ms"] < 400  # two 200 ms calls one after the other would take 400 ms
     assert result.output == "okok"
 
 
@@ -76,7 +76,7 @@ def test_the_time_budget_stops_a_slow_run() -> None:
     doc = graph([INPUT, llm("a"), out("{{ nodes.a.output }}")], chain("in", "a", "out"), budget={"max_seconds": 0.2})
     result, _ = run(doc, {"text": "x"}, ScriptedLLM(latency_s=2))
     assert result.status == "budget_exceeded" and "max_seconds" in result.error
-    assert result.totals["duration_ms"] < 1500
+    assert 200 <= result.totals["duration_ms"] < 2000  # stopped at the budget, not when the call came back
 
 
 def test_a_gate_exits_early_with_its_message_and_skips_the_rest() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -81,7 +80,7 @@ def queued_run(alice, alice_api) -> Run:  # type: ignore[no-untyped-def]
                               input={"text": "hello"}, trace_id="d" * 32)
 
 
-def execute(run: Run, *, db_threads: int = 4) -> float:
+def execute(run: Run, *, db_threads: int = 4) -> None:
     """Execute the run here as a worker would; returns how long it took. ``db_threads``=1 puts every
     database call on one thread (one connection), so a broken connection is only left by closing it."""
     async def main() -> None:
@@ -98,9 +97,7 @@ def execute(run: Run, *, db_threads: int = 4) -> float:
 
             await asyncio.gather(*(loop.run_in_executor(None, close) for _ in range(db_threads)))
 
-    start = time.monotonic()
     asyncio.run(main())
-    return time.monotonic() - start
 
 
 def stored_events(run: Run) -> list[dict[str, Any]]:
@@ -118,7 +115,7 @@ def test_a_write_postgresql_refuses_fails_the_run_with_the_reason_and_stops_the_
         return row
 
     monkeypatch.setattr(sinks, "_span_row", refused_for_b)
-    elapsed = execute(queued_run)
+    execute(queued_run)
 
     run = Run.objects.get(pk=queued_run.pk)
     assert run.status == "failed" and run.finished_at is not None
@@ -131,9 +128,9 @@ def test_a_write_postgresql_refuses_fails_the_run_with_the_reason_and_stops_the_
     kept = [(e["type"], e.get("node_id")) for e in events]
     assert ("node.completed", "a") in kept and ("node.started", "b") in kept, "events stored before are kept"
     assert not any(e["type"] == "span.completed" and e["span"]["node_id"] == "b" for e in events)
-    # The engine was stopped: c's call, if it started before the sink noticed, never finished.
+    # The engine was stopped (the run ended at the failure, not after the whole graph): c's call, if it started
+    # before the sink noticed, never finished.
     assert model.finished == ["a", "b"]
-    assert elapsed < 3 * CALL_SECONDS + 1, "the run ended at the failure, not after the whole graph"
 
 
 def test_a_dropped_database_connection_is_retried_and_the_run_succeeds(  # type: ignore[no-untyped-def]

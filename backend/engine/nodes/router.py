@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -174,7 +174,7 @@ class RouterNode(NodeType):
         return answer["label"], float(answer["confidence"]), None
 
 
-def match_rules(routes: list[Mapping[str, Any]], message: str) -> tuple[str | None, float, str | None]:
+def match_rules(routes: Sequence[Mapping[str, Any]], message: str) -> tuple[str | None, float, str | None]:
     """The first route whose keyword or pattern occurs in the message (case-insensitive)."""
     lowered = message.lower()
     for route in routes:

@@ -23,8 +23,6 @@ from backend.graphs.selectors import dependencies, pin_subgraph_refs, validation
 from backend.providers.gateway import LiteLLMGateway, litellm_module
 from backend.providers.registry import resolve_route
 
-CLI_SPAN_FIELDS = ("node_id", "kind", "status", "model", "input_tokens", "output_tokens", "cost_usd", "duration_ms")
-
 
 def load_json(text: str, what: str) -> Any:
     try:
