@@ -20,6 +20,7 @@ from .nodes import get_node_type
 from .ports import Ports
 from .runtime import NodeContext, RunState, roll_up
 from .spec import Budget, GraphSpec, Node, parse_graph
+from .step_views import SkippedStep, StepView
 from .templates import TemplateError
 from .trace import Recorder, Span, new_id
 from .types import NodeOutcome, PromptTemplate
@@ -198,11 +199,12 @@ class _Scheduler:
             raise _Stop("succeeded", output={"exited_early": True, "node": node.id, "message": outcome.exit_message})
         if node.type == "output":
             self.output = outcome.output
-        self._apply(schedule.after_finished(self.spec, self.frontier, node.id, outcome.port, self.defaults))
-
-    def _apply(self, decided: schedule.Unblocked) -> None:
+        port = outcome.port or self.defaults[node.id]
+        decided = schedule.after_finished(self.spec, self.frontier, node.id, outcome.port, self.defaults)
         self.ready.extend(decided.ready)
         for node_id in decided.skipped:
+            # Joins read skipped steps by name: say which decision left them off this path.
+            self.state.node_views.skipped[node_id] = SkippedStep(node_id, f"{node.type} '{node.id}' chose '{port}'")
             self._record_skipped(self.spec.by_id[node_id], schedule.SKIPPED_NO_PATH)
 
     def _open_node_span(self, node: Node) -> Span:
@@ -240,7 +242,7 @@ class _Scheduler:
             message = f"internal error: {type(exc).__name__}: {exc}"
             self._fail(node, span, message)
             raise NodeFailed(message) from exc
-        self.state.node_views[node.id] = {"output": outcome.output}
+        self.state.node_views[node.id] = StepView(output=outcome.output)
         span.attributes.update(outcome.attributes)
         if outcome.port:
             span.attributes["patchbay.port"] = outcome.port

@@ -16,6 +16,7 @@ from .ports import LLMError, LLMRequest, LLMResult, Ports
 from .problems import depth_problem
 from .schemas import SchemaUnusable, schema_errors
 from .spec import Budget, GraphSpec
+from .step_views import NodeViews
 from .template_limits import RenderTimeout
 from .templates import render_text_async, render_value_async
 from .trace import Recorder, Span
@@ -56,7 +57,7 @@ class NodeContext:
 
     async def _render(self, render: Any, source: Any) -> Any:
         # A snapshot of the node outputs: the render may run in a thread while other nodes finish.
-        variables = {**self.template_context, "nodes": dict(self._run.node_views)}
+        variables = {**self.template_context, "nodes": self._run.node_views.snapshot()}
         try:
             return await render(source, variables, seconds=self._run.budget.remaining_seconds())
         except RenderTimeout as exc:  # only the run's budget gets here; a render's own ceiling is a TemplateError
@@ -146,8 +147,8 @@ class RunState:
         # The scheduler's own entry for subgraphs, handed in so this module need not import the scheduler.
         self.run_child = run_child
         self.depth = depth  # nesting level of subgraphs, capped so a bad reference cannot recurse forever
-        # What templates see as nodes.<id>: {"output": ...} for every finished node.
-        self.node_views: dict[str, dict[str, Any]] = {}
+        # What templates see as nodes.<id>: {"output": ...} for every finished node; skipped ones by lookup.
+        self.node_views = NodeViews()
 
     async def call_llm(self, request: LLMRequest, *, parent: Span, name: str) -> LLMResult:
         ports, recorder = self.ports, self.recorder

@@ -20,6 +20,7 @@ from jinja2 import TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import SecurityError
 
+from .step_views import SkippedStep
 from .template_limits import (
     MAX_TEXT_CHARS,
     RenderGuard,
@@ -124,6 +125,8 @@ def _render(compiled: _Compiled, context: Mapping[str, Any], native: bool) -> An
         value = compiled.obj(**context)
         if isinstance(value, Undefined):
             value._fail_with_undefined_error()
+        if isinstance(value, SkippedStep):
+            value.fail()
         if native:
             return value
         if isinstance(value, str):

@@ -16,6 +16,7 @@ from .problems import Problem, depth_problem, join_path
 from .schemas import SchemaUnusable, ValidationError, schema_errors
 from .schemas import schema_problems as json_schema_problems
 from .spec import SCHEMA_ID, Budget, Edge, GraphSpec, Node
+from .step_views import STEP_FIELDS
 from .templates import BASE_ROOTS, analyse
 from .types import ValidationContext
 
@@ -325,8 +326,9 @@ def _check_templates(node: Node, spec: GraphSpec, ctx: ValidationContext, templa
                 yield Problem(path, f"reads node '{ref}', which is not upstream of '{node.id}': "
                                     f"connect {ref} to {node.id} first", node.id)
         for ref, field_name in sorted(refs.node_fields):
-            if field_name != "output" and ref in spec.by_id:
-                yield Problem(path, f"nodes.{ref}.{field_name} does not exist: use nodes.{ref}.output", node.id)
+            if field_name not in STEP_FIELDS and ref in spec.by_id:
+                yield Problem(path, f"nodes.{ref}.{field_name} does not exist: use nodes.{ref}.output "
+                                    f"(or nodes.{ref}.ran, true when it ran on this path)", node.id)
         if input_props is not None:
             for name in sorted(refs.input_fields - input_props):
                 yield Problem(path, f"input has no field '{name}' (the input schema has: "
