@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
@@ -42,8 +43,11 @@ def asset(request: HttpRequest, path: str) -> FileResponse:
     target = (root / path).resolve()
     if root not in target.parents or not target.is_file():
         # Not the canvas's: an app's static file (admin, Swagger UI from drf-spectacular-sidecar), found the way
-        # collectstatic would find it. ``find`` joins safely: a path that leaves its roots finds nothing.
-        found = finders.find(path)
+        # collectstatic would find it. ``find`` joins safely: a path that leaves its roots is refused (404 here).
+        try:
+            found = finders.find(path)
+        except SuspiciousFileOperation:
+            found = None
         if not isinstance(found, str) or not Path(found).is_file():
             raise Http404("no such file")
         target = Path(found)
