@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # issue 11: Swagger UI / ReDoc assets served from /static/, not a CDN
     "channels",
     "backend.graphs",
     "backend.runs",
@@ -241,6 +242,11 @@ SPECTACULAR_SETTINGS = {
                              "backend.endpoints.openapi.add_flow_paths",
                              # span.json and events.json as components (issue 10: one definition per shape)
                              "backend.runs.serializers.add_shape_components"],
+    # issue 11: /api/docs/ works offline: Swagger UI and ReDoc come from drf-spectacular-sidecar's static files
+    # (collectstatic + WhiteNoise), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LANGUAGE_CODE = "en-us"

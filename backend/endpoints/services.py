@@ -128,7 +128,7 @@ def endpoint_unpublish(*, user: Any, endpoint: Endpoint, note: str = "") -> Endp
 # --------------------------------------------------------------------------- keys
 
 
-def _check_scopes(workspace: Workspace, scopes: list[str]) -> None:
+def check_scopes(workspace: Workspace, scopes: list[str]) -> None:
     known = set(Endpoint.objects.filter(workspace=workspace, slug__in=scopes).values_list("slug", flat=True))
     problems = [{"path": f"scopes[{i}]", "message": f"no endpoint '{slug}' in this workspace"}
                 for i, slug in enumerate(scopes) if slug not in known]
@@ -142,8 +142,17 @@ def api_key_create(*, user: Any, workspace: Workspace, name: str, scopes: list[s
                    ) -> tuple[ApiKey, str]:
     """A new key; returns it with the whole key string, which is never shown again."""
     require(user, workspace, Action.API_KEY_MANAGE)
+    return api_key_issue(user=user, workspace=workspace, name=name, scopes=scopes,
+                         rate_limit_per_minute=rate_limit_per_minute, daily_max_cost_usd=daily_max_cost_usd)
+
+
+@transaction.atomic
+def api_key_issue(*, user: Any, workspace: Workspace, name: str, scopes: list[str] | None = None,
+                  rate_limit_per_minute: int | None = -1, daily_max_cost_usd: float | None = None
+                  ) -> tuple[ApiKey, str]:
+    """``api_key_create`` for a caller authorised already (the Django admin: staff with the add permission)."""
     scopes = sorted(set(scopes or []))
-    _check_scopes(workspace, scopes)
+    check_scopes(workspace, scopes)
     if rate_limit_per_minute == -1:
         rate_limit_per_minute = settings.PATCHBAY_KEY_RATE_LIMIT_PER_MINUTE
     material = new_key()
@@ -164,7 +173,7 @@ def api_key_update(*, user: Any, key: ApiKey, **changes: Any) -> ApiKey:
     changes = {k: v for k, v in changes.items() if k in allowed}
     if "scopes" in changes:
         changes["scopes"] = sorted(set(changes["scopes"] or []))
-        _check_scopes(key.workspace, changes["scopes"])
+        check_scopes(key.workspace, changes["scopes"])
     before = audited.api_key_state(ApiKey.objects.select_for_update().get(pk=key.pk))
     ApiKey.objects.filter(pk=key.pk).update(**changes)
     changed = ApiKey.objects.get(pk=key.pk)

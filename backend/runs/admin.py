@@ -7,6 +7,7 @@ from .models import Run, Span
 class RunAdmin(admin.ModelAdmin):
     list_display = ("id", "graph", "status", "cost_usd", "latency_ms", "created_at")
     list_filter = ("status",)
+    readonly_fields = ("created_by",)  # null but not blank: the form would demand it
 
 
 @admin.register(Span)

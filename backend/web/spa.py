@@ -2,7 +2,8 @@
 
 In production ``collectstatic`` puts the assets under STATIC_ROOT and WhiteNoise
 serves them before any view runs. When they were not collected (a fresh build,
-the test server), ``asset`` serves the same files straight from frontend/dist.
+the test server), ``asset`` serves the same files straight from frontend/dist, and other apps' static
+files (admin, Swagger UI) through the staticfiles finders.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import mimetypes
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
@@ -39,7 +42,15 @@ def asset(request: HttpRequest, path: str) -> FileResponse:
     root = DIST.resolve()
     target = (root / path).resolve()
     if root not in target.parents or not target.is_file():
-        raise Http404("no such file")
+        # Not the canvas's: an app's static file (admin, Swagger UI from drf-spectacular-sidecar), found the way
+        # collectstatic would find it. ``find`` joins safely: a path that leaves its roots is refused (404 here).
+        try:
+            found = finders.find(path)
+        except SuspiciousFileOperation:
+            found = None
+        if not isinstance(found, str) or not Path(found).is_file():
+            raise Http404("no such file")
+        target = Path(found)
     content_type, _ = mimetypes.guess_type(target.name)
     response = FileResponse(target.open("rb"), content_type=content_type or "application/octet-stream")
     # Vite puts a content hash in every file name under assets/: those never change.
