@@ -6,7 +6,7 @@ fails ``test_every_route_has_a_rule``. Each case then runs once per persona on a
 - workspace A: alice (admin), erin (editor), vic (viewer), dave (viewer, the member the members routes act
   on); a graph, a prompt with two versions, a queued run, a published endpoint and an API key, whose
   stored text carries the marker "zebra";
-- workspace B: bob (admin), the outsider; sam is staff and a member of neither; carol has an account only.
+- workspace B: bob (admin), olga (editor) and otto (viewer), the outsiders; sam is staff and a member of neither; carol has an account only.
 
 What each persona must get: below the rule's role, 403 naming the role needed and nothing changed in A;
 at or above it, a 2xx (the same request does work); outsiders 404/403 (or, when the workspace is named in
@@ -74,6 +74,8 @@ def build_world() -> World:
     alice = person("alice", a, Membership.Role.ADMIN)
     people = {"admin": alice, "editor": person("erin", a, Membership.Role.EDITOR),
               "viewer": person("vic", a, Membership.Role.VIEWER), "outsider": person("bob", b, Membership.Role.ADMIN),
+              "outsider_editor": person("olga", b, Membership.Role.EDITOR),
+              "outsider_viewer": person("otto", b, Membership.Role.VIEWER),
               "staff": person("sam", is_staff=True)}
     dave = person("dave", a, Membership.Role.VIEWER)
     person("carol")
@@ -259,7 +261,8 @@ def test_every_route_has_a_rule() -> None:
     assert not set(RULES) - seen, f"rules for routes that no longer exist: {sorted(set(RULES) - seen)}"
 
 
-PERSONAS = ("anonymous", "viewer", "editor", "admin", "outsider", "staff")
+# Two workspaces × three roles: A's viewer, editor and admin, and B's (outsiders to A), plus anonymous and staff.
+PERSONAS = ("anonymous", "viewer", "editor", "admin", "outsider", "outsider_editor", "outsider_viewer", "staff")
 CASES = [(route, c) for route, cases in RULES.items() for c in cases]
 
 
