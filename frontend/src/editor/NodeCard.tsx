@@ -1,6 +1,6 @@
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
 import { memo, useEffect } from "react";
-import { refLabel, type CanvasNode, type GraphChoice, type JsonObject } from "../graph-core";
+import { configSummary, refLabel, type CanvasNode, type GraphChoice, type JsonObject } from "../graph-core";
 import { useGraphChoices } from "../api/hooks";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { nodePorts, useGraph } from "../stores/graphStore";
@@ -11,6 +11,8 @@ function summary(kind: string, config: JsonObject | undefined, graphs: GraphChoi
   if (!config) return "";
   const sub = config.subgraph as JsonObject | undefined;
   if (kind === "subgraph" && typeof sub?.graph === "string") return `runs ${refLabel(sub.graph, graphs)}`;
+  const words = configSummary(kind, config);
+  if (words !== null) return words;
   const pick = (v: unknown) => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
   if (kind === "llm") {
     const prompt = pick(config.prompt_ref ? `saved prompt ${config.prompt_ref}` : config.prompt);

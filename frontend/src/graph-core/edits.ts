@@ -5,7 +5,7 @@
  */
 import { newEdgeId, specToCanvas, type CanvasEdge, type CanvasGraph, type CanvasNode, type GraphMeta } from "./convert";
 import { layoutGraph } from "./layout";
-import { initialConfig, uniqueId } from "./schema";
+import { starterConfig, uniqueId } from "./schema";
 import type { Catalogue, GraphSpec, Json, JsonObject } from "./types";
 import { NODE_ID } from "./validate";
 
@@ -65,11 +65,18 @@ function unselected(nodes: CanvasNode[]): CanvasNode[] {
   return nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
 }
 
+/** The graph's first declared input field, which new steps read by default. */
+function firstInputField(doc: Doc): string | undefined {
+  const props = doc.meta.inputs?.properties;
+  const first = props && typeof props === "object" && !Array.isArray(props) ? Object.keys(props)[0] : undefined;
+  return first && /^[A-Za-z_][A-Za-z0-9_]*$/.test(first) ? first : undefined;
+}
+
 /** A new step of a type, selected, with the config its schema starts from (and the default model). */
 export function addNode(doc: Doc, catalogue: Catalogue, type: string, position: { x: number; y: number }, defaultModel?: string): { doc: Doc; id: string } {
   const info = catalogue[type];
   const id = uniqueId(type === "llm" ? "step" : type, doc.nodes.map((n) => n.id));
-  const config = info ? initialConfig(info.config_schema, { model: defaultModel }) : {};
+  const config = info ? starterConfig(type, info.config_schema, { model: defaultModel, inputField: firstInputField(doc) }) : {};
   if (type === "llm" && config.prompt === undefined) config.prompt = "";
   const node: CanvasNode = {
     id, type: "patchbay", position, selected: true,

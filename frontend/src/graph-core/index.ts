@@ -9,3 +9,4 @@ export * from "./templates";
 export * from "./schema";
 export * from "./graphRefs";
 export * from "./edits";
+export * from "./summaries";
