@@ -323,3 +323,28 @@ def test_copy_paste_undo_redo_delete_and_stop_a_run(browser: Browser) -> None:
     page.locator("[data-testid=run-header][data-status=cancelled]").wait_for()
     assert page.get_by_test_id("run-status").inner_text() == "Stopped"
     assert not b.errors
+
+
+def test_a_dropped_router_starts_from_its_defaults_and_says_its_routes_in_words(browser: Browser) -> None:
+    b = browser
+    page = b.page
+    b.sign_in()
+    page.get_by_test_id("new-graph").click()
+    page.get_by_test_id("new-flow-name").fill("e2e-router-defaults")
+    page.get_by_test_id("template-blank").click()
+    page.get_by_test_id("node-input").wait_for()
+    drop(b, "router", 0.5, 0.5)
+    card = page.get_by_test_id("node-router")
+    card.wait_for()
+    card.filter(has_text="3 routes: question, request, default").wait_for()
+    config = page.evaluate(
+        "window.__patchbay.graph.getState().spec().nodes.find(n => n.id === 'router').config")
+    assert config["mode"] == "llm" and config["input"].startswith("{{ input")
+    assert [r["label"] for r in config["routes"]] == ["question", "request"]
+    assert config["classifier"]["model"]
+    # The server checks the dropped step: only its unwired exits are left to do, not its settings.
+    problems = b.api("POST", "/api/graphs/validate/",
+                     {"spec": page.evaluate("window.__patchbay.graph.getState().spec()")})["body"]
+    router_problems = [p for p in problems.get("problems", []) if p.get("node_id") == "router"]
+    assert all(".config." not in p["path"] or p["path"].endswith(".config") for p in router_problems), router_problems
+    b.screenshot("08-router-dropped")
