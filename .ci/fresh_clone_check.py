@@ -87,6 +87,39 @@ def worker_process(serve_group: int) -> psutil.Process:
     raise AssertionError
 
 
+SHARED_PORTS = {5432, 6379}  # the machine's PostgreSQL and Redis, if it has any
+
+
+def app_processes(serve_group: int) -> list[psutil.Process]:
+    """Every process `make run` started (its process group): serve, web, worker, beat and their children."""
+    found = []
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if os.getpgid(process.pid) == serve_group:
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def uses_only_its_own_services(serve_group: int, data_dir: str) -> None:
+    """The app runs on the embedded PostgreSQL and Redis of its data directory: the URLs its processes were
+    given are unix sockets there, and none of them holds a TCP connection to a PostgreSQL or Redis port."""
+    processes = app_processes(serve_group)
+    expect(len(processes) >= 4, f"make run started serve, web, worker and beat ({len(processes)} processes)")
+    for process in processes:
+        try:
+            env, connections = process.environ(), process.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if name in env:
+                expect(data_dir in env[name], f"{name} of pid {process.pid} points into {data_dir}: {env[name]}")
+        shared = [c for c in connections if c.raddr and c.raddr.port in SHARED_PORTS]
+        expect(not shared, f"pid {process.pid} ({' '.join(process.cmdline()[:3])}) talks to {shared}")
+    print(f"{len(processes)} processes, all on the embedded services in {data_dir}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -94,6 +127,7 @@ def main() -> None:
     parser.add_argument("--serve-group", type=int, required=True)
     parser.add_argument("--graph", required=True)
     parser.add_argument("--input", required=True)
+    parser.add_argument("--data-dir", required=True)
     args = parser.parse_args()
     client = Client(args.url)
 
@@ -111,6 +145,7 @@ def main() -> None:
     expect(status in (200, 201), f"saved {args.graph} ({status}: {graph})")
     run_input = json.loads(args.input)
     print(f"run of {args.graph} succeeded in {run_graph(client, graph['id'], run_input):.1f} s")
+    uses_only_its_own_services(args.serve_group, args.data_dir)
 
     worker = worker_process(args.serve_group)
     worker.send_signal(signal.SIGKILL)

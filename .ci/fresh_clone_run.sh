@@ -61,7 +61,7 @@ grep -q "password:" "$work/run1.log" || { echo "the first user's credentials wer
 
 log "sign in, run an example graph, kill the worker, run again"
 .venv/bin/python "$repo/.ci/fresh_clone_check.py" --url "http://127.0.0.1:$port" --log "$work/run1.log" \
-  --serve-group "$group" --graph graphs/chain.json --input '{"text": "I was charged twice, please refund one"}'
+  --serve-group "$group" --data-dir "$PATCHBAY_DATA_DIR" --graph graphs/chain.json --input '{"text": "I was charged twice, please refund one"}'
 
 log "stop (SIGTERM)"
 stop_app
