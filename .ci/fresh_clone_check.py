@@ -91,15 +91,17 @@ SHARED_PORTS = {5432, 6379}  # the machine's PostgreSQL and Redis, if it has any
 
 
 def app_processes(serve_group: int) -> list[psutil.Process]:
-    """Every process `make run` started (its process group): serve, web, worker, beat and their children."""
-    found = []
+    """Every process `make run` started: its process group and their descendants (serve runs the web server,
+    worker and beat in sessions of their own)."""
+    found: dict[int, psutil.Process] = {}
     for process in psutil.process_iter(["pid"]):
         try:
             if os.getpgid(process.pid) == serve_group:
-                found.append(process)
+                found[process.pid] = process
+                found.update((child.pid, child) for child in process.children(recursive=True))
         except (psutil.Error, OSError):
             continue
-    return found
+    return list(found.values())
 
 
 def uses_only_its_own_services(serve_group: int, data_dir: str) -> None:
