@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from backend.config.errors import InvalidRequest
+from backend.config.params import optional_int
 from backend.graphs.models import Workspace
 
 from .models import AuditEntry
@@ -18,7 +19,6 @@ from .models import AuditEntry
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_DIGITS = re.compile(r"\A[0-9]{1,18}\Z")  # ASCII only: "²".isdigit() is True but int("²") fails
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,6 @@ class AuditFilter:
     until: dt.datetime | None = None
     before_id: int | None = None  # the cursor: entries older than this id
     limit: int = DEFAULT_LIMIT
-
-
-def _whole(name: str, raw: str, low: int, high: int) -> int:
-    if not _DIGITS.match(raw) or not low <= int(raw) <= high:
-        raise InvalidRequest("Bad query parameter.", [{"path": f"query.{name}",
-                                                       "message": f"must be a whole number from {low} to {high}"}])
-    return int(raw)
 
 
 def _moment(name: str, raw: str, *, end: bool) -> dt.datetime:
@@ -65,8 +58,9 @@ def parse_filter(query: Any) -> AuditFilter:
     return AuditFilter(
         actions=actions, target_type=query.get("target_type") or None, actor=query.get("actor") or None,
         since=since, until=until,
-        before_id=_whole("before", query["before"], 1, 10**18) if query.get("before") else None,
-        limit=_whole("limit", query["limit"], 1, MAX_LIMIT) if query.get("limit") else DEFAULT_LIMIT)
+        before_id=optional_int(query.get("before"), field="query.before", minimum=1),
+        limit=optional_int(query.get("limit"), field="query.limit", default=DEFAULT_LIMIT, minimum=1,
+                           maximum=MAX_LIMIT) or DEFAULT_LIMIT)
 
 
 def audit_entries(workspace: Workspace | None, wanted: AuditFilter) -> QuerySet[AuditEntry]:
