@@ -30,7 +30,7 @@ EVENTS_PER_ALIAS = 5
 _HEALTH_SQL = """
 SELECT s.attributes->>'patchbay.model_alias' AS alias,
        count(*) AS calls,
-       count(*) FILTER (WHERE s.status = 'failed') AS errors,
+       count(*) FILTER (WHERE s.status = 'failed') AS failed,
        count(*) FILTER (WHERE s.attributes ? 'patchbay.fallback_from') AS fallbacks,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY s.duration_ms) AS p50_ms,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY s.duration_ms) AS p95_ms,
@@ -43,7 +43,7 @@ WHERE s.kind = 'llm' AND NOT s.cache_hit AND s.status IN ('succeeded', 'failed')
 GROUP BY 1
 """
 
-EMPTY = {"calls": 0, "errors": 0, "fallbacks": 0, "error_rate": None, "p50_ms": None, "p95_ms": None,
+EMPTY = {"calls": 0, "failed": 0, "fallbacks": 0, "error_rate": None, "p50_ms": None, "p95_ms": None,
          "spend_today_usd": 0.0, "last_error": "", "last_error_at": None}
 
 
@@ -60,7 +60,7 @@ def health_by_alias(user: Any) -> dict[str, dict[str, Any]]:
         alias = row.pop("alias")
         if alias is None:
             continue
-        row["error_rate"] = row["errors"] / row["calls"] if row["calls"] else None
+        row["error_rate"] = row["failed"] / row["calls"] if row["calls"] else None
         row["spend_today_usd"] = float(row["spend_today_usd"])
         row["last_error"] = row["last_error"] or ""
         row["last_error_at"] = row["last_error_at"].isoformat() if row["last_error_at"] else None

@@ -57,7 +57,7 @@ class ModelAliasOut(serializers.Serializer):
 
 class HealthOut(serializers.Serializer):
     calls = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="calls that failed")
     fallbacks = serializers.IntegerField()
     error_rate = serializers.FloatField(allow_null=True)
     p50_ms = serializers.FloatField(allow_null=True)

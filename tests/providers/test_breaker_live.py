@@ -124,7 +124,7 @@ def test_five_500s_in_the_worker_trip_the_breaker_for_every_process(live_stack, 
         "tripped", "recovered"]
 
     health = {e["alias"]: e for e in alice_api.get("/api/model-health/").json()}["wobbly"]
-    assert health["health"]["calls"] == 7 and health["health"]["errors"] == 6
+    assert health["health"]["calls"] == 7 and health["health"]["failed"] == 6
     assert health["health"]["last_error"].startswith("model_unavailable")
     assert health["breaker_state"]["state"] == "closed" and [e["kind"] for e in health["events"]] == [
         "recovered", "tripped"]

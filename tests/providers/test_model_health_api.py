@@ -53,7 +53,7 @@ def test_health_counts_calls_errors_latency_spend_and_the_last_error(alice_api, 
     assert response.status_code == 200
     fast = {e["alias"]: e for e in response.json()}["fast"]
     health = fast["health"]
-    assert health["calls"] == 7 and health["errors"] == 2 and health["fallbacks"] == 1
+    assert health["calls"] == 7 and health["failed"] == 2 and health["fallbacks"] == 1
     assert health["error_rate"] == pytest.approx(2 / 7)
     every = sorted([*durations, 50, 60])
     assert health["p50_ms"] == pytest.approx(statistics.median(every))

@@ -100,7 +100,7 @@ export interface Members {
 /** The Models page: an alias's settings, its health over 24 h, its circuit breaker and recent trips. */
 export interface ModelHealth {
   calls: number;
-  errors: number;
+  failed: number;
   fallbacks: number;
   error_rate: number | null;
   p50_ms: number | null;

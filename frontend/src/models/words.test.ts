@@ -36,11 +36,11 @@ describe("policy and health words", () => {
     expect(percent(2 / 7)).toBe("29%");
   });
   it("shows dashes for latency when there were no calls", () => {
-    const h: ModelHealth = { calls: 0, errors: 0, fallbacks: 0, error_rate: null, p50_ms: null, p95_ms: null, spend_today_usd: 0, last_error: "", last_error_at: null };
+    const h: ModelHealth = { calls: 0, failed: 0, fallbacks: 0, error_rate: null, p50_ms: null, p95_ms: null, spend_today_usd: 0, last_error: "", last_error_at: null };
     const facts = Object.fromEntries(healthFacts(h));
     expect(facts["p95"]).toBe("—");
     expect(facts["Error rate"]).toBe("—");
-    const busy = Object.fromEntries(healthFacts({ ...h, calls: 4, errors: 1, error_rate: 0.25, p50_ms: 120, p95_ms: 2500, spend_today_usd: 0.5 }));
+    const busy = Object.fromEntries(healthFacts({ ...h, calls: 4, failed: 1, error_rate: 0.25, p50_ms: 120, p95_ms: 2500, spend_today_usd: 0.5 }));
     expect(busy).toMatchObject({ "Calls (24 h)": "4", "Error rate": "25%", p50: "120 ms", p95: "2.50 s", "Spend today": "$0.50" });
   });
   it("names breaker events", () => {
