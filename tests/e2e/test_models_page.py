@@ -87,3 +87,51 @@ def test_flip_a_kill_switch_and_see_the_fallback_in_the_next_runs_trace(primary:
     assert "primary is switched off" in detail.get_by_text("Answered by a fallback").locator("..").inner_text()
     b.screenshot("models-04-trace-fallback")
     assert b.errors == []
+
+
+@pytest.fixture
+def wobbly(alice, bob, fake_openai: Any) -> None:  # type: ignore[no-untyped-def]
+    import redis
+    from django.conf import settings
+
+    from backend.providers.breaker import KEY_PREFIX
+    from backend.providers.models import ModelAlias
+
+    alice.is_staff = True
+    alice.save()
+    redis.Redis.from_url(settings.REDIS_URL).delete(KEY_PREFIX + "wobbly")
+    ModelAlias.objects.create(alias="wobbly", model="openai/gpt-4o-mini+error_500", api_base=fake_openai.url,
+                              api_key_env="PATH", max_retries=0, timeout_s=5, breaker_failures=3,
+                              breaker_cooldown_s=600)
+
+
+def test_a_tripped_breaker_shows_on_the_models_page_and_a_member_cannot_flip_switches(
+        wobbly: None, browser: Browser) -> None:
+    b, page = browser, browser.page
+    b.sign_in()
+    graph_id = b.api("POST", "/api/graphs/", {"spec": {**GRAPH, "nodes": [
+        GRAPH["nodes"][0], {**GRAPH["nodes"][1], "config": {"model": "wobbly", "prompt": "Hi"}}, GRAPH["nodes"][2]]}}
+    )["body"]["id"]
+    for _ in range(4):  # three 500s open the circuit; the fourth run is refused without a call
+        assert finished_run(b, graph_id)["status"] == "failed"
+    b.goto("/models")
+    breaker = page.get_by_test_id("breaker-wobbly")
+    breaker.wait_for()
+    assert breaker.inner_text().startswith("Open: calls skip it, probes again in")
+    assert "Circuit opened" in page.get_by_test_id("events-wobbly").inner_text()
+    health = page.get_by_test_id("health-wobbly").inner_text()
+    assert "100%" in health  # all four calls failed
+    assert "model_unavailable" in page.get_by_test_id("model-wobbly").inner_text()  # the last error
+    page.get_by_test_id("model-wobbly").scroll_into_view_if_needed()
+    b.screenshot("models-05-breaker-open")
+
+    # bob is no staff member: he reads the page, his switches are disabled, and the server refuses him.
+    page.get_by_role("button", name="Sign out").click()
+    b.sign_in("bob", "bob-pass-123")
+    b.goto("/models")
+    switch = page.get_by_test_id("kill-switch-wobbly")
+    switch.wait_for()
+    assert switch.is_disabled() and page.get_by_test_id("edit-wobbly").count() == 0
+    assert b.api("PATCH", "/api/models/wobbly/", {"enabled": False})["status"] == 403
+    b.screenshot("models-06-member-view")
+    assert b.errors == []
