@@ -91,15 +91,10 @@ def test_flip_a_kill_switch_and_see_the_fallback_in_the_next_runs_trace(primary:
 
 @pytest.fixture
 def wobbly(alice, bob, fake_openai: Any) -> None:  # type: ignore[no-untyped-def]
-    import redis
-    from django.conf import settings
-
-    from backend.providers.breaker import KEY_PREFIX
     from backend.providers.models import ModelAlias
 
     alice.is_staff = True
     alice.save()
-    redis.Redis.from_url(settings.REDIS_URL).delete(KEY_PREFIX + "wobbly")
     ModelAlias.objects.create(alias="wobbly", model="openai/gpt-4o-mini+error_500", api_base=fake_openai.url,
                               api_key_env="PATH", max_retries=0, timeout_s=5, breaker_failures=3,
                               breaker_cooldown_s=600)

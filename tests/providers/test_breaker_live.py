@@ -15,16 +15,8 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _fresh(fake_openai: Any) -> None:
-    import redis
-    from django.conf import settings
-
-    from backend.providers.breaker import KEY_PREFIX
-
     fake_openai.configure(**vars(FakeConfig()))
-    fake_openai.reset_stats()
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter(KEY_PREFIX + "*"):
-        client.delete(key)
+    fake_openai.reset_stats()  # breakers start closed (tests/conftest.py)
 
 
 def graph(alias: str) -> dict[str, Any]:
