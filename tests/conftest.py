@@ -208,3 +208,22 @@ def listener() -> Iterator[object]:
     server = Listener()
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_circuit_breakers() -> None:
+    """Every test starts with every model alias's circuit closed: breakers live in Redis, which outlives the
+    per-test database reset, and one test's failures must not open another's circuit (providers/breaker.py)."""
+    if not os.environ.get("REDIS_URL"):
+        return  # tests/engine: no Redis
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=1)
+    try:
+        keys = list(client.scan_iter("patchbay:breaker:*"))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # no Redis here: nothing to reset
+    finally:
+        client.close()

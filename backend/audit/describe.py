@@ -80,7 +80,8 @@ def model_state(row: Any, *, new_key: bool = False) -> dict[str, Any]:
             "api_base": row.api_base, "api_key_status": key, "max_retries": row.max_retries,
             "timeout_s": row.timeout_s, "input_cost_per_mtok": row.input_cost_per_mtok,
             "output_cost_per_mtok": row.output_cost_per_mtok, "demo_latency_ms": row.demo_latency_ms,
-            "description": row.description}
+            "description": row.description, "breaker_failures": row.breaker_failures,
+            "breaker_window_s": row.breaker_window_s, "breaker_cooldown_s": row.breaker_cooldown_s}
 
 
 def model_action(before: dict[str, Any] | None, after: dict[str, Any]) -> str:

@@ -175,6 +175,11 @@ PATCHBAY_HEARTBEAT_SECONDS = env_int("PATCHBAY_HEARTBEAT_SECONDS", 2, minimum=1)
 # A queued run no worker took within this long is failed (its enqueue marker in Redis lives as long).
 PATCHBAY_QUEUED_GIVE_UP_SECONDS = env_int("PATCHBAY_QUEUED_GIVE_UP_SECONDS", 3600, minimum=60)
 
+# --- Circuit breaker per model alias (backend/providers/breaker.py); an alias may set its own numbers ------------
+MODEL_BREAKER_FAILURES = env_int("PATCHBAY_BREAKER_FAILURES", 5, minimum=0)  # 0: no breaker by default
+MODEL_BREAKER_WINDOW_S = float(env_int("PATCHBAY_BREAKER_WINDOW_S", 60, minimum=1))
+MODEL_BREAKER_COOLDOWN_S = float(env_int("PATCHBAY_BREAKER_COOLDOWN_S", 30, minimum=1))
+
 # --- Retention (backend/runs/retention.py) ---------------------------------------------------------------
 # How long a finished run keeps its events and its spans' input/output bodies, and (longer) how long the run
 # row itself is kept with its totals. A workspace may set its own windows (Workspace.retention_*_days).

@@ -51,7 +51,8 @@ class LLMError(Exception):
     def __init__(self, message: str, *, kind: str = "provider", attempts: int = 1, model: str | None = None,
                  attributes: dict[str, Any] | None = None):
         super().__init__(message)
-        # provider | rate_limit | timeout | disabled | bad_request | unknown_model, and answers that came
+        # provider | rate_limit | timeout | model_disabled (switched off, no fallback on) | model_unavailable
+        # (circuit open, no fallback answered) | bad_request | unknown_model, and answers that came
         # back 200 but were not whole: truncated_stream | empty_completion | malformed_response
         self.kind = kind
         self.attempts = attempts

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import ModelAlias
+from .models import ModelAlias, ModelEvent
 
 
 class ModelAliasForm(forms.ModelForm):
@@ -24,5 +24,19 @@ class ModelAliasForm(forms.ModelForm):
 @admin.register(ModelAlias)
 class ModelAliasAdmin(admin.ModelAdmin):
     form = ModelAliasForm
-    list_display = ("alias", "model", "enabled", "api_base", "input_cost_per_mtok", "output_cost_per_mtok")
+    list_display = ("alias", "model", "enabled", "api_base", "input_cost_per_mtok", "output_cost_per_mtok",
+                    "breaker_failures")
     list_editable = ("enabled",)
+
+
+@admin.register(ModelEvent)
+class ModelEventAdmin(admin.ModelAdmin):
+    """Circuit breaker trips and recoveries: written by the gateway, read here; never edited."""
+    list_display = ("at", "alias", "kind", "detail")
+    list_filter = ("kind", "alias")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

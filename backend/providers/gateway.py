@@ -21,6 +21,7 @@ text streamed before it is void.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import os
 import threading
@@ -39,6 +40,7 @@ from .attempts import (
     classify_failure,
     delta_of_attempt,
 )
+from .breaker import Gate, RedisBreaker, shared_breaker
 from .demo_provider import make_demo_handler
 from .routes import ModelRoute
 
@@ -75,8 +77,9 @@ def litellm_module() -> Any:
 
 
 class LiteLLMGateway:
-    def __init__(self, resolve: Resolver):
+    def __init__(self, resolve: Resolver, breaker: RedisBreaker | None = None):
         self._resolve = resolve
+        self._breaker = breaker or shared_breaker()
         # The route found for a request's estimate is reused for its call: one registry read per call.
         self._estimated: dict[int, ModelRoute] = {}
 
@@ -95,36 +98,43 @@ class LiteLLMGateway:
         deadline = None if request.timeout_s is None else time.monotonic() + request.timeout_s
         log = AttemptLog()
         failures: list[str] = []
-        failed_aliases: list[str] = []
+        skipped: list[tuple[str, str]] = []  # (alias, why: disabled | circuit_open | error)
         last: LLMError | None = None
         for candidate in (route, *route.fallbacks):
             if not candidate.enabled:
                 failures.append(f"{candidate.alias} is switched off")
-                failed_aliases.append(candidate.alias)
+                skipped.append((candidate.alias, "disabled"))
+                continue
+            gate = await self._breaker.allow(candidate)
+            if not gate.allowed:
+                failures.append(f"{candidate.alias}'s circuit is open{_until(gate.until)}")
+                skipped.append((candidate.alias, "circuit_open"))
                 continue
             try:
-                result = await self._call_with_retries(candidate, request, on_delta, deadline, log)
+                result = await self._call_with_retries(candidate, request, on_delta, deadline, log, gate)
             except LLMError as exc:
                 failures.append(f"{candidate.alias} ({candidate.model}): {exc}")
-                failed_aliases.append(candidate.alias)
+                skipped.append((candidate.alias, "error"))
                 last = exc
                 continue
-            result.fallback_from = failed_aliases
+            result.fallback_from = [alias for alias, _ in skipped]
             result.attempts = log.count
+            if skipped:
+                # Why the requested alias did not answer; with a chain, why each one before the answer did not.
+                result.attributes["patchbay.fallback_reason"] = skipped[0][1]
+                if len(skipped) > 1:
+                    result.attributes["patchbay.fallback_reasons"] = [why for _, why in skipped]
             if log.errors:
                 result.attributes["patchbay.attempt_errors"] = list(log.errors)
             return result
-        if last is None:
-            raise LLMError(f"disabled: model alias '{request.alias}' is switched off and has no fallback that is on",
-                           kind="disabled", model=route.model)
-        # The error text starts with the kind (it is also the span's error.type), then each candidate's story.
-        raise LLMError(f"{last.kind}: " + "; then ".join(failures), kind=last.kind, attempts=log.count,
-                       model=last.model, attributes={"patchbay.attempt_errors": list(log.errors)})
+        raise _nobody_answered(request.alias, route, skipped, failures, last, log)
 
     async def _call_with_retries(self, route: ModelRoute, request: LLMRequest, on_delta: DeltaCallback | None,
-                                 deadline: float | None, log: AttemptLog) -> LLMResult:
-        """Call one route up to 1 + max_retries times; litellm itself never retries (max_retries=0)."""
-        tries = route.max_retries + 1
+                                 deadline: float | None, log: AttemptLog, gate: Gate) -> LLMResult:
+        """Call one route up to 1 + max_retries times; litellm itself never retries (max_retries=0).
+
+        A half-open probe makes one attempt; a failure that opens the circuit ends the retries."""
+        tries = 1 if gate.probe else route.max_retries + 1
         for n in range(1, tries + 1):
             timeout = route.timeout_s if deadline is None else min(route.timeout_s, deadline - time.monotonic())
             if timeout <= MIN_ATTEMPT_S:
@@ -138,11 +148,17 @@ class LiteLLMGateway:
                     # A hard bound on the whole attempt: litellm's timeout is per read, and a stream that
                     # trickles forever must not outlive the route's timeout or the run's max_seconds.
                     async with asyncio.timeout(timeout):
-                        return await self._call(route, request, deltas, timeout)
+                        result = await self._call(route, request, deltas, timeout)
                 except TimeoutError as exc:
                     raise AttemptFailed("timeout", "timed out", f"no answer within {timeout:.3g} s") from exc
             except AttemptFailed as failure:
                 log.errors.append(f"{route.alias} attempt {n}: {failure.kind}: {failure.text}: {failure.detail}")
+                # Only the provider's failures count against it; a request it refused (4xx) is the caller's.
+                opened = failure.retryable and await self._breaker.failure(
+                    route, gate, f"{failure.kind}: {failure.text}: {failure.detail}")
+                if opened:
+                    raise failure.as_llm_error(route, n, "its circuit is now open") from failure
+                gate = dataclasses.replace(gate, clean=gate.clean and not failure.retryable)  # a later success resets
                 if not failure.retryable or n == tries:
                     raise failure.as_llm_error(route, n) from failure
                 delay = backoff_s(route, n, failure.retry_after)
@@ -151,6 +167,9 @@ class LiteLLMGateway:
                 if deadline is not None and time.monotonic() + delay + MIN_ATTEMPT_S >= deadline:
                     raise failure.as_llm_error(route, n, "no time left to retry") from failure
                 await asyncio.sleep(delay)
+                continue
+            await self._breaker.success(route, gate)
+            return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _call(self, route: ModelRoute, request: LLMRequest, on_delta: Callable[[str], None] | None,
@@ -252,6 +271,26 @@ class LiteLLMGateway:
         finish = getattr(stream, "received_finish_reason", None)
         return Answer("".join(parts), usage, finish_reason=finish, tool_calls=tool_calls,
                        streamed=True, deltas=len(parts))
+
+
+def _until(epoch_s: float | None) -> str:
+    return "" if epoch_s is None else " until " + time.strftime("%H:%M:%S UTC", time.gmtime(epoch_s))
+
+
+def _nobody_answered(alias: str, route: ModelRoute, skipped: list[tuple[str, str]], failures: list[str],
+                     last: LLMError | None, log: AttemptLog) -> LLMError:
+    """The error when no candidate answered. Its text starts with the kind (also the span's error.type)."""
+    if last is None:
+        # Nothing was called: every candidate was switched off or had its circuit open.
+        kind = "model_unavailable" if any(why == "circuit_open" for _, why in skipped) else "model_disabled"
+        head = (f"model alias '{alias}' is switched off" if skipped[0][1] == "disabled"
+                else f"model alias '{alias}' is unavailable (its circuit is open after repeated failures)")
+        rest = "; ".join(failures[1:])
+        tail = f"; its fallbacks: {rest}" if rest else " and it has no fallback"
+        return LLMError(f"{kind}: {head}{tail}", kind=kind, attempts=0, model=route.model,
+                        attributes={"patchbay.fallback_reasons": [why for _, why in skipped]})
+    return LLMError(f"{last.kind}: " + "; then ".join(failures), kind=last.kind, attempts=log.count,
+                    model=last.model, attributes={"patchbay.attempt_errors": list(log.errors)})
 
 
 def _token_model(route: ModelRoute) -> str:

@@ -19,6 +19,10 @@ class ModelAlias(models.Model):
     input_cost_per_mtok = models.FloatField(null=True, blank=True, help_text="USD per million input tokens")
     output_cost_per_mtok = models.FloatField(null=True, blank=True, help_text="USD per million output tokens")
     demo_latency_ms = models.FloatField(default=0)
+    # The circuit breaker (providers/breaker.py); empty = the settings' defaults (MODEL_BREAKER_*), 0 failures = off.
+    breaker_failures = models.PositiveSmallIntegerField(null=True, blank=True)
+    breaker_window_s = models.FloatField(null=True, blank=True)
+    breaker_cooldown_s = models.FloatField(null=True, blank=True)
     description = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,3 +40,20 @@ class ModelAlias(models.Model):
     @property
     def has_api_key(self) -> bool:
         return bool(self.api_key_env or self.api_key_encrypted)
+
+
+class ModelEvent(models.Model):
+    """A circuit breaker's trip, failed probe or recovery: what the Models page lists per alias."""
+
+    class Kind(models.TextChoices):
+        TRIPPED = "tripped"
+        REOPENED = "reopened"  # the half-open probe failed
+        RECOVERED = "recovered"
+
+    alias = models.SlugField(max_length=50, db_index=True)  # not a foreign key: built-in aliases have no row
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from backend.config.redis_clients import async_redis, sync_redis
 from backend.engine.ports import LLMError
 
+from .breaker import policy_from
 from .defaults import DEFAULT_ROUTES
 from .models import ModelAlias
 from .routes import ModelRoute
@@ -57,6 +58,7 @@ def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]
         input_cost_per_token=_per_token(row.input_cost_per_mtok),
         output_cost_per_token=_per_token(row.output_cost_per_mtok),
         demo_latency_ms=row.demo_latency_ms,
+        breaker=policy_from(row.breaker_failures, row.breaker_window_s, row.breaker_cooldown_s),
     )
 
 
@@ -115,5 +117,9 @@ def alias_catalogue() -> list[dict[str, Any]]:
             "output_cost_per_mtok": None if route.output_cost_per_token is None else route.output_cost_per_token * 1e6,
             "description": rows[name].description if name in rows else "Built-in demo model (offline)",
             "has_api_key": rows[name].has_api_key if name in rows else False,
+            "api_base": route.api_base or "",
+            "max_retries": route.max_retries,
+            "timeout_s": route.timeout_s,
+            "breaker": None if route.breaker is None else vars(route.breaker),
         })
     return result

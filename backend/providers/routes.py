@@ -6,6 +6,14 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class BreakerPolicy:
+    """N failed attempts within window_s open the alias's circuit for cooldown_s (providers/breaker.py)."""
+    failures: int = 5
+    window_s: float = 60.0
+    cooldown_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class ModelRoute:
     alias: str
     model: str  # a litellm model string: "openai/gpt-4o-mini", "ollama/llama3", "demo/fast"
@@ -20,6 +28,7 @@ class ModelRoute:
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
     demo_latency_ms: float = 0.0
+    breaker: BreakerPolicy | None = None  # None: no circuit breaker (built-in demo models, plain test routes)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from backend.config.api import ErrorOut
 from backend.graphs.authz import Action, require
 
+from .health import models_overview
 from .registry import alias_catalogue
 from .services import model_alias_save
 
@@ -26,6 +27,16 @@ class ModelAliasInput(serializers.Serializer):
     output_cost_per_mtok = serializers.FloatField(min_value=0, required=False, allow_null=True)
     demo_latency_ms = serializers.FloatField(min_value=0, max_value=600000, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    breaker_failures = serializers.IntegerField(min_value=0, max_value=1000, required=False, allow_null=True,
+                                                help_text="failures that open the circuit; 0 = no breaker")
+    breaker_window_s = serializers.FloatField(min_value=1, max_value=86400, required=False, allow_null=True)
+    breaker_cooldown_s = serializers.FloatField(min_value=0.1, max_value=86400, required=False, allow_null=True)
+
+
+class BreakerPolicyOut(serializers.Serializer):
+    failures = serializers.IntegerField()
+    window_s = serializers.FloatField()
+    cooldown_s = serializers.FloatField()
 
 
 class ModelAliasOut(serializers.Serializer):
@@ -38,6 +49,49 @@ class ModelAliasOut(serializers.Serializer):
     output_cost_per_mtok = serializers.FloatField(allow_null=True)
     description = serializers.CharField()
     has_api_key = serializers.BooleanField()
+    api_base = serializers.CharField()
+    max_retries = serializers.IntegerField()
+    timeout_s = serializers.FloatField()
+    breaker = BreakerPolicyOut(allow_null=True)
+
+
+class HealthOut(serializers.Serializer):
+    calls = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="calls that failed")
+    fallbacks = serializers.IntegerField()
+    error_rate = serializers.FloatField(allow_null=True)
+    p50_ms = serializers.FloatField(allow_null=True)
+    p95_ms = serializers.FloatField(allow_null=True)
+    spend_today_usd = serializers.FloatField()
+    last_error = serializers.CharField()
+    last_error_at = serializers.DateTimeField(allow_null=True)
+
+
+class BreakerStateOut(serializers.Serializer):
+    state = serializers.ChoiceField(["closed", "open", "half_open", "unknown"])
+    until = serializers.FloatField(allow_null=True, help_text="epoch seconds the open circuit probes again")
+    failures = serializers.IntegerField(help_text="failures counted in the current window (closed)")
+    last_error = serializers.CharField()
+
+
+class ModelEventOut(serializers.Serializer):
+    kind = serializers.ChoiceField(["tripped", "reopened", "recovered"])
+    detail = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class ModelOverviewOut(ModelAliasOut):
+    health = HealthOut()
+    breaker_state = BreakerStateOut()
+    events = ModelEventOut(many=True)
+
+
+class ModelHealthView(APIView):
+    """Every alias with its health over the last 24 h (from its spans), its circuit breaker and recent trips."""
+
+    @extend_schema(operation_id="models_health", responses={200: ModelOverviewOut(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(models_overview(request.user))
 
 
 def _entry(alias: str) -> dict:

@@ -7,6 +7,7 @@ import { EditorPage } from "./pages/EditorPage";
 import { GraphsPage } from "./pages/GraphsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { MembersPage } from "./pages/MembersPage";
+import { ModelsPage } from "./pages/ModelsPage";
 import { navigate, parseRoute, usePath } from "./router";
 import { ErrorBoundary } from "./ui/ErrorBoundary";
 import { Toasts } from "./ui/toasts";
@@ -56,6 +57,7 @@ export function App() {
     if (route.page === "audit") body = <AuditPage account={header} workspace={session.workspace ?? null} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "editor") body = <EditorPage key={String(route.graphId)} graphId={route.graphId} runId={route.runId} account={header} />;
     else if (route.page === "members" && session.workspace) body = <MembersPage account={header} workspace={session.workspace} />;
+    else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (
       <div className="center-page">
         <div className="card narrow"><h1>Not found</h1><p>There is no page here.</p><button className="btn btn-primary" onClick={() => navigate("/")}>Go to your flows</button></div>

@@ -34,6 +34,7 @@ export type Route =
   | { page: "login" }
   | { page: "audit" }
   | { page: "members" }
+  | { page: "models" }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -42,6 +43,7 @@ export function parseRoute(path: string): Route {
   if (path === "/login") return { page: "login" };
   if (path === "/audit" || path === "/audit/") return { page: "audit" };
   if (path === "/members" || path === "/members/") return { page: "members" };
+  if (path === "/models" || path === "/models/") return { page: "models" };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

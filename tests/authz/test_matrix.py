@@ -186,6 +186,7 @@ RULES: dict[str, list[Case]] = {
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
     "api/models/": [case("GET", SIGNED_IN, lambda w: "/api/models/", scope=LIST)],
+    "api/model-health/": [case("GET", SIGNED_IN, lambda w: "/api/model-health/", scope=LIST)],
     "api/models/<slug:alias>/": [
         case("GET", SIGNED_IN, lambda w: "/api/models/fast/", scope=LIST),
         case("PUT", STAFF, lambda w: "/api/models/fast/", lambda w: {"model": "demo/fast", "description": "changed"}, LIST),

@@ -36,3 +36,8 @@ export const changeMemberRole = (workspace: number, userId: number, role: Role) 
   api<Member>("PATCH", `/api/workspaces/${workspace}/members/${userId}/`, { role });
 export const removeMember = (workspace: number, userId: number) =>
   api<void>("DELETE", `/api/workspaces/${workspace}/members/${userId}/`);
+
+// The Models page (health, breaker, editing an alias).
+import type { ModelAliasChange, ModelOverview } from "./types";
+export const listModelHealth = () => api<ModelOverview[]>("GET", "/api/model-health/");
+export const saveModelAlias = (alias: string, change: ModelAliasChange) => api<ModelAlias>("PATCH", `/api/models/${alias}/`, change);

@@ -96,3 +96,50 @@ export interface Members {
   roles: Role[];
   members: Member[];
 }
+
+/** The Models page: an alias's settings, its health over 24 h, its circuit breaker and recent trips. */
+export interface ModelHealth {
+  calls: number;
+  failed: number;
+  fallbacks: number;
+  error_rate: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  spend_today_usd: number;
+  last_error: string;
+  last_error_at: string | null;
+}
+export type BreakerStateName = "closed" | "open" | "half_open" | "unknown";
+export interface BreakerState {
+  state: BreakerStateName;
+  until: number | null; // epoch seconds
+  failures: number;
+  last_error: string;
+}
+export interface ModelEvent {
+  kind: "tripped" | "reopened" | "recovered";
+  detail: string;
+  at: string;
+}
+export interface ModelOverview extends ModelAlias {
+  has_api_key: boolean;
+  api_base: string;
+  max_retries: number;
+  timeout_s: number;
+  breaker: { failures: number; window_s: number; cooldown_s: number } | null;
+  health: ModelHealth;
+  breaker_state: BreakerState;
+  events: ModelEvent[];
+}
+/** What PATCH /api/models/<alias>/ takes; api_key is write-only ("" removes it). */
+export interface ModelAliasChange {
+  model?: string;
+  api_base?: string;
+  api_key?: string;
+  enabled?: boolean;
+  fallbacks?: string[];
+  max_retries?: number;
+  timeout_s?: number;
+  input_cost_per_mtok?: number | null;
+  output_cost_per_mtok?: number | null;
+}

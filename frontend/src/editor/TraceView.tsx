@@ -108,6 +108,8 @@ function Facts({ span }: { span: SpanRecord }) {
   if (typeof port === "string") facts.push(["Went to", port]);
   const skip = span.attributes?.["patchbay.skip_reason"];
   if (typeof skip === "string") facts.push(["Why skipped", skip]);
+  const fellBack = span.attributes?.["patchbay.fallback_reason"]; // disabled | circuit_open | error (providers/gateway.py)
+  if (typeof fellBack === "string") facts.push(["Answered by a fallback", `${String(span.attributes?.["patchbay.fallback_from"] ?? "")} ${({ disabled: "is switched off", circuit_open: "has its circuit open", error: "failed" } as Record<string, string>)[fellBack] ?? fellBack}`]);
   return (
     <dl className="facts">
       {facts.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}

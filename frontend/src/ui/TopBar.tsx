@@ -9,6 +9,7 @@ export function TopBar({ account, children }: { account: Account; children?: Rea
       </a>
       <div className="topbar-main">{children}</div>
       <div className="account">
+        <a className="btn btn-ghost" href="/models" data-testid="models-link" onClick={(e) => { e.preventDefault(); navigate("/models"); }}>Models</a>
         <a className="btn btn-ghost" href="/audit" data-testid="audit-link" onClick={(e) => { e.preventDefault(); navigate("/audit"); }}>Audit log</a>
         <a className="btn btn-ghost" href="/members" onClick={(e) => { e.preventDefault(); navigate("/members"); }} data-testid="members-link">Members</a>
         <span className="muted" data-testid="signed-in-as">{account.user}</span>
