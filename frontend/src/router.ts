@@ -1,4 +1,4 @@
-/** A tiny client router: the URL is the state (/, /login, /graphs/<id>, /graphs/<id>/runs/<run>). */
+/** A tiny client router: the URL is the state (/, /login, /graphs/<id>, /graphs/<id>/runs/<run>, /endpoints, /api-keys). */
 import { useSyncExternalStore } from "react";
 
 const listeners = new Set<() => void>();
@@ -34,6 +34,8 @@ export type Route =
   | { page: "login" }
   | { page: "audit" }
   | { page: "members" }
+  | { page: "endpoints" }
+  | { page: "apiKeys" }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -42,6 +44,8 @@ export function parseRoute(path: string): Route {
   if (path === "/login") return { page: "login" };
   if (path === "/audit" || path === "/audit/") return { page: "audit" };
   if (path === "/members" || path === "/members/") return { page: "members" };
+  if (path === "/endpoints" || path === "/endpoints/") return { page: "endpoints" };
+  if (path === "/api-keys" || path === "/api-keys/") return { page: "apiKeys" };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

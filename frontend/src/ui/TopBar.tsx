@@ -9,6 +9,8 @@ export function TopBar({ account, children }: { account: Account; children?: Rea
       </a>
       <div className="topbar-main">{children}</div>
       <div className="account">
+        <a className="btn btn-ghost" href="/endpoints" data-testid="endpoints-link" onClick={(e) => { e.preventDefault(); navigate("/endpoints"); }}>Endpoints</a>
+        <a className="btn btn-ghost" href="/api-keys" data-testid="api-keys-link" onClick={(e) => { e.preventDefault(); navigate("/api-keys"); }}>API keys</a>
         <a className="btn btn-ghost" href="/audit" data-testid="audit-link" onClick={(e) => { e.preventDefault(); navigate("/audit"); }}>Audit log</a>
         <a className="btn btn-ghost" href="/members" onClick={(e) => { e.preventDefault(); navigate("/members"); }} data-testid="members-link">Members</a>
         <span className="muted" data-testid="signed-in-as">{account.user}</span>
