@@ -1,18 +1,52 @@
-import type { ReactNode } from "react";
-import { navigate } from "../router";
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { navigate, parseRoute, usePath } from "../router";
+import "./menu.css";
+
+const PAGES: { path: string; label: string; testId: string }[] = [
+  { path: "/endpoints", label: "Endpoints", testId: "endpoints-link" },
+  { path: "/api-keys", label: "API keys", testId: "api-keys-link" },
+  { path: "/audit", label: "Audit log", testId: "audit-link" },
+  { path: "/members", label: "Members", testId: "members-link" },
+];
+
+function go(path: string) {
+  return (e: React.MouseEvent) => { e.preventDefault(); navigate(path); };
+}
+
+/** The editor's bar is full of its tools, so there the workspace pages fold into one menu. */
+function PagesMenu() {
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLSpanElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => box.current?.contains(e.target as Node) || setOpen(false);
+    window.addEventListener("mousedown", close);
+    return () => window.removeEventListener("mousedown", close);
+  }, [open]);
+  return (
+    <span className="pages-menu" ref={box}>
+      <button className="btn btn-ghost" onClick={() => setOpen(!open)} aria-haspopup="menu" aria-expanded={open} data-testid="pages-menu">Workspace ▾</button>
+      {open && (
+        <div className="menu menu-right" role="menu">
+          {PAGES.map((p) => <a key={p.path} role="menuitem" href={p.path} onClick={go(p.path)} data-testid={`menu-${p.testId}`}>{p.label}</a>)}
+        </div>
+      )}
+    </span>
+  );
+}
 
 export function TopBar({ account, children }: { account: Account; children?: ReactNode }) {
+  const inEditor = parseRoute(usePath()).page === "editor";
   return (
     <header className="topbar">
-      <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate("/"); }}>
+      <a className="brand" href="/" onClick={go("/")}>
         <span className="logo" />Patchbay
       </a>
       <div className="topbar-main">{children}</div>
       <div className="account">
-        <a className="btn btn-ghost" href="/endpoints" data-testid="endpoints-link" onClick={(e) => { e.preventDefault(); navigate("/endpoints"); }}>Endpoints</a>
-        <a className="btn btn-ghost" href="/api-keys" data-testid="api-keys-link" onClick={(e) => { e.preventDefault(); navigate("/api-keys"); }}>API keys</a>
-        <a className="btn btn-ghost" href="/audit" data-testid="audit-link" onClick={(e) => { e.preventDefault(); navigate("/audit"); }}>Audit log</a>
-        <a className="btn btn-ghost" href="/members" onClick={(e) => { e.preventDefault(); navigate("/members"); }} data-testid="members-link">Members</a>
+        {inEditor ? <PagesMenu /> : PAGES.map((p) => (
+          <a key={p.path} className="btn btn-ghost" href={p.path} onClick={go(p.path)} data-testid={p.testId}>{p.label}</a>
+        ))}
         <span className="muted" data-testid="signed-in-as">{account.user}</span>
         <button className="btn btn-ghost" onClick={account.onSignOut}>Sign out</button>
       </div>

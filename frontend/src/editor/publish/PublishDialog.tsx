@@ -9,7 +9,7 @@ import { Modal } from "../../ui/Modal";
 import { toast } from "../../ui/toasts";
 import { useGraph } from "../../stores/graphStore";
 import { canRollBack, useEndpoint } from "./endpointState";
-import { suggestSlug } from "./liveVersion";
+import { slugProblem, suggestSlug } from "./liveVersion";
 import { snippetTabs } from "./snippetTabs";
 
 export function PublishDialog() {
@@ -46,6 +46,8 @@ function PublishForm({ endpoint }: { endpoint: Endpoint | null }) {
 
   const submit = async () => {
     if (graphId === null || version === null) return;
+    const badSlug = endpoint ? null : slugProblem(slug.trim());
+    if (badSlug) return setProblems({ slug: badSlug });
     setBusy(true);
     setProblems({});
     try {

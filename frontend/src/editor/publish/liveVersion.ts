@@ -40,3 +40,10 @@ export function suggestSlug(name: string): string {
     .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64).replace(/-+$/, "");
   return slug || "flow";
 }
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/; // the server's rule (endpoints/services.py SLUG)
+
+/** Why the server would refuse this slug, checked before sending; a taken slug is still the server's to say. */
+export function slugProblem(slug: string): string | null {
+  return SLUG.test(slug) ? null : "1 to 64 lowercase letters, digits and hyphens, starting and ending with a letter or digit";
+}

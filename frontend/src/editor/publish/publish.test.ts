@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Endpoint } from "../../api/types";
-import { liveIndicator, mainEndpoint, suggestSlug } from "./liveVersion";
+import { liveIndicator, mainEndpoint, slugProblem, suggestSlug } from "./liveVersion";
 import { snippetTabs } from "./snippetTabs";
 
 const ep = (status: Endpoint["status"], version: number | null, latest: number | null, slug = "triage") =>
@@ -46,6 +46,14 @@ describe("the suggested slug", () => {
     expect(suggestSlug("Café  Übersicht")).toBe("cafe-ubersicht");
     expect(suggestSlug("!!!")).toBe("flow");
     expect(suggestSlug("a".repeat(70)).length).toBe(64);
+    for (const name of ["Support triage — v2!", "!!!", "-x-", "a".repeat(70)]) expect(slugProblem(suggestSlug(name))).toBeNull();
+  });
+
+  it("refuses before sending what the server would refuse", () => {
+    expect(slugProblem("Not a slug!")).toMatch(/lowercase letters/);
+    expect(slugProblem("-edge")).not.toBeNull();
+    expect(slugProblem("a".repeat(65))).not.toBeNull();
+    expect(slugProblem("ok-1")).toBeNull();
   });
 });
 
