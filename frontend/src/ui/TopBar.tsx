@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useCallback, useState, type ReactNode } from "react";
 import { navigate, parseRoute, usePath } from "../router";
 import "./menu.css";
+import { useDismiss } from "./useDismiss";
 
 const PAGES: { path: string; label: string; testId: string }[] = [
   { path: "/endpoints", label: "Endpoints", testId: "endpoints-link" },
@@ -13,22 +14,19 @@ function go(path: string) {
   return (e: React.MouseEvent) => { e.preventDefault(); navigate(path); };
 }
 
-/** The editor's bar is full of its tools, so there the workspace pages fold into one menu. */
-function PagesMenu() {
+/** The editor's bar is full of its tools, so there the workspace pages and signing out fold into one menu. */
+function PagesMenu({ account }: { account: Account }) {
   const [open, setOpen] = useState(false);
-  const box = useRef<HTMLSpanElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent) => box.current?.contains(e.target as Node) || setOpen(false);
-    window.addEventListener("mousedown", close);
-    return () => window.removeEventListener("mousedown", close);
-  }, [open]);
+  const box = useDismiss<HTMLSpanElement>(open, useCallback(() => setOpen(false), []));
   return (
     <span className="pages-menu" ref={box}>
-      <button className="btn btn-ghost" onClick={() => setOpen(!open)} aria-haspopup="menu" aria-expanded={open} data-testid="pages-menu">Workspace ▾</button>
+      <button className="btn btn-ghost" onClick={() => setOpen(!open)} aria-haspopup="menu" aria-expanded={open} data-testid="pages-menu">
+        <span data-testid="signed-in-as">{account.user}</span> ▾
+      </button>
       {open && (
         <div className="menu menu-right" role="menu">
           {PAGES.map((p) => <a key={p.path} role="menuitem" href={p.path} onClick={go(p.path)} data-testid={`menu-${p.testId}`}>{p.label}</a>)}
+          <button role="menuitem" onClick={account.onSignOut}>Sign out</button>
         </div>
       )}
     </span>
@@ -44,11 +42,11 @@ export function TopBar({ account, children }: { account: Account; children?: Rea
       </a>
       <div className="topbar-main">{children}</div>
       <div className="account">
-        {inEditor ? <PagesMenu /> : PAGES.map((p) => (
-          <a key={p.path} className="btn btn-ghost" href={p.path} onClick={go(p.path)} data-testid={p.testId}>{p.label}</a>
-        ))}
-        <span className="muted" data-testid="signed-in-as">{account.user}</span>
-        <button className="btn btn-ghost" onClick={account.onSignOut}>Sign out</button>
+        {inEditor ? <PagesMenu account={account} /> : <>
+          {PAGES.map((p) => <a key={p.path} className="btn btn-ghost" href={p.path} onClick={go(p.path)} data-testid={p.testId}>{p.label}</a>)}
+          <span className="muted" data-testid="signed-in-as">{account.user}</span>
+          <button className="btn btn-ghost" onClick={account.onSignOut}>Sign out</button>
+        </>}
       </div>
     </header>
   );

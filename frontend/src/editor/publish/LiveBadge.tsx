@@ -1,7 +1,8 @@
 /** The header's "Live: v4" badge with its menu, and the dialogs the Publish button and the menu open. */
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { navigate } from "../../router";
 import { Confirm } from "../../ui/Modal";
+import { useDismiss } from "../../ui/useDismiss";
 import { useGraph } from "../../stores/graphStore";
 import { canRollBack, useEndpoint } from "./endpointState";
 import { liveIndicator } from "./liveVersion";
@@ -14,13 +15,14 @@ export function LiveBadge() {
   const endpoint = useEndpoint((s) => s.endpoint);
   const canPublish = useEndpoint((s) => s.canPublish);
   const [open, setOpen] = useState(false);
+  const box = useDismiss<HTMLSpanElement>(open, useCallback(() => setOpen(false), []));
   useEffect(() => useEndpoint.getState().load(graphId), [graphId]);
   const indicator = liveIndicator(endpoint, savedVersion);
   if (!indicator || !endpoint) return null;
   const act = (fn: () => void) => () => { setOpen(false); fn(); };
   const ep = useEndpoint.getState();
   return (
-    <span className="live-badge-wrap">
+    <span className="live-badge-wrap" ref={box}>
       <button className={`live-badge live-${indicator.tone}`} title={indicator.title} onClick={() => setOpen(!open)}
         aria-haspopup="menu" aria-expanded={open} data-testid={indicator.tone === "off" ? "endpoint-off" : "live-version"}>
         {indicator.text} ▾
