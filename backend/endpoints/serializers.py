@@ -71,7 +71,6 @@ class EndpointUrlsOut(serializers.Serializer):
 
 class StatsOut(serializers.Serializer):
     calls = serializers.IntegerField()
-    errors = serializers.IntegerField(help_text="Calls whose run failed or went over its budget")
     running = serializers.IntegerField(help_text="Calls whose run has not ended yet")
     p50_ms = serializers.FloatField(allow_null=True, help_text="Median time a caller waited, accepted to finished")
     p95_ms = serializers.FloatField(allow_null=True)
@@ -79,6 +78,12 @@ class StatsOut(serializers.Serializer):
 
     class Meta:
         ref_name = "EndpointStats"
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "errors" is the Serializer's own attribute (its validation errors), so the field is added here.
+        fields = super().get_fields()
+        errors = serializers.IntegerField(help_text="Calls whose run failed or went over its budget")
+        return {"calls": fields.pop("calls"), "errors": errors, **fields}
 
 
 class EndpointOut(serializers.Serializer):

@@ -178,3 +178,24 @@ def test_a_viewer_sees_endpoints_and_keys_but_cannot_act(vic, browser: Browser) 
     expect(page.get_by_test_id("publish-unpublish")).to_be_disabled()
     assert b.api("POST", "/api/endpoints/shared/unpublish/", {})["status"] == 403
     assert not b.errors, b.errors
+
+
+def test_copy_falls_back_to_the_copy_command_when_the_clipboard_api_refuses(browser: Browser) -> None:
+    """Headless browsers and insecure pages refuse navigator.clipboard: the button still copies, and says so."""
+    from playwright.sync_api import expect
+
+    b, page = browser, browser.page
+    page.add_init_script("""
+        navigator.clipboard.writeText = () => Promise.reject(new DOMException("refused", "NotAllowedError"));
+        document.addEventListener("copy", () => { window.__copied = document.activeElement.value; });
+    """)
+    b.sign_in()
+    page.get_by_test_id("api-keys-link").click()
+    page.get_by_test_id("api-key-name").fill("fallback")
+    page.get_by_test_id("api-key-create").click()
+    secret = page.get_by_test_id("api-key-secret").inner_text()
+    page.get_by_test_id("copy-api-key").click()
+    expect(page.get_by_test_id("copy-api-key")).to_have_text("Copied")
+    assert page.evaluate("() => window.__copied") == secret
+    assert page.locator("textarea").count() == 0  # the helper textarea is gone again
+    assert not b.errors, b.errors
