@@ -134,6 +134,13 @@ def test_publish_call_roll_back_and_unpublish_from_the_editor(browser: Browser) 
     status, body = run_snippet(curl, secret)
     assert status == 404, body
     b.screenshot("publish-6-unpublished")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("publish-dialog")).to_have_count(0)
+
+    # Only a saved version can go live: with unsaved changes the button says why it is off.
+    page.evaluate("() => window.__patchbay.graph.getState().setMeta({ description: 'changed' })")
+    expect(page.get_by_test_id("publish")).to_be_disabled()
+    assert "Save your changes first" in (page.get_by_test_id("publish").get_attribute("title") or "")
     assert not console_errors and not b.errors, (console_errors, b.errors)
 
 
@@ -159,6 +166,15 @@ def test_a_viewer_sees_endpoints_and_keys_but_cannot_act(vic, browser: Browser) 
     graph = b.api("POST", "/api/graphs/", {"spec": tagged_spec("one", name="Shared")})["body"]["id"]
     assert b.api("POST", "/api/endpoints/", {"graph": graph, "slug": "shared"})["status"] == 201
     assert b.api("POST", "/api/api-keys/", {"name": "ops"})["status"] == 201
+    # A slug the server refuses (taken) is named beside the field (its 400 is the console's one line here).
+    other = b.api("POST", "/api/graphs/", {"spec": tagged_spec("one", name="Other")})["body"]["id"]
+    b.goto(f"/graphs/{other}")
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("publish-slug").fill("shared")
+    page.get_by_test_id("publish-submit").click()
+    expect(page.get_by_test_id("publish-slug-problem")).to_have_text("'shared' is taken")
+    page.keyboard.press("Escape")
+    b.goto("/")
     page.get_by_role("button", name="Sign out").click()
     b.sign_in("vic", "vic-pass-123")
 
