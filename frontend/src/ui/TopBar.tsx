@@ -34,7 +34,8 @@ function PagesMenu({ account }: { account: Account }) {
 }
 
 export function TopBar({ account, children }: { account: Account; children?: ReactNode }) {
-  const inEditor = parseRoute(usePath()).page === "editor";
+  const path = usePath();
+  const inEditor = parseRoute(path).page === "editor";
   return (
     <header className="topbar">
       <a className="brand" href="/" onClick={go("/")}>
@@ -43,7 +44,10 @@ export function TopBar({ account, children }: { account: Account; children?: Rea
       <div className="topbar-main">{children}</div>
       <div className="account">
         {inEditor ? <PagesMenu account={account} /> : <>
-          {PAGES.map((p) => <a key={p.path} className="btn btn-ghost" href={p.path} onClick={go(p.path)} data-testid={p.testId}>{p.label}</a>)}
+          {PAGES.map((p) => (
+            <a key={p.path} className={`btn btn-ghost ${path.startsWith(p.path) ? "btn-active" : ""}`} href={p.path} onClick={go(p.path)}
+              aria-current={path.startsWith(p.path) ? "page" : undefined} data-testid={p.testId}>{p.label}</a>
+          ))}
           <span className="muted" data-testid="signed-in-as">{account.user}</span>
           <button className="btn btn-ghost" onClick={account.onSignOut}>Sign out</button>
         </>}
