@@ -24,8 +24,9 @@ export function LiveBadge() {
   return (
     <span className="live-badge-wrap" ref={box}>
       <button className={`live-badge live-${indicator.tone}`} title={indicator.title} onClick={() => setOpen(!open)}
-        aria-haspopup="menu" aria-expanded={open} data-testid={indicator.tone === "off" ? "endpoint-off" : "live-version"}>
-        {indicator.text} ▾
+        aria-haspopup="menu" aria-expanded={open} data-testid="live-menu-toggle">
+        <span data-testid={indicator.tone === "off" ? "endpoint-off" : "live-version"} data-tone={indicator.tone}>{indicator.text}</span>
+        <span aria-hidden="true"> ▾</span>
       </button>
       {open && (
         <div className="menu" role="menu" data-testid="live-menu">
