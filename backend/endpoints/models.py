@@ -122,3 +122,18 @@ class CallbackDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+
+class EndpointCall(models.Model):
+    """Which endpoint started a run: ``Run`` does not know its callers, the endpoint keeps this record.
+
+    A graph may have several endpoints, so the graph of a run does not say which one was called;
+    the Endpoints page's calls, errors, latency and cost are read through these rows.
+    """
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="calls")
+    run = models.OneToOneField("runs.Run", on_delete=models.CASCADE, related_name="endpoint_call")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["endpoint", "created_at"], name="endpoint_call_created")]

@@ -69,14 +69,21 @@ class EndpointUrlsOut(serializers.Serializer):
         ref_name = "EndpointUrls"
 
 
-class SnippetsOut(serializers.Serializer):
-    curl = serializers.CharField()
-    curl_stream = serializers.CharField()
-    python = serializers.CharField()
-    javascript = serializers.CharField()
+class StatsOut(serializers.Serializer):
+    calls = serializers.IntegerField()
+    running = serializers.IntegerField(help_text="Calls whose run has not ended yet")
+    p50_ms = serializers.FloatField(allow_null=True, help_text="Median time a caller waited, accepted to finished")
+    p95_ms = serializers.FloatField(allow_null=True)
+    cost_usd = serializers.FloatField()
 
     class Meta:
-        ref_name = "EndpointSnippets"
+        ref_name = "EndpointStats"
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "errors" is the Serializer's own attribute (its validation errors), so the field is added here.
+        fields = super().get_fields()
+        errors = serializers.IntegerField(help_text="Calls whose run failed or went over its budget")
+        return {"calls": fields.pop("calls"), "errors": errors, **fields}
 
 
 class EndpointOut(serializers.Serializer):
@@ -93,18 +100,20 @@ class EndpointOut(serializers.Serializer):
     input_schema = serializers.JSONField()
     output_schema = serializers.JSONField()
     example_input = serializers.JSONField()
-    snippets = SnippetsOut()
+    # A dict, not fixed fields: every snippet snippets.py makes reaches the client (the editor shows each as a tab).
+    snippets = serializers.DictField(child=serializers.CharField(), help_text="curl, curl_stream, python, "
+                                     "javascript, and any others; the key is read from $PATCHBAY_API_KEY")
     signing_secret = serializers.CharField(help_text="Verifies result callbacks (Patchbay-Signature header)")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    today = StatsOut(help_text="Calls through this endpoint since 00:00 UTC")
+    releases = ReleaseOut(many=True, help_text="Newest first: publish, rollback and unpublish moves")
 
     class Meta:
         ref_name = "Endpoint"
 
 
 class EndpointDetailOut(EndpointOut):
-    releases = ReleaseOut(many=True)
-
     class Meta:
         ref_name = "EndpointDetail"
 
@@ -189,8 +198,7 @@ def release_out(release: EndpointRelease) -> dict[str, Any]:
             "actor": _user(release.actor), "note": release.note, "created_at": release.created_at}
 
 
-def endpoint_out(endpoint: Endpoint, absolute: Callable[[str], str], *, with_releases: bool = False
-                 ) -> dict[str, Any]:
+def endpoint_out(endpoint: Endpoint, absolute: Callable[[str], str], *, today: dict[str, Any]) -> dict[str, Any]:
     spec = endpoint.version.spec if endpoint.version else (
         endpoint.graph.latest_version.spec if endpoint.graph.latest_version else {})
     input_schema = spec.get("inputs") or {"type": "object"}
@@ -207,11 +215,10 @@ def endpoint_out(endpoint: Endpoint, absolute: Callable[[str], str], *, with_rel
                  "status": absolute("/api/v1/runs/") + "{run_id}"},
         "input_schema": input_schema, "output_schema": output_schema(spec), "example_input": example,
         "snippets": snippets(run_url, example), "signing_secret": endpoint.signing_secret,
-        "created_at": endpoint.created_at, "updated_at": endpoint.updated_at,
+        "created_at": endpoint.created_at, "updated_at": endpoint.updated_at, "today": today,
+        # Prefetched with their versions and actors by selectors.endpoints_visible_to.
+        "releases": [release_out(r) for r in endpoint.releases.all()],
     }
-    if with_releases:
-        data["releases"] = [release_out(r) for r in
-                            endpoint.releases.select_related("version", "previous_version", "actor")]
     return data
 
 

@@ -23,7 +23,7 @@ from .callbacks import CallbackRefused, check_callback_url
 from .calls import Call
 from .errors import CallRefused
 from .keys import new_key, new_signing_secret
-from .models import ApiKey, CallbackDelivery, Endpoint, EndpointRelease, IdempotencyRecord
+from .models import ApiKey, CallbackDelivery, Endpoint, EndpointCall, EndpointRelease, IdempotencyRecord
 from .selectors import key_spent_today, utc_day_start
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -271,6 +271,7 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                              version_number=version.number, budget=call.budget, source="endpoint",
                              api_key=key, request_id=request_id,
                              then=_after_run if call.callback_url else None)
+            EndpointCall.objects.create(endpoint=endpoint, run=run)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)
             if idempotency_key is not None:

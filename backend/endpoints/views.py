@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.config.api import parse
+from backend.config.params import optional_int
 from backend.graphs.selectors import graph_get
 from backend.graphs.views import pick_workspace
 
@@ -18,7 +19,15 @@ from . import serializers as s
 from .auth import ApiKeyAuthentication, KeyCaller
 from .errors import CallRefused
 from .openapi import flow_document
-from .selectors import api_key_get, api_keys_visible_to, endpoint_for_call, endpoint_get, endpoints_visible_to
+from .selectors import (
+    api_key_get,
+    api_keys_visible_to,
+    endpoint_for_call,
+    endpoint_get,
+    endpoint_stats,
+    endpoints_visible_to,
+    utc_day_start,
+)
 from .services import (
     api_key_create,
     api_key_revoke,
@@ -30,18 +39,21 @@ from .services import (
 )
 
 
-def _endpoint(request: Request, slug: str, *, detail: bool = True) -> Response:
+def _endpoint(request: Request, slug: str) -> Response:
     endpoint = endpoint_get(request.user, slug)
-    out = s.EndpointDetailOut if detail else s.EndpointOut
-    return Response(out(s.endpoint_out(endpoint, request.build_absolute_uri, with_releases=detail)).data)
+    today = endpoint_stats([endpoint.pk], since=utc_day_start())[endpoint.pk]
+    return Response(s.EndpointDetailOut(s.endpoint_out(endpoint, request.build_absolute_uri, today=today)).data)
 
 
 class EndpointListView(APIView):
-    @extend_schema(responses=s.EndpointOut(many=True), tags=["endpoints"])
+    @extend_schema(responses=s.EndpointOut(many=True), tags=["endpoints"],
+                   parameters=[OpenApiParameter("graph", int, description="Only this graph's endpoints")])
     def get(self, request: Request) -> Response:
-        endpoints = endpoints_visible_to(request.user)
-        return Response(s.EndpointOut([s.endpoint_out(e, request.build_absolute_uri) for e in endpoints],
-                                      many=True).data)
+        graph = optional_int(request.query_params.get("graph"), field="graph", minimum=1)
+        endpoints = list(endpoints_visible_to(request.user, graph=graph))
+        stats = endpoint_stats([e.pk for e in endpoints], since=utc_day_start())
+        return Response(s.EndpointOut([s.endpoint_out(e, request.build_absolute_uri, today=stats[e.pk])
+                                       for e in endpoints], many=True).data)
 
     @extend_schema(request=s.EndpointCreateInput, responses={201: s.EndpointDetailOut}, tags=["endpoints"])
     def post(self, request: Request) -> Response:

@@ -2,8 +2,10 @@ import { useEffect, useState } from "react";
 import { setSignedOutHandler } from "./api/client";
 import { getSession, signOut } from "./api/endpoints";
 import type { Session } from "./api/types";
+import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
 import { EditorPage } from "./pages/EditorPage";
+import { EndpointsPage } from "./pages/EndpointsPage";
 import { GraphsPage } from "./pages/GraphsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { MembersPage } from "./pages/MembersPage";
@@ -56,6 +58,8 @@ export function App() {
     };
     if (route.page === "audit") body = <AuditPage account={header} workspace={session.workspace ?? null} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "editor") body = <EditorPage key={String(route.graphId)} graphId={route.graphId} runId={route.runId} account={header} />;
+    else if (route.page === "endpoints") body = <EndpointsPage account={header} role={session.workspace?.role ?? null} />;
+    else if (route.page === "apiKeys") body = <ApiKeysPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "members" && session.workspace) body = <MembersPage account={header} workspace={session.workspace} />;
     else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (

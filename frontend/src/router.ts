@@ -1,4 +1,4 @@
-/** A tiny client router: the URL is the state (/, /login, /graphs/<id>, /graphs/<id>/runs/<run>). */
+/** A tiny client router: the URL is the state (/, /login, /graphs/<id>, /graphs/<id>/runs/<run>, /endpoints, /api-keys). */
 import { useSyncExternalStore } from "react";
 
 const listeners = new Set<() => void>();
@@ -35,6 +35,8 @@ export type Route =
   | { page: "audit" }
   | { page: "members" }
   | { page: "models" }
+  | { page: "endpoints" }
+  | { page: "apiKeys" }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -44,6 +46,8 @@ export function parseRoute(path: string): Route {
   if (path === "/audit" || path === "/audit/") return { page: "audit" };
   if (path === "/members" || path === "/members/") return { page: "members" };
   if (path === "/models" || path === "/models/") return { page: "models" };
+  if (path === "/endpoints" || path === "/endpoints/") return { page: "endpoints" };
+  if (path === "/api-keys" || path === "/api-keys/") return { page: "apiKeys" };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

@@ -1,7 +1,7 @@
 /** One function per endpoint. */
 import type { GraphSpec, NodeTypeInfo } from "../graph-core";
 import { api } from "./client";
-import type { GraphDetail, GraphSummary, Member, Members, ModelAlias, Role, RunRecord, Session, ValidateResult, VersionDetail, VersionSummary } from "./types";
+import type { ApiKey, ApiKeyCreated, ApiKeyInput, Endpoint, GraphDetail, GraphSummary, Member, Members, ModelAlias, ModelAliasChange, ModelOverview, Role, RunRecord, Session, ValidateResult, VersionDetail, VersionSummary } from "./types";
 
 export const getSession = () => api<Session>("GET", "/api/session/");
 export const signIn = (username: string, password: string) => api<Session>("POST", "/api/session/login/", { username, password });
@@ -38,6 +38,16 @@ export const removeMember = (workspace: number, userId: number) =>
   api<void>("DELETE", `/api/workspaces/${workspace}/members/${userId}/`);
 
 // The Models page (health, breaker, editing an alias).
-import type { ModelAliasChange, ModelOverview } from "./types";
 export const listModelHealth = () => api<ModelOverview[]>("GET", "/api/model-health/");
 export const saveModelAlias = (alias: string, change: ModelAliasChange) => api<ModelAlias>("PATCH", `/api/models/${alias}/`, change);
+export const listEndpoints = (graph?: number) => api<Endpoint[]>("GET", `/api/endpoints/${graph ? `?graph=${graph}` : ""}`);
+export const createEndpoint = (graph: number, slug: string, version: number) =>
+  api<Endpoint>("POST", "/api/endpoints/", { graph, slug, version, publish: true });
+export const publishEndpoint = (slug: string, version: number) => api<Endpoint>("POST", `/api/endpoints/${slug}/publish/`, { version });
+/** Without a version: back to the version live before the current one. */
+export const rollbackEndpoint = (slug: string) => api<Endpoint>("POST", `/api/endpoints/${slug}/rollback/`, {});
+export const unpublishEndpoint = (slug: string) => api<Endpoint>("POST", `/api/endpoints/${slug}/unpublish/`, {});
+
+export const listApiKeys = () => api<ApiKey[]>("GET", "/api/api-keys/");
+export const createApiKey = (input: ApiKeyInput) => api<ApiKeyCreated>("POST", "/api/api-keys/", input);
+export const revokeApiKey = (id: number) => api<ApiKey>("POST", `/api/api-keys/${id}/revoke/`);

@@ -143,3 +143,69 @@ export interface ModelAliasChange {
   input_cost_per_mtok?: number | null;
   output_cost_per_mtok?: number | null;
 }
+/** One move of a published endpoint (newest first in `Endpoint.releases`). */
+export interface EndpointRelease {
+  action: "published" | "rolled_back" | "unpublished";
+  version: number;
+  previous_version: number | null;
+  actor: string | null;
+  note: string;
+  created_at: string;
+}
+/** Calls through an endpoint since 00:00 UTC; latency is what callers waited, accepted to finished. */
+export interface EndpointStats {
+  calls: number;
+  errors: number;
+  running: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  cost_usd: number;
+}
+export interface Endpoint {
+  slug: string;
+  /** live: callers run `version`; off: unpublished (callers get 404); draft: never published. */
+  status: "live" | "off" | "draft";
+  graph: { id: number; name: string };
+  workspace: number;
+  description: string;
+  version: number | null;
+  latest_version: number | null;
+  urls: { run: string; openapi: string; status: string };
+  example_input: unknown;
+  /** Every key the server sends is shown as a tab (curl, python, javascript, openai_*, ...). */
+  snippets: Record<string, string>;
+  today: EndpointStats;
+  releases: EndpointRelease[];
+}
+export interface ApiKeyUsage {
+  calls: number;
+  tokens: number;
+  cost_usd: number;
+}
+export interface ApiKey {
+  id: number;
+  name: string;
+  prefix: string;
+  workspace: number;
+  scopes: string[];
+  rate_limit_per_minute: number | null;
+  daily_max_cost_usd: number | null;
+  created_by: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  active: boolean;
+  usage: { today: ApiKeyUsage; total: ApiKeyUsage };
+}
+/** The answer to creating a key: the only time the whole key is shown. */
+export interface ApiKeyCreated extends ApiKey {
+  key: string;
+}
+export interface ApiKeyInput {
+  name: string;
+  scopes: string[];
+  /** Left out: the deployment's default limit. */
+  rate_limit_per_minute?: number;
+  /** Left out: no cap. */
+  daily_max_cost_usd?: number;
+}

@@ -1,6 +1,8 @@
-/** The editor's top bar: the flow's name and save state, undo/redo, layout, import/export, save and run. */
+/** The editor's top bar: the flow's name, save state and live version, undo/redo, layout, import/export, save, publish and run. */
 import { useEditorUi } from "../stores/editorUi";
 import { useGraph } from "../stores/graphStore";
+import { useEndpoint } from "./publish/endpointState";
+import { LiveBadge, PublishDialogs } from "./publish/LiveBadge";
 import { openSaveDialog } from "./session/saving";
 import type { CanvasActions } from "./session/useCanvasActions";
 
@@ -19,7 +21,28 @@ export function FlowTitle({ isNew }: { isNew: boolean }) {
     <>
       <span className="flow-name" data-testid="flow-title">{name || "untitled"}</span>
       <span className={`save-state ${dirty ? "dirty" : ""}`} data-testid="save-state">{saveStateText(isNew, dirty, savedVersion)}</span>
+      <LiveBadge />
       {offline && <span className="warn small">Server unreachable: checks run in the browser only</span>}
+    </>
+  );
+}
+
+/** Why the flow cannot be published right now, or null: only a saved version can go live. */
+function publishBlocked(isNew: boolean, dirty: boolean): string | null {
+  if (isNew) return "Save the flow first: only a saved version can be published";
+  if (dirty) return "Save your changes first: only a saved version can be published";
+  return null;
+}
+
+function PublishButton() {
+  const isNew = useGraph((s) => s.graphId === null);
+  const dirty = useGraph((s) => s.revision !== s.savedRevision);
+  const blocked = publishBlocked(isNew, dirty);
+  return (
+    <>
+      <button className="btn" onClick={() => useEndpoint.getState().set({ dialog: true })} disabled={blocked !== null}
+        title={blocked ?? "Publish a version as an HTTP endpoint"} data-testid="publish">Publish</button>
+      <PublishDialogs />
     </>
   );
 }
@@ -42,6 +65,7 @@ export function EditorToolbar({ actions }: { actions: CanvasActions }) {
       <button className={`btn ${problemCount ? "btn-warn" : ""}`} onClick={openSaveDialog} disabled={busy} data-testid="save">
         {busy ? "Saving…" : "Save"}
       </button>
+      <PublishButton />
       <button className="btn btn-primary" onClick={() => useEditorUi.getState().set({ tab: "run" })} data-testid="tab-run-top">▶ Run</button>
     </div>
   );
