@@ -74,6 +74,9 @@ class SnippetsOut(serializers.Serializer):
     curl_stream = serializers.CharField()
     python = serializers.CharField()
     javascript = serializers.CharField()
+    openai_curl = serializers.CharField(help_text="The flow through the OpenAI-compatible API (/v1)")
+    openai_python = serializers.CharField(help_text="With the official openai Python SDK")
+    openai_javascript = serializers.CharField(help_text="With the official openai JavaScript SDK")
 
     class Meta:
         ref_name = "EndpointSnippets"
