@@ -17,7 +17,7 @@ QUESTION = "What should I pack for a weekend of hiking in the rain?"
 
 
 def answer_spec(name: str = "helper", tag: str = "", *, inputs: dict[str, Any] | None = None,
-                stream: bool = True) -> dict[str, Any]:
+                stream: bool = True, asks: str = "{{ input.text }}") -> dict[str, Any]:
     """input.text → one streaming llm step → its text is the whole output (so its tokens are the answer's)."""
     return {
         "schema": "patchbay.graph/v1", "name": name,
@@ -25,7 +25,7 @@ def answer_spec(name: str = "helper", tag: str = "", *, inputs: dict[str, Any] |
                              "required": ["text"]},
         "nodes": [{"id": "in", "type": "input"},
                   {"id": "ask", "type": "llm", "config": {"model": "fast", "stream": stream,
-                                                          "prompt": f"{tag}Answer in a few words: {{{{ input.text }}}}"}},
+                                                          "prompt": f"{tag}Answer in a few words: {asks}"}},
                   {"id": "out", "type": "output", "config": {"value": "{{ nodes.ask.output }}"}}],
         "edges": [{"from": "in", "to": "ask"}, {"from": "ask", "to": "out"}],
     }
