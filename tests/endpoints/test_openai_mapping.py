@@ -92,6 +92,17 @@ def test_only_a_streaming_llm_step_that_is_the_whole_output_streams_live() -> No
     assert answer_node(composed) is None
 
 
+def test_an_outage_is_a_503_with_retry_after_in_openais_shape() -> None:
+    from django.db import OperationalError
+
+    from backend.endpoints.openai_views import _openai_shape
+
+    down = _openai_shape(OperationalError("the database is restarting"))
+    assert down is not None and down.status == 503 and down.headers["Retry-After"] == "5"
+    assert down.body()["error"]["type"] == "service_unavailable"
+    assert _openai_shape(ValueError("a bug")) is None  # a bug stays a bug (the 500 handler), not a fake outage
+
+
 # --------------------------------------------------------------------------- over HTTP
 
 

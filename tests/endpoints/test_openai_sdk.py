@@ -155,6 +155,10 @@ def test_refusals_raise_the_sdks_own_errors(live_stack, alice_api, helper) -> No
     with pytest.raises(openai.RateLimitError) as limit:
         limited.responses.create(model="helper", input="again")
     assert 0 < int(limit.value.response.headers["Retry-After"]) <= 60
+    capped = client(live_stack, make_key(alice_api, daily_max_cost_usd=0)["key"])
+    with pytest.raises(openai.RateLimitError) as cap:
+        capped.chat.completions.create(model="helper", messages=messages)
+    assert cap.value.code == "spend_cap_reached" and int(cap.value.response.headers["Retry-After"]) > 0
     assert Run.objects.filter(source="openai").count() == 1  # nothing refused became a run
 
 
@@ -173,3 +177,49 @@ def test_a_version_or_the_live_label_picks_what_answers(live_stack, alice_api) -
     assert [version_of(m) for m in ("versioned", "versioned@live", "versioned@latest", "versioned@1")] == [2, 2, 2, 1]
     with pytest.raises(openai.NotFoundError):
         version_of("versioned@3")
+
+
+def test_the_openai_snippets_work_as_pasted(live_stack, flow, alice_api) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import subprocess
+    import sys
+
+    endpoint = alice_api.get(f"/api/endpoints/{flow.slug}/", HTTP_HOST=live_stack.http_url.removeprefix("http://"))
+    snippets = endpoint.json()["snippets"]
+    assert f"{live_stack.http_url}/v1" in snippets["openai_javascript"] and '"ask"' in snippets["openai_javascript"]
+    env = {**os.environ, "PATCHBAY_API_KEY": flow.key}
+    curl = subprocess.run(["bash", "-c", snippets["openai_curl"]], env=env, capture_output=True, text=True, timeout=60)
+    assert curl.returncode == 0, curl.stderr
+    answer = json.loads(json.loads(curl.stdout)["choices"][0]["message"]["content"])  # a JSON output, as JSON text
+    assert answer["version"] == "one" and answer["reply"]
+    python = subprocess.run([sys.executable, "-c", snippets["openai_python"]], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert python.returncode == 0, python.stderr
+    assert json.loads(python.stdout) == answer  # the demo model answers the same prompt the same way
+    assert Run.objects.filter(api_key_id=flow.key_id, source="openai", status="succeeded").count() == 2
+
+
+def test_a_failed_run_is_a_502_the_sdk_does_not_retry(live_stack, alice_api, fake_openai) -> None:  # type: ignore[no-untyped-def]
+    from backend.providers.models import ModelAlias
+
+    ModelAlias.objects.create(alias="broken", model="openai/gpt-4o-mini+error_500", api_base=fake_openai.url,
+                              api_key_env="PATH", max_retries=0)
+    spec = answer_spec("broken")
+    spec["nodes"][1]["config"]["model"] = "broken"
+    publish(alice_api, create_graph(alice_api, spec), "broken")
+    key = make_key(alice_api)["key"]
+    retrying = openai.OpenAI(base_url=f"{live_stack.http_url}/v1", api_key=key, max_retries=2, timeout=30)
+
+    with pytest.raises(openai.InternalServerError) as failed:
+        retrying.chat.completions.create(model="broken", messages=[{"role": "user", "content": "hi"}])
+    assert failed.value.status_code == 502 and failed.value.code == "run_failed"
+    assert failed.value.response.headers["x-should-retry"] == "false"
+    run = Run.objects.get(source="openai")  # one run: the SDK did not start two more
+    assert run.status == "failed" and str(run.pk) in failed.value.message
+
+    events = list(retrying.responses.create(model="broken", input="hi", stream=True))
+    assert events[-1].type == "response.failed" and events[-1].response.error.code == "run_failed"
+    with pytest.raises(openai.APIError, match="ended failed"):
+        list(retrying.chat.completions.create(model="broken", messages=[{"role": "user", "content": "hi"}],
+                                              stream=True))
