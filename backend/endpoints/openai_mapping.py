@@ -242,6 +242,19 @@ def flow_input(messages: list[dict[str, str]], schema: Any, slug: str) -> Any:
     return {target: _last_user_text(messages)}
 
 
+def mapping_note(schema: Any) -> str:
+    """One sentence for a flow's page: what an OpenAI call's conversation becomes, by the rules above."""
+    try:
+        probe = flow_input([{"role": "user", "content": ""}], schema, "")
+    except OpenAIRefusal:
+        return ("This flow's input cannot be filled from a conversation (that needs a 'messages' property, a string, "
+                "or one required string property): OpenAI calls get a 422.")
+    if isinstance(probe, dict) and "messages" in probe:
+        return "The whole conversation becomes input.messages; the flow's output is the assistant's message."
+    where = "the flow's input" if isinstance(probe, str) else f"input.{next(iter(probe))}"
+    return f"The last user message becomes {where}; the flow's output is the assistant's message."
+
+
 # --------------------------------------------------------------------------- output
 
 

@@ -9,7 +9,14 @@ import openai
 import pytest
 
 from backend.endpoints.openai_errors import OpenAIRefusal
-from backend.endpoints.openai_mapping import ResponseFormat, answer_text, flow_input, parse_chat, parse_responses
+from backend.endpoints.openai_mapping import (
+    ResponseFormat,
+    answer_text,
+    flow_input,
+    mapping_note,
+    parse_chat,
+    parse_responses,
+)
 from backend.endpoints.openai_streaming import answer_node
 from backend.runs.models import Run
 
@@ -54,6 +61,13 @@ def test_inputs_that_cannot_take_a_conversation_are_422_naming_the_fields() -> N
     assert refusal(flow_input, [{"role": "user", "content": "x"}], number, "count").status == 422
     no_user = refusal(flow_input, [{"role": "system", "content": "x"}], TEXT, "ask")
     assert no_user.status == 422 and no_user.code == "no_user_message"
+
+
+def test_each_flows_page_says_what_a_conversation_becomes() -> None:
+    assert mapping_note(TEXT).startswith("The last user message becomes input.text;")
+    assert mapping_note({"type": "string"}).startswith("The last user message becomes the flow's input;")
+    assert mapping_note({"type": "object", "properties": {"messages": {}}}).startswith("The whole conversation")
+    assert "get a 422" in mapping_note({"type": "object", "required": ["a", "b"]})
 
 
 def test_bad_requests_name_the_field_at_fault() -> None:

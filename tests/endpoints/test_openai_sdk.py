@@ -188,6 +188,7 @@ def test_the_openai_snippets_work_as_pasted(live_stack, flow, alice_api) -> None
     endpoint = alice_api.get(f"/api/endpoints/{flow.slug}/", HTTP_HOST=live_stack.http_url.removeprefix("http://"))
     snippets = endpoint.json()["snippets"]
     assert f"{live_stack.http_url}/v1" in snippets["openai_javascript"] and '"ask"' in snippets["openai_javascript"]
+    assert snippets["openai_python"].startswith("# The last user message becomes input.text;")
     env = {**os.environ, "PATCHBAY_API_KEY": flow.key}
     curl = subprocess.run(["bash", "-c", snippets["openai_curl"]], env=env, capture_output=True, text=True, timeout=60)
     assert curl.returncode == 0, curl.stderr
