@@ -136,3 +136,10 @@ async def models(request: HttpRequest) -> HttpResponseBase:
             raise
         return tagged(refusal.response(), request_id)
     return tagged(JsonResponse({"object": "list", "data": data}), request_id)
+
+
+@csrf_exempt
+async def unknown_route(request: HttpRequest, rest: str) -> HttpResponseBase:
+    """Any other /v1/ path (embeddings, audio...): an OpenAI-shaped 404 rather than the canvas's page."""
+    return OpenAIRefusal(404, f"Patchbay has no /v1/{rest}: published flows answer /v1/chat/completions, "
+                              "/v1/responses and /v1/models.", code="unknown_url").response()

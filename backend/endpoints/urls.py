@@ -1,7 +1,7 @@
 """Routes under /api/: the management API (members) and /api/v1/ (API keys)."""
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import flow_views, openai_views, views
 
@@ -25,4 +25,5 @@ openai_urlpatterns = [
     path("chat/completions", openai_views.chat_completions),
     path("responses", openai_views.responses),
     path("models", openai_views.models),
+    re_path(r"^(?P<rest>.*)$", openai_views.unknown_route),
 ]

@@ -217,6 +217,7 @@ RULES: dict[str, list[Case]] = {
              lambda w: {"model": w.endpoint, "messages": [{"role": "user", "content": "hi"}]})],
     "v1/responses": [case("POST", API_KEY, lambda w: "/v1/responses", lambda w: {"model": w.endpoint, "input": "hi"})],
     "v1/models": [case("GET", API_KEY, lambda w: "/v1/models")],
+    "v1/^(?P<rest>.*)$": [case("GET", PUBLIC, lambda w: "/v1/embeddings", scope=LIST)],
     "api/schema/": [case("GET", PUBLIC, lambda w: "/api/schema/", scope=LIST)],
     "api/docs/": [case("GET", PUBLIC, lambda w: "/api/docs/", scope=LIST)],
     "api/schemas/span.json": [case("GET", PUBLIC, lambda w: "/api/schemas/span.json", scope=LIST)],

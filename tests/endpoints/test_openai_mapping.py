@@ -162,6 +162,8 @@ def test_refusals_use_openais_error_shape_and_status_codes(live_stack, http, ali
     assert huge.status_code == 413 and error_of(huge)["param"] == "messages"
     wrong_method = http.get("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"})
     assert wrong_method.status_code == 405 and error_of(wrong_method)["code"] == "method_not_allowed"
+    elsewhere = post(http, "embeddings", key, {"model": "helper", "input": "hi"})
+    assert elsewhere.status_code == 404 and error_of(elsewhere)["code"] == "unknown_url"
     assert not Run.objects.exists()  # no refusal started a run
 
 
