@@ -145,10 +145,11 @@ def test_refusals_raise_the_sdks_own_errors(live_stack, alice_api, helper) -> No
         with pytest.raises(openai.NotFoundError) as missing:
             sdk.chat.completions.create(model=model, messages=messages)
         assert missing.value.code == "model_not_found" and model in missing.value.message
-    with pytest.raises(openai.PermissionDeniedError):
-        publish(alice_api, create_graph(alice_api, answer_spec("other")), "other")
-        client(live_stack, make_key(alice_api, scopes=["other"])["key"]).chat.completions.create(
-            model="helper", messages=messages)
+    publish(alice_api, create_graph(alice_api, answer_spec("other")), "other")
+    other_only = client(live_stack, make_key(alice_api, scopes=["other"])["key"])
+    with pytest.raises(openai.PermissionDeniedError) as out_of_scope:
+        other_only.chat.completions.create(model="helper", messages=messages)
+    assert "may call only: other" in out_of_scope.value.message
 
     limited = client(live_stack, make_key(alice_api, rate_limit_per_minute=1)["key"])
     assert limited.chat.completions.create(model="helper", messages=messages).choices[0].message.content
