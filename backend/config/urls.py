@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backend.endpoints.urls import openai_urlpatterns
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("backend.graphs.urls")),
@@ -11,6 +13,7 @@ urlpatterns = [
     path("api/", include("backend.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("v1/", include(openai_urlpatterns)),  # OpenAI-compatible: published flows as models (endpoints/openai_*)
     path("", include("backend.web.urls")),
 ]
 

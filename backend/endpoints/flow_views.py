@@ -38,7 +38,7 @@ STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run doe
 KEEPALIVE_S = 5  # an SSE comment this often while the run is quiet, so proxies and clients keep the line
 
 
-def _tagged(response: HttpResponseBase, request_id: str | None,
+def tagged(response: HttpResponseBase, request_id: str | None,
             headers: dict[str, str] | None = None) -> HttpResponseBase:
     for name, value in (headers or {}).items():
         response[name] = value
@@ -48,7 +48,7 @@ def _tagged(response: HttpResponseBase, request_id: str | None,
     return response
 
 
-def _only(request: HttpRequest, method: str) -> None:
+def only(request: HttpRequest, method: str) -> None:
     if request.method != method:
         raise CallRefused(405, "method_not_allowed", f"Use {method} here.", headers={"Allow": method})
 
@@ -58,7 +58,7 @@ def _authorize(header: str | None, slug: str) -> tuple[ApiKey, Endpoint]:
     return key, endpoint_for_call(key, slug)
 
 
-def _body(request: HttpRequest) -> bytes:
+def read_body(request: HttpRequest) -> bytes:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     declared = whole_number(request.META.get("CONTENT_LENGTH") or "")
     if declared is not None and declared > limit:
@@ -72,7 +72,7 @@ def _body(request: HttpRequest) -> bytes:
     return body
 
 
-async def _rate_limit(key: ApiKey) -> ratelimit.Decision | None:
+async def rate_limit(key: ApiKey) -> ratelimit.Decision | None:
     if key.rate_limit_per_minute is None:
         return None
     try:
@@ -133,18 +133,18 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     request_id: str | None = None
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
-        _only(request, "POST")
+        only(request, "POST")
         key, endpoint = await db(_authorize)(request.headers.get("Authorization"), slug)
-        call = parse_call(_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
+        call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
                           max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
         idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
-        limit = await _rate_limit(key)
+        limit = await rate_limit(key)
         started = await db(flow_call_start)(key=key, endpoint=endpoint, call=call, request_id=request_id,
                                             idempotency_key=idempotency_key)
     except CallRefused as refused:
-        return _tagged(refused.response(), request_id)
+        return tagged(refused.response(), request_id)
     except InvalidRequest as invalid:
-        return _tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
+        return tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
 
     run, absolute = started.run, request.build_absolute_uri
     headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(run.pk)}
@@ -158,7 +158,7 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     else:
         response = await _wait_for_result(run, call.timeout_s or settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S,
                                           absolute)
-    return _tagged(response, request_id, headers)
+    return tagged(response, request_id, headers)
 
 
 async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], str]) -> JsonResponse:
@@ -176,7 +176,7 @@ async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], s
 
 
 async def _reader(request: HttpRequest, run_id: str) -> Any:
-    _only(request, "GET")
+    only(request, "GET")
 
     def read() -> Any:
         return run_for_key(authenticate_api_key(request.headers.get("Authorization")), run_id)
@@ -190,8 +190,8 @@ async def run_status(request: HttpRequest, run_id: str) -> HttpResponseBase:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))
         run = await _reader(request, run_id)
     except CallRefused as refused:
-        return _tagged(refused.response(), request_id)
-    return _tagged(JsonResponse(run_result(run, request.build_absolute_uri)), request_id)
+        return tagged(refused.response(), request_id)
+    return tagged(JsonResponse(run_result(run, request.build_absolute_uri)), request_id)
 
 
 async def run_events(request: HttpRequest, run_id: str) -> HttpResponseBase:
@@ -203,7 +203,7 @@ async def run_events(request: HttpRequest, run_id: str) -> HttpResponseBase:
             if request.headers.get("Last-Event-ID") else ("after", request.GET.get("after") or "0")
         after = parse_int(cursor, field=field, maximum=MAX_INT)
     except CallRefused as refused:
-        return _tagged(refused.response(), request_id)
+        return tagged(refused.response(), request_id)
     except InvalidRequest as invalid:
-        return _tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
-    return _tagged(_stream(run.pk, after, request.build_absolute_uri), request_id)
+        return tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
+    return tagged(_stream(run.pk, after, request.build_absolute_uri), request_id)

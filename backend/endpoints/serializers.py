@@ -214,7 +214,7 @@ def endpoint_out(endpoint: Endpoint, absolute: Callable[[str], str], *, today: d
         "urls": {"run": run_url, "openapi": absolute(f"/api/v1/flows/{endpoint.slug}/openapi.json"),
                  "status": absolute("/api/v1/runs/") + "{run_id}"},
         "input_schema": input_schema, "output_schema": output_schema(spec), "example_input": example,
-        "snippets": snippets(run_url, example), "signing_secret": endpoint.signing_secret,
+        "snippets": snippets(run_url, example, input_schema), "signing_secret": endpoint.signing_secret,
         "created_at": endpoint.created_at, "updated_at": endpoint.updated_at, "today": today,
         # Prefetched with their versions and actors by selectors.endpoints_visible_to.
         "releases": [release_out(r) for r in endpoint.releases.all()],

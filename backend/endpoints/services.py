@@ -250,8 +250,10 @@ def _after_run(run_id: str) -> Any:
 
 
 def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: str,
-                    idempotency_key: str | None) -> Started:
-    """Start the endpoint's version on the call's input, or return the run an Idempotency-Key already made.
+                    idempotency_key: str | None, source: str = "endpoint",
+                    version: GraphVersion | None = None) -> Started:
+    """Start the endpoint's version (or ``version``, one it has served) on the call's input, or return the run
+    an Idempotency-Key already made. ``source`` tags the run: "endpoint", or "openai" for /v1/chat/completions.
 
     Refusals (``CallRefused``/``InvalidRequest``) start nothing. The run is
     enqueued when the transaction commits, after its idempotency record and
@@ -265,10 +267,10 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                     return Started(earlier, replayed=True)
             _check_spend(key)
             _check_callback(call.callback_url)
-            version = endpoint.version
+            version = version or endpoint.version
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             run = run_create(graph=endpoint.graph, user=None, input=call.input,
-                             version_number=version.number, budget=call.budget, source="endpoint",
+                             version_number=version.number, budget=call.budget, source=source,
                              api_key=key, request_id=request_id,
                              then=_after_run if call.callback_url else None)
             EndpointCall.objects.create(endpoint=endpoint, run=run)

@@ -10,6 +10,8 @@ import json
 import pprint
 from typing import Any
 
+from .openai_mapping import mapping_note  # the one place the conversation → input rules live
+
 MAX_DEPTH = 6
 
 
@@ -57,7 +59,7 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def snippets(run_url: str, example: Any) -> dict[str, str]:
+def snippets(run_url: str, example: Any, input_schema: Any = None) -> dict[str, str]:
     body = json.dumps({"input": example}, ensure_ascii=False)
     stream_body = json.dumps({"input": example, "mode": "stream"}, ensure_ascii=False)
     python_input = pprint.pformat(example, width=80, sort_dicts=False).replace("\n", "\n    ")
@@ -89,4 +91,35 @@ def snippets(run_url: str, example: Any) -> dict[str, str]:
                   "});\n"
                   "const result = await response.json();\n"
                   "console.log(result.status, result.output);\n")
-    return {"curl": curl, "curl_stream": curl_stream, "python": python, "javascript": javascript}
+    return {"curl": curl, "curl_stream": curl_stream, "python": python, "javascript": javascript,
+            **openai_snippets(run_url, input_schema)}
+
+
+def openai_snippets(run_url: str, input_schema: Any = None) -> dict[str, str]:
+    """The same flow through any OpenAI client: base URL ``<host>/v1``, model = the flow's slug (README.md),
+    each headed by what the conversation becomes for this flow's input."""
+    host, _, rest = run_url.partition("/api/v1/flows/")
+    slug, base_url = rest.split("/", 1)[0], f"{host}/v1"
+    note = mapping_note(input_schema or {"type": "object"})
+    body = json.dumps({"model": slug, "messages": [{"role": "user", "content": "Hello"}]})
+    curl = (f"# {note}\n"
+            f"curl -sS -X POST {base_url}/chat/completions \\\n"
+            "  -H \"Authorization: Bearer $PATCHBAY_API_KEY\" \\\n"
+            "  -H \"Content-Type: application/json\" \\\n"
+            f"  -d {_shell_quote(body)}")
+    python = (f"# {note}\nimport os\n\nfrom openai import OpenAI\n\n"
+              f"client = OpenAI(base_url={json.dumps(base_url)}, api_key=os.environ[\"PATCHBAY_API_KEY\"])\n"
+              "completion = client.chat.completions.create(\n"
+              f"    model={json.dumps(slug)},\n"
+              "    messages=[{\"role\": \"user\", \"content\": \"Hello\"}],\n"
+              ")\n"
+              "print(completion.choices[0].message.content)\n")
+    javascript = (f"// {note}\nimport OpenAI from \"openai\";\n\n"
+                  f"const client = new OpenAI({{ baseURL: {json.dumps(base_url)}, "
+                  "apiKey: process.env.PATCHBAY_API_KEY });\n"
+                  "const completion = await client.chat.completions.create({\n"
+                  f"  model: {json.dumps(slug)},\n"
+                  "  messages: [{ role: \"user\", content: \"Hello\" }],\n"
+                  "});\n"
+                  "console.log(completion.choices[0].message.content);\n")
+    return {"openai_curl": curl, "openai_python": python, "openai_javascript": javascript}

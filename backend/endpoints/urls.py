@@ -1,9 +1,9 @@
 """Routes under /api/: the management API (members) and /api/v1/ (API keys)."""
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
-from . import flow_views, views
+from . import flow_views, openai_views, views
 
 urlpatterns = [
     path("endpoints/", views.EndpointListView.as_view()),
@@ -18,4 +18,12 @@ urlpatterns = [
     path("v1/flows/<slug:slug>/openapi.json", views.FlowOpenApiView.as_view()),
     path("v1/runs/<str:run_id>", flow_views.run_status),
     path("v1/runs/<str:run_id>/events", flow_views.run_events),
+]
+
+# The OpenAI-compatible routes, mounted at /v1/ (config/urls.py): OpenAI clients take base_url=http://host/v1.
+openai_urlpatterns = [
+    path("chat/completions", openai_views.chat_completions),
+    path("responses", openai_views.responses),
+    path("models", openai_views.models),
+    re_path(r"^(?P<rest>.*)$", openai_views.unknown_route),
 ]

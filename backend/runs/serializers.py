@@ -33,7 +33,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(run.pk), "graph": run.graph_id, "version": run.graph_version.number, "status": run.status,
         "input": run.input, "output": run.output, "error": run.error or None, "trace_id": run.trace_id,
-        "source": run.source, "budget": run.budget, "created_at": run.created_at, "started_at": run.started_at,
+        "source": run.source, "request_id": run.request_id or None, "budget": run.budget, "created_at": run.created_at, "started_at": run.started_at,
         "finished_at": run.finished_at,
         "totals": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens, "cost_usd": run.cost_usd,
                    "llm_calls": run.llm_calls, "duration_ms": run.latency_ms},
@@ -82,6 +82,8 @@ class RunOut(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
     trace_id = serializers.CharField()
     source = serializers.CharField()  # type: ignore[assignment]  # named like Field.source; DRF's metaclass moves it
+    request_id = serializers.CharField(allow_null=True, help_text="X-Request-Id of the call that started it "
+                                       "(published endpoints, /v1 OpenAI-compatible calls)")
     budget = serializers.JSONField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

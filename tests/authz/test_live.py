@@ -91,6 +91,20 @@ def test_published_flows_answer_keys_by_scope_revocation_and_workspace(live_stac
     assert flow("ask", bobs_key["key"]).status_code == 404  # another workspace's flow does not exist for this key
     assert flow("ask", token_for(alice), scheme="Token").status_code == 401  # a person's token is not an API key
 
+    # The same rule through the OpenAI-compatible routes (a flow is a model named by its slug).
+    def chat(model: str, key: str) -> httpx.Response:
+        return http.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+                         headers={"Authorization": f"Bearer {key}"})
+
+    def models(key: str) -> list[str]:
+        return [m["id"] for m in http.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).json()["data"]]
+
+    assert chat("ask", scoped["key"]).status_code == 200
+    assert [chat(m, k).status_code for m, k in (("other", scoped["key"]), ("ask", revoked["key"]),
+                                                ("ask", bobs_key["key"]), ("ask", token_for(alice)))] == \
+        [403, 401, 404, 401]
+    assert models(scoped["key"]) == ["ask"] and models(bobs_key["key"]) == ["bobs"]
+
     # The run the scoped key started: readable with that key, not with another workspace's.
     run_id = answered.headers["X-Run-Id"]
     assert http.get(f"/api/v1/runs/{run_id}", headers={"Authorization": f"Bearer {scoped['key']}"}).status_code == 200

@@ -213,6 +213,12 @@ RULES: dict[str, list[Case]] = {
         case("POST", API_KEY, lambda w: f"/api/v1/flows/{w.endpoint}/run", lambda w: {"input": {}})],
     "api/v1/runs/<str:run_id>": [case("GET", API_KEY, lambda w: f"/api/v1/runs/{w.run}")],
     "api/v1/runs/<str:run_id>/events": [case("GET", API_KEY, lambda w: f"/api/v1/runs/{w.run}/events")],
+    "v1/chat/completions": [
+        case("POST", API_KEY, lambda w: "/v1/chat/completions",
+             lambda w: {"model": w.endpoint, "messages": [{"role": "user", "content": "hi"}]})],
+    "v1/responses": [case("POST", API_KEY, lambda w: "/v1/responses", lambda w: {"model": w.endpoint, "input": "hi"})],
+    "v1/models": [case("GET", API_KEY, lambda w: "/v1/models")],
+    "v1/^(?P<rest>.*)$": [case("GET", PUBLIC, lambda w: "/v1/embeddings", scope=LIST)],
     "api/schema/": [case("GET", PUBLIC, lambda w: "/api/schema/", scope=LIST)],
     "api/docs/": [case("GET", PUBLIC, lambda w: "/api/docs/", scope=LIST)],
     "api/schemas/span.json": [case("GET", PUBLIC, lambda w: "/api/schemas/span.json", scope=LIST)],

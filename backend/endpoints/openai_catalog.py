@@ -1,0 +1,58 @@
+"""Reads for the OpenAI-compatible routes: which flows a key may call as models, and which version a name picks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from backend.graphs.models import GraphVersion
+
+from .errors import CallRefused
+from .models import ApiKey, Endpoint, EndpointRelease
+from .openai_errors import unknown_model
+from .openai_mapping import ModelRef
+from .selectors import endpoint_for_call
+
+CURRENT = ("live", "latest")  # both name the version the endpoint serves now (there are no release labels yet)
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: Endpoint
+    version: GraphVersion
+
+    @property
+    def input_schema(self) -> Any:
+        return self.version.spec.get("inputs") or {"type": "object"}
+
+
+def models_for_key(key: ApiKey) -> list[dict[str, Any]]:
+    """``GET /v1/models``: every live flow of the key's workspace that the key's scopes allow."""
+    endpoints = Endpoint.objects.filter(workspace_id=key.workspace_id, enabled=True, version__isnull=False)
+    return [{"id": e.slug, "object": "model", "created": int(e.created_at.timestamp()), "owned_by": "patchbay"}
+            for e in endpoints.order_by("slug") if key.may_call(e.slug)]
+
+
+def _served(endpoint: Endpoint, number: int) -> GraphVersion | None:
+    """A version this endpoint has been published or rolled back to (never an unreleased draft)."""
+    moves = (EndpointRelease.Action.PUBLISHED, EndpointRelease.Action.ROLLED_BACK)
+    release = endpoint.releases.filter(action__in=moves, version__number=number).select_related("version").first()
+    return release.version if release else None
+
+
+def target_for_call(key: ApiKey, model: ModelRef) -> Target:
+    """The endpoint and version a model name picks for this key; 404 (OpenAI shape) for any unknown name."""
+    try:
+        endpoint = endpoint_for_call(key, model.slug)
+    except CallRefused as refused:
+        if refused.status == 404:
+            raise unknown_model(model.name) from None
+        raise
+    assert endpoint.version is not None  # endpoint_for_call answers live endpoints only
+    if model.selector is None or model.selector in CURRENT:
+        return Target(endpoint, endpoint.version)
+    if model.selector.isdigit() and len(model.selector) <= 9:  # a database integer, never an overflow
+        version = _served(endpoint, int(model.selector))
+        if version is None:
+            raise unknown_model(model.name, f": version {model.selector} was never published on '{model.slug}'")
+        return Target(endpoint, version)
+    raise unknown_model(model.name, f": '{model.selector}' is not a version number, 'live' or 'latest'")
