@@ -57,6 +57,7 @@ def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]
         input_cost_per_token=_per_token(row.input_cost_per_mtok),
         output_cost_per_token=_per_token(row.output_cost_per_mtok),
         demo_latency_ms=row.demo_latency_ms,
+        demo_tokens_per_s=row.demo_tokens_per_s,
     )
 
 
