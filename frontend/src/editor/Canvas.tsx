@@ -4,10 +4,12 @@ import {
 } from "@xyflow/react";
 import { useCallback, useMemo, type DragEvent } from "react";
 import { checkConnection, type CanvasEdge, type CanvasNode } from "../graph-core";
+import { labelStacks } from "../graph-core/edgeLabels";
 import { nodePorts, useGraph } from "../stores/graphStore";
 import { useEditorUi } from "../stores/editorUi";
 import { useRun } from "../stores/runStore";
 import { toast } from "../ui/toasts";
+import { edgeTypes } from "./ExitEdge";
 import { nodeTypes } from "./NodeCard";
 import { patternInfo } from "./patterns";
 
@@ -27,21 +29,39 @@ function useShownEdges(): Edge[] {
   const runNodes = useRun((s) => s.nodes);
   const running = useRun((s) => s.status === "running" || s.status === "queued");
   const badEdges = useMemo(() => new Set(problems.filter((p) => p.edgeIndex !== null).map((p) => p.edgeIndex!)), [problems]);
-  return useMemo(() => {
+  const exits = useMemo(() => {
     const byId = new Map(nodes.map((n) => [n.id, n]));
-    return edges.map((e, i): Edge => {
-      const source = byId.get(e.source);
-      const multi = source ? nodePorts(source, catalogue).length > 1 : false;
-      const target = runNodes[e.target]?.status;
-      const classes = [badEdges.has(i) ? "edge-problem" : "", target === "skipped" ? "edge-skipped" : ""].join(" ").trim();
-      return {
-        ...e,
-        label: multi ? e.sourceHandle ?? undefined : undefined,
-        animated: running && target === "running",
-        className: classes || undefined,
-      } as Edge;
-    });
-  }, [edges, nodes, catalogue, badEdges, runNodes, running]);
+    const portsOf = (id: string) => { const n = byId.get(id); return n ? nodePorts(n, catalogue) : []; };
+    const labelled = edges.filter((e) => e.sourceHandle && portsOf(e.source).length > 1);
+    return labelStacks(labelled, portsOf);
+  }, [edges, nodes, catalogue]);
+  return useMemo(() => edges.map((e, i): Edge => {
+    const target = runNodes[e.target]?.status;
+    const classes = [badEdges.has(i) ? "edge-problem" : "", target === "skipped" ? "edge-skipped" : ""].join(" ").trim();
+    const stack = exits[e.id];
+    return {
+      ...e,
+      ...(stack !== undefined ? { type: "exit", data: { ...e.data, exitLabel: e.sourceHandle, stack } } : {}),
+      animated: running && target === "running",
+      className: classes || undefined,
+    } as Edge;
+  }), [edges, exits, badEdges, runNodes, running]);
+}
+
+/** With a run shown, one switch says what a click on a step does: open its settings, or its span in the run. */
+function ModeToggle() {
+  const runShown = useRun((s) => s.runId !== null);
+  const mode = useEditorUi((s) => s.mode);
+  if (!runShown) return null;
+  const set = (m: "edit" | "inspect") => useEditorUi.getState().set(m === "edit" ? { mode: m, tab: "edit" } : { mode: m });
+  return (
+    <div className="mode-toggle" role="radiogroup" aria-label="Canvas mode" data-testid="mode-toggle" data-mode={mode}>
+      <button role="radio" aria-checked={mode === "edit"} className={mode === "edit" ? "active" : ""} onClick={() => set("edit")}
+        title="A click on a step opens its settings" data-testid="mode-edit">✎ Edit</button>
+      <button role="radio" aria-checked={mode === "inspect"} className={mode === "inspect" ? "active" : ""} onClick={() => set("inspect")}
+        title="A click on a step shows what it did in this run" data-testid="mode-inspect">🔍 Inspect run</button>
+    </div>
+  );
 }
 
 /** Drawing an edge: refused connections say why (a hint while dragging, a toast after). */
@@ -106,6 +126,7 @@ export function Canvas({ defaultModel, onNodeClick }: Props) {
         nodes={nodes}
         edges={shownEdges as CanvasEdge[]}
         nodeTypes={nodeTypes as unknown as NodeTypes}
+        edgeTypes={edgeTypes}
         onNodesChange={useGraph.getState().onNodesChange}
         onEdgesChange={useGraph.getState().onEdgesChange}
         onConnect={onConnect}
@@ -127,6 +148,7 @@ export function Canvas({ defaultModel, onNodeClick }: Props) {
         <MiniMap pannable zoomable style={{ width: 170, height: 110 }} nodeColor={(n) => patternInfo(catalogue[(n.data as CanvasNode["data"]).kind]?.pattern ?? "").color} />
         <Controls showInteractive={false} />
       </ReactFlow>
+      <ModeToggle />
       {hint && <div className="connect-hint" data-testid="connect-hint">⛔ {hint}</div>}
     </div>
   );

@@ -1,16 +1,31 @@
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
 import { memo, useEffect } from "react";
-import { configSummary, refLabel, type CanvasNode, type GraphChoice, type JsonObject } from "../graph-core";
+import { configSummary, refLabel, type CanvasNode, type GraphChoice, type GraphSpec, type JsonObject } from "../graph-core";
+import { saveDraft } from "../files";
 import { useGraphChoices } from "../api/hooks";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { nodePorts, useGraph } from "../stores/graphStore";
 import { useRun } from "../stores/runStore";
 import { patternInfo } from "./patterns";
 
+/** The flow an inline subgraph step carries in its config (not a saved one), if it does. */
+function inlineFlow(kind: string, config: JsonObject | undefined): GraphSpec | null {
+  const spec = (config?.subgraph as JsonObject | undefined)?.spec as GraphSpec | undefined;
+  return kind === "subgraph" && spec && typeof spec === "object" && Array.isArray(spec.nodes) ? spec : null;
+}
+
+/** Open an inline subgraph on a canvas of its own: a new tab, as a new flow that can be saved. */
+function openInline(spec: GraphSpec): void {
+  saveDraft("new", { spec, baseVersion: null, savedAt: Date.now() });
+  window.open("/graphs/new", "_blank", "noopener");
+}
+
 function summary(kind: string, config: JsonObject | undefined, graphs: GraphChoice[]): string {
   if (!config) return "";
   const sub = config.subgraph as JsonObject | undefined;
   if (kind === "subgraph" && typeof sub?.graph === "string") return `runs ${refLabel(sub.graph, graphs)}`;
+  const inline = inlineFlow(kind, config);
+  if (inline) return `runs its own flow “${inline.name}”: ${inline.nodes.length} steps`;
   const words = configSummary(kind, config);
   if (words !== null) return words;
   const pick = (v: unknown) => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
@@ -59,6 +74,7 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
   const model = data.kind === "llm" && typeof data.config?.model === "string" ? data.config.model : null;
   const graphs = useGraphChoices().data ?? NO_GRAPHS;  // one cached request per page: subgraphs show current names
   const text = summary(data.kind, data.config, graphs);
+  const inline = inlineFlow(data.kind, data.config);
   const status = run?.status;
   const hasInput = data.kind !== "input";
   return (
@@ -79,6 +95,10 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
         <div className="node-summary">
           {model && <span className="chip">{model}</span>} {text}
         </div>
+      )}
+      {inline && (
+        <button className="btn btn-small nodrag" data-testid={`open-subgraph-${id}`} title="Open this flow on a canvas of its own (a new tab)"
+          onClick={(e) => { e.stopPropagation(); openInline(inline); }}>Open flow ↗</button>
       )}
       {!info && <div className="node-warning">Unknown step type “{data.kind}”</div>}
       {problems?.length ? (
