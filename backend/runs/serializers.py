@@ -10,7 +10,6 @@ from backend.engine.shapes import openapi_components, span_fields, span_schema
 from .models import Run, Span
 from .selectors import run_details_pruned
 
-
 # Where a run started, as a caller of POST /api/runs/ may say (endpoint runs are marked by the endpoint itself).
 CALLER_SOURCES = ("api", "canvas", "replay", "cli")
 
