@@ -59,7 +59,7 @@ function ModeToggle() {
       <button role="radio" aria-checked={mode === "edit"} className={mode === "edit" ? "active" : ""} onClick={() => set("edit")}
         title="A click on a step opens its settings" data-testid="mode-edit">✎ Edit</button>
       <button role="radio" aria-checked={mode === "inspect"} className={mode === "inspect" ? "active" : ""} onClick={() => set("inspect")}
-        title="A click on a step shows what it did in this run" data-testid="mode-inspect">🔍 Inspect run</button>
+        title="A click on a step shows what it did in this run" data-testid="mode-inspect">◎ Inspect run</button>
     </div>
   );
 }

@@ -16,12 +16,14 @@ export const ExitEdge = memo(function ExitEdge(props: EdgeProps) {
   return (
     <>
       <BaseEdge id={id} path={path} markerEnd={markerEnd} style={style} />
-      <EdgeLabelRenderer>
-        <div className="exit-edge-label nodrag nopan" data-testid={`edge-label-${id}`}
-          style={{ transform: `translate(-50%, -50%) translate(${at.x}px, ${at.y}px)` }}>
-          {exitLabel}
-        </div>
-      </EdgeLabelRenderer>
+      {at && (
+        <EdgeLabelRenderer>
+          <div className="exit-edge-label nodrag nopan" data-testid={`edge-label-${id}`}
+            style={{ transform: `translate(-50%, -50%) translate(${at.x}px, ${at.y}px)` }}>
+            {exitLabel}
+          </div>
+        </EdgeLabelRenderer>
+      )}
     </>
   );
 });

@@ -59,6 +59,7 @@ function findPrompt(value: unknown, depth: number): string | null {
 }
 
 const NO_GRAPHS: GraphChoice[] = [];
+const EXIT_ROW_PX = 20; // an exit label is 16 px tall
 
 /** One step on the canvas. Reads only its own catalogue entry, problems and run state. */
 export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps<CanvasNode>) {
@@ -80,7 +81,8 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
   return (
     <div
       className={`node ${selected ? "selected" : ""} ${problems?.length ? "has-problem" : ""} ${status ? `run-${status}` : ""}`}
-      style={{ ["--accent" as string]: color }}
+      // Room for every exit's label: handles are spread over the card's height.
+      style={{ ["--accent" as string]: color, minHeight: ports.length > 2 ? (ports.length + 1) * EXIT_ROW_PX : undefined }}
       data-testid={`node-${id}`}
       data-status={status ?? ""}
     >

@@ -18,20 +18,22 @@ describe("edge labels", () => {
   it("puts two labels into one step where they do not overlap each other", () => {
     const from = { x: 200, y: 100 };
     const to = { x: 600, y: 140 };
-    const a = { ...labelPoint("billing", 0, from, to), w: labelWidth("billing") };
-    const b = { ...labelPoint("technical", 1, { x: 200, y: 125 }, to), w: labelWidth("technical") };
+    const a = { ...labelPoint("billing", 0, from, to)!, w: labelWidth("billing") };
+    const b = { ...labelPoint("technical", 1, { x: 200, y: 125 }, to)!, w: labelWidth("technical") };
     expect(overlap(a, b)).toBe(false);
   });
 
-  it("never puts a label on its exit's own label, even when the next step is close", () => {
+  it("never puts a label on its exit's own label: with no room before the next step, there is none", () => {
     const from = { x: 200, y: 100 };
-    const p = labelPoint("billing", 0, from, { x: 230, y: 100 });
+    expect(labelPoint("billing", 0, from, { x: 300, y: 100 })).toBeNull();
+    const p = labelPoint("billing", 0, from, { x: 400, y: 100 })!;
     const exitLabelRight = from.x + 12 + labelWidth("billing");
     expect(p.x - labelWidth("billing") / 2).toBeGreaterThan(exitLabelRight);
+    expect(p.x + labelWidth("billing") / 2).toBeLessThan(400);
   });
 
   it("sits just before a step that is far away", () => {
-    const p = labelPoint("default", 0, { x: 0, y: 0 }, { x: 1000, y: 300 });
+    const p = labelPoint("default", 0, { x: 0, y: 0 }, { x: 1000, y: 300 })!;
     expect(p.y).toBe(300);
     expect(p.x + labelWidth("default") / 2).toBeLessThanOrEqual(1000);
     expect(p.x).toBeGreaterThan(900);

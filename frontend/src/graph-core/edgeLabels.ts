@@ -34,10 +34,14 @@ export function labelStacks(edges: readonly ExitEdge[], exitOrder: (source: stri
   return stacks;
 }
 
-/** The label's centre, from where the edge starts and ends. */
-export function labelPoint(text: string, stack: number, from: { x: number; y: number }, to: { x: number; y: number }): { x: number; y: number } {
+/**
+ * The label's centre, from where the edge starts and ends; null when the next step is too close for a label
+ * between the exit's own label and the step (the exit's label already names the route there).
+ */
+export function labelPoint(text: string, stack: number, from: { x: number; y: number }, to: { x: number; y: number }): { x: number; y: number } | null {
   const half = labelWidth(text) / 2;
   const afterExitLabel = from.x + EXIT_LABEL_LEFT + labelWidth(text) + GAP_PX + half;
   const beforeTarget = to.x - GAP_PX - half;
-  return { x: Math.max(afterExitLabel, beforeTarget), y: to.y - stack * LABEL_ROW_PX };
+  if (beforeTarget < afterExitLabel) return null;
+  return { x: beforeTarget, y: to.y - stack * LABEL_ROW_PX };
 }
