@@ -2,7 +2,7 @@ import {
   Background, Controls, MiniMap, ReactFlow, useReactFlow, type Connection, type Edge, type FinalConnectionState,
   type IsValidConnection, type NodeTypes,
 } from "@xyflow/react";
-import { useCallback, useMemo, type DragEvent } from "react";
+import { useCallback, useMemo, useRef, type DragEvent } from "react";
 import { checkConnection, type CanvasEdge, type CanvasNode } from "../graph-core";
 import { labelStacks } from "../graph-core/edgeLabels";
 import { nodePorts, useGraph } from "../stores/graphStore";
@@ -14,38 +14,67 @@ import { nodeTypes } from "./NodeCard";
 import { patternInfo } from "./patterns";
 
 export const DRAG_MIME = "application/x-patchbay-node";
+/** Above this many steps (or edges) the canvas draws only what is in view, and running edges do not animate. */
+const BIG_FLOW = 150;
 
 interface Props {
   defaultModel?: string;
   onNodeClick?: (id: string) => void;
 }
 
-/** Edges as drawn: a label on exits of multi-exit steps, red when a problem names them, moving while the next step runs. */
+/** The steps a run has running or skipped, as one string: it changes when a step's state does, not on every token. */
+function runningAndSkipped(nodes: Record<string, { status: string }>): string {
+  const ids: string[] = [];
+  for (const [id, n] of Object.entries(nodes)) if (n.status === "running" || n.status === "skipped") ids.push(`${n.status[0]}${id}`);
+  return ids.join("\u0000");
+}
+
+/** Which labelled exit edges stack where; recomputed when exits change, not when a step moves or is selected. */
+function useExitStacks(edges: CanvasEdge[]): Record<string, number> {
+  const portKey = useGraph((s) => s.nodes.map((n) => `${n.id}\u0001${nodePorts(n, s.catalogue).join("\u0001")}`).join("\u0000"));
+  return useMemo(() => {
+    const ports = new Map(portKey.split("\u0000").map((row) => { const [id, ...p] = row.split("\u0001"); return [id, p]; }));
+    const portsOf = (id: string) => ports.get(id) ?? [];
+    return labelStacks(edges.filter((e) => e.sourceHandle && portsOf(e.source).length > 1), portsOf);
+  }, [edges, portKey]);
+}
+
+/**
+ * Edges as drawn: a label on exits of multi-exit steps, red when a problem names them, moving while the next step
+ * runs. An edge whose look did not change keeps its object, so a streaming run redraws only the edges it changes.
+ */
 function useShownEdges(): Edge[] {
-  const nodes = useGraph((s) => s.nodes);
   const edges = useGraph((s) => s.edges);
-  const catalogue = useGraph((s) => s.catalogue);
   const problems = useGraph((s) => s.problems);
-  const runNodes = useRun((s) => s.nodes);
+  const runKey = useRun((s) => runningAndSkipped(s.nodes));
   const running = useRun((s) => s.status === "running" || s.status === "queued");
   const badEdges = useMemo(() => new Set(problems.filter((p) => p.edgeIndex !== null).map((p) => p.edgeIndex!)), [problems]);
-  const exits = useMemo(() => {
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    const portsOf = (id: string) => { const n = byId.get(id); return n ? nodePorts(n, catalogue) : []; };
-    const labelled = edges.filter((e) => e.sourceHandle && portsOf(e.source).length > 1);
-    return labelStacks(labelled, portsOf);
-  }, [edges, nodes, catalogue]);
-  return useMemo(() => edges.map((e, i): Edge => {
-    const target = runNodes[e.target]?.status;
-    const classes = [badEdges.has(i) ? "edge-problem" : "", target === "skipped" ? "edge-skipped" : ""].join(" ").trim();
-    const stack = exits[e.id];
-    return {
-      ...e,
-      ...(stack !== undefined ? { type: "exit", data: { ...e.data, exitLabel: e.sourceHandle, stack } } : {}),
-      animated: running && target === "running",
-      className: classes || undefined,
-    } as Edge;
-  }), [edges, exits, badEdges, runNodes, running]);
+  const exits = useExitStacks(edges);
+  const shown = useRef(new Map<string, { key: string; source: CanvasEdge; edge: Edge }>());
+  return useMemo(() => {
+    const states = new Set(runKey.split("\u0000"));
+    const big = edges.length > BIG_FLOW;
+    const next = new Map<string, { key: string; source: CanvasEdge; edge: Edge }>();
+    const out = edges.map((e, i): Edge => {
+      const skipped = states.has(`s${e.target}`);
+      // Moving dashes repaint the whole edge layer every frame; in a big flow the running steps' pills say enough.
+      const animated = running && !big && states.has(`r${e.target}`);
+      const classes = [badEdges.has(i) ? "edge-problem" : "", skipped ? "edge-skipped" : ""].join(" ").trim();
+      const stack = exits[e.id];
+      const key = `${classes}|${animated}|${stack}`;
+      const old = shown.current.get(e.id);
+      const edge = old && old.source === e && old.key === key ? old.edge : {
+        ...e,
+        ...(stack !== undefined ? { type: "exit", data: { ...e.data, exitLabel: e.sourceHandle, stack } } : {}),
+        animated,
+        className: classes || undefined,
+      } as Edge;
+      next.set(e.id, { key, source: e, edge });
+      return edge;
+    });
+    shown.current = next;
+    return out;
+  }, [edges, exits, badEdges, runKey, running]);
 }
 
 /** With a run shown, one switch says what a click on a step does: open its settings, or its span in the run. */
@@ -119,7 +148,7 @@ export function Canvas({ defaultModel, onNodeClick }: Props) {
   const { isValidConnection, onConnect, onConnectEnd } = useConnecting();
   const { onDragOver, onDrop } = useDropToAdd(defaultModel);
 
-  const big = nodes.length > 150;
+  const big = nodes.length > BIG_FLOW;
   return (
     <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
       <ReactFlow<CanvasNode, CanvasEdge>

@@ -5,6 +5,7 @@ import { saveDraft } from "../files";
 import { useGraphChoices } from "../api/hooks";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { nodePorts, useGraph } from "../stores/graphStore";
+import type { NodeRun } from "../live/runState";
 import { useRun } from "../stores/runStore";
 import { patternInfo } from "./patterns";
 
@@ -59,6 +60,26 @@ function findPrompt(value: unknown, depth: number): string | null {
 }
 
 const NO_GRAPHS: GraphChoice[] = [];
+
+/**
+ * The card's run line: time, tokens and cost once the step is done, why it was skipped, or a placeholder. Always
+ * one line while a run is shown, so a card keeps its size from queued to done (a card that changes size is
+ * re-measured and its edges redrawn: hundreds of times in a big run).
+ */
+function RunLine({ id, run }: { id: string; run: NodeRun }) {
+  const done = run.status === "succeeded" || run.status === "cached" || run.status === "failed";
+  if (!done) {
+    const words = run.status === "skipped" ? run.reason ?? "skipped" : run.status === "running" ? "running…" : "waiting";
+    return <div className="node-badges muted" title={words}><span className="node-badges-text">{words}</span></div>;
+  }
+  return (
+    <div className="node-badges" data-testid={`badge-${id}`}>
+      <span title="Time taken">{duration(run.latencyMs)}</span>
+      {(run.tokensIn || run.tokensOut) ? <span title="Tokens in + out">{tokens((run.tokensIn ?? 0) + (run.tokensOut ?? 0))}</span> : null}
+      <span title="Cost" data-testid={`cost-${id}`}>{money(run.costUsd ?? 0)}</span>
+    </div>
+  );
+}
 const EXIT_ROW_PX = 20; // an exit label is 16 px tall
 
 /** One step on the canvas. Reads only its own catalogue entry, problems and run state. */
@@ -109,15 +130,8 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
         </div>
       ) : null}
       {run && status === "running" && run.text && <div className="node-stream" data-testid={`stream-${id}`}>{run.text.slice(-160)}</div>}
-      {run && (status === "succeeded" || status === "cached" || status === "failed") && (
-        <div className="node-badges" data-testid={`badge-${id}`}>
-          <span title="Time taken">{duration(run.latencyMs)}</span>
-          {(run.tokensIn || run.tokensOut) ? <span title="Tokens in + out">{tokens((run.tokensIn ?? 0) + (run.tokensOut ?? 0))}</span> : null}
-          <span title="Cost" data-testid={`cost-${id}`}>{money(run.costUsd ?? 0)}</span>
-        </div>
-      )}
+      {run && <RunLine id={id} run={run} />}
       {run && status === "failed" && run.error && <div className="node-error">{run.error}</div>}
-      {run && status === "skipped" && run.reason && <div className="node-summary muted">{run.reason}</div>}
       {ports.map((port, i) => (
         <Handle
           key={port}
