@@ -19,8 +19,8 @@ class RunCreateInput(serializers.Serializer):
     version = serializers.IntegerField(required=False, min_value=1)
     input = serializers.JSONField()
     budget = serializers.JSONField(required=False)
-    source = serializers.ChoiceField(choices=CALLER_SOURCES, required=False, default="api",
-                                     help_text="where the run was started: shown in the runs list")
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # named like Field.source; DRF's metaclass moves it
+        choices=CALLER_SOURCES, required=False, default="api", help_text="where the run was started: shown in the runs list")
 
 
 # A stored span's text columns hold "" for "none"; span.json says null.
