@@ -91,6 +91,13 @@ def test_edit_or_inspect_decides_what_a_click_on_a_step_opens(browser: Browser) 
     assert page.get_by_test_id("tab-edit").inner_text() == "Step"
     assert page.get_by_test_id("tab-edit").get_attribute("aria-selected") == "true"
     b.screenshot("run-read-04-edit-mode")
+
+    # Another step's settings start at the top, not where the last step's were scrolled to.
+    body = page.get_by_test_id("side-body")
+    body.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
+    assert body.evaluate("(el) => el.scrollTop") > 0
+    page.get_by_test_id("node-triage").click()
+    page.wait_for_function("document.querySelector('[data-testid=side-body]').scrollTop === 0")
     assert not b.errors
 
 
