@@ -267,10 +267,11 @@ def parse_structured(text: str, schema: Mapping[str, Any]) -> Any:
 
 
 def _cacheable(request: LLMRequest) -> bool:
-    # Deterministic steps only: an explicit cache flag, or temperature 0.
+    # Deterministic steps only: an explicit cache flag, or temperature 0. Streaming does not matter: a miss
+    # streams as it is written, a hit has nothing left to stream.
     if request.cache is not None:
         return request.cache
-    return request.params.get("temperature") == 0 and not request.stream
+    return request.params.get("temperature") == 0
 
 
 def _cache_key(request: LLMRequest) -> str:

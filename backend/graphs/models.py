@@ -71,12 +71,17 @@ class Graph(models.Model):
 
 
 class GraphVersion(ImmutableModel):
+    class Reason(models.TextChoices):
+        SAVE = "save"  # someone pressed Save (or created the flow)
+        RUN = "run"  # made to run unsaved edits: History folds these under the saves
+
     graph = models.ForeignKey(Graph, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     spec = models.JSONField()
     content_hash = models.CharField(max_length=64)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     message = models.CharField(max_length=500, blank=True)
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.SAVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

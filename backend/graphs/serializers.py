@@ -15,6 +15,12 @@ class SpecInput(serializers.Serializer):
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class VersionSaveInput(SpecInput):
+    reason = serializers.ChoiceField(choices=GraphVersion.Reason.choices, required=False,
+                                     default=GraphVersion.Reason.SAVE,
+                                     help_text="run: saved only to run unsaved edits (History folds these)")
+
+
 class GraphCreateInput(SpecInput):
     workspace = serializers.IntegerField(required=False)
 
@@ -50,6 +56,7 @@ def version_summary(version: GraphVersion) -> dict[str, Any]:
         "content_hash": version.content_hash,
         "author": user_name(version.author),
         "message": version.message,
+        "reason": version.reason,
         "created_at": version.created_at,
     }
 
@@ -105,6 +112,7 @@ class VersionSummaryOut(serializers.Serializer):
     content_hash = serializers.CharField()
     author = serializers.CharField(allow_null=True)
     message = serializers.CharField()
+    reason = serializers.ChoiceField(choices=GraphVersion.Reason.choices)
     created_at = serializers.DateTimeField()
 
 

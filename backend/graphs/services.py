@@ -74,7 +74,8 @@ def graph_create(*, workspace: Workspace, user: Any, spec: dict[str, Any], messa
 
 
 @transaction.atomic
-def graph_save_version(*, graph: Graph, user: Any, spec: dict[str, Any], message: str = "") -> tuple[GraphVersion, bool]:
+def graph_save_version(*, graph: Graph, user: Any, spec: dict[str, Any], message: str = "",
+                       reason: str = GraphVersion.Reason.SAVE) -> tuple[GraphVersion, bool]:
     """Save a new version, or return the latest when nothing changed (no empty versions).
 
     A new name is a rename: references to this graph are by id, so they keep working.
@@ -85,7 +86,7 @@ def graph_save_version(*, graph: Graph, user: Any, spec: dict[str, Any], message
     latest = graph.latest_version
     if latest is not None and latest.content_hash == content_hash(spec):
         return latest, False
-    return _add_version(graph, user, spec, message), True
+    return _add_version(graph, user, spec, message, reason), True
 
 
 class GraphInUse(InvalidRequest):
@@ -112,10 +113,11 @@ def graph_delete(*, graph: Graph, user: Any) -> None:
     graph.delete()
 
 
-def _add_version(graph: Graph, user: Any, spec: dict[str, Any], message: str) -> GraphVersion:
+def _add_version(graph: Graph, user: Any, spec: dict[str, Any], message: str,
+                 reason: str = GraphVersion.Reason.SAVE) -> GraphVersion:
     number = (graph.latest_version.number if graph.latest_version else 0) + 1
     version = GraphVersion.objects.create(graph=graph, number=number, spec=spec, content_hash=content_hash(spec),
-                                          author=user, message=message)
+                                          author=user, message=message, reason=reason)
     graph.latest_version = version
     graph.name = spec["name"]
     graph.save(update_fields=["latest_version", "name", "updated_at"])

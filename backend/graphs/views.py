@@ -55,12 +55,12 @@ class GraphDetailView(APIView):
     def get(self, request: Request, graph_id: int) -> Response:
         return Response(s.graph_detail(graph_get(request.user, graph_id)))
 
-    @extend_schema(operation_id="graphs_save_version", request=s.SpecInput, responses={200: s.GraphSavedOut, 201: s.GraphSavedOut, **{400: ErrorOut, 404: ErrorOut}})
+    @extend_schema(operation_id="graphs_save_version", request=s.VersionSaveInput, responses={200: s.GraphSavedOut, 201: s.GraphSavedOut, **{400: ErrorOut, 404: ErrorOut}})
     def put(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
-        data = parse(s.SpecInput, request)
+        data = parse(s.VersionSaveInput, request)
         version, created = graph_save_version(graph=graph, user=request.user, spec=data["spec"],
-                                              message=data["message"])
+                                              message=data["message"], reason=data["reason"])
         graph.refresh_from_db()
         return Response({**s.graph_detail(graph), "created_version": created},
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -6,9 +6,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from .demo import demo_answer
+
+
+def word_chunks(text: str) -> list[str]:
+    """The answer in streamed pieces: one word each, with the space that follows it."""
+    words = text.split(" ")
+    return [w if i == len(words) - 1 else w + " " for i, w in enumerate(words)]
+
+
+def approx_tokens(chunk: str) -> int:
+    """About four characters a token, as for English text; the pacing needs no tokenizer."""
+    return max(1, round(len(chunk) / 4))
+
+
+@dataclass(frozen=True)
+class DemoPace:
+    """How fast a demo alias answers: time to the first token, then tokens per second (0: all at once)."""
+
+    first_token_s: float = 0.0
+    tokens_per_s: float = 0.0
+
+    def delays(self, chunks: list[str]) -> list[float]:
+        """The wait before each streamed chunk."""
+        per_token = 1 / self.tokens_per_s if self.tokens_per_s > 0 else 0.0
+        return [self.first_token_s if i == 0 else approx_tokens(chunk) * per_token for i, chunk in enumerate(chunks)]
+
+    def total_s(self, text: str) -> float:
+        """How long the whole answer takes, for a call that does not stream."""
+        return sum(self.delays(word_chunks(text)))
 
 
 def make_demo_handler(litellm: Any) -> Any:
@@ -20,12 +49,10 @@ def make_demo_handler(litellm: Any) -> Any:
         schema = (response_format.get("json_schema") or {}).get("schema")
         return demo_answer(messages, schema, optional_params.get("seed"))
 
-    def latency_s(litellm_params: dict | None) -> float:
-        return (((litellm_params or {}).get("metadata") or {}).get("demo_latency_ms") or 0) / 1000
-
-    async def pause(litellm_params: dict | None) -> None:
-        if latency := latency_s(litellm_params):
-            await asyncio.sleep(latency)
+    def pace(litellm_params: dict | None) -> DemoPace:
+        metadata = (litellm_params or {}).get("metadata") or {}
+        return DemoPace(first_token_s=(metadata.get("demo_latency_ms") or 0) / 1000,
+                        tokens_per_s=metadata.get("demo_tokens_per_s") or 0)
 
     def usage_for(messages: list, text: str) -> dict:
         prompt = litellm.token_counter(model="gpt-4o-mini", messages=messages)
@@ -37,8 +64,9 @@ def make_demo_handler(litellm: Any) -> Any:
                               model_response: Any, print_verbose: Any, encoding: Any, api_key: Any,
                               logging_obj: Any, optional_params: dict, acompletion: Any = None,
                               litellm_params: dict | None = None, **kwargs: Any) -> Any:
-            await pause(litellm_params)
             text = answer(messages, optional_params)
+            if wait := pace(litellm_params).total_s(text):
+                await asyncio.sleep(wait)
             # Built directly: routing a demo answer through mock_response would pay litellm's cost twice.
             return ModelResponse(
                 model=model,
@@ -50,19 +78,16 @@ def make_demo_handler(litellm: Any) -> Any:
                              model_response: Any, print_verbose: Any, encoding: Any, api_key: Any,
                              logging_obj: Any, optional_params: dict, acompletion: Any = None,
                              litellm_params: dict | None = None, **kwargs: Any) -> AsyncIterator[dict]:
-            # Paced like a real model: the first token after a quarter of the latency, the rest spread over
-            # the words, so a slow demo alias streams for as long as it takes.
-            latency = latency_s(litellm_params)
+            # Paced like a real model: the first token after the alias's time to first token, then each
+            # word as fast as its tokens per second allow, so a live run shows the answer being written.
             text = answer(messages, optional_params)
-            words = text.split(" ")
-            if latency:
-                await asyncio.sleep(latency / 4)
-            for i, word in enumerate(words):
-                last = i == len(words) - 1
-                if latency and i:
-                    await asyncio.sleep(latency * 3 / 4 / max(1, len(words) - 1))
+            chunks = word_chunks(text)
+            for i, (chunk, wait) in enumerate(zip(chunks, pace(litellm_params).delays(chunks), strict=True)):
+                if wait:
+                    await asyncio.sleep(wait)
+                last = i == len(chunks) - 1
                 yield {
-                    "text": word if last else word + " ",
+                    "text": chunk,
                     "is_finished": last,
                     "finish_reason": "stop" if last else "",
                     "usage": usage_for(messages, text) if last else None,

@@ -188,7 +188,8 @@ class LiteLLMGateway:
         if route.api_key:
             kwargs["api_key"] = route.api_key
         if route.is_demo:
-            kwargs["metadata"] = {"demo_latency_ms": route.demo_latency_ms}
+            kwargs["metadata"] = {"demo_latency_ms": route.demo_latency_ms,
+                                  "demo_tokens_per_s": route.demo_tokens_per_s}
         if request.response_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_schema",

@@ -18,7 +18,11 @@ class ModelAlias(models.Model):
     timeout_s = models.FloatField(default=60)
     input_cost_per_mtok = models.FloatField(null=True, blank=True, help_text="USD per million input tokens")
     output_cost_per_mtok = models.FloatField(null=True, blank=True, help_text="USD per million output tokens")
-    demo_latency_ms = models.FloatField(default=0)
+    # Demo models are paced like real ones: the first token after demo_latency_ms, then demo_tokens_per_s
+    # (0 = the rest at once). Both 0: an instant answer, as the test suite wants.
+    demo_latency_ms = models.FloatField(default=0, help_text="Demo models: milliseconds to the first token")
+    demo_tokens_per_s = models.FloatField(default=0, help_text="Demo models: tokens per second after the first "
+                                                               "(0 = the whole answer at once)")
     # The circuit breaker (providers/breaker.py); empty = the settings' defaults (MODEL_BREAKER_*), 0 failures = off.
     breaker_failures = models.PositiveSmallIntegerField(null=True, blank=True)
     breaker_window_s = models.FloatField(null=True, blank=True)

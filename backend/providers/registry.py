@@ -59,6 +59,7 @@ def _from_row(row: ModelAlias, rows: dict[str, ModelAlias], seen: frozenset[str]
         output_cost_per_token=_per_token(row.output_cost_per_mtok),
         demo_latency_ms=row.demo_latency_ms,
         breaker=policy_from(row.breaker_failures, row.breaker_window_s, row.breaker_cooldown_s),
+        demo_tokens_per_s=row.demo_tokens_per_s,
     )
 
 

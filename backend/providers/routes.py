@@ -27,7 +27,9 @@ class ModelRoute:
     # USD per token; None = take the price from litellm's bundled price map.
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
+    # Demo models only: time to the first token, then the speed of the rest (0 = the rest at once).
     demo_latency_ms: float = 0.0
+    demo_tokens_per_s: float = 0.0
     breaker: BreakerPolicy | None = None  # None: no circuit breaker (built-in demo models, plain test routes)
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -9,7 +9,7 @@ from typing import Any
 from .models import ModelAlias
 
 ALIAS_FIELDS = ("model", "api_base", "api_key_env", "enabled", "fallbacks", "max_retries", "timeout_s",
-                "input_cost_per_mtok", "output_cost_per_mtok", "demo_latency_ms", "description")
+                "input_cost_per_mtok", "output_cost_per_mtok", "demo_latency_ms", "demo_tokens_per_s", "description")
 
 
 def seed_model_aliases(path: Path, environ: dict[str, str] | None = None) -> list[str]:
@@ -23,6 +23,7 @@ def seed_model_aliases(path: Path, environ: dict[str, str] | None = None) -> lis
                 entry = aliases.setdefault(override["alias"], {"alias": override["alias"]})
                 entry.update(override)
                 entry["demo_latency_ms"] = 0
+                entry["demo_tokens_per_s"] = 0
                 entry.pop("input_cost_per_mtok", None)  # real models take litellm's prices
                 entry.pop("output_cost_per_mtok", None)
                 entry["description"] = f"{override['model']} (key from {env_name})"

@@ -26,6 +26,7 @@ class ModelAliasInput(serializers.Serializer):
     input_cost_per_mtok = serializers.FloatField(min_value=0, required=False, allow_null=True)
     output_cost_per_mtok = serializers.FloatField(min_value=0, required=False, allow_null=True)
     demo_latency_ms = serializers.FloatField(min_value=0, max_value=600000, required=False)
+    demo_tokens_per_s = serializers.FloatField(min_value=0, max_value=100000, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     breaker_failures = serializers.IntegerField(min_value=0, max_value=1000, required=False, allow_null=True,
                                                 help_text="failures that open the circuit; 0 = no breaker")

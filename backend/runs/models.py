@@ -28,7 +28,7 @@ class Run(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
     trace_id = models.CharField(max_length=32, db_index=True)
-    source = models.CharField(max_length=20, default="api")  # api | canvas | endpoint | cli
+    source = models.CharField(max_length=20, default="api")  # api | canvas | replay | endpoint | openai | cli
     budget = models.JSONField(default=dict, blank=True)  # a caller's tightening of the graph budget
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

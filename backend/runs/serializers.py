@@ -10,12 +10,17 @@ from backend.engine.shapes import openapi_components, span_fields, span_schema
 from .models import Run, Span
 from .selectors import run_details_pruned
 
+# Where a run started, as a caller of POST /api/runs/ may say (endpoint runs are marked by the endpoint itself).
+CALLER_SOURCES = ("api", "canvas", "replay", "cli")
+
 
 class RunCreateInput(serializers.Serializer):
     graph = serializers.IntegerField()
     version = serializers.IntegerField(required=False, min_value=1)
     input = serializers.JSONField()
     budget = serializers.JSONField(required=False)
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # named like Field.source; DRF's metaclass moves it
+        choices=CALLER_SOURCES, required=False, default="api", help_text="where the run was started: shown in the runs list")
 
 
 # A stored span's text columns hold "" for "none"; span.json says null.

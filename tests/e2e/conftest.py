@@ -39,13 +39,13 @@ def built_canvas() -> Path:
 
 @pytest.fixture
 def slow_demo_models(db) -> None:  # type: ignore[no-untyped-def]
-    """Demo models that take a moment, so a run can be watched while it goes."""
+    """Demo models that take a moment and write their answers a few words at a time, so a run can be watched."""
     from backend.providers.models import ModelAlias
 
     for alias, cost_in, cost_out in (("fast", 0.15, 0.60), ("frontier", 2.5, 10.0), ("judge", 1.0, 4.0)):
         ModelAlias.objects.update_or_create(alias=alias, defaults={
             "model": f"demo/{alias}", "input_cost_per_mtok": cost_in, "output_cost_per_mtok": cost_out,
-            "demo_latency_ms": 350, "description": "Demo model for the browser tests"})
+            "demo_latency_ms": 350, "demo_tokens_per_s": 40, "description": "Demo model for the browser tests"})
 
 
 class Browser:

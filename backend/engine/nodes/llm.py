@@ -29,7 +29,7 @@ class LLMNode(NodeType):
         "type": "object",
         "properties": {
             **LLM_STEP_PROPERTIES,
-            "stream": {"type": "boolean", "title": "Stream tokens", "default": False},
+            "stream": {"type": "boolean", "title": "Stream tokens", "default": True},
         },
         "required": ["model"],
         "additionalProperties": False,

@@ -1,7 +1,7 @@
 /** One function per endpoint. */
 import type { GraphSpec, NodeTypeInfo } from "../graph-core";
 import { api } from "./client";
-import type { ApiKey, ApiKeyCreated, ApiKeyInput, Endpoint, GraphDetail, GraphSummary, Member, Members, ModelAlias, ModelAliasChange, ModelOverview, Role, RunRecord, Session, ValidateResult, VersionDetail, VersionSummary } from "./types";
+import type { ApiKey, ApiKeyCreated, ApiKeyInput, Endpoint, GraphDetail, GraphSummary, Member, Members, ModelAlias, ModelAliasChange, ModelOverview, Role, RunRecord, Session, ValidateResult, VersionDetail, VersionReason, VersionSummary } from "./types";
 
 export const getSession = () => api<Session>("GET", "/api/session/");
 export const signIn = (username: string, password: string) => api<Session>("POST", "/api/session/login/", { username, password });
@@ -10,7 +10,8 @@ export const signOut = () => api<void>("POST", "/api/session/logout/");
 export const listGraphs = () => api<GraphSummary[]>("GET", "/api/graphs/");
 export const getGraph = (id: number) => api<GraphDetail>("GET", `/api/graphs/${id}/`);
 export const createGraph = (spec: GraphSpec, message = "") => api<GraphDetail>("POST", "/api/graphs/", { spec, message });
-export const saveGraph = (id: number, spec: GraphSpec, message = "") => api<GraphDetail>("PUT", `/api/graphs/${id}/`, { spec, message });
+export const saveGraph = (id: number, spec: GraphSpec, message = "", reason: VersionReason = "save") =>
+  api<GraphDetail>("PUT", `/api/graphs/${id}/`, { spec, message, reason });
 export const deleteGraph = (id: number) => api<void>("DELETE", `/api/graphs/${id}/`);
 export const duplicateGraph = (id: number, name?: string) => api<GraphDetail>("POST", `/api/graphs/${id}/duplicate/`, name ? { name } : {});
 export const restoreVersion = (id: number, version: number, message = "") =>
@@ -25,8 +26,9 @@ export const listModels = () => api<ModelAlias[]>("GET", "/api/models/");
 export const listRuns = (graph: number, status?: string) =>
   api<RunRecord[]>("GET", `/api/runs/?graph=${graph}${status ? `&status=${encodeURIComponent(status)}` : ""}`);
 export const getRun = (id: string) => api<RunRecord>("GET", `/api/runs/${id}/`);
-export const startRun = (graph: number, input: unknown, version?: number) =>
-  api<RunRecord>("POST", "/api/runs/", version ? { graph, input, version } : { graph, input });
+/** Start a run; ``source`` says where from (the runs list shows it). */
+export const startRun = (graph: number, input: unknown, source: "canvas" | "replay", version?: number) =>
+  api<RunRecord>("POST", "/api/runs/", version ? { graph, input, source, version } : { graph, input, source });
 export const cancelRun = (id: string) => api<RunRecord>("POST", `/api/runs/${id}/cancel/`);
 
 export const listMembers = (workspace: number) => api<Members>("GET", `/api/workspaces/${workspace}/members/`);

@@ -3,11 +3,14 @@ import type { Span } from "./events";
 
 export type { NodeTypeInfo };
 
+/** Why a version was made: a save, or a run of unsaved edits (History folds those). */
+export type VersionReason = "save" | "run";
 export interface VersionSummary {
   number: number;
   content_hash: string;
   author: string | null;
   message: string;
+  reason: VersionReason;
   created_at: string;
 }
 export interface VersionDetail extends VersionSummary {

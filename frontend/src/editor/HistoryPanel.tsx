@@ -2,10 +2,11 @@ import { useEffect, useState } from "react";
 import { errorText } from "../api/client";
 import { getVersion, restoreVersion } from "../api/endpoints";
 import { useVersions } from "../api/hooks";
-import type { GraphDetail, VersionDetail } from "../api/types";
+import type { GraphDetail, VersionDetail, VersionSummary } from "../api/types";
 import { diffSpecs, type FieldChange, type GraphDiff } from "../graph-core";
 import { when } from "../format";
 import { Confirm } from "../ui/Modal";
+import { foldedLabel, foldHistory } from "./historyFolding";
 import { toast } from "../ui/toasts";
 
 /** Versions (who, when, message), a diff between any two, and restore-as-new-version. */
@@ -16,6 +17,14 @@ export function HistoryPanel({ graphId, bump, dirty, onRestored }: { graphId: nu
   const [b, setB] = useState<number | null>(null);
   const [diff, setDiff] = useState<{ a: VersionDetail; b: VersionDetail; d: GraphDiff } | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
+
+  const compareWithPrevious = (number: number) => {
+    const i = list.findIndex((v) => v.number === number);
+    if (i >= 0 && i < list.length - 1) {
+      setA(list[i + 1].number);
+      setB(number);
+    }
+  };
 
   useEffect(() => {
     if (list.length >= 2 && a === null) {
@@ -40,22 +49,12 @@ export function HistoryPanel({ graphId, bump, dirty, onRestored }: { graphId: nu
   return (
     <div className="history" data-testid="history-panel">
       <h2>History</h2>
-      <p className="muted small">Every save is a version, kept for good. Restoring an old one saves it again as the newest.</p>
+      <p className="muted small">Every save is a version, kept for good. Restoring an old one saves it again as the newest. Versions saved only to run unsaved edits are folded.</p>
       {versions.error ? <div className="notice notice-error">{errorText(versions.error)}</div> : null}
       <ol className="versions">
-        {list.map((v, i) => (
-          <li key={v.number} data-testid={`version-${v.number}`}>
-            <div className="row between">
-              <strong>v{v.number}{i === 0 ? <span className="chip">current</span> : null}</strong>
-              <span className="muted small">{v.author ?? "someone"} · {when(v.created_at)}</span>
-            </div>
-            <div className="small">{v.message || <span className="muted">(no message)</span>}</div>
-            <div className="row">
-              {i < list.length - 1 && <button className="btn btn-small" onClick={() => { setA(list[i + 1].number); setB(v.number); }}>Changes</button>}
-              {i > 0 && <button className="btn btn-small" data-testid={`restore-${v.number}`} onClick={() => setRestoring(v.number)}>Restore</button>}
-            </div>
-          </li>
-        ))}
+        {foldHistory(list).map((row) => row.kind === "version"
+          ? <VersionRow key={row.version.number} v={row.version} current={row.current} onChanges={() => compareWithPrevious(row.version.number)} onRestore={() => setRestoring(row.version.number)} />
+          : <FoldedRuns key={`runs-${row.versions[0].number}`} versions={row.versions} onChanges={compareWithPrevious} onRestore={setRestoring} />)}
       </ol>
       {list.length >= 2 && (
         <div className="compare">
@@ -86,6 +85,45 @@ export function HistoryPanel({ graphId, bump, dirty, onRestored }: { graphId: nu
           }} />
       )}
     </div>
+  );
+}
+
+interface RowActions {
+  onChanges: (number: number) => void;
+  onRestore: (number: number) => void;
+}
+
+/** One version: an explicit save stands out; one made for a run says so. */
+function VersionRow({ v, current, onChanges, onRestore }: { v: VersionSummary; current: boolean; onChanges: () => void; onRestore: () => void }) {
+  return (
+    <li data-testid={`version-${v.number}`} data-reason={v.reason} className={v.reason === "run" ? "version-run" : "version-save"}>
+      <div className="row between">
+        <strong>v{v.number}{current ? <span className="chip">current</span> : null}{v.reason === "run" ? <span className="chip">made by a run</span> : null}</strong>
+        <span className="muted small">{v.author ?? "someone"} · {when(v.created_at)}</span>
+      </div>
+      <div className="small">{v.message || <span className="muted">(no message)</span>}</div>
+      <div className="row">
+        {v.number > 1 && <button className="btn btn-small" onClick={onChanges}>Changes</button>}
+        {!current && <button className="btn btn-small" data-testid={`restore-${v.number}`} onClick={onRestore}>Restore</button>}
+      </div>
+    </li>
+  );
+}
+
+/** Versions made only to run unsaved edits, folded into one line that opens. */
+function FoldedRuns({ versions, onChanges, onRestore }: { versions: VersionSummary[] } & RowActions) {
+  const [open, setOpen] = useState(false);
+  return (
+    <li className="version-fold" data-testid="version-fold">
+      <button className="link-btn" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="version-fold-toggle">
+        {open ? "▾" : "▸"} {foldedLabel(versions.length)} <span className="muted small">(v{versions[versions.length - 1].number}–v{versions[0].number})</span>
+      </button>
+      {open && (
+        <ol className="versions">
+          {versions.map((v) => <VersionRow key={v.number} v={v} current={false} onChanges={() => onChanges(v.number)} onRestore={() => onRestore(v.number)} />)}
+        </ol>
+      )}
+    </li>
   );
 }
 

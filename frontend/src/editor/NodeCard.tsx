@@ -1,16 +1,32 @@
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
 import { memo, useEffect } from "react";
-import { configSummary, refLabel, type CanvasNode, type GraphChoice, type JsonObject } from "../graph-core";
+import { configSummary, refLabel, type CanvasNode, type GraphChoice, type GraphSpec, type JsonObject } from "../graph-core";
+import { saveDraft } from "../files";
 import { useGraphChoices } from "../api/hooks";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { nodePorts, useGraph } from "../stores/graphStore";
+import type { NodeRun } from "../live/runState";
 import { useRun } from "../stores/runStore";
 import { patternInfo } from "./patterns";
+
+/** The flow an inline subgraph step carries in its config (not a saved one), if it does. */
+function inlineFlow(kind: string, config: JsonObject | undefined): GraphSpec | null {
+  const spec = (config?.subgraph as JsonObject | undefined)?.spec as GraphSpec | undefined;
+  return kind === "subgraph" && spec && typeof spec === "object" && Array.isArray(spec.nodes) ? spec : null;
+}
+
+/** Open an inline subgraph on a canvas of its own: a new tab, as a new flow that can be saved. */
+function openInline(spec: GraphSpec): void {
+  saveDraft("new", { spec, baseVersion: null, savedAt: Date.now() });
+  window.open("/graphs/new", "_blank", "noopener");
+}
 
 function summary(kind: string, config: JsonObject | undefined, graphs: GraphChoice[]): string {
   if (!config) return "";
   const sub = config.subgraph as JsonObject | undefined;
   if (kind === "subgraph" && typeof sub?.graph === "string") return `runs ${refLabel(sub.graph, graphs)}`;
+  const inline = inlineFlow(kind, config);
+  if (inline) return `runs its own flow “${inline.name}”: ${inline.nodes.length} steps`;
   const words = configSummary(kind, config);
   if (words !== null) return words;
   const pick = (v: unknown) => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
@@ -45,6 +61,27 @@ function findPrompt(value: unknown, depth: number): string | null {
 
 const NO_GRAPHS: GraphChoice[] = [];
 
+/**
+ * The card's run line: time, tokens and cost once the step is done, why it was skipped, or a placeholder. Always
+ * one line while a run is shown, so a card keeps its size from queued to done (a card that changes size is
+ * re-measured and its edges redrawn: hundreds of times in a big run).
+ */
+function RunLine({ id, run }: { id: string; run: NodeRun }) {
+  const done = run.status === "succeeded" || run.status === "cached" || run.status === "failed";
+  if (!done) {
+    const words = run.status === "skipped" ? run.reason ?? "skipped" : run.status === "running" ? "running…" : "waiting";
+    return <div className="node-badges muted" title={words}><span className="node-badges-text">{words}</span></div>;
+  }
+  return (
+    <div className="node-badges" data-testid={`badge-${id}`}>
+      <span title="Time taken">{duration(run.latencyMs)}</span>
+      {(run.tokensIn || run.tokensOut) ? <span title="Tokens in + out">{tokens((run.tokensIn ?? 0) + (run.tokensOut ?? 0))}</span> : null}
+      <span title="Cost" data-testid={`cost-${id}`}>{money(run.costUsd ?? 0)}</span>
+    </div>
+  );
+}
+const EXIT_ROW_PX = 20; // an exit label is 16 px tall
+
 /** One step on the canvas. Reads only its own catalogue entry, problems and run state. */
 export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps<CanvasNode>) {
   const info = useGraph((s) => s.catalogue[data.kind]);
@@ -59,12 +96,14 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
   const model = data.kind === "llm" && typeof data.config?.model === "string" ? data.config.model : null;
   const graphs = useGraphChoices().data ?? NO_GRAPHS;  // one cached request per page: subgraphs show current names
   const text = summary(data.kind, data.config, graphs);
+  const inline = inlineFlow(data.kind, data.config);
   const status = run?.status;
   const hasInput = data.kind !== "input";
   return (
     <div
       className={`node ${selected ? "selected" : ""} ${problems?.length ? "has-problem" : ""} ${status ? `run-${status}` : ""}`}
-      style={{ ["--accent" as string]: color }}
+      // Room for every exit's label: handles are spread over the card's height.
+      style={{ ["--accent" as string]: color, minHeight: ports.length > 2 ? (ports.length + 1) * EXIT_ROW_PX : undefined }}
       data-testid={`node-${id}`}
       data-status={status ?? ""}
     >
@@ -80,6 +119,10 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
           {model && <span className="chip">{model}</span>} {text}
         </div>
       )}
+      {inline && (
+        <button className="btn btn-small nodrag" data-testid={`open-subgraph-${id}`} title="Open this flow on a canvas of its own (a new tab)"
+          onClick={(e) => { e.stopPropagation(); openInline(inline); }}>Open flow ↗</button>
+      )}
       {!info && <div className="node-warning">Unknown step type “{data.kind}”</div>}
       {problems?.length ? (
         <div className="node-problem" data-testid={`problem-${id}`} title={problems.map((p) => p.text).join("\n")}>
@@ -87,15 +130,8 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
         </div>
       ) : null}
       {run && status === "running" && run.text && <div className="node-stream" data-testid={`stream-${id}`}>{run.text.slice(-160)}</div>}
-      {run && (status === "succeeded" || status === "cached" || status === "failed") && (
-        <div className="node-badges" data-testid={`badge-${id}`}>
-          <span title="Time taken">{duration(run.latencyMs)}</span>
-          {(run.tokensIn || run.tokensOut) ? <span title="Tokens in + out">{tokens((run.tokensIn ?? 0) + (run.tokensOut ?? 0))}</span> : null}
-          <span title="Cost" data-testid={`cost-${id}`}>{money(run.costUsd ?? 0)}</span>
-        </div>
-      )}
+      {run && <RunLine id={id} run={run} />}
       {run && status === "failed" && run.error && <div className="node-error">{run.error}</div>}
-      {run && status === "skipped" && run.reason && <div className="node-summary muted">{run.reason}</div>}
       {ports.map((port, i) => (
         <Handle
           key={port}

@@ -1,10 +1,12 @@
 import { useEffect, useMemo, useState } from "react";
 import { type Json, type JsonSchema } from "../graph-core";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
+import { canvasStepCounts, elapsedMs, inputPreview } from "../live/runFigures";
 import { useGraph } from "../stores/graphStore";
 import { useEditorUi } from "../stores/editorUi";
 import { useRun } from "../stores/runStore";
-import { inputFields } from "./runInput";
+import { inputExamples, inputFields } from "./runInput";
+import { RunResult } from "./RunResult";
 import { runFromForm } from "./session/running";
 
 /** One field of the run form, by the type its schema gives. */
@@ -41,6 +43,30 @@ function RunInputField({ name, schema, required }: { name: string; schema: JsonS
   );
 }
 
+/** The flow's example inputs (inputs.examples): pick one and it fills the form. */
+function UseExample() {
+  const inputs = useGraph((s) => s.meta.inputs);
+  const examples = inputExamples(inputs);
+  const [picked, setPicked] = useState(0);
+  if (!examples.length) return null;
+  const use = () => {
+    const example = examples[Math.min(picked, examples.length - 1)];
+    const named = inputFields(inputs) && example && typeof example === "object" && !Array.isArray(example);
+    useEditorUi.getState().set(named ? { runValues: { ...(example as Record<string, Json>) }, runError: null }
+      : { runRaw: JSON.stringify(example, null, 2), runError: null });
+  };
+  return (
+    <div className="examples">
+      {examples.length > 1 && (
+        <select value={picked} onChange={(e) => setPicked(Number(e.target.value))} aria-label="Example input" data-testid="run-example-pick">
+          {examples.map((ex, i) => <option key={i} value={i}>Example {i + 1}: {inputPreview(ex, 48)}</option>)}
+        </select>
+      )}
+      <button type="button" className="btn btn-small" onClick={use} data-testid="run-use-example">Use example</button>
+    </div>
+  );
+}
+
 /** The run form, generated from the flow's input schema; what it holds lives in editorUi, so Ctrl+Enter runs it from anywhere. */
 export function RunForm({ graphKey, busy }: { graphKey: string; busy: boolean }) {
   const inputs = useGraph((s) => s.meta.inputs);
@@ -49,8 +75,11 @@ export function RunForm({ graphKey, busy }: { graphKey: string; busy: boolean })
   const raw = useEditorUi((s) => s.runRaw);
   const error = useEditorUi((s) => s.runError);
   return (
+    <>
+    <RunResult />
     <form className="run-form" data-testid="run-form" onSubmit={(e) => { e.preventDefault(); runFromForm(graphKey); }}>
       <h2>Run this flow</h2>
+      <UseExample />
       {props ? (
         Object.entries(props).map(([name, schema]) => <RunInputField key={name} name={name} schema={schema} required={required.has(name)} />)
       ) : (
@@ -63,6 +92,7 @@ export function RunForm({ graphKey, busy }: { graphKey: string; busy: boolean })
       <button className="btn btn-primary wide" type="submit" disabled={busy} data-testid="run-start">{busy ? "Starting…" : "▶ Run"}</button>
       <p className="muted small">A run uses the saved flow; unsaved changes are saved first. Ctrl+Enter runs from anywhere.</p>
     </form>
+    </>
   );
 }
 
@@ -81,17 +111,14 @@ export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () 
   const run = useRun();
   const live = run.status === "running" || run.status === "queued";
   const now = useNow(live);
-  const elapsed = run.totals?.duration_ms ?? (run.startedAt ? (run.finishedAt ?? now) - run.startedAt : null);
+  const elapsed = elapsedMs(run, now);
   const cost = run.totals?.cost_usd ?? run.liveCost;
   const calls = run.totals?.llm_calls ?? run.liveCalls;
   const toks = run.totals ? run.totals.input_tokens + run.totals.output_tokens : run.liveTokens;
   const budget = run.budget ?? {};
   const pct = (v: number, max?: number) => (max ? ` of ${max} (${Math.min(999, Math.round((v / max) * 100))}%)` : "");
-  const counts = useMemo(() => {
-    const c: Record<string, number> = {};
-    for (const n of Object.values(run.nodes)) c[n.status] = (c[n.status] ?? 0) + 1;
-    return c;
-  }, [run.nodes]);
+  const canvasIds = useGraph((s) => s.nodes.map((n) => n.id).join("\u0000"));
+  const counts = useMemo(() => canvasStepCounts(run.nodes, canvasIds.split("\u0000")), [run.nodes, canvasIds]);
   if (!run.runId) return null;
   return (
     <>

@@ -3,8 +3,9 @@ import { errorText } from "../api/client";
 import { useRuns } from "../api/hooks";
 import type { RunRecord } from "../api/types";
 import { duration, money, STATUS_WORDS, when } from "../format";
+import { inputPreview, SOURCE_WORDS } from "../live/runFigures";
 
-/** Past runs of this flow: status, cost, duration; open one's trace or run it again with the same input. */
+/** Past runs of this flow: when, from where, with what, status, cost, duration; open one's trace or run it again. */
 export function RunsPanel({ graphId, bump, onOpen, onRerun }: { graphId: number; bump: unknown; onOpen: (r: RunRecord) => void; onRerun: (r: RunRecord) => void }) {
   const [status, setStatus] = useState("");
   const runs = useRuns(graphId, status, bump);
@@ -21,15 +22,19 @@ export function RunsPanel({ graphId, bump, onOpen, onRerun }: { graphId: number;
       {runs.data?.length === 0 && <p className="muted small">No run{status ? " with this status" : ""} yet.</p>}
       <ul className="run-list">
         {(runs.data ?? []).map((r) => (
-          <li key={r.id} data-testid="run-row">
-            <button className="run-row" onClick={() => onOpen(r)}>
-              <span className={`pill pill-${r.status}`}>{STATUS_WORDS[r.status] ?? r.status}</span>
-              <span className="small">{when(r.created_at)}</span>
-              <span className="small">{duration(r.totals.duration_ms)}</span>
-              <span className="small">{money(r.totals.cost_usd)}</span>
-              <span className="muted small">v{r.version}</span>
+          <li key={r.id} data-testid="run-row" data-source={r.source}>
+            <button className="run-row" onClick={() => onOpen(r)} title="Open this run's trace">
+              <span className="run-row-top">
+                <span className="small">{when(r.created_at)}</span>
+                <span className="chip" data-testid="run-source">{SOURCE_WORDS[r.source] ?? r.source}</span>
+                <span className="muted small">v{r.version}</span>
+                <span className="grow" />
+                <span className={`pill pill-${r.status}`}>{STATUS_WORDS[r.status] ?? r.status}</span>
+              </span>
+              <span className="run-row-input small" data-testid="run-input-preview">{inputPreview(r.input) || <span className="muted">(no input)</span>}</span>
+              <span className="run-row-figures small muted">{money(r.totals.cost_usd)} · {duration(r.totals.duration_ms)}</span>
             </button>
-            <button className="btn btn-small" title="Run again with the same input" onClick={() => onRerun(r)}>Re-run</button>
+            <button className="btn btn-small" title="Run again with the same input" onClick={() => onRerun(r)} data-testid="run-rerun">Re-run</button>
           </li>
         ))}
       </ul>

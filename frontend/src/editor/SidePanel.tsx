@@ -1,4 +1,5 @@
 /** The panel beside the canvas: the selected step (or the flow's settings), the run form, the history, the runs. */
+import { useLayoutEffect, useRef } from "react";
 import type { ModelAlias } from "../api/types";
 import { clearDraft } from "../files";
 import { useEditorUi, type Tab } from "../stores/editorUi";
@@ -53,15 +54,25 @@ function RunsTab({ graphId }: { graphId: GraphKey }) {
   return <RunsPanel graphId={graphId} bump={`${bump}-${runStatus}`} onOpen={openRun} onRerun={rerun} />;
 }
 
+/** The panel's body starts at its top when another step (or tab) is shown, not where the last one was scrolled to. */
+function useScrollToTop(key: string) {
+  const body = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (body.current) body.current.scrollTop = 0;
+  }, [key]);
+  return body;
+}
+
 export function SidePanel({ graphId, loaded }: { graphId: GraphKey; loaded: Loaded }) {
   const tab = useEditorUi((s) => s.tab);
   const starting = useEditorUi((s) => s.starting);
   const queued = useRun((s) => s.status === "queued");
   const selectedIds = useGraph((s) => s.nodes.filter((n) => n.selected).map((n) => n.id).join(","));
+  const body = useScrollToTop(`${tab}-${selectedIds}`);
   return (
     <aside className="side">
       <Tabs stepSelected={!!selectedIds && !selectedIds.includes(",")} />
-      <div className="side-body">
+      <div className="side-body" ref={body} data-testid="side-body">
         <ErrorBoundary area="side panel" key={`${tab}-${selectedIds}`}>
           {tab === "edit" && <EditTab selectedIds={selectedIds} models={loaded.models} />}
           {tab === "run" && <RunForm graphKey={String(graphId)} busy={starting || queued} />}

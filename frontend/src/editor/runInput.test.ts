@@ -18,3 +18,12 @@ describe("readRunInput", () => {
     expect(readRunInput(undefined, {}, "{nope")).toEqual({ error: "The input is not valid JSON." });
   });
 });
+
+describe("inputExamples", () => {
+  it("gives the schema's examples, or none", async () => {
+    const { inputExamples } = await import("./runInput");
+    expect(inputExamples({ type: "object", examples: [{ a: "x" }, { a: "y" }] })).toEqual([{ a: "x" }, { a: "y" }]);
+    expect(inputExamples({ type: "object", examples: "nope" })).toEqual([]);
+    expect(inputExamples(undefined)).toEqual([]);
+  });
+});

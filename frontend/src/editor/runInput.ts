@@ -9,6 +9,12 @@ export function inputFields(inputs: JsonObject | undefined): Record<string, Json
   return props && typeof props === "object" ? props : null;
 }
 
+/** The example inputs the flow's input schema gives (inputs.examples), for "Use example". */
+export function inputExamples(inputs: JsonObject | undefined): Json[] {
+  const examples = inputs?.examples;
+  return Array.isArray(examples) ? examples : [];
+}
+
 /**
  * The input a run starts with. With named fields: the values typed, every required one
  * filled in (remembered for next time). Without: the raw JSON typed.

@@ -13,7 +13,7 @@ import { EditorToolbar, FlowTitle } from "../editor/EditorToolbar";
 import { Palette } from "../editor/Palette";
 import { ProblemsBar } from "../editor/ProblemsBar";
 import { RunHeader } from "../editor/RunPanel";
-import { closeRun, showStepSpan, stopRun } from "../editor/session/running";
+import { clickStep, closeRun, stopRun } from "../editor/session/running";
 import { shortcuts, useShortcuts } from "../editor/session/shortcuts";
 import { useCanvasActions } from "../editor/session/useCanvasActions";
 import { useDraftAutosave, useLeaveGuard } from "../editor/session/useDraft";
@@ -100,7 +100,7 @@ function CenterColumn({ graphId, defaultModel }: { graphId: GraphKey; defaultMod
     <div className="center">
       {runActive && <RunHeader onStop={stopRun} onTrace={() => ui.set({ traceOpen: !traceOpen })} onClose={() => closeRun(graphId)} traceOpen={traceOpen} />}
       <ErrorBoundary area="canvas">
-        <Canvas defaultModel={defaultModel} onNodeClick={showStepSpan} />
+        <Canvas defaultModel={defaultModel} onNodeClick={clickStep} />
       </ErrorBoundary>
       <ProblemsBar />
       {traceOpen && runActive && (

@@ -9,9 +9,12 @@ import type { Clip, JsonObject } from "../graph-core";
 import type { Draft } from "../files";
 
 export type Tab = "edit" | "run" | "history" | "runs";
+/** With a run shown: "inspect" (a click on a step shows its span) or "edit" (a click opens its settings). */
+export type CanvasMode = "edit" | "inspect";
 
 export interface EditorUi {
   tab: Tab;
+  mode: CanvasMode;
   /** The save dialog is open, or a save is under way. */
   saving: false | "dialog" | "busy";
   /** A run is being started (saved first when the flow has changes). */
@@ -40,7 +43,7 @@ export interface EditorUi {
 }
 
 const initial = {
-  tab: "edit" as Tab, saving: false as const, starting: false, traceOpen: false, selectedSpan: null, help: false,
+  tab: "edit" as Tab, mode: "edit" as CanvasMode, saving: false as const, starting: false, traceOpen: false, selectedSpan: null, help: false,
   serverCheck: "ok" as const, draftOffer: null, bump: 0, connectHint: null, clipboard: null,
   runValues: {} as JsonObject, runRaw: "{}", runError: null,
 };

@@ -24,6 +24,8 @@ export interface GraphState extends Doc {
   revision: number;
   /** The revision that matches the last saved version. */
   savedRevision: number;
+  /** The saved document's content (its spec as JSON): undo back to it is "no unsaved changes" again. */
+  savedContent: string | null;
   savedVersion: number | null;
   past: Doc[];
   future: Doc[];
@@ -74,6 +76,17 @@ function committer(set: Set, get: Get) {
   };
 }
 
+/** The document's content as saved: the spec, so selection and other view state do not count as changes. */
+function contentOf(s: GraphState): string {
+  return JSON.stringify(canvasToSpec(s, s.catalogue));
+}
+
+/** After undo or redo: back at the saved content means no unsaved changes, however many steps it took. */
+function matchSaved(set: Set, get: Get): void {
+  const s = get();
+  if (s.savedContent !== null && contentOf(s) === s.savedContent) set({ savedRevision: s.revision });
+}
+
 /** Loading, saving state and the spec: the document as a whole. */
 function documentActions(set: Set, get: Get) {
   const commit = committer(set, get);
@@ -84,13 +97,14 @@ function documentActions(set: Set, get: Get) {
       set({
         graphId, catalogue, meta: canvas.meta, nodes: canvas.nodes, edges: canvas.edges, noEdgesKey: !!canvas.noEdgesKey,
         revision, savedRevision: dirty ? -1 : revision, savedVersion: version, past: [], future: [], problems: [], problemsByNode: {},
-        dragSnapshot: null,
+        dragSnapshot: null, savedContent: null,
       });
+      if (!dirty) set({ savedContent: contentOf(get()) });
     },
     spec: () => canvasToSpec(get(), get().catalogue),
     isDirty: () => get().revision !== get().savedRevision,
     markSaved(version: number | null, graphId?: number) {
-      set((s) => ({ savedRevision: s.revision, savedVersion: version, graphId: graphId ?? s.graphId }));
+      set((s) => ({ savedRevision: s.revision, savedVersion: version, graphId: graphId ?? s.graphId, savedContent: contentOf(s) }));
     },
     replaceSpec(spec: GraphSpec) {
       const canvas = openSpec(spec, get().catalogue);
@@ -99,12 +113,16 @@ function documentActions(set: Set, get: Get) {
     undo() {
       const s = get();
       const previous = s.past[s.past.length - 1];
-      if (previous) set({ ...previous, past: s.past.slice(0, -1), future: [docOf(s), ...s.future], revision: s.revision + 1 });
+      if (!previous) return;
+      set({ ...previous, past: s.past.slice(0, -1), future: [docOf(s), ...s.future], revision: s.revision + 1 });
+      matchSaved(set, get);
     },
     redo() {
       const s = get();
       const next = s.future[0];
-      if (next) set({ ...next, past: [...s.past, docOf(s)], future: s.future.slice(1), revision: s.revision + 1 });
+      if (!next) return;
+      set({ ...next, past: [...s.past, docOf(s)], future: s.future.slice(1), revision: s.revision + 1 });
+      matchSaved(set, get);
     },
     setProblems(problems: PinnedProblem[]) {
       set({ problems, problemsByNode: problemsByNode(problems, get().problemsByNode) });
@@ -212,6 +230,7 @@ export const useGraph = create<GraphState>((set, get) => ({
   noEdgesKey: false,
   revision: 0,
   savedRevision: 0,
+  savedContent: null,
   savedVersion: null,
   past: [],
   future: [],

@@ -11,8 +11,8 @@ import { toast } from "../../ui/toasts";
 import { readRunInput, rememberRunInput } from "../runInput";
 import { saveFlow } from "./saving";
 
-/** Run the saved flow with this input (saving first when it has changes). */
-export async function runFlow(input: Json, version?: number): Promise<void> {
+/** Run the saved flow with this input (saving first when it has changes, as a version made for a run). */
+export async function runFlow(input: Json, source: "canvas" | "replay" = "canvas", version?: number): Promise<void> {
   const s = useGraph.getState();
   const ui = useEditorUi.getState();
   if (s.graphId === null) {
@@ -22,10 +22,10 @@ export async function runFlow(input: Json, version?: number): Promise<void> {
   }
   ui.set({ starting: true });
   try {
-    if (s.isDirty() && !(await saveFlow("Saved before a run"))) return;
-    const record = await startRun(s.graphId, input, version);
+    if (s.isDirty() && !(await saveFlow("Saved before a run", "run"))) return;
+    const record = await startRun(s.graphId, input, source, version);
     useRun.getState().follow(record, useGraph.getState().nodes.map((n) => n.id));
-    ui.set({ selectedSpan: null });
+    ui.set({ selectedSpan: null, mode: "inspect", tab: "run" });
     navigate(`/graphs/${s.graphId}/runs/${record.id}`, { force: true });
     ui.refresh();
   } catch (e) {
@@ -61,17 +61,23 @@ export async function stopRun(): Promise<void> {
 /** Leave the run view: back to editing the flow. */
 export function closeRun(graphId: number | "new"): void {
   useRun.getState().clear();
-  useEditorUi.getState().set({ traceOpen: false });
+  useEditorUi.getState().set({ traceOpen: false, mode: "edit" });
   if (typeof graphId === "number") navigate(`/graphs/${graphId}`, { force: true });
 }
 
-export const rerun = (r: RunRecord) => runFlow(r.input as Json);
+export const rerun = (r: RunRecord) => runFlow(r.input as Json, "replay");
 export const openRun = (r: RunRecord) => navigate(`/graphs/${r.graph}/runs/${r.id}`, { force: true });
 
-/** While a run is shown, clicking a step shows its span in the trace. */
-export function showStepSpan(nodeId: string): void {
+/**
+ * Clicking a step: inspecting a run, it shows the step's span in the trace; editing (even with a run
+ * shown), it opens the step's settings.
+ */
+export function clickStep(nodeId: string): void {
   const ui = useEditorUi.getState();
-  if (ui.tab !== "run") ui.set({ tab: "edit" });
+  if (ui.mode !== "inspect" || !useRun.getState().runId) {
+    ui.set({ tab: "edit" });
+    return;
+  }
   const span = useRun.getState().spans.find((s) => s.kind === "node" && s.node_id === nodeId);
   if (span) ui.set({ selectedSpan: span.span_id, traceOpen: true });
 }

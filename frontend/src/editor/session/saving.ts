@@ -1,6 +1,7 @@
 /** Saving a version: a new flow is created, an existing one gets a version (or none, when nothing changed). */
 import { ApiError, errorText } from "../../api/client";
 import { createGraph, saveGraph } from "../../api/endpoints";
+import type { VersionReason } from "../../api/types";
 import { clearDraft } from "../../files";
 import { pinProblems, type GraphSpec } from "../../graph-core";
 import { navigate } from "../../router";
@@ -16,8 +17,8 @@ async function createFlow(spec: GraphSpec, message: string): Promise<void> {
   navigate(`/graphs/${g.id}`, { replace: true, force: true });
 }
 
-async function saveVersion(graphId: number, spec: GraphSpec, message: string, at: number): Promise<void> {
-  const g = await saveGraph(graphId, spec, message);
+async function saveVersion(graphId: number, spec: GraphSpec, message: string, at: number, reason: VersionReason): Promise<void> {
+  const g = await saveGraph(graphId, spec, message, reason);
   if (useGraph.getState().revision === at) useGraph.getState().markSaved(g.latest_version?.number ?? null);
   clearDraft(graphId);
   useEditorUi.getState().set({ draftOffer: null });
@@ -34,15 +35,15 @@ function reportNotSaved(e: unknown, spec: GraphSpec): void {
   }
 }
 
-/** Save the flow as it is now; true when it was saved. */
-export async function saveFlow(message: string): Promise<boolean> {
+/** Save the flow as it is now; true when it was saved. ``reason`` "run": only so that a run can use it. */
+export async function saveFlow(message: string, reason: VersionReason = "save"): Promise<boolean> {
   const s = useGraph.getState();
   const spec = s.spec();
   const ui = useEditorUi.getState();
   ui.set({ saving: "busy" });
   try {
     if (s.graphId === null) await createFlow(spec, message);
-    else await saveVersion(s.graphId, spec, message, s.revision);
+    else await saveVersion(s.graphId, spec, message, s.revision, reason);
     return true;
   } catch (e) {
     reportNotSaved(e, spec);

@@ -74,7 +74,7 @@ export function useRunFromUrl(loaded: Loaded | null, runId: string | null): void
     getRun(runId).then(
       (run) => {
         useRun.getState().show(run, useGraph.getState().nodes.map((n) => n.id));
-        useEditorUi.getState().set({ traceOpen: true });
+        useEditorUi.getState().set({ traceOpen: true, mode: "inspect" });
       },
       (e) => toast.error(errorText(e)),
     );
