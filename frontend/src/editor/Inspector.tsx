@@ -5,19 +5,23 @@ import { templateSuggestions, upstreamOf, type CanvasNode, type JsonObject } fro
 import { useGraph } from "../stores/graphStore";
 import { toast } from "../ui/toasts";
 import { patternInfo } from "./patterns";
+import { useWarnings } from "./session/warnings";
 import type { FormContext } from "./forms/context";
 import { ConfigForm } from "./SchemaForm";
 
 /** The side panel for the selected step: its name, and a form generated from its type's schema. */
 export function Inspector({ node, models }: { node: CanvasNode; models: ModelAlias[] }) {
   const info = useGraph((s) => s.catalogue[node.data.kind]);
-  const problems = useGraph((s) => s.problemsByNode[node.id]) ?? [];
+  const errors = useGraph((s) => s.problemsByNode[node.id]);
+  const warnings = useWarnings((s) => s.warnings);
+  const problems = useMemo(() => [...(errors ?? []), ...warnings.filter((w) => w.nodeId === node.id)], [errors, warnings, node.id]);
   const edges = useGraph((s) => s.edges);
   const nodes = useGraph((s) => s.nodes);
   const meta = useGraph((s) => s.meta);
   const graphId = useGraph((s) => s.graphId);
   const graphChoices = useGraphChoices();
   const graphs = graphChoices.data;
+  const reloadGraphs = graphChoices.reload;
   const [name, setName] = useState(node.id);
   useEffect(() => setName(node.id), [node.id]);
 
@@ -33,8 +37,8 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
     models, suggestions, graphs: graphs ?? [], graphId, nodeId: node.id,
     workspace: graphs?.find((g) => g.id === graphId)?.workspace ?? null,
     joinable: joinableSteps(node.id, nodes, edges),
-    onGraphsChanged: () => { forgetGraphChoices(); graphChoices.reload(); },
-  }), [models, suggestions, graphs, graphId, node.id, nodes, edges, graphChoices]);
+    onGraphsChanged: () => { forgetGraphChoices(); reloadGraphs(); },
+  }), [models, suggestions, graphs, graphId, node.id, nodes, edges, reloadGraphs]);
 
   const renameTo = (value: string) => {
     const error = useGraph.getState().renameNode(node.id, value.trim());
@@ -70,7 +74,7 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
           context={context} onChange={(config) => useGraph.getState().updateConfig(node.id, config)} />
       ) : (
         <>
-          {problems.map((p, i) => <div key={i} className="field-problem" data-testid="field-problem">{p.text}</div>)}
+          {problems.map((p, i) => <div key={i} className={p.severity === "warning" ? "field-warning" : "field-problem"}>{p.text}</div>)}
           <p className="muted small">This step has no settings.</p>
         </>
       )}

@@ -11,9 +11,9 @@ import { customizeValidator } from "@rjsf/validator-ajv8";
 import type { RJSFSchema } from "@rjsf/utils";
 import type { JsonObject, JsonSchema, PinnedProblem } from "../graph-core";
 import type { FormContext } from "./forms/context";
-import { placeProblems } from "./forms/errors";
+import { placeProblems, WARNING_PREFIX } from "./forms/errors";
 import { fields } from "./forms/fields";
-import { templates } from "./forms/templates";
+import { ProblemLine, templates } from "./forms/templates";
 import { formSchema, uiSchemaFor } from "./forms/uiSchema";
 import { widgets } from "./forms/widgets";
 
@@ -30,6 +30,7 @@ const NO_DEFAULTS = {
 export function ConfigForm(props: {
   schema: JsonSchema;
   value: JsonObject;
+  /** Errors and warnings of this step: each is shown once, beside its field or above the form. */
   problems: PinnedProblem[];
   context: FormContext;
   onChange: (config: JsonObject) => void;
@@ -39,7 +40,7 @@ export function ConfigForm(props: {
   const placed = useMemo(() => placeProblems(props.problems, props.schema), [props.problems, props.schema]);
   return (
     <>
-      {placed.general.map((p, i) => <div key={i} className="field-problem" data-testid="field-problem">{p.text}</div>)}
+      {placed.general.map((p, i) => <ProblemLine key={i} text={p.severity === "warning" ? `${WARNING_PREFIX}${p.text}` : p.text} />)}
       <Form
         className="config-form"
         schema={schema}

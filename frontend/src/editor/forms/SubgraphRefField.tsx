@@ -8,8 +8,9 @@ import { navigate } from "../../router";
 import { toast } from "../../ui/toasts";
 import { GraphPicker } from "../GraphPicker";
 import { testIdOf, type FormContext } from "./context";
-import { allMessages } from "./errors";
+import { allMessages, anyError } from "./errors";
 import { JsonText } from "./JsonText";
+import { ProblemLine } from "./templates";
 
 function stepCount(spec: Json | undefined): number {
   const nodes = spec && typeof spec === "object" && !Array.isArray(spec) ? spec.nodes : undefined;
@@ -68,7 +69,7 @@ export function SubgraphRefField(props: FieldProps) {
       ) : (
         <div className="row">
           <GraphPicker value={typeof value.graph === "string" ? value.graph : undefined} graphs={ctx.graphs} self={ctx.graphId}
-            workspace={ctx.workspace} invalid={below.length > 0} testId={`${testId}.graph`}
+            workspace={ctx.workspace} invalid={anyError(below)} testId={`${testId}.graph`}
             onChange={(g) => props.onChange(g ? { graph: g } : {}, props.fieldPathId.path)} />
           {ref && "graphId" in ref && (
             <button type="button" className="btn btn-small" data-testid={`${testId}-open`} title="Open this flow on its own canvas"
@@ -76,7 +77,7 @@ export function SubgraphRefField(props: FieldProps) {
           )}
         </div>
       )}
-      {below.map((m, i) => <div key={i} className="field-problem" data-testid="field-problem">{m}</div>)}
+      {below.map((m, i) => <ProblemLine key={i} text={m} />)}
     </div>
   );
 }

@@ -22,6 +22,14 @@ function onForm(schema: JsonSchema, field: string): boolean {
   return false;
 }
 
+/** How a warning's text starts on the form, so the field shows it in the warning style, not as an error. */
+export const WARNING_PREFIX = "Warning: ";
+
+/** Do these messages (rjsf's rawErrors of a field) hold an error, not only warnings? */
+export function anyError(messages: string[] | undefined): boolean {
+  return (messages ?? []).some((m) => !String(m).startsWith(WARNING_PREFIX));
+}
+
 export interface PlacedProblems {
   /** For rjsf's `extraErrors`: messages at the path of their field. */
   errorSchema: ErrorSchema;
@@ -40,7 +48,8 @@ export function placeProblems(problems: PinnedProblem[], schema: JsonSchema): Pl
     }
     let at = errorSchema as Record<string, unknown>;
     for (const part of fieldSegments(p.field)) at = (at[part] ??= {}) as Record<string, unknown>;
-    at.__errors = [...((at.__errors as string[] | undefined) ?? []), p.text];
+    const text = p.severity === "warning" ? `${WARNING_PREFIX}${p.text}` : p.text;
+    at.__errors = [...((at.__errors as string[] | undefined) ?? []), text];
   }
   return { errorSchema, general };
 }

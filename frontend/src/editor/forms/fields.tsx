@@ -5,9 +5,10 @@ import type { Json, JsonSchema } from "../../graph-core";
 import { TemplateField } from "../TemplateField";
 import { BranchJoin } from "./BranchJoin";
 import { testIdOf, type FormContext } from "./context";
-import { allMessages } from "./errors";
+import { allMessages, anyError } from "./errors";
 import { JsonText } from "./JsonText";
 import { SubgraphRefField } from "./SubgraphRefField";
+import { ProblemLine } from "./templates";
 
 /** Problems inside the value (below the field itself, whose own problems the field template shows). */
 function nested(props: FieldProps): string[] {
@@ -16,14 +17,14 @@ function nested(props: FieldProps): string[] {
 }
 
 function NestedProblems({ messages }: { messages: string[] }) {
-  return <>{messages.map((m, i) => <div key={i} className="field-problem" data-testid="field-problem">{m}</div>)}</>;
+  return <>{messages.map((m, i) => <ProblemLine key={i} text={m} />)}</>;
 }
 
 /** Keywords, stop sequences: one per line. */
 function StringListField(props: FieldProps) {
   const value = Array.isArray(props.formData) ? (props.formData as string[]) : [];
   return (
-    <textarea className={`nodrag ${props.rawErrors?.length ? "invalid" : ""}`} rows={3} placeholder="one per line"
+    <textarea className={`nodrag ${anyError(props.rawErrors) ? "invalid" : ""}`} rows={3} placeholder="one per line"
       data-testid={testIdOf(props.fieldPathId.$id)} value={value.join("\n")}
       onChange={(e) => {
         const lines = e.target.value.split("\n");
@@ -38,7 +39,7 @@ function JsonField(props: FieldProps) {
   return (
     <>
       <JsonText value={props.formData as Json | undefined} objectOnly={schema.type === "object"} testId={testIdOf(props.fieldPathId.$id)}
-        invalid={!!props.rawErrors?.length} onChange={(v) => props.onChange(v, props.fieldPathId.path)}
+        invalid={anyError(props.rawErrors)} onChange={(v) => props.onChange(v, props.fieldPathId.path)}
         placeholder={schema.type === "object" ? '{"type": "object", "properties": {…}}' : ""} />
       <NestedProblems messages={nested(props)} />
     </>
@@ -59,11 +60,11 @@ function TemplateValueField(props: FieldProps) {
   return (
     <>
       {json ? (
-        <JsonText value={value} objectOnly={false} testId={testId} invalid={!!props.rawErrors?.length} onChange={set}
+        <JsonText value={value} objectOnly={false} testId={testId} invalid={anyError(props.rawErrors)} onChange={set}
           placeholder='{"answer": "{{ nodes.step.output }}"}' />
       ) : (
         <TemplateField value={typeof value === "string" ? value : ""} onChange={(v) => set(v === "" && !props.required ? undefined : v)}
-          suggestions={ctx.suggestions} testId={testId} invalid={!!props.rawErrors?.length} rows={3}
+          suggestions={ctx.suggestions} testId={testId} invalid={anyError(props.rawErrors)} rows={3}
           placeholder="A template such as {{ nodes.step.output }}" />
       )}
       <button type="button" className="link small" data-testid={`${testId}-mode`}

@@ -35,8 +35,8 @@ const context: FormContext = {
   suggestions: [{ insert: "input.message", detail: "flow input" }],
 };
 
-function problem(field: string, text: string): PinnedProblem {
-  return { nodeId: "classify", edgeIndex: null, field, text, path: `nodes[1].config.${field}`, message: text };
+function problem(field: string, text: string, severity: "error" | "warning" = "error"): PinnedProblem {
+  return { nodeId: "classify", edgeIndex: null, field, text, path: `nodes[1].config.${field}`, message: text, severity };
 }
 
 /** The form as the inspector holds it: every change goes back in as the new value. */
@@ -100,6 +100,15 @@ describe("the list editor of a router's routes", () => {
     expect(byId("cfg-classify-classifier").parentElement!.textContent).toContain("Classifier: needs a model");
     const all = screen.getAllByTestId("field-problem").map((e) => e.textContent);
     expect(all.sort()).toEqual(["Classifier: needs a model", "Label: label 'a' is used twice", "Step name: bad"]);
+  });
+
+  it("shows a warning beside its field in the warning style, not as an error", () => {
+    renderForm({ routes: [{ label: "a" }], input: "{{ nodes.x.output }}" }, [problem("input", "What to route: reads x", "warning")]);
+    expect(screen.queryAllByTestId("field-problem")).toHaveLength(0);
+    const warning = screen.getByTestId("field-warning");
+    expect(warning.textContent).toBe("Warning: What to route: reads x");
+    expect(warning.closest("[data-field]")!.getAttribute("data-field")).toBe("cfg-classify-input");
+    expect(byId("cfg-classify-input").className).not.toContain("invalid");
   });
 
   it("shows the classifier's model picker in the form itself", () => {

@@ -5,6 +5,7 @@ import type {
 } from "@rjsf/utils";
 import type { JsonSchema } from "../../graph-core";
 import { testIdOf } from "./context";
+import { anyError, WARNING_PREFIX } from "./errors";
 import { hiddenFields, type Conditional } from "./uiSchema";
 
 /** Objects and lists of objects draw their own title; a checkbox carries its label. */
@@ -20,7 +21,7 @@ function FieldTemplate(props: FieldTemplateProps) {
   if (props.hidden) return <div className="hidden">{children}</div>;
   if (!id.includes(".")) return <>{children}{errors}</>; // the step's config itself
   const ownLabel = drawsOwnLabel(props);
-  const invalid = (rawErrors?.length ?? 0) > 0;
+  const invalid = anyError(rawErrors);
   return (
     <div className={`field ${invalid ? "invalid" : ""}`} data-field={testIdOf(id)}>
       {!ownLabel && (
@@ -35,9 +36,16 @@ function FieldTemplate(props: FieldTemplateProps) {
   );
 }
 
+export function ProblemLine({ text }: { text: string }) {
+  const warning = text.startsWith(WARNING_PREFIX);
+  return warning
+    ? <div className="field-warning" data-testid="field-warning">{text}</div>
+    : <div className="field-problem" data-testid="field-problem">{text}</div>;
+}
+
 function FieldErrorTemplate({ errors }: FieldErrorProps) {
   if (!errors?.length) return null;
-  return <>{errors.map((e, i) => <div key={i} className="field-problem" data-testid="field-problem">{String(e)}</div>)}</>;
+  return <>{errors.map((e, i) => <ProblemLine key={i} text={String(e)} />)}</>;
 }
 
 function hasErrors(errors: unknown): boolean {

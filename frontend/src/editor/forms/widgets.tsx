@@ -5,13 +5,14 @@ import type { JsonSchema } from "../../graph-core";
 import { ModelPicker } from "../ModelPicker";
 import { TemplateField } from "../TemplateField";
 import { testIdOf, type FormContext } from "./context";
+import { anyError } from "./errors";
 
 function ctxOf(props: WidgetProps): FormContext {
   return props.registry.formContext as FormContext;
 }
 
 function invalid(props: WidgetProps): boolean {
-  return (props.rawErrors?.length ?? 0) > 0;
+  return anyError(props.rawErrors);
 }
 
 /** An emptied optional field is removed from the config, not stored as "". */
