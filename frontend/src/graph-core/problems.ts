@@ -59,6 +59,8 @@ export function plainMessage(message: string): string {
     "“$1” is not something this step can use: write input.<field> or nodes.<step>.output");
   m = m.replace(/^input has no field '([^']+)'/, "the flow's input has no field “$1”");
   m = m.replace(/^template syntax error, line (\d+): (.*)$/, "the {{ }} placeholders are not written correctly (line $1: $2)");
+  m = m.replace(/^'([^']*)' does not match '\^\[a-z\]\[a-z0-9_\]\{0,(\d+)\}\$'$/,
+    (_, v, n) => `“${v}” is not a usable name: lowercase letters, digits and _, starting with a letter (at most ${Number(n) + 1})`);
   m = m.replace(/^a graph needs exactly one output node$/, "a flow needs exactly one Output step");
   m = m.replace(/^a graph has at most one input node$/, "a flow has at most one Input step");
   m = m.replace(/^reads '([^']+)', which runs only when (.*); on other paths '([^']+)' still runs and this fails: write (.*) or test (\S+)$/,
