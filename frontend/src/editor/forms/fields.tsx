@@ -67,7 +67,7 @@ function TemplateValueField(props: FieldProps) {
           suggestions={ctx.suggestions} testId={testId} invalid={anyError(props.rawErrors)} rows={3}
           placeholder="A template such as {{ nodes.step.output }}" />
       )}
-      <button type="button" className="link small" data-testid={`${testId}-mode`}
+      <button type="button" className="link template-mode" data-testid={`${testId}-mode`}
         onClick={() => { setJson(!json); if (json && typeof value !== "string") set(undefined); }}>
         {json ? "Write a template instead" : "Write JSON (an object or list of templates) instead"}
       </button>

@@ -1,4 +1,5 @@
 /** rjsf templates in the side panel's own style: a label above each field, its problems beside it, list editors. */
+import { isValidElement, type ReactNode } from "react";
 import type {
   ArrayFieldItemTemplateProps, ArrayFieldTemplateProps, FieldErrorProps, FieldTemplateProps,
   ObjectFieldTemplateProps, TemplatesType,
@@ -100,15 +101,24 @@ function ArrayFieldTemplate(props: ArrayFieldTemplateProps) {
   );
 }
 
+/** What an item calls itself (a route's label, a branch's name), read from the item's field element. */
+function itemName(children: ReactNode): string | null {
+  if (!isValidElement(children)) return null;
+  const data = (children.props as { formData?: Record<string, unknown> }).formData;
+  const name = data?.label ?? data?.name ?? data?.title;
+  return typeof name === "string" && name.trim() ? name : null;
+}
+
 function ArrayFieldItemTemplate(props: ArrayFieldItemTemplateProps) {
   const { children, buttonsProps, index, totalItems, parentUiSchema } = props;
   const testId = testIdOf(buttonsProps.fieldPathId.$id);
   const itemTitle = ((parentUiSchema?.["ui:options"] as { itemTitle?: string } | undefined)?.itemTitle) ?? "item";
   const name = `${itemTitle} ${index + 1}`;
+  const own = itemName(children);
   return (
     <li className="list-item" data-testid={testId}>
       <div className="list-item-head">
-        <span className="muted small">{name.charAt(0).toUpperCase() + name.slice(1)}</span>
+        <span className="muted small">{name.charAt(0).toUpperCase() + name.slice(1)}{own && <> · <code>{own}</code></>}</span>
         <span className="list-item-buttons">
           <button type="button" className="btn btn-small btn-ghost" aria-label={`Move ${name} up`} title="Move up"
             disabled={index === 0} data-testid={`${testId}-up`} onClick={buttonsProps.onMoveUpItem}>↑</button>
