@@ -57,6 +57,18 @@ function InlineFlow(props: FieldProps & { spec: JsonObject }) {
 }
 
 export function SubgraphRefField(props: FieldProps) {
+  const value = (props.formData ?? {}) as JsonObject;
+  const [open, setOpen] = useState(false);
+  const testId = testIdOf(props.fieldPathId.$id);
+  // In a model step (a parallel branch, a vote) a subgraph is the rare choice: offered, not laid out.
+  if (!props.required && !Object.keys(value).length && !open && !allMessages(props.errorSchema).length) {
+    return <button type="button" className="link template-mode" data-testid={`${testId}-offer`} onClick={() => setOpen(true)}>
+      Run a saved flow here instead of a model call…</button>;
+  }
+  return <SubgraphChoice {...props} />;
+}
+
+function SubgraphChoice(props: FieldProps) {
   const ctx = props.registry.formContext as FormContext;
   const value = (props.formData ?? {}) as JsonObject;
   const testId = testIdOf(props.fieldPathId.$id);

@@ -17,6 +17,11 @@ function drawsOwnLabel(props: FieldTemplateProps): boolean {
   return schema.type === "array" && (schema.items as JsonSchema | undefined)?.type === "object";
 }
 
+/** A field without a title is labelled by its key: "max_cost_usd" → "Max cost usd". */
+function humane(label: string): string {
+  return /^[a-z0-9_]+$/.test(label) ? (label.charAt(0).toUpperCase() + label.slice(1)).replace(/_/g, " ") : label;
+}
+
 function FieldTemplate(props: FieldTemplateProps) {
   const { id, label, required, children, errors, rawErrors, rawDescription } = props;
   if (props.hidden) return <div className="hidden">{children}</div>;
@@ -27,7 +32,7 @@ function FieldTemplate(props: FieldTemplateProps) {
     <div className={`field ${invalid ? "invalid" : ""}`} data-field={testIdOf(id)}>
       {!ownLabel && (
         <label className="field-label" htmlFor={id}>
-          {label}{required && <span className="req" title="required"> *</span>}
+          {humane(label)}{required && <span className="req" title="required"> *</span>}
         </label>
       )}
       {children}
