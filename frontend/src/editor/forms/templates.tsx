@@ -60,9 +60,9 @@ function hasErrors(errors: unknown): boolean {
 
 function ObjectFieldTemplate(props: ObjectFieldTemplateProps) {
   const { fieldPathId, properties, uiSchema, formData, title, errorSchema } = props;
-  const options = (uiSchema?.["ui:options"] ?? {}) as { conditionals?: Conditional[]; folded?: boolean };
+  const options = (uiSchema?.["ui:options"] ?? {}) as { conditionals?: Conditional[]; folded?: boolean; companions?: Record<string, string> };
   const value = (formData ?? {}) as Record<string, unknown>;
-  const hidden = hiddenFields(options.conditionals ?? [], value);
+  const hidden = hiddenFields(options.conditionals ?? [], value, options.companions);
   const fields = <div className="object-fields">{properties.filter((p) => !p.hidden && !hidden.has(p.name)).map((p) => p.content)}</div>;
   const path = fieldPathId.path;
   // The step's config, and each item of a list (the list item carries its own header).

@@ -59,16 +59,21 @@ export function uiSchemaFor(name: string, schema: JsonSchema): UiSchema {
   }
   if (t === "object") {
     if (!schema.properties || !Object.keys(schema.properties).length) return { "ui:field": "json" };
-    const ui: UiSchema = { "ui:options": { conditionals: conditionals(schema), folded: FOLDED.has(name) } };
+    // A model step that may run a subgraph instead (STEP_SCHEMA): its "Subgraph input" matters only then.
+    const companions = schema.properties.subgraph && schema.properties.input && schema.properties.prompt ? { input: "subgraph" } : {};
+    const ui: UiSchema = { "ui:options": { conditionals: conditionals(schema), folded: FOLDED.has(name), companions } };
     for (const [prop, sub] of Object.entries(schema.properties)) ui[prop] = uiSchemaFor(prop, sub);
     return ui;
   }
   return {};
 }
 
-/** Fields a conditional makes irrelevant for the current value (kept when they hold a value, so nothing is lost). */
-export function hiddenFields(rules: Conditional[], value: Record<string, unknown>): Set<string> {
-  const conditional = new Set<string>();
+/**
+ * Fields a conditional makes irrelevant for the current value, and fields whose companion is
+ * not set (kept when they hold a value, so nothing is lost).
+ */
+export function hiddenFields(rules: Conditional[], value: Record<string, unknown>, companions: Record<string, string> = {}): Set<string> {
+  const conditional = new Set(Object.entries(companions).filter(([, c]) => value[c] === undefined).map(([f]) => f));
   const wanted = new Set<string>();
   for (const rule of rules) {
     rule.fields.forEach((f) => conditional.add(f));
