@@ -150,6 +150,7 @@ def test_a_subgraph_step_opens_its_pinned_flow_and_an_inline_one_becomes_a_saved
     graphs = {g["name"]: g["id"] for g in b.api("GET", "/api/graphs/")["body"]}
     assert pinned == f"#{graphs['e2e-inline']}@1"
     page.get_by_test_id("cfg-call-subgraph.graph").wait_for()
+    page.get_by_test_id("node-call").filter(has_text="runs e2e-inline · v1").wait_for()  # the card knows the new flow too
     b.screenshot("24-subgraph-pinned")
     page.keyboard.press("Control+s")
     page.get_by_test_id("save-message").fill("pinned")

@@ -19,9 +19,7 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
   const nodes = useGraph((s) => s.nodes);
   const meta = useGraph((s) => s.meta);
   const graphId = useGraph((s) => s.graphId);
-  const graphChoices = useGraphChoices();
-  const graphs = graphChoices.data;
-  const reloadGraphs = graphChoices.reload;
+  const graphs = useGraphChoices().data;
   const [name, setName] = useState(node.id);
   useEffect(() => setName(node.id), [node.id]);
 
@@ -37,8 +35,8 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
     models, suggestions, graphs: graphs ?? [], graphId, nodeId: node.id,
     workspace: graphs?.find((g) => g.id === graphId)?.workspace ?? null,
     joinable: joinableSteps(node.id, nodes, edges),
-    onGraphsChanged: () => { forgetGraphChoices(); reloadGraphs(); },
-  }), [models, suggestions, graphs, graphId, node.id, nodes, edges, reloadGraphs]);
+    onGraphsChanged: forgetGraphChoices, // every picker and card loads the list again
+  }), [models, suggestions, graphs, graphId, node.id, nodes, edges]);
 
   const renameTo = (value: string) => {
     const error = useGraph.getState().renameNode(node.id, value.trim());
