@@ -22,6 +22,8 @@ class ProblemOut(serializers.Serializer):
     path = serializers.CharField(help_text="JSON path of the field at fault, e.g. spec.nodes[2].config.model")
     message = serializers.CharField()
     node_id = serializers.CharField(allow_null=True, required=False)
+    severity = serializers.ChoiceField(choices=["error", "warning"], required=False,
+                                       help_text='absent for errors; "warning": shown, but does not block a save or a run')
 
 
 class ErrorOut(serializers.Serializer):

@@ -7,15 +7,28 @@ from typing import Any
 
 from .limits import MAX_JSON_DEPTH
 
+ERROR = "error"
+# Worth a look, but the graph saves and runs (a join that reads a step only some paths reach).
+WARNING = "warning"
+
 
 @dataclass(frozen=True)
 class Problem:
     path: str  # e.g. "nodes[3].config.max_workers"
     message: str
     node_id: str | None = None
+    severity: str = ERROR
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "message": self.message, "node_id": self.node_id}
+        out = {"path": self.path, "message": self.message, "node_id": self.node_id}
+        if self.severity != ERROR:  # errors keep the shape every client already reads
+            out["severity"] = self.severity
+        return out
+
+
+def blocking(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that stop a graph from being saved or run: every one but the warnings."""
+    return [p for p in problems if p.severity == ERROR]
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"

@@ -47,6 +47,9 @@ class TemplateRefs:
     input_fields: set[str] = field(default_factory=set)
     private_attributes: set[str] = field(default_factory=set)
     syntax_error: str | None = None
+    # Steps whose output is read with nothing to fall back on if the step did not run on this path:
+    # not under ``| default(...)``, and never tested (``is defined``, ``.ran``, ``'x' in nodes``).
+    unguarded_node_ids: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,47 @@ def analyse(source: str) -> TemplateRefs:
                 refs.private_attributes.add(key.value)
             if isinstance(getitem.node, nodes.Name) and getitem.node.name == "nodes":
                 refs.node_ids.add(key.value)
+    refs.unguarded_node_ids = _unguarded_reads(tree, bound)
     return refs
+
+
+_DEFAULT_FILTERS = frozenset({"default", "d"})
+_STEP_TESTS = frozenset({"ran", "skipped"})
+
+
+def _step_read(node: nodes.Node, bound: set[str]) -> str | None:
+    """The step id of ``nodes.<id>`` or ``nodes['<id>']``, else None."""
+    if isinstance(node, nodes.Getattr):
+        target, name = node.node, node.attr
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        target, name = node.node, node.arg.value
+    else:
+        return None
+    if isinstance(target, nodes.Name) and target.name == "nodes" and target.name not in bound:
+        return name
+    return None
+
+
+def _unguarded_reads(tree: nodes.Template, bound: set[str]) -> set[str]:
+    """Steps read where a skipped step would fail the render (see TemplateRefs.unguarded_node_ids)."""
+    guarded: set[int] = set()  # the read expressions under a default filter (its subject and its fallback)
+    tested: set[str] = set()  # steps the template checks, so their reads sit behind a test
+    for flt in tree.find_all(nodes.Filter):
+        if flt.name in _DEFAULT_FILTERS:
+            guarded.update(id(n) for n in flt.find_all((nodes.Getattr, nodes.Getitem)))
+    for test in tree.find_all(nodes.Test):
+        tested.update(s for n in (test.node, *test.node.find_all(nodes.Node)) if (s := _step_read(n, bound)))
+    for attr in tree.find_all(nodes.Getattr):
+        step = _step_read(attr.node, bound)
+        if step and attr.attr in _STEP_TESTS:
+            tested.add(step)
+    for compare in tree.find_all(nodes.Compare):
+        if isinstance(compare.expr, nodes.Const) and any(
+                op.op in ("in", "notin") and isinstance(op.expr, nodes.Name) and op.expr.name == "nodes"
+                for op in compare.ops):
+            tested.add(str(compare.expr.value))
+    reads = {(id(n), s) for n in tree.find_all((nodes.Getattr, nodes.Getitem)) if (s := _step_read(n, bound))}
+    return {step for key, step in reads if key not in guarded and step not in tested}
 
 
 def template_strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], str]]:

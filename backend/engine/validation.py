@@ -12,6 +12,7 @@ from typing import Any
 from .graph_refs import graph_key
 from .limits import MAX_NODE_ID, MAX_SUBGRAPH_DEPTH
 from .nodes import NODE_TYPES
+from .partial_reads import TemplateRead, partial_read_warnings
 from .problems import Problem, depth_problem, join_path
 from .schemas import SchemaUnusable, ValidationError, schema_errors
 from .schemas import schema_problems as json_schema_problems
@@ -41,8 +42,12 @@ BUDGET_SCHEMA = {
 }
 
 
-def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int = 0) -> list[Problem]:
-    """``depth``: how many subgraph levels this document sits below the graph being validated."""
+def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int = 0,
+                   warnings: bool = False) -> list[Problem]:
+    """``depth``: how many subgraph levels this document sits below the graph being validated.
+
+    ``warnings``: also report what saves and runs but deserves a look (severity "warning", see
+    partial_reads.py); hosts that block on problems filter them out with ``blocking``."""
     ctx = ctx or ValidationContext()
     if not isinstance(doc, dict):
         return [Problem("", "a graph must be a JSON object")]
@@ -84,11 +89,14 @@ def validate_graph(doc: Any, ctx: ValidationContext | None = None, *, depth: int
     )
     problems += check_subgraphs(doc, spec, ctx, depth)
     all_ids = {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
+    reads: list[TemplateRead] = []
     for node in spec.nodes:
         node_type = NODE_TYPES[node.type]
         problems += node_type.check(node, spec, ctx)
         problems += _check_templates(node, spec, ctx, node_type.templates(node.config, ctx),
-                                     node_type.extra_template_roots, doc.get("inputs"), all_ids)
+                                     node_type.extra_template_roots, doc.get("inputs"), all_ids, reads)
+    if warnings:
+        problems += partial_read_warnings(spec, reads)
     return problems
 
 
@@ -297,7 +305,9 @@ def _check_cycles(edges: list[Any], good_edges: set[int]) -> list[Problem]:
 
 
 def _check_templates(node: Node, spec: GraphSpec, ctx: ValidationContext, templates: Iterable[tuple[tuple, str]],
-                     extra_roots: frozenset[str], inputs_schema: Any, all_ids: set[Any]) -> Iterable[Problem]:
+                     extra_roots: frozenset[str], inputs_schema: Any, all_ids: set[Any],
+                     reads: list[TemplateRead]) -> Iterable[Problem]:
+    """The templates' problems; each template that parses is added to ``reads`` for the warnings."""
     allowed_roots = BASE_ROOTS | extra_roots
     upstream = spec.ancestors[node.id]
     input_props = None
@@ -312,6 +322,7 @@ def _check_templates(node: Node, spec: GraphSpec, ctx: ValidationContext, templa
         if refs.syntax_error:
             yield Problem(path, f"template syntax error, {refs.syntax_error}", node.id)
             continue
+        reads.append(TemplateRead(node, path, refs))
         for attr in sorted(refs.private_attributes):
             yield Problem(path, f"'{attr}' is not allowed in a template (names starting with _ are refused "
                                 "by the sandbox)", node.id)

@@ -132,6 +132,13 @@ class GraphOut(serializers.Serializer):
 
 class GraphSavedOut(GraphOut):
     created_version = serializers.BooleanField(help_text="false when the spec equals the latest version")
+    warnings = ProblemOut(many=True, required=False,
+                          help_text="saved, but worth a look (e.g. a join reading a step only some paths run)")
+
+
+class GraphCreatedOut(GraphOut):
+    warnings = ProblemOut(many=True, required=False,
+                          help_text="saved, but worth a look (e.g. a join reading a step only some paths run)")
 
 
 class ValidationOut(serializers.Serializer):

@@ -12,6 +12,7 @@ from backend.config.errors import InvalidRequest
 from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.engine import Problem, validate_graph
 from backend.engine.graph_refs import subgraph_ref_sites
+from backend.engine.problems import WARNING, blocking
 from backend.engine.templates import analyse
 
 from .authz import Action, label_action, require
@@ -33,7 +34,15 @@ def workspace_for_user(user: Any) -> Workspace:
 
 
 def graph_problems(*, workspace: Workspace, spec: Any, graph: Graph | None = None) -> list[dict[str, Any]]:
+    """Every problem with the spec, warnings included (they carry ``"severity": "warning"``)."""
     return [p.to_dict() for p in _check(workspace, spec, graph)[1]]
+
+
+def graph_warnings(*, graph: Graph) -> list[dict[str, Any]]:
+    """The warnings of the graph's latest version (a save answers with them: saved, but worth a look)."""
+    spec = graph.latest_version.spec if graph.latest_version else None
+    return [p for p in graph_problems(workspace=graph.workspace, spec=spec, graph=graph)
+            if p.get("severity") == WARNING] if spec else []
 
 
 def _check(workspace: Workspace, spec: Any, graph: Graph | None) -> tuple[Any, list[Problem]]:
@@ -42,7 +51,8 @@ def _check(workspace: Workspace, spec: Any, graph: Graph | None) -> tuple[Any, l
     # A reference that could not be pinned has one clear problem from pinning; the engine's generic
     # "no saved graph matches" at the same path would only repeat it.
     taken = {p.path for p in pinned.problems}
-    problems = pinned.problems + [p for p in validate_graph(pinned.spec, validation_context(workspace, pinned.spec, graph))
+    problems = pinned.problems + [p for p in validate_graph(pinned.spec, validation_context(workspace, pinned.spec, graph),
+                                                            warnings=True)
                                   if p.path not in taken]
     return pinned.spec, problems
 
@@ -57,6 +67,7 @@ def _require_valid(workspace: Workspace, spec: Any, graph: Graph | None = None) 
         # A delete of a graph this one references waits for this save, and sees the reference (graph_delete).
         Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
     pinned, problems = _check(workspace, spec, graph)
+    problems = blocking(problems)  # warnings do not stop a save
     if problems:
         raise InvalidRequest(f"The graph has {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
                              "nothing was saved.", [{**p.to_dict(), "path": f"spec.{p.path}".rstrip(".")}

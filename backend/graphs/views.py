@@ -20,6 +20,7 @@ from .services import (
     graph_delete,
     graph_problems,
     graph_save_version,
+    graph_warnings,
     prompt_create,
     prompt_label_move,
     prompt_version_create,
@@ -42,12 +43,12 @@ class GraphListView(APIView):
         graphs = graphs_visible_to(request.user)
         return Response([s.graph_summary(g) for g in graphs])
 
-    @extend_schema(operation_id="graphs_create", request=s.GraphCreateInput, responses={201: s.GraphOut, 400: ErrorOut})
+    @extend_schema(operation_id="graphs_create", request=s.GraphCreateInput, responses={201: s.GraphCreatedOut, 400: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(s.GraphCreateInput, request)
         workspace = pick_workspace(request, data.get("workspace"))
         graph = graph_create(workspace=workspace, user=request.user, spec=data["spec"], message=data["message"])
-        return Response(s.graph_detail(graph), status=status.HTTP_201_CREATED)
+        return Response({**s.graph_detail(graph), "warnings": graph_warnings(graph=graph)}, status=status.HTTP_201_CREATED)
 
 
 class GraphDetailView(APIView):
@@ -62,7 +63,7 @@ class GraphDetailView(APIView):
         version, created = graph_save_version(graph=graph, user=request.user, spec=data["spec"],
                                               message=data["message"], reason=data["reason"])
         graph.refresh_from_db()
-        return Response({**s.graph_detail(graph), "created_version": created},
+        return Response({**s.graph_detail(graph), "created_version": created, "warnings": graph_warnings(graph=graph)},
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(operation_id="graphs_delete", responses={204: None, 404: ErrorOut, 409: ErrorOut})
@@ -93,7 +94,8 @@ class GraphValidateView(APIView):
         data = parse(s.GraphCreateInput, request)
         workspace = pick_workspace(request, data.get("workspace"))
         problems = graph_problems(workspace=workspace, spec=data["spec"])
-        return Response({"valid": not problems, "problems": problems})
+        # Warnings are listed with the rest; only the others make a graph invalid.
+        return Response({"valid": not any(p.get("severity") != "warning" for p in problems), "problems": problems})
 
 
 class NodeTypeListView(APIView):

@@ -91,3 +91,66 @@ def test_a_skipped_step_used_whole_fails_in_the_same_words(value: str) -> None:
     result, _ = run(support_flow(value), classifier("billing", 0.9))
     assert result.status == "failed"
     assert "step 'tech_reply' did not run on this path (router 'classify' chose 'billing')" in result.error
+
+
+# The join the output form writes ("the result of whichever of these ran", frontend graph-core/templates.ts).
+JOIN_WHICHEVER = ("{{ nodes.billing_reply.output | default(nodes.tech_reply.output)"
+                  " | default(nodes.general_reply.output) }}")
+
+
+@pytest.mark.parametrize(("route", "expected"), [("billing", "refund hi"), ("technical", "reboot hi"),
+                                                 ("default", "hello")])
+def test_whichever_ran_join_takes_the_branch_that_ran(route: str, expected: str) -> None:
+    result, _ = run(support_flow(JOIN_WHICHEVER), classifier(route, 0.9))
+    assert result.status == "succeeded", result.error
+    assert result.output == expected
+
+
+def test_whichever_ran_join_keeps_an_object_whole() -> None:
+    flow = support_flow(JOIN_WHICHEVER)
+    for node in flow["nodes"]:
+        if node["id"] == "tech_reply":
+            node["config"]["value"] = {"fix": "reboot {{ input.text }}", "priority": 2}
+    result, _ = run(flow, classifier("technical", 0.9))
+    assert result.status == "succeeded", result.error
+    assert result.output == {"fix": "reboot hi", "priority": 2}
+
+
+def warnings_of(doc: dict) -> list:
+    problems = validate_graph(doc, ValidationContext(), warnings=True)
+    assert [p for p in problems if p.severity != "warning"] == []
+    return [p for p in problems if p.severity == "warning"]
+
+
+def test_a_plain_read_of_a_branch_step_is_warned_about_not_refused() -> None:
+    doc = support_flow("{{ nodes.billing_reply.output }}{{ nodes.tech_reply.output | default('') }}")
+    assert validate_graph(doc, ValidationContext()) == []  # without warnings asked for: nothing
+    [warning] = warnings_of(doc)
+    assert warning.path == "nodes[5].config.value" and warning.node_id == "out"
+    assert "reads 'billing_reply', which runs only when router 'classify' takes 'billing'" in warning.message
+    assert warning.to_dict()["severity"] == "warning"
+
+
+@pytest.mark.parametrize("value", [
+    JOIN_DEFAULTED, JOIN_WHICHEVER,
+    "{% if nodes.billing_reply.ran %}{{ nodes.billing_reply.output }}{% endif %}",
+    "{% if nodes.billing_reply.output is defined %}{{ nodes.billing_reply.output }}{% endif %}",
+    "{% if 'billing_reply' in nodes %}{{ nodes['billing_reply'].output }}{% endif %}",
+    "{% for id in ['billing_reply', 'tech_reply'] %}{% if id in nodes %}{{ nodes[id].output }}{% endif %}{% endfor %}",
+])
+def test_guarded_joins_are_not_warned_about(value: str) -> None:
+    assert warnings_of(support_flow(value)) == []
+
+
+def test_a_step_that_only_follows_the_branch_may_read_it_plainly() -> None:
+    doc = support_flow(JOIN_DEFAULTED)
+    doc["nodes"].append({"id": "after_billing", "type": "transform",
+                         "config": {"value": "{{ nodes.billing_reply.output }} and {{ input.text }}"}})
+    doc["edges"].append({"from": "billing_reply", "to": "after_billing"})
+    doc["edges"].append({"from": "after_billing", "to": "out"})
+    assert warnings_of(doc) == []
+
+
+def test_steps_on_every_path_are_never_warned_about() -> None:
+    doc = support_flow("{{ nodes.classify.output }} {{ input.text }}")
+    assert warnings_of(doc) == []

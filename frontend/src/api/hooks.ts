@@ -62,7 +62,18 @@ export function loadGraphChoices(): Promise<GraphChoice[]> {
   });
   return graphChoicesCache;
 }
+/** Every mounted useGraphChoices: told to load again when the list is forgotten (a flow was just saved). */
+const graphChoiceReloads = new Set<() => void>();
 export function forgetGraphChoices(): void {
   graphChoicesCache = null;
+  graphChoiceReloads.forEach((reload) => reload());
 }
-export const useGraphChoices = () => useQuery(loadGraphChoices, []);
+export function useGraphChoices(): Query<GraphChoice[]> {
+  const query = useQuery(loadGraphChoices, []);
+  const { reload } = query;
+  useEffect(() => {
+    graphChoiceReloads.add(reload);
+    return () => { graphChoiceReloads.delete(reload); };
+  }, [reload]);
+  return query;
+}

@@ -1,16 +1,20 @@
 import { useEffect, useMemo, useState } from "react";
-import { useGraphChoices } from "../api/hooks";
+import { forgetGraphChoices, useGraphChoices } from "../api/hooks";
 import type { ModelAlias } from "../api/types";
-import { templateSuggestions, type CanvasNode, type JsonObject } from "../graph-core";
+import { templateSuggestions, upstreamOf, type CanvasNode, type JsonObject } from "../graph-core";
 import { useGraph } from "../stores/graphStore";
 import { toast } from "../ui/toasts";
 import { patternInfo } from "./patterns";
-import { ObjectFields } from "./SchemaForm";
+import { useWarnings } from "./session/warnings";
+import type { FormContext } from "./forms/context";
+import { ConfigForm } from "./SchemaForm";
 
 /** The side panel for the selected step: its name, and a form generated from its type's schema. */
 export function Inspector({ node, models }: { node: CanvasNode; models: ModelAlias[] }) {
   const info = useGraph((s) => s.catalogue[node.data.kind]);
-  const problems = useGraph((s) => s.problemsByNode[node.id]) ?? [];
+  const errors = useGraph((s) => s.problemsByNode[node.id]);
+  const warnings = useWarnings((s) => s.warnings);
+  const problems = useMemo(() => [...(errors ?? []), ...warnings.filter((w) => w.nodeId === node.id)], [errors, warnings, node.id]);
   const edges = useGraph((s) => s.edges);
   const nodes = useGraph((s) => s.nodes);
   const meta = useGraph((s) => s.meta);
@@ -27,6 +31,13 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
     [meta.inputs, nodes, edges, node.id],
   );
 
+  const context: FormContext = useMemo(() => ({
+    models, suggestions, graphs: graphs ?? [], graphId, nodeId: node.id,
+    workspace: graphs?.find((g) => g.id === graphId)?.workspace ?? null,
+    joinable: joinableSteps(node.id, nodes, edges),
+    onGraphsChanged: forgetGraphChoices, // every picker and card loads the list again
+  }), [models, suggestions, graphs, graphId, node.id, nodes, edges]);
+
   const renameTo = (value: string) => {
     const error = useGraph.getState().renameNode(node.id, value.trim());
     if (error) {
@@ -35,7 +46,6 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
     }
   };
   const color = patternInfo(info?.pattern ?? "").color;
-  const nodeLevel = problems.filter((p) => p.field.startsWith("@") || (!p.field && !/ is required$/.test(p.message)));
 
   return (
     <div className="inspector" data-testid="inspector">
@@ -57,21 +67,26 @@ export function Inspector({ node, models }: { node: CanvasNode; models: ModelAli
         <input className="nodrag" value={node.data.label ?? ""} placeholder="A friendly title for the canvas"
           onChange={(e) => useGraph.getState().updateNodeField(node.id, "label", e.target.value)} />
       </label>
-      {nodeLevel.map((p, i) => <div key={i} className="field-problem">{p.text}</div>)}
       {info && Object.keys(info.config_schema.properties ?? {}).length > 0 ? (
-        <ObjectFields
-          schema={info.config_schema}
-          value={(node.data.config as JsonObject) ?? {}}
-          path=""
-          onChange={(config) => useGraph.getState().updateConfig(node.id, config)}
-          ctx={{ models, suggestions, problems, testPrefix: `cfg-${node.id}`, graphs, graphId,
-            workspace: graphs?.find((g) => g.id === graphId)?.workspace ?? null }}
-        />
+        <ConfigForm key={node.id} schema={info.config_schema} value={(node.data.config as JsonObject) ?? {}} problems={problems}
+          context={context} onChange={(config) => useGraph.getState().updateConfig(node.id, config)} />
       ) : (
-        <p className="muted small">This step has no settings.</p>
+        <>
+          {problems.map((p, i) => <div key={i} className={p.severity === "warning" ? "field-warning" : "field-problem"}>{p.text}</div>)}
+          <p className="muted small">This step has no settings.</p>
+        </>
       )}
     </div>
   );
+}
+
+/** Steps upstream an output may join, the ones feeding it directly first (the input is not a result). */
+function joinableSteps(nodeId: string, nodes: CanvasNode[], edges: { source: string; target: string }[]): string[] {
+  const kinds = new Map(nodes.map((n) => [n.id, n.data.kind]));
+  const links = edges.map((e) => ({ from: e.source, to: e.target }));
+  const direct = links.filter((e) => e.to === nodeId).map((e) => e.from);
+  const all = [...new Set([...direct, ...upstreamOf(nodeId, links)])];
+  return all.filter((id) => kinds.get(id) !== "input");
 }
 
 export function MultiSelection({ count }: { count: number }) {

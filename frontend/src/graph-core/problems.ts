@@ -17,6 +17,8 @@ export interface PinnedProblem {
   /** The original path and message. */
   path: string;
   message: string;
+  /** "warning": worth a look, but the flow saves and runs. */
+  severity: "error" | "warning";
 }
 
 const NODE_PATH = /^nodes\[(\d+)\](?:\.(.*))?$/;
@@ -57,9 +59,18 @@ export function plainMessage(message: string): string {
     "“$1” is not something this step can use: write input.<field> or nodes.<step>.output");
   m = m.replace(/^input has no field '([^']+)'/, "the flow's input has no field “$1”");
   m = m.replace(/^template syntax error, line (\d+): (.*)$/, "the {{ }} placeholders are not written correctly (line $1: $2)");
+  m = m.replace(/^'([^']*)' does not match '\^\[a-z\]\[a-z0-9_\]\{0,(\d+)\}\$'$/,
+    (_, v, n) => `“${v}” is not a usable name: lowercase letters, digits and _, starting with a letter (at most ${Number(n) + 1})`);
   m = m.replace(/^a graph needs exactly one output node$/, "a flow needs exactly one Output step");
   m = m.replace(/^a graph has at most one input node$/, "a flow has at most one Input step");
+  m = m.replace(/^reads '([^']+)', which runs only when (.*); on other paths '([^']+)' still runs and this fails: write (.*) or test (\S+)$/,
+    "uses the result of “$1”, which runs only when $2; when another path is taken, “$3” still runs and fails here. Write $4, or test $5");
   return m;
+}
+
+/** Split what the checks found into what must be fixed and what is only worth a look. */
+export function bySeverity(problems: PinnedProblem[]): { errors: PinnedProblem[]; warnings: PinnedProblem[] } {
+  return { errors: problems.filter((p) => p.severity !== "warning"), warnings: problems.filter((p) => p.severity === "warning") };
 }
 
 export function pinProblems(problems: Problem[], spec: GraphSpec, catalogue: Catalogue): PinnedProblem[] {
@@ -98,6 +109,6 @@ export function pinProblems(problems: Problem[], spec: GraphSpec, catalogue: Cat
     const required = /^'([^']+)' is required$/.test(p.message) && label;
     const words = required ? "this must be filled in" : plainMessage(p.message);
     const text = label ? `${label}: ${words}` : words;
-    return { nodeId, edgeIndex, field, text, path: p.path, message: p.message };
+    return { nodeId, edgeIndex, field, text, path: p.path, message: p.message, severity: p.severity ?? "error" };
   });
 }

@@ -65,22 +65,6 @@ export function starterConfig(type: string, schema: JsonSchema, hints: ConfigHin
   return { ...initialConfig(schema, hints), ...(STARTERS[type]?.(hints) ?? {}) };
 }
 
-/** The type a form field shows for a schema. */
-export function fieldKind(name: string, schema: JsonSchema):
-  "model" | "graph-ref" | "template" | "text" | "number" | "integer" | "boolean" | "enum" | "object" | "string-list" | "json" {
-  if (name === "model" && (schema.type === "string" || schema.type === undefined)) return "model";
-  if (schema.format === "graph-ref") return "graph-ref";
-  if (schema.enum) return "enum";
-  const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
-  if (t === "string") return schema.format === "template" ? "template" : "text";
-  if (t === "number") return "number";
-  if (t === "integer") return "integer";
-  if (t === "boolean") return "boolean";
-  if (t === "object" && schema.properties && Object.keys(schema.properties).length) return "object";
-  if (t === "array" && schema.items && (schema.items as JsonSchema).type === "string") return "string-list";
-  return "json";
-}
-
 /** A new node id from a base name that no other node has. */
 export function uniqueId(base: string, taken: Iterable<string>): string {
   const used = new Set(taken);

@@ -30,4 +30,13 @@ describe("configSummary", () => {
     expect(configSummary("llm", { prompt: "hi" })).toBeNull();
     expect(configSummary("output", undefined)).toBeNull();
   });
+
+  it("says which branches an output joins, and what an inline subgraph holds", () => {
+    const value = "{{ nodes.billing.output | default(nodes.tech.output) | default(nodes.general.output) }}";
+    expect(configSummary("output", { value })).toBe("whichever ran: billing, tech, general");
+    expect(configSummary("output", { value: "{{ nodes.billing.output }}" })).toBeNull();
+    const spec = { name: "qa", nodes: [{ id: "input" }, { id: "answer" }, { id: "output" }] };
+    expect(configSummary("subgraph", { subgraph: { spec } })).toBe("inline flow “qa”: 3 steps");
+    expect(configSummary("subgraph", { subgraph: { graph: "#3@1" } })).toBeNull();
+  });
 });

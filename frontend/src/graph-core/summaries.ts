@@ -1,7 +1,15 @@
 /** One line in words for a step's card, from its config: "3 routes: billing, technical, default". */
+import { joinedSteps } from "./templates";
 import type { Json, JsonObject } from "./types";
 
-type Summarise = (config: JsonObject) => string;
+/** Words for a config, or null when its first value says it better. */
+type Summarise = (config: JsonObject) => string | null;
+
+/** A join written by the output form reads better as the steps it takes from. */
+function joinSummary(config: JsonObject): string | null {
+  const steps = typeof config.value === "string" ? joinedSteps(config.value) : null;
+  return steps && steps.length > 1 ? `whichever ran: ${steps.join(", ")}` : null;
+}
 
 function list(value: Json | undefined): JsonObject[] {
   return Array.isArray(value) ? value.filter((v): v is JsonObject => !!v && typeof v === "object" && !Array.isArray(v)) : [];
@@ -36,6 +44,15 @@ const SUMMARIES: Record<string, Summarise> = {
   orchestrator(config) {
     const most = typeof config.max_workers === "number" ? config.max_workers : 5;
     return `plan, up to ${plural(most, "worker")}, then combine`;
+  },
+  output: joinSummary,
+  transform: joinSummary,
+  subgraph(config) {
+    const sub = config.subgraph;
+    const spec = sub && typeof sub === "object" && !Array.isArray(sub) ? sub.spec : undefined;
+    if (!spec || typeof spec !== "object" || Array.isArray(spec)) return null;
+    const name = typeof spec.name === "string" ? ` “${spec.name}”` : "";
+    return `inline flow${name}: ${plural(list(spec.nodes).length, "step")}`;
   },
   evaluator_optimizer(config) {
     const rounds = typeof config.max_iterations === "number" ? config.max_iterations : 3;

@@ -68,3 +68,21 @@ export function applySuggestion(text: string, caret: number, insert: string): { 
   const newCaret = open.start + piece.length + (closes ? 2 : 0);
   return { text: newText, caret: newCaret };
 }
+
+/**
+ * "The result of whichever of these ran": after a router, exactly one of the branches runs and
+ * the others are skipped. `default` passes over a skipped step's output (the engine makes it
+ * undefined), so the first step that ran gives the value, keeping its type (text or object).
+ */
+export function joinTemplate(stepIds: string[]): string {
+  if (!stepIds.length) return "";
+  const [first, ...rest] = stepIds;
+  return `{{ nodes.${first}.output${rest.map((id) => ` | default(nodes.${id}.output)`).join("")} }}`;
+}
+
+/** The steps a join template written by `joinTemplate` reads, in order; null for any other template. */
+export function joinedSteps(template: string): string[] | null {
+  const m = /^\{\{\s*nodes\.(\w+)\.output((?:\s*\|\s*default\(nodes\.\w+\.output\))*)\s*\}\}$/.exec(template.trim());
+  if (!m) return null;
+  return [m[1], ...[...m[2].matchAll(/nodes\.(\w+)\.output/g)].map((x) => x[1])];
+}

@@ -82,4 +82,6 @@ export interface Problem {
   path: string;
   message: string;
   node_id?: string | null;
+  /** Absent for errors. A warning is shown but blocks neither a save nor a run. */
+  severity?: "error" | "warning";
 }

@@ -12,6 +12,7 @@ import { useEditorUi } from "../../stores/editorUi";
 import { useGraph } from "../../stores/graphStore";
 import { useRun } from "../../stores/runStore";
 import { toast } from "../../ui/toasts";
+import { useWarnings } from "./warnings";
 
 export type GraphKey = number | "new";
 
@@ -30,6 +31,7 @@ async function openFlow(graphId: GraphKey): Promise<Loaded> {
   ]);
   const draft = loadDraft(graphId);
   const store = useGraph.getState();
+  useWarnings.getState().set([]); // another flow's warnings; its own come with its first check
   if (graph?.spec) {
     store.load({ graphId: graph.id, spec: graph.spec, catalogue, version: graph.latest_version?.number ?? null });
     if (draft && JSON.stringify(draft.spec) !== JSON.stringify(graph.spec)) useEditorUi.getState().set({ draftOffer: draft });

@@ -2,9 +2,10 @@
 import { useEffect } from "react";
 import { ApiError } from "../../api/client";
 import { validateGraph } from "../../api/endpoints";
-import { pinProblems, structuralProblems, type Catalogue } from "../../graph-core";
+import { bySeverity, pinProblems, structuralProblems, type Catalogue } from "../../graph-core";
 import { useEditorUi } from "../../stores/editorUi";
 import { useGraph } from "../../stores/graphStore";
+import { useWarnings } from "./warnings";
 
 /** Wait for a pause in typing before asking the server. */
 const DEBOUNCE_MS = 450;
@@ -17,7 +18,9 @@ async function check(catalogue: Catalogue): Promise<void> {
   try {
     const result = await validateGraph(spec);
     if (useGraph.getState().revision !== at) return; // an edit came since: its own check will report
-    useGraph.getState().setProblems(pinProblems(result.problems, spec, catalogue));
+    const { errors, warnings } = bySeverity(pinProblems(result.problems, spec, catalogue));
+    useGraph.getState().setProblems(errors);
+    useWarnings.getState().set(warnings);
     ui.set({ serverCheck: "ok" });
   } catch (e) {
     if (useGraph.getState().revision !== at) return;
