@@ -30,7 +30,7 @@ from .flow_views import only, rate_limit, read_body, tagged
 from .follow import wait_finished
 from .openai_answers import chat_completion, response_object, run_answer
 from .openai_catalog import models_for_key, target_for_call
-from .openai_errors import OpenAIRefusal, from_call_refused, from_invalid_input, unavailable
+from .openai_errors import OpenAIRefusal, from_call_refused, from_invalid_input, unavailable, unknown_model
 from .openai_mapping import Conversation, flow_input, parse_chat, parse_responses
 from .openai_streaming import answer_node, chat_stream, responses_stream, sse_response
 from .selectors import run_with_version
@@ -120,7 +120,8 @@ async def responses(request: HttpRequest) -> HttpResponseBase:
     return await _call(request, parse_responses, _responses_answer, responses_stream)
 
 
-async def models(request: HttpRequest) -> HttpResponseBase:
+async def models(request: HttpRequest, model_id: str | None = None) -> HttpResponseBase:
+    """``GET /v1/models`` lists the flows the key may call; ``GET /v1/models/<id>`` answers one of them."""
     request_id: str | None = None
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id"))
@@ -130,6 +131,11 @@ async def models(request: HttpRequest) -> HttpResponseBase:
             return models_for_key(authenticate_api_key(request.headers.get("Authorization")))
 
         data = await db(listing)()
+        if model_id is not None:
+            found = next((m for m in data if m["id"] == model_id), None)
+            if found is None:
+                raise unknown_model(model_id)
+            return tagged(JsonResponse(found), request_id)
     except Exception as exc:
         refusal = _openai_shape(exc)
         if refusal is None:

@@ -25,5 +25,6 @@ openai_urlpatterns = [
     path("chat/completions", openai_views.chat_completions),
     path("responses", openai_views.responses),
     path("models", openai_views.models),
+    path("models/<str:model_id>", openai_views.models),
     re_path(r"^(?P<rest>.*)$", openai_views.unknown_route),
 ]

@@ -218,6 +218,7 @@ RULES: dict[str, list[Case]] = {
              lambda w: {"model": w.endpoint, "messages": [{"role": "user", "content": "hi"}]})],
     "v1/responses": [case("POST", API_KEY, lambda w: "/v1/responses", lambda w: {"model": w.endpoint, "input": "hi"})],
     "v1/models": [case("GET", API_KEY, lambda w: "/v1/models")],
+    "v1/models/<str:model_id>": [case("GET", API_KEY, lambda w: f"/v1/models/{w.endpoint}")],
     "v1/^(?P<rest>.*)$": [case("GET", PUBLIC, lambda w: "/v1/embeddings", scope=LIST)],
     "api/schema/": [case("GET", PUBLIC, lambda w: "/api/schema/", scope=LIST)],
     "api/docs/": [case("GET", PUBLIC, lambda w: "/api/docs/", scope=LIST)],

@@ -128,6 +128,11 @@ def test_models_lists_exactly_the_flows_the_key_may_call(live_stack, alice_api, 
     assert sorted(m.id for m in client(live_stack, every).models.list()) == ["alpha", "beta"]
     assert [m.id for m in client(live_stack, scoped).models.list()] == ["beta"]
     assert {m.owned_by for m in client(live_stack, every).models.list()} == {"patchbay"}
+    # models.retrieve answers a callable flow, and the SDK's NotFoundError for one the key may not call.
+    assert client(live_stack, scoped).models.retrieve("beta").id == "beta"
+    for hidden in ("alpha", "gamma", "bobs", "draft"):
+        with pytest.raises(openai.NotFoundError):
+            client(live_stack, scoped).models.retrieve(hidden)
 
 
 def test_refusals_raise_the_sdks_own_errors(live_stack, alice_api, helper) -> None:  # type: ignore[no-untyped-def]
