@@ -46,6 +46,9 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
         self.last_seq = 0
         self._follower: asyncio.Task[None] | None = None
+        # Set only once the run is known to be the user's: a frame that arrives after a refusal (the client
+        # had sent it before it read the close) gets no answer at all, not even a pong.
+        self.following = False
         user = self.scope.get("user")
         after = _after(self.scope.get("query_string", b""))
         await self.accept()  # accept first, so the client can read the close code and reason
@@ -59,6 +62,7 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403, reason="no such run in your workspaces")
             return
         self.last_seq = after
+        self.following = True
         self._follower = asyncio.ensure_future(self._follow())
 
     async def disconnect(self, code: int) -> None:
@@ -74,6 +78,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         The stream is one-way; the only message is ``{"type": "ping"}`` (answered with a pong, so clients can
         check the line). The socket stays open after a bad message: the events matter more than the chatter.
         """
+        if not getattr(self, "following", False):
+            return
         if text_data is None:
             await self.send_json({"type": "error", "message": "send JSON text frames, e.g. {\"type\": \"ping\"}",
                                   "problems": [{"path": "", "message": "not a text frame"}]})

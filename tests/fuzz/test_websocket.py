@@ -98,3 +98,29 @@ def test_websocket_connects_and_messages_never_crash(sockets, run: str, afters: 
     for sent in outputs:
         if sent["type"] == "websocket.send" and "pong" in (sent.get("text") or ""):
             assert (who, run) in (("alice", "own"), ("bob", "other")), "only a member of the run's workspace gets answers"
+
+
+def test_a_refused_socket_answers_no_frame_sent_before_its_close_was_read(sockets) -> None:  # type: ignore[no-untyped-def]
+    """Found by this suite under load: alice's ping to bob's run, sent before she read the 4403, got a pong.
+
+    Channels handles the frame after the refusal (its dispatch is one message at a time), so the consumer must
+    itself stay silent on a socket it refused. Here the frames go out without waiting for the close.
+    """
+    from backend.config.asgi import application
+
+    async def refused_then_pinged() -> list[dict[str, Any]]:
+        path = f"/ws/runs/{sockets['other']}/"
+        communicator = WebsocketCommunicator(application, path, headers=[
+            (b"authorization", f"Token {sockets['alice']}".encode())])
+        await communicator.send_input({"type": "websocket.connect"})
+        for _ in range(3):
+            await communicator.send_input({"type": "websocket.receive", "text": '{"type": "ping"}'})
+        outputs = []
+        while not await communicator.receive_nothing(0.5):
+            outputs.append(await communicator.receive_output(timeout=10))
+        await communicator.disconnect(timeout=0.5)
+        return outputs
+
+    outputs = async_to_sync(refused_then_pinged)()
+    assert [o["type"] for o in outputs] == ["websocket.accept", "websocket.close"], outputs
+    assert outputs[1]["code"] == 4403
