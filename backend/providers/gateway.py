@@ -83,6 +83,10 @@ class LiteLLMGateway:
         # The route found for a request's estimate is reused for its call: one registry read per call.
         self._estimated: dict[int, ModelRoute] = {}
 
+    async def resolved_model(self, alias: str) -> dict[str, Any]:
+        route = await self._resolve(alias)
+        return {"model": route.model, "api_base": route.api_base or None}
+
     async def estimate_cost(self, request: LLMRequest) -> float:
         litellm = litellm_module()
         route = await self._resolve(request.alias)
