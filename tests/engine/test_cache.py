@@ -101,3 +101,15 @@ def test_a_fresh_run_asks_the_model_and_still_refreshes_the_cache() -> None:
     assert fresh.output == "changed"
     cached = _run(doc, model, cache)
     assert len(model.calls) == 3 and cached.output == "changed" and cached.totals["cache_hits"] == 1
+
+
+def test_an_unknown_alias_is_not_looked_up_in_the_cache_and_fails_as_before() -> None:
+    class Unknown(ScriptedLLM):
+        async def resolved_model(self, alias: str) -> dict[str, Any]:
+            from backend.engine.ports import LLMError
+
+            raise LLMError(f"unknown model alias '{alias}'", kind="unknown_model")
+
+    model, cache = Unknown(fail_aliases={"fast"}), MemoryCache()
+    result = _run(_doc(params={"temperature": 0}), model, cache)
+    assert result.status == "failed" and len(model.calls) == 1 and cache.data == {}
