@@ -171,6 +171,7 @@ class RunState:
         if cached is not None:
             result = LLMResult(**cached["result"])
             self._fill_llm_span(span, result)
+            span.attributes.pop("patchbay.attempts", None)  # the original call's; a hit made no attempt
             span.cache_hit = True
             span.cost_usd = 0.0  # a cache hit costs nothing; what the original call cost and took is what it saved
             span.attributes.update({

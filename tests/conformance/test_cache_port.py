@@ -50,10 +50,12 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-# What the engine stores: a model result's fields (runtime.py caches ``result.__dict__``).
-ANSWER = LLMResult(text="Bonjour", model="scripted/fast", input_tokens=12, output_tokens=3, cost_usd=0.00042,
-                   attempts=2, fallback_from=["primary"], parsed={"greeting": "Bonjour", "n": [1, 2.5, None]},
-                   attributes={"patchbay.attempt_errors": ["timeout: 30 s"], "ok": True}).__dict__
+# What the engine stores: a model result's fields and the original call's time (runtime.py's cache entry).
+ANSWER = {"result": LLMResult(text="Bonjour", model="scripted/fast", input_tokens=12, output_tokens=3,
+                              cost_usd=0.00042, attempts=2, fallback_from=["primary"],
+                              parsed={"greeting": "Bonjour", "n": [1, 2.5, None]},
+                              attributes={"patchbay.attempt_errors": ["timeout: 30 s"], "ok": True}).__dict__,
+          "duration_ms": 812.5}
 
 
 def test_a_key_never_set_is_a_miss(new_cache: CacheFactory) -> None:
