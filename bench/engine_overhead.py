@@ -38,6 +38,9 @@ class ZeroLatencyLLM:
     async def estimate_cost(self, request: LLMRequest) -> float:
         return 0.001
 
+    async def resolved_model(self, alias: str) -> dict[str, Any]:
+        return {"model": f"scripted/{alias}"}
+
     async def complete(self, request: LLMRequest, on_delta: Any = None) -> LLMResult:
         self.calls += 1
         return LLMResult(text="ok", model=f"scripted/{request.alias}", input_tokens=10, output_tokens=5,

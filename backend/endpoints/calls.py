@@ -1,7 +1,7 @@
 """The body and headers of a flow call, checked before anything is stored.
 
 ``POST /api/v1/flows/<slug>/run`` takes ``{"input", "mode"?, "budget"?,
-"callback_url"?, "timeout_s"?}``. Every problem is reported at once with its
+"callback_url"?, "timeout_s"?, "fresh"?}``. Every problem is reported at once with its
 path; sizes are checked first so an oversized request costs no parsing.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from backend.engine.canonical import canonical_hash
 from .errors import CallRefused
 
 MODES = ("sync", "async", "stream")
-FIELDS = {"input", "mode", "budget", "callback_url", "timeout_s"}
+FIELDS = {"input", "mode", "budget", "callback_url", "timeout_s", "fresh"}
 MAX_HEADER_ID = 200
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII, no spaces
 
@@ -32,6 +32,7 @@ class Call:
     callback_url: str | None
     timeout_s: float | None
     request_hash: str  # what an Idempotency-Key retry must match
+    fresh: bool = False  # skip cache reads: every model call is made (its answer is still cached)
 
 
 def too_large(what: str, size: int, limit: int, path: str = "") -> CallRefused:
@@ -81,11 +82,14 @@ def parse_call(body: bytes, *, slug: str, max_input_bytes: int, max_timeout_s: f
                                   or not 0 < timeout_s <= max_timeout_s):
         problems.append({"path": "timeout_s", "message": f"must be a number of seconds, above 0 and at most "
                                                          f"{max_timeout_s:g}"})
+    fresh = doc.get("fresh", False)
+    if not isinstance(fresh, bool):
+        problems.append({"path": "fresh", "message": "must be true or false"})
     if problems:
         raise CallRefused(400, "invalid", "The call has problems; no run was started.", problems)
     return Call(input=doc["input"], mode=mode, budget=budget, callback_url=callback_url,
                 timeout_s=float(timeout_s) if timeout_s is not None else None,
-                request_hash=request_hash(slug, doc))
+                request_hash=request_hash(slug, doc), fresh=fresh)
 
 
 def header_id(name: str, value: str | None) -> str | None:

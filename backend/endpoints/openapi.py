@@ -76,6 +76,8 @@ def components(input_schema: dict[str, Any], output: dict[str, Any]) -> dict[str
                                                 "signing secret (Patchbay-Signature: t=…,v1=HMAC-SHA256)."},
                 "timeout_s": {"type": "number", "exclusiveMinimum": 0,
                               "description": "How long a sync call waits, at most the server's sync timeout."},
+                "fresh": {"type": "boolean", "default": False,
+                          "description": "Skip the cache: every model call is made (and its answer cached)."},
             },
         },
         "FlowUsage": usage,

@@ -272,7 +272,7 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
             run = run_create(graph=endpoint.graph, user=None, input=call.input,
                              version_number=version.number, budget=call.budget, source=source,
                              api_key=key, request_id=request_id,
-                             then=_after_run if call.callback_url else None)
+                             then=_after_run if call.callback_url else None, fresh=call.fresh)
             EndpointCall.objects.create(endpoint=endpoint, run=run)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)

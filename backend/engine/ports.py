@@ -29,6 +29,9 @@ class LLMRequest:
     stream: bool = False
     timeout_s: float | None = None  # what is left of the run's time budget
     cache: bool | None = None  # None: cache only deterministic calls (temperature 0)
+    cache_ttl_s: float | None = None  # how long a cached answer is served; None: the cache's default
+    # What else the answer depends on, for the cache key: the step's config and the prompt version it used.
+    cache_context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +66,11 @@ class LLMError(Exception):
 class LLM(Protocol):
     async def complete(self, request: LLMRequest, on_delta: DeltaCallback | None = None) -> LLMResult: ...
 
+    async def resolved_model(self, alias: str) -> dict[str, Any]:
+        """What an alias answers with now (provider model, endpoint): part of the cache key, so remapping an
+        alias to another model is a cache miss. Raises LLMError for an unknown alias."""
+        ...
+
     async def estimate_cost(self, request: LLMRequest) -> float:
         """Cost the call will at least incur (its prompt) plus its capped completion, in USD."""
         ...
@@ -74,10 +82,16 @@ class Events(Protocol):
         ...
 
 
+# How long a cached answer is kept when the step names no TTL: one day.
+DEFAULT_CACHE_TTL_S = 24 * 3600
+
+
 class Cache(Protocol):
     async def get(self, key: str) -> Any | None: ...
 
-    async def set(self, key: str, value: Any) -> None: ...
+    async def set(self, key: str, value: Any, ttl_s: float = DEFAULT_CACHE_TTL_S) -> None:
+        """Keep ``value`` under ``key`` for ``ttl_s`` seconds (fractions honoured); a later get is a miss."""
+        ...
 
 
 class Clock(Protocol):
@@ -100,23 +114,42 @@ class NoCache:
     async def get(self, key: str) -> Any | None:
         return None
 
-    async def set(self, key: str, value: Any) -> None:
+    async def set(self, key: str, value: Any, ttl_s: float = DEFAULT_CACHE_TTL_S) -> None:
         return None
+
+
+class WriteOnlyCache:
+    """A run started "fresh": every call goes to the model, and its answers still refresh the cache."""
+
+    def __init__(self, inner: Cache):
+        self.inner = inner
+
+    async def get(self, key: str) -> Any | None:
+        return None
+
+    async def set(self, key: str, value: Any, ttl_s: float = DEFAULT_CACHE_TTL_S) -> None:
+        await self.inner.set(key, value, ttl_s)
 
 
 class MemoryCache:
     """In-process, with the Redis cache's semantics: values are kept as JSON, so each ``get`` returns a copy
-    and a value changed after ``set`` is not changed in the cache (tests/conformance holds both to one contract)."""
+    and a value changed after ``set`` is not changed in the cache; entries expire after their TTL
+    (tests/conformance holds both to one contract)."""
 
     def __init__(self) -> None:
-        self.data: dict[str, str] = {}
+        self.data: dict[str, tuple[float, str]] = {}  # key -> (monotonic expiry, JSON)
 
     async def get(self, key: str) -> Any | None:
-        raw = self.data.get(key)
-        return None if raw is None else json.loads(raw)
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del self.data[key]
+            return None
+        return json.loads(entry[1])
 
-    async def set(self, key: str, value: Any) -> None:
-        self.data[key] = json.dumps(value, default=str)
+    async def set(self, key: str, value: Any, ttl_s: float = DEFAULT_CACHE_TTL_S) -> None:
+        self.data[key] = (time.monotonic() + ttl_s, json.dumps(value, default=str))
 
 
 class CollectingEvents:

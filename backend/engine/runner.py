@@ -114,6 +114,11 @@ def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:
         "cost_usd": round(sum(s.cost_usd for s in llm), 10),
         "llm_calls": sum(1 for s in llm if not s.cache_hit),
         "cache_hits": sum(1 for s in llm if s.cache_hit),
+        # What the cache saved: the cost and model time of the original calls its hits stand in for.
+        "saved_usd": round(sum(float(s.attributes.get("patchbay.cache.saved_cost_usd") or 0) for s in llm
+                               if s.cache_hit), 10),
+        "saved_ms": round(sum(float(s.attributes.get("patchbay.cache.saved_ms") or 0) for s in llm
+                              if s.cache_hit), 3),
         "duration_ms": round(elapsed_s * 1000, 3),
     }
 

@@ -12,7 +12,7 @@ from .budget import BudgetExceeded, BudgetTracker
 from .canonical import canonical_hash
 from .errors import NodeFailed
 from .limits import MAX_JSON_DEPTH
-from .ports import LLMError, LLMRequest, LLMResult, Ports
+from .ports import DEFAULT_CACHE_TTL_S, LLMError, LLMRequest, LLMResult, Ports
 from .problems import depth_problem
 from .schemas import SchemaUnusable, schema_errors
 from .spec import Budget, GraphSpec
@@ -152,8 +152,10 @@ class RunState:
 
     async def call_llm(self, request: LLMRequest, *, parent: Span, name: str) -> LLMResult:
         ports, recorder = self.ports, self.recorder
-        cache_key = _cache_key(request) if _cacheable(request) else None
+        cache_key = await _cache_key(request, ports) if _cacheable(request) else None
         cached = await ports.cache.get(cache_key) if cache_key is not None else None
+        if cached is not None and not (isinstance(cached, dict) and isinstance(cached.get("result"), dict)):
+            cached = None  # not an entry this version wrote: ask the model
         estimate = 0.0
         if cached is None:
             # Reserve before opening the span: a call the budget refuses never happened.
@@ -167,11 +169,16 @@ class RunState:
             **{f"gen_ai.request.{k}": v for k, v in request.params.items() if isinstance(v, (int, float, str))},
         })
         if cached is not None:
-            result = LLMResult(**cached)
+            result = LLMResult(**cached["result"])
             self._fill_llm_span(span, result)
+            span.attributes.pop("patchbay.attempts", None)  # the original call's; a hit made no attempt
             span.cache_hit = True
-            span.cost_usd = 0.0  # a cache hit costs nothing; the original cost stays in attributes
-            span.attributes["patchbay.cached_cost_usd"] = result.cost_usd
+            span.cost_usd = 0.0  # a cache hit costs nothing; what the original call cost and took is what it saved
+            span.attributes.update({
+                "patchbay.cache.hit": True,
+                "patchbay.cache.saved_cost_usd": result.cost_usd,
+                "patchbay.cache.saved_ms": float(cached.get("duration_ms") or 0.0),
+            })
             return self._finish_llm_span(span, result, request)
 
         remaining = self.budget.remaining_seconds()
@@ -185,6 +192,7 @@ class RunState:
                 recorder.emit("node.delta", node_id=parent.node_id, span_id=span.span_id, text=text,
                               attempt=attempt)
 
+        started = ports.clock.monotonic()
         try:
             result = await ports.llm.complete(request, on_delta)
         except LLMError as exc:
@@ -207,8 +215,10 @@ class RunState:
         finally:
             # The span is finished and kept even when its cost broke the budget.
             self._finish_llm_span(span, result, request)
-        if cache_key is not None:
-            await ports.cache.set(cache_key, result.__dict__)
+        if cache_key is not None and span.status == "succeeded":
+            # Kept with the answer: what a later hit saves is this call's cost and time.
+            entry = {"result": result.__dict__, "duration_ms": round((ports.clock.monotonic() - started) * 1000, 3)}
+            await ports.cache.set(cache_key, entry, request.cache_ttl_s or DEFAULT_CACHE_TTL_S)
         return result
 
     def _fill_llm_span(self, span: Span, result: LLMResult) -> None:
@@ -274,6 +284,12 @@ def _cacheable(request: LLMRequest) -> bool:
     return request.params.get("temperature") == 0
 
 
-def _cache_key(request: LLMRequest) -> str:
-    return "llm:" + canonical_hash({"alias": request.alias, "messages": request.messages,
-                                    "schema": request.response_schema, "params": request.params})
+async def _cache_key(request: LLMRequest, ports: Ports) -> str | None:
+    """Everything the answer depends on: the model the alias resolves to now (not its name, so remapping an
+    alias misses), the rendered messages, params, output schema, and the step's config and prompt version."""
+    try:
+        model = await ports.llm.resolved_model(request.alias)
+    except LLMError:
+        return None  # an unknown alias: the call itself fails, with its own span
+    return "llm2:" + canonical_hash({"model": model, "messages": request.messages, "params": request.params,
+                                     "schema": request.response_schema, "context": request.cache_context})

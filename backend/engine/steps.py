@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import NodeFailed
-from .ports import LLMRequest
+from .ports import DEFAULT_CACHE_TTL_S, LLMRequest
 from .problems import Problem
 from .schemas import SchemaUnusable, schema_errors, schema_problems
 from .template_limits import RenderGuard
@@ -25,6 +25,7 @@ PROMPT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*@([A-Za-z][A-Za-z0-9_-]*|[0-9]
 # What a subgraph (node or step) gets when its config gives no input: the caller's own input.
 DEFAULT_STEP_INPUT = "{{ input }}"
 GRAPH_REF_PATTERN = r"^[^@\s]{1,200}@[0-9]+$"
+MAX_CACHE_TTL_S = 30 * 24 * 3600
 
 MODEL_PARAMS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,6 +51,8 @@ LLM_STEP_PROPERTIES: dict[str, Any] = {
     "output_schema": {"type": "object", "title": "Structured output (JSON schema)",
                       "description": "Ask for JSON of this shape; the answer is checked against it."},
     "cache": {"type": "boolean", "title": "Cache answers", "description": "Default: cache only when temperature is 0."},
+    "cache_ttl_s": {"type": "integer", "title": "Cache for (seconds)", "minimum": 1, "maximum": MAX_CACHE_TTL_S,
+                    "default": DEFAULT_CACHE_TTL_S, "description": "How long a cached answer is served (default: a day)."},
 }
 
 SUBGRAPH_REF_SCHEMA: dict[str, Any] = {
@@ -164,11 +167,14 @@ async def run_step(ctx: NodeContext, step: Mapping[str, Any], *, name: str = "ll
             if errors:
                 raise NodeFailed(f"the subgraph's output does not have the shape this step needs: {errors[0].message}")
         return output
+    # Besides the rendered messages, a cached answer depends on the step as configured and the prompt version.
+    cache_context: dict[str, Any] = {"step": {k: v for k, v in step.items() if k not in ("cache", "cache_ttl_s")}}
     if "prompt_ref" in step:
         prompt = ctx.prompts.get(step["prompt_ref"])
         if prompt is None:
             raise NodeFailed(f"no saved prompt matches '{step['prompt_ref']}'")
         user, system = prompt.template, prompt.system
+        cache_context["prompt"] = {"ref": prompt.ref, "version_id": prompt.version_id}
         ctx.span.attributes["patchbay.prompt.ref"] = prompt.ref
         if prompt.version_id:
             ctx.span.attributes["patchbay.prompt.version_id"] = prompt.version_id
@@ -189,6 +195,8 @@ async def run_step(ctx: NodeContext, step: Mapping[str, Any], *, name: str = "ll
         response_schema=dict(schema) if schema is not None else None,
         stream=stream,
         cache=step.get("cache"),
+        cache_ttl_s=step.get("cache_ttl_s"),
+        cache_context=cache_context,
     )
     result = await ctx.call_llm(request, name=name)
     return result.parsed if schema is not None else result.text

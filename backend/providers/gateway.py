@@ -83,6 +83,13 @@ class LiteLLMGateway:
         # The route found for a request's estimate is reused for its call: one registry read per call.
         self._estimated: dict[int, ModelRoute] = {}
 
+    async def resolved_model(self, alias: str) -> dict[str, Any]:
+        """The model that would answer: the alias's own, or, switched off, its first fallback switched on (so an
+        answer cached before the kill switch is not served in place of the fallback's)."""
+        route = await self._resolve(alias)
+        answering = next((r for r in (route, *route.fallbacks) if r.enabled), route)
+        return {"model": answering.model, "api_base": answering.api_base or None, "enabled": answering.enabled}
+
     async def estimate_cost(self, request: LLMRequest) -> float:
         litellm = litellm_module()
         route = await self._resolve(request.alias)

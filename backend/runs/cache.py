@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from backend.config.redis_clients import async_redis
-
-TTL_SECONDS = 24 * 3600
+from backend.engine.ports import DEFAULT_CACHE_TTL_S
 
 
 class RedisCache:
@@ -19,5 +19,6 @@ class RedisCache:
         raw = await async_redis().get(self.prefix + key)
         return None if raw is None else json.loads(raw)
 
-    async def set(self, key: str, value: Any) -> None:
-        await async_redis().set(self.prefix + key, json.dumps(value, default=str), ex=TTL_SECONDS)
+    async def set(self, key: str, value: Any, ttl_s: float = DEFAULT_CACHE_TTL_S) -> None:
+        # Milliseconds, so a step's TTL is honoured to the fraction (Redis expires keys itself, in every worker).
+        await async_redis().set(self.prefix + key, json.dumps(value, default=str), px=max(1, math.ceil(ttl_s * 1000)))

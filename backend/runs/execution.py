@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.engine import execute_graph, parse_graph
-from backend.engine.ports import Ports, SystemClock
+from backend.engine.ports import Cache, Ports, SystemClock, WriteOnlyCache
 from backend.engine.runtime import PromptTemplate
 from backend.engine.spec import Budget
 from backend.graphs.selectors import dependencies
@@ -39,6 +39,7 @@ class Claimed:
     workspace_id: int
     prompts: dict[str, PromptTemplate]
     subgraphs: dict[str, dict[str, Any]]
+    fresh: bool = False
 
 
 def claim(run_id: Any) -> Claimed | None:
@@ -70,7 +71,7 @@ def claim(run_id: Any) -> Claimed | None:
     spec = run.graph_version.spec
     deps = dependencies(run.workspace, spec)
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
-                   workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs)
+                   workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh)
 
 
 def cancel_requested(run_id: Any) -> bool:
@@ -126,7 +127,8 @@ def _cancel_check(run_id: Any) -> Callable[[], Awaitable[bool]]:
 async def _engine_then_sink(run_id: Any, claimed: Claimed) -> str | None:
     """Run the engine, then wait for every event to be stored; the failure to record if the engine broke."""
     sink = RunEventSink(run_id)
-    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=RedisCache(f"ws{claimed.workspace_id}"),
+    cache: Cache = RedisCache(f"ws{claimed.workspace_id}")
+    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=WriteOnlyCache(cache) if claimed.fresh else cache,
                   clock=SystemClock(), is_cancelled=_cancel_check(run_id))
     failure = None
     try:

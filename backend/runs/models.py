@@ -40,6 +40,11 @@ class Run(models.Model):
     cost_usd = models.FloatField(default=0)
     llm_calls = models.PositiveIntegerField(default=0)
     latency_ms = models.FloatField(null=True, blank=True)  # engine time; the APIs call it engine_ms
+    # Answers served from the cache, and what they saved (the original calls' cost and model time).
+    cache_hits = models.PositiveIntegerField(default=0)
+    saved_usd = models.FloatField(default=0)
+    saved_ms = models.FloatField(default=0)
+    fresh = models.BooleanField(default=False)  # "run fresh": skip cache reads (answers are still cached)
     # Runs started through a published endpoint: the API key (never its secret) and the caller's X-Request-Id.
     api_key = models.ForeignKey("endpoints.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="runs")

@@ -21,6 +21,8 @@ class RunCreateInput(serializers.Serializer):
     budget = serializers.JSONField(required=False)
     source = serializers.ChoiceField(  # type: ignore[assignment]  # named like Field.source; DRF's metaclass moves it
         choices=CALLER_SOURCES, required=False, default="api", help_text="where the run was started: shown in the runs list")
+    fresh = serializers.BooleanField(required=False, default=False,
+                                     help_text="skip the cache: every model call is made (and its answer cached)")
 
 
 # A stored span's text columns hold "" for "none"; span.json says null.
@@ -41,7 +43,9 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "source": run.source, "request_id": run.request_id or None, "budget": run.budget, "created_at": run.created_at, "started_at": run.started_at,
         "finished_at": run.finished_at,
         "totals": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens, "cost_usd": run.cost_usd,
-                   "llm_calls": run.llm_calls, "duration_ms": run.latency_ms},
+                   "llm_calls": run.llm_calls, "duration_ms": run.latency_ms, "cache_hits": run.cache_hits,
+                   "saved_usd": run.saved_usd, "saved_ms": run.saved_ms},
+        "fresh": run.fresh,
         "engine_ms": run.engine_ms, "total_ms": run.total_ms,
         "websocket": f"/ws/runs/{run.pk}/",
     }
@@ -75,6 +79,9 @@ class TotalsOut(serializers.Serializer):
     cost_usd = serializers.FloatField()
     llm_calls = serializers.IntegerField()
     duration_ms = serializers.FloatField(allow_null=True, help_text="engine time, as the run's engine_ms")
+    cache_hits = serializers.IntegerField(help_text="model calls answered from the cache")
+    saved_usd = serializers.FloatField(help_text="what the cache hits saved: the original calls' cost")
+    saved_ms = serializers.FloatField(help_text="what the cache hits saved: the original calls' model time")
 
 
 class RunOut(serializers.Serializer):
@@ -94,6 +101,7 @@ class RunOut(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     totals = TotalsOut()
+    fresh = serializers.BooleanField(help_text="started with fresh: true (cache reads skipped)")
     engine_ms = serializers.FloatField(allow_null=True, help_text="time inside the engine, first step to last")
     total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")

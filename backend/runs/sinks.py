@@ -95,7 +95,8 @@ def end_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, err
     if totals is not None:
         fields.update(input_tokens=totals.get("input_tokens", 0), output_tokens=totals.get("output_tokens", 0),
                       cost_usd=totals.get("cost_usd", 0.0), llm_calls=totals.get("llm_calls", 0),
-                      latency_ms=totals.get("duration_ms"))
+                      latency_ms=totals.get("duration_ms"), cache_hits=totals.get("cache_hits", 0),
+                      saved_usd=totals.get("saved_usd", 0.0), saved_ms=totals.get("saved_ms", 0.0))
     # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
     return Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
 

@@ -43,7 +43,7 @@ class RunListView(APIView):
         data = parse(RunCreateInput, request)
         graph = graph_get(request.user, data["graph"])
         run = run_create(graph=graph, user=request.user, input=data["input"], version_number=data.get("version"),
-                         budget=data.get("budget"), source=data["source"])
+                         budget=data.get("budget"), source=data["source"], fresh=data["fresh"])
         return Response(run_out(run), status=status.HTTP_201_CREATED)
 
 

@@ -50,10 +50,12 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-# What the engine stores: a model result's fields (runtime.py caches ``result.__dict__``).
-ANSWER = LLMResult(text="Bonjour", model="scripted/fast", input_tokens=12, output_tokens=3, cost_usd=0.00042,
-                   attempts=2, fallback_from=["primary"], parsed={"greeting": "Bonjour", "n": [1, 2.5, None]},
-                   attributes={"patchbay.attempt_errors": ["timeout: 30 s"], "ok": True}).__dict__
+# What the engine stores: a model result's fields and the original call's time (runtime.py's cache entry).
+ANSWER = {"result": LLMResult(text="Bonjour", model="scripted/fast", input_tokens=12, output_tokens=3,
+                              cost_usd=0.00042, attempts=2, fallback_from=["primary"],
+                              parsed={"greeting": "Bonjour", "n": [1, 2.5, None]},
+                              attributes={"patchbay.attempt_errors": ["timeout: 30 s"], "ok": True}).__dict__,
+          "duration_ms": 812.5}
 
 
 def test_a_key_never_set_is_a_miss(new_cache: CacheFactory) -> None:
@@ -126,3 +128,58 @@ def test_the_engine_serves_a_repeated_deterministic_call_from_it(new_cache: Cach
     assert len(model.calls) == 1
     hit = next(s for s in second.spans if s.kind == "llm")
     assert hit.cache_hit and hit.cost_usd == 0
+
+
+def test_an_entry_expires_after_its_ttl(new_cache: CacheFactory) -> None:
+    cache = new_cache()
+
+    async def main() -> tuple[Any, Any]:
+        await cache.set("short", {"text": "soon gone"}, 0.3)
+        await cache.set("long", {"text": "stays"}, 60)
+        await asyncio.sleep(0.45)
+        return await cache.get("short"), await cache.get("long")
+
+    short, long = run(main())
+    assert short is None
+    assert long == {"text": "stays"}
+
+
+def test_an_entry_is_served_within_its_ttl(new_cache: CacheFactory) -> None:
+    cache = new_cache()
+
+    async def main() -> Any:
+        await cache.set("k", {"text": "fresh"}, 5)
+        await asyncio.sleep(0.1)
+        return await cache.get("k")
+
+    assert run(main()) == {"text": "fresh"}
+
+
+def test_a_second_set_restarts_the_ttl(new_cache: CacheFactory) -> None:
+    cache = new_cache()
+
+    async def main() -> Any:
+        await cache.set("k", {"text": "old"}, 0.3)
+        await cache.set("k", {"text": "new"}, 60)
+        await asyncio.sleep(0.45)
+        return await cache.get("k")
+
+    assert run(main()) == {"text": "new"}
+
+
+def test_the_engine_honours_a_steps_ttl(new_cache: CacheFactory) -> None:
+    """A step's cache_ttl_s reaches the cache: past it, the same call asks the model again."""
+    cache = new_cache()
+    model = ScriptedLLM(answer=lambda r: "Bonjour")
+    doc = graph([{"id": "in", "type": "input"}, llm("a", params={"temperature": 0}, cache_ttl_s=1),
+                 {"id": "out", "type": "output", "config": {"value": "{{ nodes.a.output }}"}}], chain("in", "a", "out"))
+
+    def once() -> Any:
+        return run(execute_graph(parse_graph(doc), {"text": "x"}, ports=Ports(llm=model, events=CollectingEvents(),
+                                                                                cache=cache)))
+
+    once()
+    assert once().totals["cache_hits"] == 1 and len(model.calls) == 1
+    run(asyncio.sleep(1.2))
+    third = once()
+    assert third.totals["cache_hits"] == 0 and len(model.calls) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from backend.engine.ports import DeltaCallback, LLMError, LLMRequest, LLMResult
 
@@ -18,9 +19,13 @@ class ScriptedLLM:
     cost_per_call: float = 0.001
     fail_aliases: set[str] = field(default_factory=set)
     calls: list[LLMRequest] = field(default_factory=list)
+    models: dict[str, str] = field(default_factory=dict)  # alias -> the model it resolves to (scripted/<alias>)
 
     async def estimate_cost(self, request: LLMRequest) -> float:
         return self.cost_per_call
+
+    async def resolved_model(self, alias: str) -> dict[str, Any]:
+        return {"model": self.models.get(alias, f"scripted/{alias}")}
 
     async def complete(self, request: LLMRequest, on_delta: DeltaCallback | None = None) -> LLMResult:
         self.calls.append(request)

@@ -53,3 +53,18 @@ def test_the_estimate_prices_the_prompt_and_the_capped_completion() -> None:
     route = ModelRoute(alias="p", model="demo/p", input_cost_per_token=1e-6, output_cost_per_token=2e-6)
     estimate = asyncio.run(gateway({"p": route}).estimate_cost(LLMRequest("p", MESSAGES, params={"max_tokens": 100})))
     assert 100 * 2e-6 < estimate < 100 * 2e-6 + 50 * 1e-6
+
+
+def test_the_cache_sees_the_model_that_would_answer_not_the_alias() -> None:
+    """Part of the cache key: the provider model and endpoint; switched off, the fallback that would answer."""
+    backup = ModelRoute(alias="backup", model="openai/gpt-4o", api_base="http://127.0.0.1:9/v1")
+    main = ModelRoute(alias="main", model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", fallbacks=(backup,))
+    other_server = ModelRoute(alias="main", model="openai/gpt-4o-mini", api_base="http://127.0.0.1:8/v1")
+    switched_off = ModelRoute(alias="main", model="openai/gpt-4o-mini", enabled=False, fallbacks=(backup,))
+
+    def identity(route: ModelRoute) -> dict:
+        return asyncio.run(gateway({"main": route}).resolved_model("main"))
+
+    assert identity(main)["model"] == "openai/gpt-4o-mini"
+    assert identity(main) != identity(other_server)  # same model name, another server
+    assert identity(switched_off)["model"] == "openai/gpt-4o"

@@ -229,7 +229,7 @@ def test_the_api_shows_a_pruned_run_without_error(alice, alice_api) -> None:  # 
     body = response.json()
     assert body["details_pruned"] is True and body["status"] == "succeeded"
     assert body["totals"] == {"input_tokens": 12, "output_tokens": 40, "cost_usd": 0.0003, "llm_calls": 1,
-                              "duration_ms": 210.0}
+                              "duration_ms": 210.0, "cache_hits": 0, "saved_usd": 0.0, "saved_ms": 0.0}
     assert [(s["input"], s["output"], s["model"], s["output_tokens"]) for s in body["spans"]] == [(None, None, "fast", 40)]
     events = alice_api.get(f"/api/runs/{run.pk}/events/").json()
     assert [(e["type"], e["seq"], e["details_pruned"]) for e in events] == [("run.completed", 5, True)]

@@ -62,6 +62,9 @@ class ScriptedModel:
     async def estimate_cost(self, request: LLMRequest) -> float:
         return 0.0
 
+    async def resolved_model(self, alias: str) -> dict[str, Any]:
+        return {"model": f"scripted/{alias}"}
+
 
 @pytest.fixture
 def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:

@@ -26,9 +26,9 @@ export const listModels = () => api<ModelAlias[]>("GET", "/api/models/");
 export const listRuns = (graph: number, status?: string) =>
   api<RunRecord[]>("GET", `/api/runs/?graph=${graph}${status ? `&status=${encodeURIComponent(status)}` : ""}`);
 export const getRun = (id: string) => api<RunRecord>("GET", `/api/runs/${id}/`);
-/** Start a run; ``source`` says where from (the runs list shows it). */
-export const startRun = (graph: number, input: unknown, source: "canvas" | "replay", version?: number) =>
-  api<RunRecord>("POST", "/api/runs/", version ? { graph, input, source, version } : { graph, input, source });
+/** Start a run; ``source`` says where from (the runs list shows it); ``fresh`` skips the model cache. */
+export const startRun = (graph: number, input: unknown, source: "canvas" | "replay", version?: number, fresh = false) =>
+  api<RunRecord>("POST", "/api/runs/", { graph, input, source, ...(version ? { version } : {}), ...(fresh ? { fresh } : {}) });
 export const cancelRun = (id: string) => api<RunRecord>("POST", `/api/runs/${id}/cancel/`);
 
 export const listMembers = (workspace: number) => api<Members>("GET", `/api/workspaces/${workspace}/members/`);

@@ -40,6 +40,8 @@ export const totalsSchema = z.object({
   cost_usd: z.number().min(0).optional(),
   llm_calls: z.number().int().min(0).optional(),
   cache_hits: z.number().int().min(0).optional(),
+  saved_usd: z.number().min(0).optional(),
+  saved_ms: z.number().min(0).optional(),
   duration_ms: z.number().nullable().optional(),
 });
 

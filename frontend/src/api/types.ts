@@ -50,6 +50,9 @@ export interface RunTotals {
   llm_calls: number;
   duration_ms: number | null;
   cache_hits?: number;
+  /** What the cache hits saved: the original calls' cost and model time. */
+  saved_usd?: number;
+  saved_ms?: number;
 }
 /** A span, as span.json defines it (the zod schema in ./events is checked against that file). */
 export type SpanRecord = Span;
@@ -68,6 +71,7 @@ export interface RunRecord {
   started_at: string | null;
   finished_at: string | null;
   totals: RunTotals;
+  fresh?: boolean;
   /** Time inside the engine, first step to last (the same as totals.duration_ms). */
   engine_ms: number | null;
   /** From accepted to finished, queue wait included; null until the run ends. */

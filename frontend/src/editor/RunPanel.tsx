@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { type Json, type JsonSchema } from "../graph-core";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
-import { canvasStepCounts, elapsedMs, inputPreview } from "../live/runFigures";
+import { cacheWords, canvasStepCounts, elapsedMs, inputPreview } from "../live/runFigures";
 import { useGraph } from "../stores/graphStore";
 import { useEditorUi } from "../stores/editorUi";
 import { useRun } from "../stores/runStore";
@@ -67,6 +67,17 @@ function UseExample() {
   );
 }
 
+/** "Run fresh": skip cached answers for the next run (what it gets back still refreshes the cache). */
+function RunFreshBox() {
+  const fresh = useEditorUi((s) => s.runFresh);
+  return (
+    <label className="checkbox small" title="Every model call is made again; its answers still refresh the cache">
+      <input type="checkbox" checked={fresh} onChange={(e) => useEditorUi.getState().set({ runFresh: e.target.checked })} data-testid="run-fresh" />
+      Run fresh (skip cache)
+    </label>
+  );
+}
+
 /** The run form, generated from the flow's input schema; what it holds lives in editorUi, so Ctrl+Enter runs it from anywhere. */
 export function RunForm({ graphKey, busy }: { graphKey: string; busy: boolean }) {
   const inputs = useGraph((s) => s.meta.inputs);
@@ -89,6 +100,7 @@ export function RunForm({ graphKey, busy }: { graphKey: string; busy: boolean })
         </label>
       )}
       {error && <div className="form-error">{error}</div>}
+      <RunFreshBox />
       <button className="btn btn-primary wide" type="submit" disabled={busy} data-testid="run-start">{busy ? "Starting…" : "▶ Run"}</button>
       <p className="muted small">A run uses the saved flow; unsaved changes are saved first. Ctrl+Enter runs from anywhere.</p>
     </form>
@@ -119,6 +131,7 @@ export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () 
   const pct = (v: number, max?: number) => (max ? ` of ${max} (${Math.min(999, Math.round((v / max) * 100))}%)` : "");
   const canvasIds = useGraph((s) => s.nodes.map((n) => n.id).join("\u0000"));
   const counts = useMemo(() => canvasStepCounts(run.nodes, canvasIds.split("\u0000")), [run.nodes, canvasIds]);
+  const cached = cacheWords(run.totals);
   if (!run.runId) return null;
   return (
     <>
@@ -128,6 +141,7 @@ export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () 
       <span title="Cost" data-testid="run-cost"><b>{money(cost)}</b>{budget.max_cost_usd ? <span className="muted">{pct(cost, budget.max_cost_usd).replace(/^ of (\S+)/, " of $$$1")}</span> : null}</span>
       <span title="Model calls">{calls} call{calls === 1 ? "" : "s"}{budget.max_llm_calls ? <span className="muted">{pct(calls, budget.max_llm_calls)}</span> : null}</span>
       <span className="muted">{tokens(toks)}</span>
+      {cached && <span className="cached-note" data-testid="run-cache" title={`Answers served from the cache; they saved ${duration(run.totals?.saved_ms ?? 0)} of model time`}>{cached}</span>}
       <span className="muted small counts">{Object.entries(counts).map(([k, v]) => `${v} ${(STATUS_WORDS[k] ?? k).toLowerCase()}`).join(" · ")}</span>
       {run.socketState === "reconnecting" && <span className="warn small" data-testid="reconnecting">Connection lost: reconnecting…</span>}
       {run.socketState === "refused" && <span className="warn small">{run.socketDetail}</span>}

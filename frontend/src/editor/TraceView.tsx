@@ -73,6 +73,7 @@ export function TraceView({ selected, onSelect, onClose }: { selected: string | 
                 <span className="gantt-label" style={{ paddingLeft: 8 + r.depth * 14 }}>
                   {s.kind === "llm" ? "↳ " : ""}{s.kind === "node" ? s.node_id : s.name}
                   {s.kind === "llm" && s.model ? <span className="muted small"> {s.model}</span> : null}
+                  {s.kind === "llm" && s.cache_hit ? <span className="cached-tag small" data-testid="span-cached"> cached</span> : null}
                 </span>
                 <span className="gantt-track">
                   <span className={`gantt-bar bar-${s.kind} bar-${s.status}${s.cache_hit ? " bar-cached" : ""}`} style={{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }}
@@ -93,6 +94,14 @@ export function TraceView({ selected, onSelect, onClose }: { selected: string | 
 
 const KNOWN_ATTRS = new Set(["patchbay.port", "patchbay.attempts", "error.type", "patchbay.skip_reason"]);
 
+/** What a cache hit saved, from the original call stored with the answer (engine/runtime.py). */
+function cacheFact(attributes: Record<string, unknown> | undefined): string {
+  const cost = attributes?.["patchbay.cache.saved_cost_usd"];
+  const ms = attributes?.["patchbay.cache.saved_ms"];
+  const saved = typeof cost === "number" ? ` · saved ${money(cost)}${typeof ms === "number" ? ` and ${duration(ms)}` : ""}` : "";
+  return `answered from the cache (no model call)${saved}`;
+}
+
 function Facts({ span }: { span: SpanRecord }) {
   const attempts = span.attributes?.["patchbay.attempts"];
   const facts: [string, string][] = [
@@ -102,7 +111,7 @@ function Facts({ span }: { span: SpanRecord }) {
   if (span.model) facts.push(["Model", span.model]);
   if (span.input_tokens || span.output_tokens) facts.push(["Tokens", `${span.input_tokens} in · ${span.output_tokens} out`]);
   if (span.cost_usd || span.kind === "llm") facts.push(["Cost", money(span.cost_usd)]);
-  if (span.cache_hit) facts.push(["Cache", "answered from the cache (no model call)"]);
+  if (span.cache_hit) facts.push(["Cache", cacheFact(span.attributes)]);
   if (typeof attempts === "number") facts.push(["Attempts", String(attempts)]);
   const port = span.attributes?.["patchbay.port"];
   if (typeof port === "string") facts.push(["Went to", port]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canvasStepCounts, elapsedMs, failureWords, inputPreview, resultView } from "./runFigures";
+import { cacheWords, canvasStepCounts, elapsedMs, failureWords, inputPreview, resultView } from "./runFigures";
 
 describe("elapsedMs", () => {
   it("never goes below zero when the browser's clock is behind the server's", () => {
@@ -49,5 +49,22 @@ describe("inputPreview", () => {
     expect(inputPreview({ a: "x", b: 2 })).toBe("a: x · b: 2");
     expect(inputPreview({ text: "y".repeat(100) }, 10)).toBe(`${"y".repeat(9)}…`);
     expect(inputPreview("plain")).toBe("plain");
+  });
+});
+
+describe("cacheWords", () => {
+  it("says how many answers came from the cache and what they saved", () => {
+    expect(cacheWords({ cache_hits: 2, saved_usd: 0.0031 })).toBe("cached: 2 · saved $0.0031");
+    expect(cacheWords({ cache_hits: 1, saved_usd: 1.5 })).toBe("cached: 1 · saved $1.50");
+  });
+
+  it("says nothing when no answer came from the cache", () => {
+    expect(cacheWords({ cache_hits: 0, saved_usd: 0 })).toBeNull();
+    expect(cacheWords({})).toBeNull();
+    expect(cacheWords(null)).toBeNull();
+  });
+
+  it("reads a run from before saved totals as having saved nothing", () => {
+    expect(cacheWords({ cache_hits: 3 })).toBe("cached: 3 · saved $0");
   });
 });

@@ -1,4 +1,5 @@
 /** What the run header and the Run panel show about a run, worked out from its state (pure). */
+import { money } from "../format";
 import type { NodeRun } from "./runState";
 
 interface Clock {
@@ -15,6 +16,13 @@ export function elapsedMs(run: Clock, now: number): number | null {
   if (run.totals?.duration_ms !== null && run.totals?.duration_ms !== undefined) return Math.max(0, run.totals.duration_ms);
   if (run.startedAt === null) return null;
   return Math.max(0, (run.finishedAt ?? now) - run.startedAt);
+}
+
+/** The run header's word on the cache, "cached: 2 · saved $0.0031", or null when nothing came from it. */
+export function cacheWords(totals: { cache_hits?: number; saved_usd?: number } | null): string | null {
+  const hits = totals?.cache_hits ?? 0;
+  if (hits <= 0) return null;
+  return `cached: ${hits} · saved ${money(totals?.saved_usd ?? 0)}`;
 }
 
 /** How many of the canvas's steps are in each state; steps inside a subgraph ("qa/answer") are not canvas steps. */

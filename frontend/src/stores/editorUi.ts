@@ -35,6 +35,8 @@ export interface EditorUi {
   runValues: JsonObject;
   runRaw: string;
   runError: string | null;
+  /** "Run fresh (skip cache)": the next run asks every model again (its answers still refresh the cache). */
+  runFresh: boolean;
   set(patch: Partial<Omit<EditorUi, "set" | "reset" | "refresh" | "setConnectHint">>): void;
   refresh(): void;
   setConnectHint(hint: string | null): void;
@@ -45,7 +47,7 @@ export interface EditorUi {
 const initial = {
   tab: "edit" as Tab, mode: "edit" as CanvasMode, saving: false as const, starting: false, traceOpen: false, selectedSpan: null, help: false,
   serverCheck: "ok" as const, draftOffer: null, bump: 0, connectHint: null, clipboard: null,
-  runValues: {} as JsonObject, runRaw: "{}", runError: null,
+  runValues: {} as JsonObject, runRaw: "{}", runError: null, runFresh: false,
 };
 
 export const useEditorUi = create<EditorUi>((set, get) => ({

@@ -12,7 +12,7 @@ import { readRunInput, rememberRunInput } from "../runInput";
 import { saveFlow } from "./saving";
 
 /** Run the saved flow with this input (saving first when it has changes, as a version made for a run). */
-export async function runFlow(input: Json, source: "canvas" | "replay" = "canvas", version?: number): Promise<void> {
+export async function runFlow(input: Json, source: "canvas" | "replay" = "canvas", version?: number, fresh = false): Promise<void> {
   const s = useGraph.getState();
   const ui = useEditorUi.getState();
   if (s.graphId === null) {
@@ -23,7 +23,7 @@ export async function runFlow(input: Json, source: "canvas" | "replay" = "canvas
   ui.set({ starting: true });
   try {
     if (s.isDirty() && !(await saveFlow("Saved before a run", "run"))) return;
-    const record = await startRun(s.graphId, input, source, version);
+    const record = await startRun(s.graphId, input, source, version, fresh);
     useRun.getState().follow(record, useGraph.getState().nodes.map((n) => n.id));
     ui.set({ selectedSpan: null, mode: "inspect", tab: "run" });
     navigate(`/graphs/${s.graphId}/runs/${record.id}`, { force: true });
@@ -44,7 +44,7 @@ export function runFromForm(graphKey: string): void {
   ui.set({ runError: "error" in read ? read.error : null });
   if ("error" in read) return;
   if (read.remember) rememberRunInput(graphKey, read.input);
-  void runFlow(read.input);
+  void runFlow(read.input, "canvas", undefined, ui.runFresh);
 }
 
 export async function stopRun(): Promise<void> {
