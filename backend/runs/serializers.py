@@ -112,6 +112,9 @@ class RunOut(serializers.Serializer):
     engine_ms = serializers.FloatField(allow_null=True, help_text="time inside the engine, first step to last")
     total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")
+    replay_of = serializers.UUIDField(allow_null=True, help_text="the run this one replays (POST .../replay/)")
+    replay_from_node = serializers.CharField(allow_null=True, help_text="the node the replay re-ran from; "
+                                             "null: the whole run")
 
 
 class RunDetailOut(RunOut):
