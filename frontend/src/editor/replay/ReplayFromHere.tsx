@@ -26,6 +26,7 @@ export function ReplayFromHere({ span }: { span: SpanRecord }) {
     try {
       const { replay, diff } = await replayAndCompare(runId, replayBody(nodeId, isLlm ? prompt : "", isLlm ? model : ""));
       setPhase({ kind: "done", replay, diff });
+      setOpen(false); // the diff takes the room; "Replay from here" opens the form again
     } catch (error) {
       setPhase({ kind: "failed", message: errorText(error) });
     }
