@@ -17,9 +17,11 @@ from rest_framework import status
 
 from backend.config.errors import InvalidRequest
 from backend.engine import SeededStep
+from backend.engine.schedule import SKIPPED_NO_PATH
 from backend.graphs.authz import Action, require
 
 from .models import Run, Span
+from .selectors import run_details_pruned
 from .services import run_create
 
 OVERRIDABLE = ("prompt", "model")  # what an override may change, on an llm node
@@ -49,12 +51,31 @@ def run_replay(*, run: Run, user: Any, from_node: str | None = None, version: in
                                                                f"has no node '{from_node}'"}])
     rerun = downstream(target.spec, from_node) if from_node else set(nodes)
     _check_override(override, nodes, rerun)
+    if from_node:
+        _check_stored(run, [n for n in nodes if n not in rerun], from_node)
     with transaction.atomic():  # the run is enqueued when this commits, with its replay fields set
         replay = run_create(graph=run.graph, user=user, input=run.input, version_number=number,
                             budget=run.budget or None, source="replay")
         replay.replay_of, replay.replay_from_node, replay.replay_override = run, from_node or "", dict(override or {})
         replay.save(update_fields=["replay_of", "replay_from_node", "replay_override"])
     return replay
+
+
+def _check_stored(run: Run, kept: list[str], from_node: str) -> None:
+    """Every step the replay does not run must have ended in the original: succeeded (its output is
+    seeded) or skipped by a decision (it is skipped again); a step that never ran there would run now."""
+    if run_details_pruned(run.pk):
+        raise RunStillRunning("This run's stored outputs were pruned by retention; replay all of it instead.",
+                              [{"path": "from_node", "message": "the original's step outputs are gone"}],
+                              code="conflict")
+    ended = {s.node_id for s in Span.objects.filter(run=run, kind="node", parent_id="")
+             if s.status == "succeeded" or (s.status == "skipped" and (s.attributes or {}).get(
+                 "patchbay.skip_reason") == SKIPPED_NO_PATH)}
+    missing = [n for n in kept if n not in ended]  # in document order
+    if missing:
+        raise InvalidRequest("The steps before this node did not all finish in the original.", [{
+            "path": "from_node", "message": f"'{from_node}' needs the stored outputs of {', '.join(missing)}, "
+            "which did not finish in that run; replay from an earlier step"}])
 
 
 def _check_override(override: Mapping[str, Any] | None, nodes: Mapping[str, Any], rerun: set[str]) -> None:

@@ -40,6 +40,9 @@ def test_a_replay_names_what_is_wrong(alice_api: Any) -> None:
     refused = replay(alice_api, queued, from_node="c")
     assert refused.status_code == 409 and refused.json()["problems"][0]["path"] == "run"
     Run.objects.filter(pk=queued).update(status=Run.Status.SUCCEEDED)
+    never_ran = replay(alice_api, queued, from_node="c")  # no stored span for a or b: they would run again
+    assert never_ran.status_code == 400 and never_ran.json()["problems"][0]["path"] == "from_node"
+    assert "in, a, b" in never_ran.json()["problems"][0]["message"]
     unknown = replay(alice_api, queued, from_node="nope")
     assert unknown.status_code == 400 and unknown.json()["problems"][0]["path"] == "from_node"
     upstream = replay(alice_api, queued, from_node="c", override={"node": "a", "prompt": "changed"})
