@@ -23,7 +23,7 @@ from .cache import RedisCache
 from .liveness import keep_alive
 from .loop import db_call
 from .models import Run
-from .replay import replay_plan
+from .replay_plan import replay_plan
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ model for the replay. ``compare`` lines the two runs up node by node.
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,11 +15,11 @@ from django.db import transaction
 from rest_framework import status
 
 from backend.config.errors import InvalidRequest
-from backend.engine import SeededStep
 from backend.engine.schedule import SKIPPED_NO_PATH
 from backend.graphs.authz import Action, require
 
 from .models import Run, Span
+from .replay_plan import downstream
 from .selectors import run_details_pruned
 from .services import run_create
 
@@ -92,47 +91,6 @@ def _check_override(override: Mapping[str, Any] | None, nodes: Mapping[str, Any]
         problems.append({"path": "override", "message": "give a prompt or a model to change"})
     if problems:
         raise InvalidRequest("The override has problems; no run was started.", problems)
-
-
-def downstream(spec: Mapping[str, Any], start: str) -> set[str]:
-    """``start`` and every node reachable from it along the edges."""
-    outgoing: dict[str, list[str]] = {}
-    for edge in spec.get("edges", []):
-        outgoing.setdefault(edge["from"], []).append(edge["to"])
-    seen, stack = {start}, [start]
-    while stack:
-        for target in outgoing.get(stack.pop(), []):
-            if target not in seen:
-                seen.add(target)
-                stack.append(target)
-    return seen
-
-
-def replay_plan(run: Run, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, SeededStep]]:
-    """For a claimed replay: the spec to run (with its override) and the steps seeded from the original."""
-    if run.replay_override:
-        spec = _with_override(spec, run.replay_override)
-    if not run.replay_from_node or run.replay_of_id is None:
-        return spec, {}
-    rerun = downstream(spec, run.replay_from_node)
-    ids = {n["id"] for n in spec.get("nodes", [])}
-    stored = Span.objects.filter(run_id=run.replay_of_id, kind="node", parent_id="", status="succeeded")
-    seeds = {s.node_id: SeededStep(s.output, (s.attributes or {}).get("patchbay.port"))
-             for s in stored if s.node_id in ids and s.node_id not in rerun}
-    return spec, seeds
-
-
-def _with_override(spec: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    spec = copy.deepcopy(spec)
-    for node in spec.get("nodes", []):
-        if node["id"] == override.get("node"):
-            config = node.setdefault("config", {})
-            if override.get("prompt"):
-                config.pop("prompt_ref", None)  # the replay's own words replace a saved prompt
-                config["prompt"] = override["prompt"]
-            if override.get("model"):
-                config["model"] = override["model"]
-    return spec
 
 
 def compare(original: Run, replay: Run) -> dict[str, Any]:
