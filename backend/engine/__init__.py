@@ -7,7 +7,7 @@ hands it a spec, an input and ports (``llm``, ``events``, ``cache``,
 from __future__ import annotations
 
 from .problems import Problem
-from .runner import RunResult, execute_graph
+from .runner import RunResult, SeededStep, execute_graph
 from .spec import GraphSpec, parse_graph
 from .validation import ValidationContext, validate_graph
 
@@ -15,6 +15,7 @@ __all__ = [
     "GraphSpec",
     "Problem",
     "RunResult",
+    "SeededStep",
     "ValidationContext",
     "execute_graph",
     "parse_graph",

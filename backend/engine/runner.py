@@ -30,6 +30,19 @@ from .validation import check_input
 CANCEL_POLL_SECONDS = 0.25
 
 
+@dataclass(frozen=True)
+class SeededStep:
+    """A step a replay does not run: its output and the port it fired, as the original run stored them.
+
+    The scheduler settles it like a step that just succeeded, so what it decided
+    (a router's route, a gate's pass or fail) is decided again and the branches
+    the original skipped stay skipped.
+    """
+
+    output: Any
+    port: str | None = None
+
+
 @dataclass
 class RunResult:
     status: str  # succeeded | failed | budget_exceeded | cancelled
@@ -65,11 +78,14 @@ async def execute_graph(
     prompts: Mapping[str, PromptTemplate] | None = None,
     budget: Budget | None = None,
     subgraphs: Mapping[str, Mapping[str, Any]] | None = None,
+    seeded: Mapping[str, SeededStep] | None = None,
 ) -> RunResult:
     """Run a validated graph to the end and return its status, output and spans.
 
     Never raises for anything a graph or a model can do: failures become the
-    run's status and error, and every span finished so far is kept.
+    run's status and error, and every span finished so far is kept. ``seeded``
+    (a replay from a node) names top-level steps that do not run: their stored
+    outputs stand in, and only the others make calls (and count against the budget).
     """
     trace_id = trace_id or new_id() + new_id()
     recorder = Recorder(ports.events, ports.clock, run_id or trace_id, trace_id)
@@ -80,7 +96,7 @@ async def execute_graph(
     recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
                   trace_id=trace_id)
 
-    scheduler = _Scheduler(spec, state)
+    scheduler = _Scheduler(spec, state, seeded=seeded)
     try:
         input_problem = input_problems(spec, input)
         if input_problem:
@@ -152,8 +168,10 @@ async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, 
 
 
 class _Scheduler:
-    def __init__(self, spec: GraphSpec, state: RunState, parent_span: Span | None = None):
+    def __init__(self, spec: GraphSpec, state: RunState, parent_span: Span | None = None,
+                 seeded: Mapping[str, SeededStep] | None = None):
         self.spec = spec
+        self.seeded = seeded or {}
         self.state = state
         # Inside a subgraph, spans nest under the subgraph node and ids carry its path ("qa/answer").
         self.parent_span_id = parent_span.span_id if parent_span else None
@@ -230,6 +248,9 @@ class _Scheduler:
         self.spans[node.id] = span
         recorder.emit("node.started", node_id=span.node_id, node_type=node.type, span_id=span.span_id,
                       parent_id=span.parent_id)
+        seed = self.seeded.get(node.id)
+        if seed is not None:
+            return self._settle_seeded(node, span, seed)
         try:
             outcome = await get_node_type(node.type).run(
                 node, NodeContext(run=self.state, span=span, node_id=node.id))
@@ -255,6 +276,16 @@ class _Scheduler:
         roll_up(span, recorder.children.get(span.span_id, []))
         recorder.emit("node.completed", node_id=span.node_id, span=span.to_dict())
         return outcome
+
+    def _settle_seeded(self, node: Node, span: Span, seed: SeededStep) -> NodeOutcome:
+        """A replayed run's upstream step: no call, the stored output and decision (the span says so)."""
+        self.state.node_views[node.id] = StepView(output=seed.output)
+        span.attributes["patchbay.seeded"] = True
+        if seed.port:
+            span.attributes["patchbay.port"] = seed.port
+        self.state.recorder.close_span(span, "succeeded", output=seed.output)
+        self.state.recorder.emit("node.completed", node_id=span.node_id, span=span.to_dict())
+        return NodeOutcome(output=seed.output, port=seed.port)
 
     def _fail(self, node: Node, span: Span, message: str) -> None:
         recorder = self.state.recorder

@@ -5,13 +5,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from backend.engine import execute_graph, parse_graph
+from backend.engine import SeededStep, execute_graph, parse_graph
 from backend.engine.ports import Cache, Ports, SystemClock, WriteOnlyCache
 from backend.engine.runtime import PromptTemplate
 from backend.engine.spec import Budget
@@ -23,6 +23,7 @@ from .cache import RedisCache
 from .liveness import keep_alive
 from .loop import db_call
 from .models import Run
+from .replay_plan import replay_plan
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Claimed:
     prompts: dict[str, PromptTemplate]
     subgraphs: dict[str, dict[str, Any]]
     fresh: bool = False
+    seeded: dict[str, SeededStep] = field(default_factory=dict)  # a replay from a node: steps not run again
 
 
 def claim(run_id: Any) -> Claimed | None:
@@ -68,10 +70,11 @@ def claim(run_id: Any) -> Claimed | None:
         finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
                                   expected=Run.Status.QUEUED)
         return None
-    spec = run.graph_version.spec
+    spec, seeded = replay_plan(run, run.graph_version.spec)
     deps = dependencies(run.workspace, spec)
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
-                   workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh)
+                   workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
+                   seeded=seeded)
 
 
 def cancel_requested(run_id: Any) -> bool:
@@ -134,7 +137,8 @@ async def _engine_then_sink(run_id: Any, claimed: Claimed) -> str | None:
     try:
         engine = asyncio.ensure_future(execute_graph(
             parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id), trace_id=claimed.trace_id,
-            prompts=claimed.prompts, subgraphs=claimed.subgraphs, budget=Budget.from_dict(claimed.budget)))
+            prompts=claimed.prompts, subgraphs=claimed.subgraphs, budget=Budget.from_dict(claimed.budget),
+            seeded=claimed.seeded))
         sink.stops(engine)  # a run whose trace can no longer be stored is over: no model call after that
         await engine
     except asyncio.CancelledError:

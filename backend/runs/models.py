@@ -49,6 +49,11 @@ class Run(models.Model):
     api_key = models.ForeignKey("endpoints.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="runs")
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # A replay (runs/replay.py): the run it re-ran, the node it re-ran from ("" = all of it), and the one
+    # node's prompt or model it changed for this replay ({} = none).
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_from_node = models.TextField(blank=True)
+    replay_override = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

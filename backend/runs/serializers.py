@@ -14,6 +14,19 @@ from .selectors import run_details_pruned
 CALLER_SOURCES = ("api", "canvas", "replay", "cli")
 
 
+class ReplayOverrideInput(serializers.Serializer):
+    node = serializers.CharField(max_length=200)
+    prompt = serializers.CharField(required=False, max_length=100000, allow_blank=True)
+    model = serializers.CharField(required=False, max_length=200, allow_blank=True)
+
+
+class RunReplayInput(serializers.Serializer):
+    from_node = serializers.CharField(required=False, max_length=200, help_text="re-run from this node; "
+                                      "the steps before it use the original's stored outputs")
+    version = serializers.IntegerField(required=False, min_value=1, help_text="default: the original's version")
+    override = ReplayOverrideInput(required=False, help_text="change one llm node's prompt or model for the replay")
+
+
 class RunCreateInput(serializers.Serializer):
     graph = serializers.IntegerField()
     version = serializers.IntegerField(required=False, min_value=1)
@@ -48,6 +61,8 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "fresh": run.fresh,
         "engine_ms": run.engine_ms, "total_ms": run.total_ms,
         "websocket": f"/ws/runs/{run.pk}/",
+        "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
+        "replay_from_node": run.replay_from_node or None,
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
@@ -105,6 +120,9 @@ class RunOut(serializers.Serializer):
     engine_ms = serializers.FloatField(allow_null=True, help_text="time inside the engine, first step to last")
     total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")
+    replay_of = serializers.UUIDField(allow_null=True, help_text="the run this one replays (POST .../replay/)")
+    replay_from_node = serializers.CharField(allow_null=True, help_text="the node the replay re-ran from; "
+                                             "null: the whole run")
 
 
 class RunDetailOut(RunOut):

@@ -7,6 +7,8 @@ urlpatterns = [
     path("runs/<str:run_id>/", views.RunDetailView.as_view()),
     path("runs/<str:run_id>/cancel/", views.RunCancelView.as_view()),
     path("runs/<str:run_id>/events/", views.RunEventListView.as_view()),
+    path("runs/<str:run_id>/replay/", views.RunReplayView.as_view()),
+    path("runs/<str:run_id>/compare/<str:other_id>/", views.RunCompareView.as_view()),
     path("schemas/span.json", views.SpanSchemaView.as_view()),
     path("schemas/events.json", views.EventsSchemaView.as_view()),
 ]

@@ -16,8 +16,9 @@ from backend.engine.shapes import events_schema, span_schema
 from backend.graphs.selectors import graph_get
 
 from .models import Run
+from .replay import compare, run_replay
 from .selectors import events_after, run_get, runs_visible_to
-from .serializers import RUN_EVENTS, RunCreateInput, RunDetailOut, RunOut, run_out
+from .serializers import RUN_EVENTS, RunCreateInput, RunDetailOut, RunOut, RunReplayInput, run_out
 from .services import run_cancel, run_create
 
 MAX_LIST = 200
@@ -58,6 +59,25 @@ class RunCancelView(APIView):
     def post(self, request: Request, run_id: str) -> Response:
         run = run_cancel(run=run_get(request.user, run_id), user=request.user)
         return Response(run_out(run), status=status.HTTP_202_ACCEPTED)
+
+
+class RunReplayView(APIView):
+    """Replay a finished run: all of it, or from a node (POST {from_node?, version?, override?})."""
+
+    @extend_schema(operation_id="runs_replay", request=RunReplayInput, responses={201: RunOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut})
+    def post(self, request: Request, run_id: str) -> Response:
+        data = parse(RunReplayInput, request)
+        replay = run_replay(run=run_get(request.user, run_id), user=request.user, from_node=data.get("from_node"),
+                            version=data.get("version"), override=data.get("override"))
+        return Response(run_out(replay), status=status.HTTP_201_CREATED)
+
+
+class RunCompareView(APIView):
+    """Two runs side by side (a replay and its original): per node outputs, cost and time."""
+
+    @extend_schema(operation_id="runs_compare", responses={200: OpenApiTypes.OBJECT, 404: ErrorOut})
+    def get(self, request: Request, run_id: str, other_id: str) -> Response:
+        return Response(compare(run_get(request.user, run_id), run_get(request.user, other_id)))
 
 
 class RunEventListView(APIView):

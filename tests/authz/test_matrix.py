@@ -59,6 +59,7 @@ class World:
     endpoint: str
     key: int
     member: int  # dave's user id
+    done: str = ""  # a finished run (a replay needs one)
     clients: dict[str, APIClient] = field(default_factory=dict)
 
 
@@ -85,8 +86,10 @@ def build_world() -> World:
     run = run_create(graph=graph, user=alice, input={"note": MARKER})  # stays queued: on_commit never fires here
     endpoint_create(user=alice, graph=graph, slug="ask-a", description=f"{MARKER} endpoint")
     key, _ = api_key_create(user=alice, workspace=a, name=f"{MARKER} key", rate_limit_per_minute=None)
+    done = run_create(graph=graph, user=alice, input={"note": MARKER})
+    Run.objects.filter(pk=done.pk).update(status=Run.Status.SUCCEEDED, output=MARKER)
     world = World(a=a, b=b, graph=graph.pk, prompt=prompt.name, run=str(run.pk), endpoint="ask-a", key=key.pk,
-                  member=dave.pk)
+                  member=dave.pk, done=str(done.pk))
     world.clients["anonymous"] = APIClient()
     for name, user in people.items():
         client = APIClient()
@@ -183,6 +186,9 @@ RULES: dict[str, list[Case]] = {
     "api/runs/<str:run_id>/": [case("GET", V, lambda w: f"/api/runs/{w.run}/")],
     "api/runs/<str:run_id>/cancel/": [case("POST", E, lambda w: f"/api/runs/{w.run}/cancel/")],
     "api/runs/<str:run_id>/events/": [case("GET", V, lambda w: f"/api/runs/{w.run}/events/")],
+    "api/runs/<str:run_id>/replay/": [case("POST", E, lambda w: f"/api/runs/{w.done}/replay/", lambda w: {})],
+    "api/runs/<str:run_id>/compare/<str:other_id>/": [
+        case("GET", V, lambda w: f"/api/runs/{w.done}/compare/{w.run}/")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
     "api/models/": [case("GET", SIGNED_IN, lambda w: "/api/models/", scope=LIST)],

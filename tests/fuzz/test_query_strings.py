@@ -56,6 +56,7 @@ def filled(alice, alice_api, workspace) -> dict[str, str]:  # type: ignore[no-un
     alice_api.post("/api/endpoints/", {"graph": graph["id"], "slug": "ask"}, format="json")
     assert Run.objects.filter(pk=run["id"]).exists()
     return {"<int:graph_id>": str(graph["id"]), "<int:number>": "1", "<str:run_id>": str(run["id"]),
+            "<str:other_id>": str(run["id"]),
             "<slug:name>": "greet", "<slug:label>": "production", "<int:workspace_id>": str(workspace.pk),
             "<slug:alias>": "fast", "<slug:slug>": "ask", "<int:key_id>": str(key["id"])}
 

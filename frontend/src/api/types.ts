@@ -77,6 +77,9 @@ export interface RunRecord {
   /** From accepted to finished, queue wait included; null until the run ends. */
   total_ms: number | null;
   websocket: string;
+  /** A replay: the run it re-ran, and the node it re-ran from (null: all of it). */
+  replay_of?: string | null;
+  replay_from_node?: string | null;
   spans?: SpanRecord[];
   /** Retention dropped the run's events and span input/output; totals and span timings are kept. */
   details_pruned?: boolean;

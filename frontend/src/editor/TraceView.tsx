@@ -3,6 +3,7 @@ import type { SpanRecord } from "../api/types";
 import { epochSeconds } from "../live/runState";
 import { duration, money, pretty, STATUS_WORDS } from "../format";
 import { useRun } from "../stores/runStore";
+import { ReplayFromHere } from "./replay/ReplayFromHere";
 
 interface Row {
   span: SpanRecord;
@@ -92,7 +93,7 @@ export function TraceView({ selected, onSelect, onClose }: { selected: string | 
   );
 }
 
-const KNOWN_ATTRS = new Set(["patchbay.port", "patchbay.attempts", "error.type", "patchbay.skip_reason"]);
+const KNOWN_ATTRS = new Set(["patchbay.port", "patchbay.attempts", "error.type", "patchbay.skip_reason", "patchbay.seeded"]);
 
 /** What a cache hit saved, from the original call stored with the answer (engine/runtime.py). */
 function cacheFact(attributes: Record<string, unknown> | undefined): string {
@@ -112,6 +113,7 @@ function Facts({ span }: { span: SpanRecord }) {
   if (span.input_tokens || span.output_tokens) facts.push(["Tokens", `${span.input_tokens} in · ${span.output_tokens} out`]);
   if (span.cost_usd || span.kind === "llm") facts.push(["Cost", money(span.cost_usd)]);
   if (span.cache_hit) facts.push(["Cache", cacheFact(span.attributes)]);
+  if (span.attributes?.["patchbay.seeded"]) facts.push(["Replayed", "stored output of the original run (not run again)"]);
   if (typeof attempts === "number") facts.push(["Attempts", String(attempts)]);
   const port = span.attributes?.["patchbay.port"];
   if (typeof port === "string") facts.push(["Went to", port]);
@@ -165,6 +167,7 @@ function SpanDetail({ span, spans }: { span: SpanRecord; spans: SpanRecord[] }) 
     <div>
       <h3>{span.kind === "node" ? span.node_id : span.name} <span className="muted small">{span.kind === "llm" ? "model call" : span.node_type}</span></h3>
       <Facts span={span} />
+      <ReplayFromHere key={span.span_id} span={span} />
       {span.error && <div className="notice notice-error" data-testid="span-error">{span.error}</div>}
       {messages(span) && (<><h4>Prompt sent</h4><Messages messages={messages(span)!} /></>)}
       {calls.map((c) => messages(c) && (
