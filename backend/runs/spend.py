@@ -58,7 +58,7 @@ def spend_this_month(workspace_id: int) -> float:
 
 
 def usd(amount: float) -> str:
-    return f"${amount:.6f}".rstrip("0").rstrip(".")
+    return "$" + (f"{amount:.10f}".rstrip("0").rstrip(".") or "0")
 
 
 class SpendCapReached(APIException):
