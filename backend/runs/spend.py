@@ -76,28 +76,30 @@ class SpendCapReached(APIException):
             "at 00:00 UTC; an admin of the workspace can raise it.")
 
 
-def _refusals_key(workspace_id: int, when: dt.datetime | None = None) -> str:
-    return f"patchbay:spend-cap:refused:{workspace_id}:{month_start(when):%Y-%m}"
+def _refusals_key(workspace: Workspace) -> str:
+    # The creation time too: a workspace id reused after a database reset starts from zero.
+    return (f"patchbay:spend-cap:refused:{workspace.pk}:{int(workspace.created_at.timestamp() * 1e6)}:"
+            f"{month_start():%Y-%m}")
 
 
-def _note_refusal(workspace_id: int) -> None:
+def _note_refusal(workspace: Workspace) -> None:
     from backend.config.redis_clients import sync_redis
 
     try:
         pipe = sync_redis().pipeline()
-        pipe.incr(_refusals_key(workspace_id))
-        pipe.expire(_refusals_key(workspace_id), _REFUSALS_TTL)
+        pipe.incr(_refusals_key(workspace))
+        pipe.expire(_refusals_key(workspace), _REFUSALS_TTL)
         pipe.execute()
     except OUTAGE_ERRORS as exc:  # the refusal stands; only its count is lost
-        log.warning("workspace %s: spend-cap refusal not counted (%s)", workspace_id, exc)
+        log.warning("workspace %s: spend-cap refusal not counted (%s)", workspace.pk, exc)
 
 
-def refusals_this_month(workspace_id: int) -> int | None:
+def refusals_this_month(workspace: Workspace) -> int | None:
     """How many starts the cap refused this month; None while Redis is unreachable."""
     from backend.config.redis_clients import sync_redis
 
     try:
-        value = sync_redis().get(_refusals_key(workspace_id))
+        value = sync_redis().get(_refusals_key(workspace))
     except OUTAGE_ERRORS:
         return None
     return int(value or 0)
@@ -110,7 +112,7 @@ def check_workspace_cap(workspace: Workspace) -> None:
         return
     spent = spend_this_month(workspace.pk)
     if spent >= cap:
-        _note_refusal(workspace.pk)
+        _note_refusal(workspace)
         log.info("workspace %s: run refused at the monthly spend cap (%s of %s)", workspace.pk, spent, cap)
         raise SpendCapReached(workspace, spent, cap)
 
@@ -132,7 +134,7 @@ def spend_status(workspace: Workspace) -> SpendStatus:
     cap = workspace.monthly_cap_usd
     return SpendStatus(workspace=workspace.pk, monthly_cap_usd=cap, warn_at_fraction=workspace.warn_at_fraction,
                        spend_this_month=spent, month_start=month_start(),
-                       refused_this_month=refusals_this_month(workspace.pk),
+                       refused_this_month=refusals_this_month(workspace),
                        warning=cap is not None and spent >= cap * workspace.warn_at_fraction,
                        reached=cap is not None and spent >= cap)
 
