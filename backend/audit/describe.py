@@ -60,6 +60,10 @@ def retention_state(workspace: Any) -> dict[str, Any]:
     return {"event_days": workspace.retention_event_days, "run_days": workspace.retention_run_days}
 
 
+def spend_cap_state(workspace: Any) -> dict[str, Any]:
+    return {"monthly_cap_usd": workspace.monthly_cap_usd, "warn_at_fraction": workspace.warn_at_fraction}
+
+
 # --------------------------------------------------------------------------- model registry (deployment-wide)
 
 

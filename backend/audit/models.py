@@ -40,6 +40,7 @@ class AuditEntry(models.Model):
         API_KEY_UPDATED = "api_key.updated"
         API_KEY_REVOKED = "api_key.revoked"
         RETENTION_CHANGED = "retention.changed"
+        SPEND_CAP_CHANGED = "spend_cap.changed"
         MEMBER_ADDED = "member.added"
         MEMBER_REMOVED = "member.removed"
         MEMBER_ROLE_CHANGED = "member.role_changed"

@@ -18,6 +18,7 @@ from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion, Workspace
 from backend.runs.models import Run
 from backend.runs.services import QueueUnavailable, run_create
+from backend.runs.spend import SpendCapReached
 
 from .callbacks import CallbackRefused, check_callback_url
 from .calls import Call
@@ -269,10 +270,14 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
             _check_callback(call.callback_url)
             version = version or endpoint.version
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
-            run = run_create(graph=endpoint.graph, user=None, input=call.input,
-                             version_number=version.number, budget=call.budget, source=source,
-                             api_key=key, request_id=request_id,
-                             then=_after_run if call.callback_url else None, fresh=call.fresh)
+            try:
+                run = run_create(graph=endpoint.graph, user=None, input=call.input,
+                                 version_number=version.number, budget=call.budget, source=source,
+                                 api_key=key, request_id=request_id,
+                                 then=_after_run if call.callback_url else None, fresh=call.fresh)
+            except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
+                raise CallRefused(429, capped.default_code, str(capped.detail),
+                                  headers={"Retry-After": str(capped.retry_after)}) from None
             EndpointCall.objects.create(endpoint=endpoint, run=run)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)

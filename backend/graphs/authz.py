@@ -6,7 +6,7 @@ Three roles, each including the one below it:
 - ``editor`` also changes graphs and prompts, starts and cancels runs, and moves prompt labels other than
   ``production`` (``staging`` and any label of their own);
 - ``admin`` also moves ``production`` (live endpoints run it), publishes, rolls back and unpublishes
-  endpoints, manages API keys, members and the retention policy.
+  endpoints, manages API keys, members, the retention policy and the monthly spend cap.
 
 Model aliases are shared by every workspace of the deployment, so changing them is for staff users
 (``is_staff``), whatever their workspace role; the check still goes through :func:`require`.
@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     API_KEY_MANAGE = "manage API keys"
     MEMBERS_MANAGE = "manage members"
     RETENTION_CHANGE = "change how long runs are kept"
+    SPEND_CAP_CHANGE = "change the workspace's monthly spend cap"
     MODEL_ALIAS_CHANGE = "change model aliases"
     AUDIT_READ = "read the audit log"
     DEPLOYMENT_AUDIT_READ = "read the deployment's audit log"
@@ -65,6 +66,7 @@ MINIMUM_ROLE: dict[Action, str] = {
     Action.API_KEY_MANAGE: Role.ADMIN,
     Action.MEMBERS_MANAGE: Role.ADMIN,
     Action.RETENTION_CHANGE: Role.ADMIN,
+    Action.SPEND_CAP_CHANGE: Role.ADMIN,
     Action.MODEL_ALIAS_CHANGE: STAFF,
     Action.AUDIT_READ: Role.ADMIN,
     Action.DEPLOYMENT_AUDIT_READ: STAFF,

@@ -37,6 +37,11 @@ class Workspace(models.Model):
                                          "empty: the deployment's default")
     retention_run_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days a finished run's row and totals are kept; empty: the default")
+    # Monthly spend cap (backend/runs/spend.py): runs and endpoint calls are refused once the runs started
+    # since the 1st (UTC) cost this much; running runs go on.
+    monthly_cap_usd = models.FloatField(null=True, blank=True,
+                                        help_text="Spend cap per calendar month (UTC) in USD; empty: none")
+    warn_at_fraction = models.FloatField(default=0.8, help_text="Warn admins once this fraction of the cap is spent")
 
     def __str__(self) -> str:
         return self.name

@@ -57,7 +57,11 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["api_key", "created_at"], name="run_api_key_created")]
+        indexes = [models.Index(fields=["api_key", "created_at"], name="run_api_key_created"),
+                   # A workspace's runs newest first (the runs list and its filters), and the month's spend summed
+                   # from the index alone (runs/spend.py): cost_usd rides along.
+                   models.Index(fields=["workspace", "created_at"], include=["cost_usd"],
+                                name="run_workspace_created")]
 
     @property
     def is_finished(self) -> bool:
@@ -106,6 +110,8 @@ class Span(models.Model):
     class Meta:
         ordering = ["started_at", "id"]
         constraints = [models.UniqueConstraint(fields=["run", "span_id"], name="one_span_id_per_run")]
+        # The runs search's ?model=: which runs made a model call to this model.
+        indexes = [models.Index(fields=["model", "run"], condition=models.Q(kind="llm"), name="span_llm_model")]
 
 
 class RunEvent(models.Model):

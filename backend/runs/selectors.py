@@ -1,19 +1,55 @@
 """Reads: which runs a user may see."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from backend.graphs.authz import Action, can
 
-from .models import Run, RunEvent
+from .models import Run, RunEvent, Span
 
 
 def runs_visible_to(user: Any) -> QuerySet[Run]:
     return Run.objects.filter(workspace__membership__user=user)
+
+
+@dataclass(frozen=True)
+class RunSearch:
+    """The runs list's filters, already checked (views.run_search_from parses the query string)."""
+
+    request_id: str = ""
+    status: str = ""
+    graph: int | None = None
+    version: int | None = None
+    source: str = ""
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    cost_above: float | None = None
+    latency_above: float | None = None  # engine_ms
+    model: str = ""  # runs with a model call answered by this model
+    error: str = ""  # part of the error text, any case
+    text: str = ""  # ?q=: part of the request id or of the error text
+
+
+def runs_matching(user: Any, search: RunSearch) -> QuerySet[Run]:
+    """The user's runs that pass every filter given, newest first (the ``run_workspace_created`` index)."""
+    runs = runs_visible_to(user)
+    exact = {"request_id": search.request_id, "status": search.status, "graph_id": search.graph,
+             "graph_version__number": search.version, "source": search.source,
+             "created_at__gt": search.created_after, "created_at__lt": search.created_before,
+             "cost_usd__gt": search.cost_above, "latency_ms__gt": search.latency_above,
+             "error__icontains": search.error}
+    runs = runs.filter(**{name: value for name, value in exact.items() if value not in (None, "")})
+    if search.model:  # the partial index span_llm_model finds the runs
+        runs = runs.filter(pk__in=Span.objects.filter(kind="llm", model=search.model).values("run_id"))
+    if search.text:
+        runs = runs.filter(Q(request_id__icontains=search.text) | Q(error__icontains=search.text))
+    return runs.order_by("-created_at", "-pk")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -20,6 +20,7 @@ from backend.graphs.models import Graph, GraphVersion
 
 from .models import Run
 from .sinks import finish_run_outside_engine
+from .spend import check_workspace_cap
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
         problems += [p.to_dict() for p in schema_problems(budget, BUDGET_SCHEMA, "budget")]
     if problems:
         raise InvalidRequest("The run request has problems; no run was started.", problems)
+    check_workspace_cap(graph.workspace)  # every start passes here: canvas, API, endpoints, OpenAI routes
     with transaction.atomic():
         run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=version, input=input,
                                  budget=budget or {}, trace_id=uuid.uuid4().hex, source=source, created_by=user,

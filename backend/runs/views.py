@@ -1,6 +1,9 @@
 """Run endpoints: thin; logic in services and selectors."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,35 +14,79 @@ from rest_framework.views import APIView
 
 from backend.config.api import ErrorOut, parse
 from backend.config.errors import InvalidRequest
-from backend.config.params import MAX_INT, parse_int
+from backend.config.params import MAX_INT, optional_int, parse_amount, parse_int, parse_text, parse_when
 from backend.engine.shapes import events_schema, span_schema
 from backend.graphs.selectors import graph_get
 
 from .models import Run
 from .replay import compare, run_replay
-from .selectors import events_after, run_get, runs_visible_to
-from .serializers import RUN_EVENTS, RunCreateInput, RunDetailOut, RunOut, RunReplayInput, run_out
+from .selectors import RunSearch, events_after, run_get, runs_matching
+from .serializers import RUN_EVENTS, RUN_SOURCES, RunCreateInput, RunDetailOut, RunOut, RunReplayInput, run_out
 from .services import run_cancel, run_create
 
 MAX_LIST = 200
+T = TypeVar("T")
+
+
+MAX_OFFSET = 100_000  # deeper than this, narrow the search instead
+SEARCH_PARAMS = [
+    OpenApiParameter("request_id", str, description="the caller's X-Request-Id, exactly"),
+    OpenApiParameter("status", str, enum=Run.Status.values), OpenApiParameter("graph", int),
+    OpenApiParameter("version", int, description="graph version number"),
+    OpenApiParameter("source", str, enum=list(RUN_SOURCES)),
+    OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time (UTC)"),
+    OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time (UTC)"),
+    OpenApiParameter("cost_above", float, description="USD"),
+    OpenApiParameter("latency_above", float, description="engine_ms, milliseconds"),
+    OpenApiParameter("model", str, description="runs with a model call answered by this model"),
+    OpenApiParameter("error", str, description="part of the error text, any case"),
+    OpenApiParameter("q", str, description="part of the request id or of the error text"),
+    OpenApiParameter("limit", int, description=f"1 to {MAX_LIST} (default {MAX_LIST})"),
+    OpenApiParameter("offset", int, description="skip this many; the Link header gives the next page")]
+
+
+def _choice(params: Any, field: str, choices: Any) -> str:
+    value = parse_text(params.get(field, ""), field=field)
+    if value and value not in choices:
+        raise InvalidRequest("Bad filter.", [{"path": field, "message": "must be one of " + ", ".join(choices)}])
+    return value
+
+
+def _optional(params: Any, field: str, parse: Callable[..., T]) -> T | None:
+    value = params.get(field, "")
+    return None if value == "" else parse(value, field=field)
+
+
+def run_search_from(params: Any) -> RunSearch:
+    """The runs list's query string as a ``RunSearch``; any bad value is a 400 naming its parameter."""
+    text = {field: parse_text(params.get(field, ""), field=field) for field in ("request_id", "model", "error", "q")}
+    return RunSearch(
+        request_id=text["request_id"], model=text["model"], error=text["error"], text=text["q"],
+        status=_choice(params, "status", Run.Status.values), source=_choice(params, "source", RUN_SOURCES),
+        graph=optional_int(params.get("graph"), field="graph", minimum=1),
+        version=optional_int(params.get("version"), field="version", minimum=1, maximum=MAX_INT),
+        created_after=_optional(params, "created_after", parse_when),
+        created_before=_optional(params, "created_before", parse_when),
+        cost_above=_optional(params, "cost_above", parse_amount),
+        latency_above=_optional(params, "latency_above", parse_amount))
 
 
 class RunListView(APIView):
-    @extend_schema(operation_id="runs_list", parameters=[OpenApiParameter("graph", int), OpenApiParameter("status", str)], responses={200: RunOut(many=True), 400: ErrorOut})
+    @extend_schema(operation_id="runs_list", parameters=SEARCH_PARAMS, responses={200: RunOut(many=True), 400: ErrorOut})
     def get(self, request: Request) -> Response:
-        runs = runs_visible_to(request.user).select_related("graph_version")
-        graph = request.query_params.get("graph")
-        if graph:
-            runs = runs.filter(graph_id=parse_int(graph, field="graph", minimum=1))
-        wanted = request.query_params.get("status")
-        if wanted:
-            if wanted not in Run.Status.values:
-                raise InvalidRequest("Bad filter.", [{"path": "status", "message": "must be one of "
-                                                      + ", ".join(Run.Status.values)}])
-            runs = runs.filter(status=wanted)
-        return Response([run_out(r) for r in runs[:MAX_LIST]])
+        search = run_search_from(request.query_params)
+        limit = optional_int(request.query_params.get("limit"), field="limit", default=MAX_LIST, minimum=1,
+                             maximum=MAX_LIST) or MAX_LIST
+        offset = optional_int(request.query_params.get("offset"), field="offset", default=0, maximum=MAX_OFFSET) or 0
+        page = list(runs_matching(request.user, search).select_related("graph_version")[offset:offset + limit + 1])
+        response = Response([run_out(r) for r in page[:limit]])
+        if len(page) > limit:  # one more than asked: there is a next page
+            query = request.query_params.copy()
+            query["offset"] = str(offset + limit)
+            response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+        return response
 
-    @extend_schema(operation_id="runs_create", request=RunCreateInput, responses={201: RunOut, 400: ErrorOut, 404: ErrorOut})
+    @extend_schema(operation_id="runs_create", request=RunCreateInput, responses={201: RunOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(RunCreateInput, request)
         graph = graph_get(request.user, data["graph"])

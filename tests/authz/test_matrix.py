@@ -110,7 +110,8 @@ def state_of(w: World) -> tuple[Any, ...]:
         sorted(Endpoint.objects.filter(workspace=w.a).values_list("slug", "version_id", "enabled")),
         sorted(ApiKey.objects.filter(workspace=w.a).values_list("name", "revoked_at", "scopes")),
         sorted(Membership.objects.filter(workspace=w.a).values_list("user_id", "role")),
-        Workspace.objects.filter(pk=w.a.pk).values_list("retention_event_days", "retention_run_days").get(),
+        Workspace.objects.filter(pk=w.a.pk).values_list("retention_event_days", "retention_run_days",
+                                                        "monthly_cap_usd", "warn_at_fraction").get(),
     )
 
 
@@ -174,6 +175,9 @@ RULES: dict[str, list[Case]] = {
     "api/workspaces/<int:workspace_id>/retention/": [
         case("GET", V, lambda w: f"/api/workspaces/{w.a.pk}/retention/"),
         case("PATCH", A, lambda w: f"/api/workspaces/{w.a.pk}/retention/", lambda w: {"event_days": 7})],
+    "api/workspaces/<int:workspace_id>/spend/": [
+        case("GET", V, lambda w: f"/api/workspaces/{w.a.pk}/spend/"),
+        case("PATCH", A, lambda w: f"/api/workspaces/{w.a.pk}/spend/", lambda w: {"monthly_cap_usd": 5})],
     "api/workspaces/<int:workspace_id>/members/": [
         case("GET", V, lambda w: f"/api/workspaces/{w.a.pk}/members/"),
         case("POST", A, lambda w: f"/api/workspaces/{w.a.pk}/members/", lambda w: {"user": "carol", "role": "editor"})],

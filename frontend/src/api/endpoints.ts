@@ -1,7 +1,7 @@
 /** One function per endpoint. */
 import type { GraphSpec, NodeTypeInfo } from "../graph-core";
 import { api } from "./client";
-import type { ApiKey, ApiKeyCreated, ApiKeyInput, Endpoint, GraphDetail, GraphSummary, Member, Members, ModelAlias, ModelAliasChange, ModelOverview, Role, RunRecord, Session, ValidateResult, VersionDetail, VersionReason, VersionSummary } from "./types";
+import type { ApiKey, ApiKeyCreated, ApiKeyInput, Endpoint, GraphDetail, GraphSummary, Member, Members, ModelAlias, ModelAliasChange, ModelOverview, Role, RunFilters, RunRecord, Session, SpendStatus, ValidateResult, VersionDetail, VersionReason, VersionSummary } from "./types";
 
 export const getSession = () => api<Session>("GET", "/api/session/");
 export const signIn = (username: string, password: string) => api<Session>("POST", "/api/session/login/", { username, password });
@@ -23,13 +23,21 @@ export const validateGraph = (spec: GraphSpec) => api<ValidateResult>("POST", "/
 export const listNodeTypes = () => api<NodeTypeInfo[]>("GET", "/api/node-types/");
 export const listModels = () => api<ModelAlias[]>("GET", "/api/models/");
 
-export const listRuns = (graph: number, status?: string) =>
-  api<RunRecord[]>("GET", `/api/runs/?graph=${graph}${status ? `&status=${encodeURIComponent(status)}` : ""}`);
+/** A graph's runs, narrowed by the runs search (GET /api/runs/ filters; empty values are left out). */
+export const listRuns = (graph: number, filters: RunFilters = {}) => {
+  const query = new URLSearchParams({ graph: String(graph) });
+  for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+  return api<RunRecord[]>("GET", `/api/runs/?${query}`);
+};
 export const getRun = (id: string) => api<RunRecord>("GET", `/api/runs/${id}/`);
 /** Start a run; ``source`` says where from (the runs list shows it); ``fresh`` skips the model cache. */
 export const startRun = (graph: number, input: unknown, source: "canvas" | "replay", version?: number, fresh = false) =>
   api<RunRecord>("POST", "/api/runs/", { graph, input, source, ...(version ? { version } : {}), ...(fresh ? { fresh } : {}) });
 export const cancelRun = (id: string) => api<RunRecord>("POST", `/api/runs/${id}/cancel/`);
+
+export const getSpend = (workspace: number) => api<SpendStatus>("GET", `/api/workspaces/${workspace}/spend/`);
+export const setSpendCap = (workspace: number, change: { monthly_cap_usd?: number | null; warn_at_fraction?: number }) =>
+  api<SpendStatus>("PATCH", `/api/workspaces/${workspace}/spend/`, change);
 
 export const listMembers = (workspace: number) => api<Members>("GET", `/api/workspaces/${workspace}/members/`);
 export const inviteMember = (workspace: number, user: string, role: Role) =>

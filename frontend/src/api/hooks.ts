@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { Catalogue, GraphChoice } from "../graph-core";
 import { catalogueFrom } from "../graph-core";
 import * as ep from "./endpoints";
-import type { ModelAlias } from "./types";
+import type { ModelAlias, RunFilters } from "./types";
 
 export interface Query<T> {
   data: T | undefined;
@@ -31,7 +31,8 @@ export function useQuery<T>(load: () => Promise<T>, deps: unknown[]): Query<T> {
 
 export const useGraphs = () => useQuery(ep.listGraphs, []);
 export const useVersions = (id: number, bump: unknown) => useQuery(() => ep.listVersions(id), [id, bump]);
-export const useRuns = (graph: number, status: string, bump: unknown) => useQuery(() => ep.listRuns(graph, status || undefined), [graph, status, bump]);
+export const useRuns = (graph: number, filters: RunFilters, bump: unknown) =>
+  useQuery(() => ep.listRuns(graph, filters), [graph, JSON.stringify(filters), bump]);
 
 /** The node-type catalogue and model aliases change rarely: loaded once per page. */
 let catalogueCache: Promise<Catalogue> | null = null;

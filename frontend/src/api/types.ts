@@ -56,6 +56,27 @@ export interface RunTotals {
 }
 /** A span, as span.json defines it (the zod schema in ./events is checked against that file). */
 export type SpanRecord = Span;
+/** The runs search's query parameters the Runs panel sets (GET /api/runs/; the API takes more). */
+export interface RunFilters {
+  status?: string;
+  source?: string;
+  /** Part of the request id or of the error text. */
+  q?: string;
+}
+
+/** A workspace's month of spend against its cap (GET /api/workspaces/<id>/spend/). */
+export interface SpendStatus {
+  workspace: number;
+  monthly_cap_usd: number | null;
+  warn_at_fraction: number;
+  spend_this_month: number;
+  month_start: string;
+  /** Runs and endpoint calls refused at the cap this month; null while it cannot be read. */
+  refused_this_month: number | null;
+  warning: boolean;
+  reached: boolean;
+}
+
 export interface RunRecord {
   id: string;
   graph: number;

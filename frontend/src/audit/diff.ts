@@ -54,6 +54,7 @@ const ACTION_WORDS: Record<string, string> = {
   "api_key.updated": "Changed API key",
   "api_key.revoked": "Revoked API key",
   "retention.changed": "Changed retention",
+  "spend_cap.changed": "Changed spend cap",
   "member.added": "Added member",
   "member.removed": "Removed member",
   "member.role_changed": "Changed role",

@@ -1,25 +1,21 @@
 import { useState } from "react";
 import { errorText } from "../api/client";
 import { useRuns } from "../api/hooks";
-import type { RunRecord } from "../api/types";
+import type { RunFilters, RunRecord } from "../api/types";
 import { duration, money, STATUS_WORDS, when } from "../format";
 import { inputPreview, SOURCE_WORDS } from "../live/runFigures";
+import { filtering, RunFilterRow } from "./RunFilterRow";
 
 /** Past runs of this flow: when, from where, with what, status, cost, duration; open one's trace or run it again. */
 export function RunsPanel({ graphId, bump, onOpen, onRerun }: { graphId: number; bump: unknown; onOpen: (r: RunRecord) => void; onRerun: (r: RunRecord) => void }) {
-  const [status, setStatus] = useState("");
-  const runs = useRuns(graphId, status, bump);
+  const [filters, setFilters] = useState<RunFilters>({});
+  const runs = useRuns(graphId, filters, bump);
   return (
     <div className="runs" data-testid="runs-panel">
-      <div className="row between">
-        <h2>Runs</h2>
-        <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Filter by status">
-          <option value="">All</option>
-          {["succeeded", "failed", "budget_exceeded", "cancelled", "running", "queued"].map((s) => <option key={s} value={s}>{STATUS_WORDS[s]}</option>)}
-        </select>
-      </div>
+      <h2>Runs</h2>
+      <RunFilterRow filters={filters} onChange={setFilters} />
       {runs.error ? <div className="notice notice-error">{errorText(runs.error)}</div> : null}
-      {runs.data?.length === 0 && <p className="muted small">No run{status ? " with this status" : ""} yet.</p>}
+      {runs.data?.length === 0 && <p className="muted small" data-testid="runs-empty">{filtering(filters) ? "No run matches these filters." : "No run yet."}</p>}
       <ul className="run-list">
         {(runs.data ?? []).map((r) => (
           <li key={r.id} data-testid="run-row" data-source={r.source}>

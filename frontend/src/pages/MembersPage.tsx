@@ -8,16 +8,15 @@ import { Confirm } from "../ui/Modal";
 import { toast } from "../ui/toasts";
 import { TopBar } from "../ui/TopBar";
 import { ROLE_HELP, rowActions } from "./members";
+import { SpendCapPanel } from "./SpendCapPanel";
 
 export function MembersPage({ account, workspace }: { account: Account; workspace: { id: number; name: string } }) {
   const [list, setList] = useState<Members | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [removing, setRemoving] = useState<Member | null>(null);
 
-  const reload = useCallback(() => {
-    listMembers(workspace.id).then((l) => { setList(l); setError(null); }, (e) => setError(errorText(e)));
-  }, [workspace.id]);
-  useEffect(reload, [reload]);
+  const reload = useCallback(() => listMembers(workspace.id).then((l) => { setList(l); setError(null); }, (e) => setError(errorText(e))), [workspace.id]);
+  useEffect(() => { reload(); }, [reload]);
 
   const changeRole = async (member: Member, role: Role) => {
     try {
@@ -37,6 +36,7 @@ export function MembersPage({ account, workspace }: { account: Account; workspac
         </div>
         {error && <div className="notice notice-error" role="alert">{error} <button className="btn btn-small" onClick={reload}>Try again</button></div>}
         {!list && !error && <p className="muted">Loading members…</p>}
+        {list && <SpendCapPanel workspace={workspace.id} canManage={list.can_manage} />}
         {list?.can_manage && <InviteForm workspace={workspace.id} roles={list.roles} onDone={reload} />}
         {list && (
           <table className="table" data-testid="member-list">

@@ -4,7 +4,7 @@ import type { Member, Members, Role } from "../api/types";
 export const ROLE_HELP: Record<Role, string> = {
   viewer: "reads flows, prompts, runs and endpoints",
   editor: "also changes flows and prompts, runs them, and moves the staging label",
-  admin: "also publishes, moves production, and manages API keys, members and retention",
+  admin: "also publishes, moves production, and manages API keys, members, retention and the spend cap",
 };
 
 export interface RowActions {
