@@ -243,12 +243,6 @@ def _check_callback(url: str | None) -> None:
                           [{"path": "callback_url", "message": str(refused)}]) from None
 
 
-def _after_run(run_id: str) -> Any:
-    from .tasks import deliver_callback
-
-    return deliver_callback.si(run_id)
-
-
 def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: str,
                     idempotency_key: str | None, source: str = "endpoint",
                     version: GraphVersion | None = None) -> Started:
@@ -271,8 +265,7 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             run = run_create(graph=endpoint.graph, user=None, input=call.input,
                              version_number=version.number, budget=call.budget, source=source,
-                             api_key=key, request_id=request_id,
-                             then=_after_run if call.callback_url else None)
+                             api_key=key, request_id=request_id)
             EndpointCall.objects.create(endpoint=endpoint, run=run)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)

@@ -44,6 +44,11 @@ class Run(models.Model):
     api_key = models.ForeignKey("endpoints.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="runs")
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # What the run resolved when it started, so it can be replayed and compared exactly:
+    # {"prompts": {"name@label": "name@3"}, "models": {"alias": "litellm/model"}} (runs/resolved.py).
+    resolved = models.JSONField(default=dict, blank=True)
+    # Set by the run-finished hook as it fires (runs/finished.py): it fires once, and a missed one is found.
+    finish_notified = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -44,6 +44,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
                    "llm_calls": run.llm_calls, "duration_ms": run.latency_ms},
         "engine_ms": run.engine_ms, "total_ms": run.total_ms,
         "websocket": f"/ws/runs/{run.pk}/",
+        "resolved": run.resolved or {},
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
@@ -97,6 +98,8 @@ class RunOut(serializers.Serializer):
     engine_ms = serializers.FloatField(allow_null=True, help_text="time inside the engine, first step to last")
     total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")
+    resolved = serializers.JSONField(help_text="what the run resolved when it started: {prompts: {ref: "
+                                     "\"name@version\"}, models: {alias: litellm model}}; {} before it starts")
 
 
 class RunDetailOut(RunOut):

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import otlp_views, views
 
 urlpatterns = [
     path("runs/", views.RunListView.as_view()),
     path("runs/<str:run_id>/", views.RunDetailView.as_view()),
     path("runs/<str:run_id>/cancel/", views.RunCancelView.as_view()),
     path("runs/<str:run_id>/events/", views.RunEventListView.as_view()),
+    path("runs/<str:run_id>/otlp", otlp_views.RunOtlpView.as_view()),
     path("schemas/span.json", views.SpanSchemaView.as_view()),
     path("schemas/events.json", views.EventsSchemaView.as_view()),
 ]

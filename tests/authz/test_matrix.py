@@ -183,6 +183,7 @@ RULES: dict[str, list[Case]] = {
     "api/runs/<str:run_id>/": [case("GET", V, lambda w: f"/api/runs/{w.run}/")],
     "api/runs/<str:run_id>/cancel/": [case("POST", E, lambda w: f"/api/runs/{w.run}/cancel/")],
     "api/runs/<str:run_id>/events/": [case("GET", V, lambda w: f"/api/runs/{w.run}/events/")],
+    "api/runs/<str:run_id>/otlp": [case("GET", V, lambda w: f"/api/runs/{w.run}/otlp")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
     "api/models/": [case("GET", SIGNED_IN, lambda w: "/api/models/", scope=LIST)],
