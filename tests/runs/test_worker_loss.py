@@ -113,5 +113,10 @@ def test_killing_the_worker_mid_run_ends_the_run_as_failed(live_stack, alice, al
         redis.Redis.from_url(settings.REDIS_URL).delete(queue)
     run.refresh_from_db()
     assert run.status == "failed" and "worker" in run.error
+    # The run-finished hook fired for it (whichever process swept it; the flag is set just after that commit).
+    deadline = time.monotonic() + 5
+    while not Run.objects.filter(pk=run.pk, finish_notified=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Run.objects.get(pk=run.pk).finish_notified
     kept = Span.objects.get(run=run, node_id="quick", kind="llm")
     assert kept.status == "succeeded" and kept.output_tokens > 0
