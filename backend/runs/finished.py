@@ -60,7 +60,8 @@ def finish_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, 
     The one place for run status rules. When it moved, the run-finished hook fires once the
     surrounding transaction commits (at once, outside one).
     """
-    assert status in Run.FINISHED, f"{status} is not a terminal status"
+    if status not in Run.FINISHED:
+        raise ValueError(f"{status!r} is not a terminal run status")
     fields: dict[str, Any] = {"status": status, "error": error or "", "output": output,
                               "finished_at": timezone.now()}
     if totals is not None:

@@ -52,7 +52,10 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["api_key", "created_at"], name="run_api_key_created")]
+        indexes = [models.Index(fields=["api_key", "created_at"], name="run_api_key_created"),
+                   # The sweep's look for missed run-finished hooks (runs/finished.py) reads only these rows.
+                   models.Index(fields=["finished_at"], condition=models.Q(finish_notified=False),
+                                name="run_finish_not_notified")]
 
     @property
     def is_finished(self) -> bool:

@@ -25,4 +25,9 @@ class Migration(migrations.Migration):
             name="resolved",
             field=models.JSONField(blank=True, default=dict),
         ),
+        migrations.AddIndex(
+            model_name="run",
+            index=models.Index(condition=models.Q(("finish_notified", False)), fields=["finished_at"],
+                               name="run_finish_not_notified"),
+        ),
     ]
