@@ -47,6 +47,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def env_headers(name: str) -> dict[str, str]:
+    """``name=value`` pairs separated by commas (OTEL_EXPORTER_OTLP_HEADERS' format) → a header dict."""
+    headers: dict[str, str] = {}
+    for number, pair in enumerate(env_list(name, []), start=1):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():  # not echoed: the entry may be a secret that lost its name
+            raise ImproperlyConfigured(f"{name}: entry {number} is not a name=value pair")
+        headers[key.strip()] = value.strip()
+    return headers
+
+
 def database_from_url(url: str) -> dict[str, Any]:
     """DATABASE_URL → Django DATABASES entry. PostgreSQL only: the embedded default is PostgreSQL too.
 

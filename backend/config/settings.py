@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_int, env_list, env_str, redis_endpoints
+from .env import database_from_url, env_bool, env_headers, env_int, env_list, env_str, redis_endpoints
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(env_str("PATCHBAY_DATA_DIR", str(BASE_DIR / ".patchbay")))
@@ -231,6 +231,12 @@ PATCHBAY_KEY_RATE_LIMIT_PER_MINUTE = env_int("PATCHBAY_KEY_RATE_LIMIT_PER_MINUTE
 PATCHBAY_CALLBACK_REQUIRE_HTTPS = env_bool("PATCHBAY_CALLBACK_REQUIRE_HTTPS", True)
 PATCHBAY_CALLBACK_ALLOW_PRIVATE = env_bool("PATCHBAY_CALLBACK_ALLOW_PRIVATE", False)
 PATCHBAY_CALLBACK_ALLOWED_NETWORKS = env_list("PATCHBAY_CALLBACK_ALLOWED_NETWORKS", [])  # CIDRs, e.g. 10.1.2.0/24
+
+# OTLP push (backend/runs/otlp_push.py): every finished run's trace is POSTed as protobuf to
+# <endpoint>/v1/traces by a Celery task, off the run's path. Empty: no push (GET /api/runs/<id>/otlp still works).
+PATCHBAY_OTLP_ENDPOINT = env_str("PATCHBAY_OTLP_ENDPOINT", "").rstrip("/")
+# Extra request headers, "name=value" pairs separated by commas (e.g. "Authorization=Bearer abc").
+PATCHBAY_OTLP_HEADERS = env_headers("PATCHBAY_OTLP_HEADERS")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Patchbay API",

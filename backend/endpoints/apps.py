@@ -10,8 +10,9 @@ class EndpointsConfig(AppConfig):
 
     def ready(self) -> None:
         # The Celery app autodiscovers only backend.runs; importing here registers the callback task in every
-        # process that sets Django up (the worker included). The auth import registers its OpenAPI extension.
-        from . import auth, tasks  # noqa: F401
+        # process that sets Django up (the worker included). The auth import registers its OpenAPI extension;
+        # the delivery import subscribes result callbacks to the run-finished hook.
+        from . import auth, delivery, tasks  # noqa: F401
         from .callbacks import allowed_networks
 
         allowed_networks()  # a bad PATCHBAY_CALLBACK_ALLOWED_NETWORKS stops start-up, naming the variable

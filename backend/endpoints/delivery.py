@@ -1,4 +1,8 @@
-"""Deliver one run's result to its callback URL: one attempt per call, the outcome stored on the row."""
+"""Deliver one run's result to its callback URL: one attempt per call, the outcome stored on the row.
+
+Started by the run-finished hook (runs/finished.py), whichever way the run ended: a run the sweep
+failed after its worker died gets its callback too.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +10,8 @@ from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
+
+from backend.runs.finished import on_run_finished
 
 from .callbacks import (
     MAX_ATTEMPTS,
@@ -20,6 +26,15 @@ from .models import CallbackDelivery
 from .results import run_result
 
 
+@on_run_finished("endpoint-callback")
+def deliver_when_finished(run_id: str) -> None:
+    """Enqueue the delivery of a finished run's result, if its caller gave a callback URL."""
+    from .tasks import deliver_callback  # the task module imports this one
+
+    if CallbackDelivery.objects.filter(run_id=run_id, status=CallbackDelivery.Status.PENDING).exists():
+        deliver_callback.delay(run_id)
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str
@@ -31,7 +46,7 @@ def deliver(run_id: Any) -> Outcome:
     if delivery is None or delivery.status != CallbackDelivery.Status.PENDING:
         return Outcome(delivery.status if delivery else "none")
     run = delivery.run
-    if not run.is_finished:  # never expected: the task is linked after execute_run; try again shortly
+    if not run.is_finished:  # never expected: the task is enqueued by the run-finished hook; try again shortly
         return Outcome(CallbackDelivery.Status.PENDING, retry_in_s=2)
     attempt = delivery.attempts + 1
     CallbackDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)

@@ -244,12 +244,6 @@ def _check_callback(url: str | None) -> None:
                           [{"path": "callback_url", "message": str(refused)}]) from None
 
 
-def _after_run(run_id: str) -> Any:
-    from .tasks import deliver_callback
-
-    return deliver_callback.si(run_id)
-
-
 def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: str,
                     idempotency_key: str | None, source: str = "endpoint",
                     version: GraphVersion | None = None) -> Started:
@@ -274,7 +268,7 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                 run = run_create(graph=endpoint.graph, user=None, input=call.input,
                                  version_number=version.number, budget=call.budget, source=source,
                                  api_key=key, request_id=request_id,
-                                 then=_after_run if call.callback_url else None, fresh=call.fresh)
+                                 fresh=call.fresh)
             except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
                 raise CallRefused(429, capped.default_code, str(capped.detail),
                                   headers={"Retry-After": str(capped.retry_after)}) from None

@@ -1,4 +1,4 @@
-"""Celery glue: deliver a finished run's result to its callback URL (linked after ``execute_run``)."""
+"""Celery glue: deliver a finished run's result to its callback URL (enqueued by the run-finished hook, runs/finished.py)."""
 from __future__ import annotations
 
 from celery import shared_task

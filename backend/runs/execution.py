@@ -24,6 +24,7 @@ from .liveness import keep_alive
 from .loop import db_call
 from .models import Run
 from .replay_plan import replay_plan
+from .resolved import resolved_for
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def claim(run_id: Any) -> Claimed | None:
         return None
     spec, seeded = replay_plan(run, run.graph_version.spec)
     deps = dependencies(run.workspace, spec)
+    Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
                    workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
                    seeded=seeded)

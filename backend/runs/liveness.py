@@ -18,6 +18,8 @@ The sweep. Every beat one worker process (a Redis lock picks it) looks for:
   broker message went with a Redis restart (or was never sent). They are
   enqueued again; a duplicate delivery is harmless because claiming is
   idempotent. A run queued longer than PATCHBAY_QUEUED_GIVE_UP_SECONDS is failed.
+- finished runs whose run-finished hook never fired (their process died right
+  after the commit): the hook is fired now (finished.notify_missed).
 
 Celery's acks_late would redeliver a dead worker's task too, but on Redis only
 after the visibility timeout (an hour).
@@ -38,6 +40,7 @@ from django.utils import timezone
 
 from backend.config.redis_clients import sync_redis
 
+from .finished import notify_missed
 from .loop import db_call
 from .models import Run
 from .sinks import finish_run_outside_engine
@@ -202,6 +205,7 @@ def sweep() -> None:
         return
     reap_orphaned_runs()
     requeue_lost_runs()
+    notify_missed()
 
 
 async def sweep_forever() -> None:

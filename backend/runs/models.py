@@ -54,6 +54,11 @@ class Run(models.Model):
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     replay_from_node = models.TextField(blank=True)
     replay_override = models.JSONField(default=dict, blank=True)
+    # What the run resolved when it started, so it can be replayed and compared exactly:
+    # {"prompts": {"name@label": "name@3"}, "models": {"alias": "litellm/model"}} (runs/resolved.py).
+    resolved = models.JSONField(default=dict, blank=True)
+    # Set by the run-finished hook as it fires (runs/finished.py): it fires once, and a missed one is found.
+    finish_notified = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -61,7 +66,10 @@ class Run(models.Model):
                    # A workspace's runs newest first (the runs list and its filters), and the month's spend summed
                    # from the index alone (runs/spend.py): cost_usd rides along.
                    models.Index(fields=["workspace", "created_at"], include=["cost_usd"],
-                                name="run_workspace_created")]
+                                name="run_workspace_created"),
+                   # The sweep's look for missed run-finished hooks (runs/finished.py) reads only these rows.
+                   models.Index(fields=["finished_at"], condition=models.Q(finish_notified=False),
+                                name="run_finish_not_notified")]
 
     @property
     def is_finished(self) -> bool:

@@ -64,6 +64,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "websocket": f"/ws/runs/{run.pk}/",
         "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
         "replay_from_node": run.replay_from_node or None,
+        "resolved": run.resolved or {},
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
@@ -124,6 +125,8 @@ class RunOut(serializers.Serializer):
     replay_of = serializers.UUIDField(allow_null=True, help_text="the run this one replays (POST .../replay/)")
     replay_from_node = serializers.CharField(allow_null=True, help_text="the node the replay re-ran from; "
                                              "null: the whole run")
+    resolved = serializers.JSONField(help_text="what the run resolved when it started: {prompts: {ref: "
+                                     "\"name@version\"}, models: {alias: litellm model}}; {} before it starts")
 
 
 class RunDetailOut(RunOut):

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from backend.config.errors import InvalidRequest
 from backend.config.sizes import input_too_large, max_input_bytes
@@ -18,6 +17,7 @@ from backend.engine.validation import BUDGET_SCHEMA, check_input, schema_problem
 from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion
 
+from .finished import finish_run
 from .models import Run
 from .sinks import finish_run_outside_engine
 from .spend import check_workspace_cap
@@ -101,8 +101,7 @@ def _enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> N
         try:
             finish_run_outside_engine(run_id, Run.Status.FAILED, NEVER_QUEUED, expected=Run.Status.QUEUED)
         except OUTAGE_ERRORS:  # the event cannot be published either; the row says it all
-            Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-                status=Run.Status.FAILED, error=NEVER_QUEUED, finished_at=timezone.now())
+            finish_run(run_id, Run.Status.FAILED, expected=Run.Status.QUEUED, error=NEVER_QUEUED)
         raise QueueUnavailable(run_id, exc) from exc
 
 

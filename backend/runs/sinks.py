@@ -20,9 +20,10 @@ The sink cannot lose a run:
 - once the run cannot be recorded (or was ended elsewhere, e.g. by the sweep),
   the sink stops the engine's task, so no model is called for a dead run.
 
-Terminal statuses are written in one place, ``end_run``, and only from the
-status the writer expects: a run the sweep failed or a user cancelled is never
-overwritten by a late ``run.completed``.
+Terminal statuses are written in one place, ``finished.finish_run``, and only
+from the status the writer expects: a run the sweep failed or a user cancelled
+is never overwritten by a late ``run.completed``; that write also fires the
+run-finished hook, once, on commit.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from django.utils import timezone
 from backend.config.storable import without_nul
 from backend.engine.shapes import span_fields
 
+from .finished import finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
 
@@ -83,24 +85,6 @@ def _span_row(run_id: Any, span: dict[str, Any]) -> Span:
     )
 
 
-def end_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, error: str | None = "",
-            output: Any = None, totals: dict[str, Any] | None = None) -> bool:
-    """Move a run to a terminal status, only if it is still ``expected``. Returns whether it moved.
-
-    The one place for run status rules: the engine's own end (through the sink), a failed sink,
-    the sweep's "worker lost" and a stop before start all end runs here.
-    """
-    fields: dict[str, Any] = {"status": status, "error": error or "", "output": output,
-                              "finished_at": timezone.now()}
-    if totals is not None:
-        fields.update(input_tokens=totals.get("input_tokens", 0), output_tokens=totals.get("output_tokens", 0),
-                      cost_usd=totals.get("cost_usd", 0.0), llm_calls=totals.get("llm_calls", 0),
-                      latency_ms=totals.get("duration_ms"), cache_hits=totals.get("cache_hits", 0),
-                      saved_usd=totals.get("saved_usd", 0.0), saved_ms=totals.get("saved_ms", 0.0))
-    # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
-    return Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
-
-
 def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     """Store numbered events, upsert the spans they carry, and keep the run row in step.
 
@@ -123,7 +107,7 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
                                      unique_fields=["run", "span_id"], update_fields=SPAN_FIELDS)
         for event in numbered:
             if event["type"] == "run.completed":
-                end_run(run_id, event["status"], output=event.get("output"), error=event.get("error"),
+                finish_run(run_id, event["status"], output=event.get("output"), error=event.get("error"),
                         totals=event.get("totals") or {})
     return True
 
@@ -141,7 +125,7 @@ def store_run_end(run_id: Any, status: str, error: str, *, expected: str) -> dic
         event: dict[str, Any] = {"type": "run.completed", "run_id": str(run_id), "seq": last + 1, "ts": timezone.now().timestamp(),
                  "status": status, "output": None, "error": error, "totals": {}}
         RunEvent.objects.create(run_id=run_id, seq=event["seq"], type=event["type"], payload=event)
-        end_run(run_id, status, expected=expected, error=error)
+        finish_run(run_id, status, expected=expected, error=error)
     return event
 
 

@@ -10,6 +10,7 @@ from backend.providers.gateway import litellm_module
 from .execution import execute_run_async
 from .liveness import sweep_forever
 from .loop import run_loop, run_on_loop
+from .otlp_push import PushFailed, push
 
 
 # Acknowledged when it starts, not when it ends. With acks_late, a broker restart while a run is in flight
@@ -31,6 +32,14 @@ def warm_up(**_: object) -> None:
     litellm_module()
     loop = run_loop()
     loop.call_soon_threadsafe(lambda: loop.create_task(sweep_forever()))
+
+
+# OTLP push, enqueued by the run-finished hook (otlp_push.py): a receiver that is down is retried with backoff
+# for about ten minutes; the run itself never waits on it.
+@shared_task(name="runs.push_otlp", acks_late=False, ignore_result=True, autoretry_for=(PushFailed, OperationalError),
+             retry_backoff=1, retry_backoff_max=120, max_retries=8)
+def push_otlp(run_id: str) -> str:
+    return push(run_id)
 
 
 # Retention: scheduled by CELERY_BEAT_SCHEDULE["runs-prune"] (settings); the same service as `manage.py prune`.

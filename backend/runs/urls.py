@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import spend_views, views
+from . import otlp_views, spend_views, views
 
 urlpatterns = [
     path("runs/", views.RunListView.as_view()),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("runs/<str:run_id>/replay/", views.RunReplayView.as_view()),
     path("runs/<str:run_id>/compare/<str:other_id>/", views.RunCompareView.as_view()),
     path("workspaces/<int:workspace_id>/spend/", spend_views.WorkspaceSpendView.as_view()),
+    path("runs/<str:run_id>/otlp", otlp_views.RunOtlpView.as_view()),
     path("schemas/span.json", views.SpanSchemaView.as_view()),
     path("schemas/events.json", views.EventsSchemaView.as_view()),
 ]

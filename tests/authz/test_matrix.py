@@ -193,6 +193,7 @@ RULES: dict[str, list[Case]] = {
     "api/runs/<str:run_id>/replay/": [case("POST", E, lambda w: f"/api/runs/{w.done}/replay/", lambda w: {})],
     "api/runs/<str:run_id>/compare/<str:other_id>/": [
         case("GET", V, lambda w: f"/api/runs/{w.done}/compare/{w.run}/")],
+    "api/runs/<str:run_id>/otlp": [case("GET", V, lambda w: f"/api/runs/{w.run}/otlp")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
     "api/models/": [case("GET", SIGNED_IN, lambda w: "/api/models/", scope=LIST)],

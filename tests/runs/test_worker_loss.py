@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from backend.graphs.models import Graph
 from backend.providers.models import ModelAlias
-from backend.runs.liveness import reap_orphaned_runs
+from backend.runs.liveness import enqueued_key, reap_orphaned_runs
 from backend.runs.models import Run, RunEvent, Span
 from backend.runs.worker_cmd import worker_argv
 
@@ -88,6 +88,9 @@ def test_killing_the_worker_mid_run_ends_the_run_as_failed(live_stack, alice, al
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _Tail(worker.stdout, log).start()
     try:
+        # Marked enqueued, as enqueue_run does: otherwise a slow start (a loaded machine) lets the session worker's
+        # sweep take the run for one whose message was lost and run it itself, beating for it after our kill.
+        redis.Redis.from_url(settings.REDIS_URL).set(enqueued_key(run.pk), "1", ex=300)
         execute_run.apply_async((str(run.pk),), queue=queue)
         deadline = time.monotonic() + 60
         while not Span.objects.filter(run=run, node_id="quick", kind="llm").exists():
@@ -110,5 +113,10 @@ def test_killing_the_worker_mid_run_ends_the_run_as_failed(live_stack, alice, al
         redis.Redis.from_url(settings.REDIS_URL).delete(queue)
     run.refresh_from_db()
     assert run.status == "failed" and "worker" in run.error
+    # The run-finished hook fired for it (whichever process swept it; the flag is set just after that commit).
+    deadline = time.monotonic() + 5
+    while not Run.objects.filter(pk=run.pk, finish_notified=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Run.objects.get(pk=run.pk).finish_notified
     kept = Span.objects.get(run=run, node_id="quick", kind="llm")
     assert kept.status == "succeeded" and kept.output_tokens > 0

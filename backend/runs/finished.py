@@ -1,0 +1,103 @@
+"""The end of a run: one guarded status write, and one run-finished hook fired on commit.
+
+Every way a run ends goes through ``finish_run``: the engine's own
+``run.completed`` (through the sink), a sink that cannot record, a cancel, the
+heartbeat sweep's "worker lost", a queue that refused the run. The write is a
+filtered UPDATE (``WHERE status = expected``), so of two concurrent finishers
+exactly one moves the run; only that one schedules the hook, on commit.
+
+The hook, ``notify_finished``, claims the run's ``finish_notified`` flag with
+another filtered UPDATE before calling anyone, so it fires at most once per run
+even if called twice. A process that dies between the commit and the hook
+leaves the flag unset; the sweep (``notify_missed``) fires it later.
+
+Subscribers (result callbacks, OTLP push, evaluations, alerts) register with
+``on_run_finished`` and receive the run id. They run in the finishing process
+and should only enqueue work (a Celery task): the hook never blocks a run. One
+that raises is logged; the others still run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Run
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[str], None]
+_subscribers: dict[str, Subscriber] = {}
+
+# A finished run whose hook has not fired this long after its end was missed (its process died at commit).
+MISSED_AFTER_S = 30
+# ...and one older than this is left alone: a hook days late helps nobody (and old rows predate the flag).
+MISSED_WITHIN = dt.timedelta(days=1)
+
+
+def on_run_finished(name: str) -> Callable[[Subscriber], Subscriber]:
+    """Register ``fn(run_id)`` under ``name`` (registering a name again replaces it: imports may repeat)."""
+
+    def register(fn: Subscriber) -> Subscriber:
+        _subscribers[name] = fn
+        return fn
+
+    return register
+
+
+def subscribers() -> dict[str, Subscriber]:
+    return dict(_subscribers)
+
+
+def finish_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, error: str | None = "",
+               output: Any = None, totals: dict[str, Any] | None = None) -> bool:
+    """Move a run to a terminal status, only if it is still ``expected``. Returns whether it moved.
+
+    The one place for run status rules. When it moved, the run-finished hook fires once the
+    surrounding transaction commits (at once, outside one).
+    """
+    if status not in Run.FINISHED:
+        raise ValueError(f"{status!r} is not a terminal run status")
+    fields: dict[str, Any] = {"status": status, "error": error or "", "output": output,
+                              "finished_at": timezone.now()}
+    if totals is not None:
+        fields.update(input_tokens=totals.get("input_tokens", 0), output_tokens=totals.get("output_tokens", 0),
+                      cost_usd=totals.get("cost_usd", 0.0), llm_calls=totals.get("llm_calls", 0),
+                      latency_ms=totals.get("duration_ms"), cache_hits=totals.get("cache_hits", 0),
+                      saved_usd=totals.get("saved_usd", 0.0), saved_ms=totals.get("saved_ms", 0.0))
+    # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
+    moved = Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
+    if moved:
+        # robust: a hook that fails after the commit must not look like a failed write to the caller
+        transaction.on_commit(lambda: notify_finished(run_id), robust=True)
+    return moved
+
+
+def notify_finished(run_id: Any) -> bool:
+    """Fire the run-finished hook for a finished run, at most once. Returns whether it fired."""
+    claimed = Run.objects.filter(pk=run_id, status__in=Run.FINISHED, finish_notified=False).update(
+        finish_notified=True) == 1
+    if not claimed:
+        return False
+    for name, fn in list(_subscribers.items()):
+        try:
+            fn(str(run_id))
+        except Exception:  # one subscriber's failure is its own: the others still hear of the run
+            log.exception("run %s: run-finished subscriber %r failed", run_id, name)
+    return True
+
+
+def notify_missed() -> list[str]:
+    """Fire the hook for finished runs that missed it (called by the sweep). Returns their ids."""
+    now = timezone.now()
+    missed = Run.objects.filter(status__in=Run.FINISHED, finish_notified=False,
+                                finished_at__lt=now - dt.timedelta(seconds=MISSED_AFTER_S),
+                                finished_at__gt=now - MISSED_WITHIN).values_list("pk", flat=True)[:100]
+    fired = [str(run_id) for run_id in missed if notify_finished(run_id)]
+    if fired:
+        log.warning("fired the run-finished hook late for %d runs: %s", len(fired), ", ".join(fired))
+    return fired
