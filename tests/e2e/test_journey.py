@@ -8,15 +8,13 @@ test-artifacts/screenshots/journey-*.png; any console or page error fails the te
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from typing import Any
-
 import pytest
 
 from .conftest import Browser
 from .test_canvas import drop, wire
+from .test_forms import add_route
+from .test_publish import copy as copied
+from .test_publish import run_snippet as run_curl
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -26,34 +24,6 @@ REPLIES = {  # step → (route it answers, its prompt)
     "step_2": ("technical", "You fix technical problems. Reply in one short sentence to: {{ input.text }}"),
     "step_3": ("default", "Thank the customer and say a person will reply soon. Their note: {{ input.text }}"),
 }
-
-
-def copied(b: Browser, test_id: str) -> str:
-    from playwright.sync_api import expect
-
-    button = b.page.get_by_test_id(test_id)
-    button.click()
-    expect(button).to_have_text("Copied")
-    return str(b.page.evaluate("() => navigator.clipboard.readText()"))
-
-
-def run_curl(curl: str, key: str) -> tuple[int, Any]:
-    """The copied snippet, pasted into a shell as is, with the copied key in its environment."""
-    done = subprocess.run(["sh", "-c", curl + " -w '\\n%{http_code}'"], capture_output=True, text=True, timeout=90,
-                          env={**os.environ, "PATCHBAY_API_KEY": key}, check=True)
-    body, _, status = done.stdout.rpartition("\n")
-    return int(status), json.loads(body)
-
-
-def add_route(b: Browser, index: int, label: str, description: str, keyword: str) -> None:
-    page = b.page
-    page.get_by_test_id("cfg-router-routes-add").click()
-    page.get_by_test_id(f"cfg-router-routes.{index}.label").click()
-    page.keyboard.type(label)
-    page.keyboard.press("Tab")
-    page.keyboard.type(description)
-    page.get_by_test_id(f"cfg-router-routes.{index}.keywords").click()
-    page.keyboard.type(keyword)
 
 
 def build_the_router_flow(b: Browser) -> None:
