@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,22 @@ class Browser:
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+    def wait_for_run(self, run_id: str, timeout_s: float = 30) -> dict[str, Any]:
+        """The run record once it has ended (polled through the page, as the app reads it)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            run = self.api("GET", f"/api/runs/{run_id}/")["body"]
+            if run["status"] not in ("queued", "running"):
+                return run
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_id} did not finish")
+
+    def finished_run(self, graph_id: int, run_input: Any) -> dict[str, Any]:
+        """Start a run of the graph through the API and return its record once it has ended."""
+        started = self.api("POST", "/api/runs/", {"graph": graph_id, "input": run_input})
+        assert started["status"] in (200, 201, 202), started
+        return self.wait_for_run(started["body"]["id"])
 
     def toast(self, kind: str) -> Any:
         return self.page.get_by_test_id(f"toast-{kind}").last

@@ -115,18 +115,10 @@ def test_a_router_is_built_in_the_list_editor_and_its_branches_joined_in_the_for
                            ("hello there", "Thanks for writing")):
         started = b.api("POST", "/api/runs/", {"graph": graph_id, "input": {"text": text}})
         assert started["status"] in (200, 201, 202), started
-        run = wait_for_run(b, started["body"]["id"])
+        run = b.wait_for_run(started["body"]["id"])
         assert run["status"] == "succeeded" and run["output"] == expected, run
     assert not b.errors
 
-
-def wait_for_run(b: Browser, run_id: str) -> dict[str, Any]:
-    for _ in range(100):
-        run = b.api("GET", f"/api/runs/{run_id}/")["body"]
-        if run["status"] not in ("queued", "running"):
-            return run
-        b.page.wait_for_timeout(100)
-    raise AssertionError(f"run {run_id} did not finish")
 
 
 def test_a_subgraph_step_opens_its_pinned_flow_and_an_inline_one_becomes_a_saved_flow(browser: Browser) -> None:

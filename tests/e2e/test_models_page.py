@@ -1,7 +1,6 @@
 """The Models page in Chromium: flip a kill switch, then read the next run's fallback in its trace."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -33,14 +32,7 @@ def primary(alice, fake_openai: Any) -> None:  # type: ignore[no-untyped-def]
 
 
 def finished_run(b: Browser, graph_id: int) -> dict[str, Any]:
-    run_id = b.api("POST", "/api/runs/", {"graph": graph_id, "input": {"who": "the team"}})["body"]["id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        run = b.api("GET", f"/api/runs/{run_id}/")["body"]
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish")
+    return b.finished_run(graph_id, {"who": "the team"})
 
 
 def test_flip_a_kill_switch_and_see_the_fallback_in_the_next_runs_trace(primary: None, browser: Browser) -> None:

@@ -2,7 +2,6 @@
 prompt, and read the diff (the worker replays it, calling the fake provider over HTTP)."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -26,14 +25,7 @@ def fake(alice, fake_openai: Any) -> str:  # type: ignore[no-untyped-def]
 
 
 def finished_run(b: Browser, graph_id: int) -> dict[str, Any]:
-    run_id = b.api("POST", "/api/runs/", {"graph": graph_id, "input": {"topic": "tides"}})["body"]["id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        run = b.api("GET", f"/api/runs/{run_id}/")["body"]
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish")
+    return b.finished_run(graph_id, {"topic": "tides"})
 
 
 def test_replay_from_a_node_and_read_the_diff(fake: str, fake_openai: Any, browser: Browser) -> None:
