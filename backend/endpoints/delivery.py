@@ -23,7 +23,7 @@ from .callbacks import (
     post,
 )
 from .models import CallbackDelivery
-from .results import run_result
+from .results import call_request_id, run_result
 
 
 @on_run_finished("endpoint-callback")
@@ -42,7 +42,7 @@ class Outcome:
 
 
 def deliver(run_id: Any) -> Outcome:
-    delivery = CallbackDelivery.objects.select_related("run__graph_version", "endpoint").filter(run_id=run_id).first()
+    delivery = CallbackDelivery.objects.select_related("run__graph_version", "run__endpoint_call", "endpoint").filter(run_id=run_id).first()
     if delivery is None or delivery.status != CallbackDelivery.Status.PENDING:
         return Outcome(delivery.status if delivery else "none")
     run = delivery.run
@@ -58,7 +58,7 @@ def deliver(run_id: Any) -> Outcome:
     body = callback_body(run_result(run))
     secret = delivery.endpoint.signing_secret if delivery.endpoint else ""
     result = post(target, body, callback_headers(secret=secret, body=body, run_id=str(run.pk),
-                                                 request_id=run.request_id))
+                                                 request_id=call_request_id(run) or ""))
     if result.delivered:
         _record(delivery, CallbackDelivery.Status.DELIVERED, result.status_code, "", delivered=True)
         return Outcome(CallbackDelivery.Status.DELIVERED)

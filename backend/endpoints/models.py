@@ -134,6 +134,12 @@ class EndpointCall(models.Model):
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="calls")
     run = models.OneToOneField("runs.Run", on_delete=models.CASCADE, related_name="endpoint_call")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who called: the API key (never its secret; the call stays when the key is deleted) and the caller's
+    # X-Request-Id (or the one Patchbay made up). The runs search finds runs by it (runs/callers.py).
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    request_id = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["endpoint", "created_at"], name="endpoint_call_created")]
+        indexes = [models.Index(fields=["endpoint", "created_at"], name="endpoint_call_created"),
+                   # A key's usage today and its daily spend cap (selectors.key_spent_today) read these rows.
+                   models.Index(fields=["api_key", "created_at"], name="endpoint_call_key_created")]

@@ -19,6 +19,15 @@ def _same(path: str) -> str:
     return path
 
 
+def call_request_id(run: Run) -> str | None:
+    """The X-Request-Id of the endpoint call that started the run (its own record, ``EndpointCall``), or None.
+
+    Loaders select ``endpoint_call`` with the run (``selectors.run_with_version``), so async views never query here.
+    """
+    call = getattr(run, "endpoint_call", None)  # a run with no call record raises an AttributeError subclass
+    return (call.request_id or None) if call is not None else None
+
+
 def run_links(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, str]:
     return {"status": absolute(status_path(run.pk)), "events": absolute(events_path(run.pk))}
 
@@ -38,7 +47,7 @@ def run_result(run: Run, absolute: Callable[[str], str] = _same) -> dict[str, An
         "latency_ms": run.total_ms,  # alias of total_ms, kept for callers written before the two names
         "version": run.graph_version.number,
         "trace_id": run.trace_id,
-        "request_id": run.request_id or None,
+        "request_id": call_request_id(run),
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "links": run_links(run, absolute),
@@ -49,5 +58,5 @@ def run_accepted(run: Run, absolute: Callable[[str], str] = _same, message: str 
     """The 202 body: the run is queued or going; where to ask about it."""
     links = run_links(run, absolute)
     return {"run_id": str(run.pk), "status": run.status, "status_url": links["status"],
-            "events_url": links["events"], "request_id": run.request_id or None,
+            "events_url": links["events"], "request_id": call_request_id(run),
             "message": message or "The run was accepted; poll status_url or stream events_url for the result."}

@@ -86,12 +86,13 @@ _TOTALS = ("calls", "input_tokens", "output_tokens", "cost_usd")
 
 
 def _usage_of(since: dt.datetime | None) -> dict[str, Any]:
-    when = Q(runs__created_at__gte=since) if since else Q()
+    """A key's calls and what their runs used, from its call records (``EndpointCall.api_key``)."""
+    when = Q(calls__created_at__gte=since) if since else Q()
     return {
-        "calls": Count("runs", filter=when),
-        "input_tokens": Coalesce(Sum("runs__input_tokens", filter=when), 0),
-        "output_tokens": Coalesce(Sum("runs__output_tokens", filter=when), 0),
-        "cost_usd": Coalesce(Sum("runs__cost_usd", filter=when), 0.0),
+        "calls": Count("calls", filter=when),
+        "input_tokens": Coalesce(Sum("calls__run__input_tokens", filter=when), 0),
+        "output_tokens": Coalesce(Sum("calls__run__output_tokens", filter=when), 0),
+        "cost_usd": Coalesce(Sum("calls__run__cost_usd", filter=when), 0.0),
     }
 
 
@@ -123,15 +124,15 @@ def key_usage(key: ApiKey) -> dict[str, dict[str, Any]]:
 
 def key_spent_today(key: ApiKey) -> float:
     """What the key's runs cost since 00:00 UTC (runs still going count when they finish)."""
-    total = Run.objects.filter(api_key=key, created_at__gte=utc_day_start()).aggregate(
-        spent=Coalesce(Sum("cost_usd"), 0.0))["spent"]
+    total = EndpointCall.objects.filter(api_key=key, created_at__gte=utc_day_start()).aggregate(
+        spent=Coalesce(Sum("run__cost_usd"), 0.0))["spent"]
     return float(total)
 
 
 def runs_visible_to_key(key: ApiKey) -> QuerySet[Run]:
     """Runs a key may read: its workspace's endpoint calls; a key scoped to some endpoints, only its own."""
-    runs = Run.objects.filter(workspace_id=key.workspace_id, api_key__isnull=False)
-    return runs.filter(api_key=key) if key.scopes else runs
+    runs = Run.objects.filter(workspace_id=key.workspace_id, endpoint_call__api_key__isnull=False)
+    return runs.filter(endpoint_call__api_key=key) if key.scopes else runs
 
 
 def run_for_key(key: ApiKey, run_id: Any) -> Run:
@@ -139,7 +140,7 @@ def run_for_key(key: ApiKey, run_id: Any) -> Run:
         pk = uuid.UUID(str(run_id))
     except ValueError:
         pk = None
-    run = runs_visible_to_key(key).select_related("graph_version").filter(pk=pk).first() if pk else None
+    run = runs_visible_to_key(key).select_related("graph_version", "endpoint_call").filter(pk=pk).first() if pk else None
     if run is None:
         raise CallRefused(404, "not_found", "No such run for this API key.")
     return run
@@ -150,4 +151,4 @@ def run_is_finished(run_id: Any) -> bool:
 
 
 def run_with_version(run_id: Any) -> Run:
-    return Run.objects.select_related("graph_version").get(pk=run_id)
+    return Run.objects.select_related("graph_version", "endpoint_call").get(pk=run_id)

@@ -204,7 +204,7 @@ class Started:
 
 
 def _replay(key: ApiKey, idempotency_key: str, call: Call) -> Run | None:
-    record = IdempotencyRecord.objects.select_related("run__graph_version").filter(
+    record = IdempotencyRecord.objects.select_related("run__graph_version", "run__endpoint_call").filter(
         api_key=key, key=idempotency_key, created_at__gte=timezone.now() - IDEMPOTENCY_TTL).first()
     if record is None:
         return None
@@ -267,12 +267,11 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
             try:
                 run = run_create(graph=endpoint.graph, user=None, input=call.input,
                                  version_number=version.number, budget=call.budget, source=source,
-                                 api_key=key, request_id=request_id,
-                                 fresh=call.fresh)
+                                 caller_authorized=True, fresh=call.fresh)
             except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
                 raise CallRefused(429, capped.default_code, str(capped.detail),
                                   headers={"Retry-After": str(capped.retry_after)}) from None
-            EndpointCall.objects.create(endpoint=endpoint, run=run)
+            EndpointCall.objects.create(endpoint=endpoint, run=run, api_key=key, request_id=request_id)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)
             if idempotency_key is not None:

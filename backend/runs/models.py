@@ -45,10 +45,8 @@ class Run(models.Model):
     saved_usd = models.FloatField(default=0)
     saved_ms = models.FloatField(default=0)
     fresh = models.BooleanField(default=False)  # "run fresh": skip cache reads (answers are still cached)
-    # Runs started through a published endpoint: the API key (never its secret) and the caller's X-Request-Id.
-    api_key = models.ForeignKey("endpoints.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="runs")
-    request_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # A run does not know its callers: a published endpoint's call (its API key, the caller's X-Request-Id)
+    # is the endpoints app's own record, endpoints.EndpointCall (runs/callers.py reads it for the search).
     # A replay (runs/replay.py): the run it re-ran, the node it re-ran from ("" = all of it), and the one
     # node's prompt or model it changed for this replay ({} = none).
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
@@ -62,10 +60,9 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["api_key", "created_at"], name="run_api_key_created"),
-                   # A workspace's runs newest first (the runs list and its filters), and the month's spend summed
-                   # from the index alone (runs/spend.py): cost_usd rides along.
-                   models.Index(fields=["workspace", "created_at"], include=["cost_usd"],
+        # A workspace's runs newest first (the runs list and its filters), and the month's spend summed
+        # from the index alone (runs/spend.py): cost_usd rides along.
+        indexes = [models.Index(fields=["workspace", "created_at"], include=["cost_usd"],
                                 name="run_workspace_created"),
                    # The sweep's look for missed run-finished hooks (runs/finished.py) reads only these rows.
                    models.Index(fields=["finished_at"], condition=models.Q(finish_notified=False),

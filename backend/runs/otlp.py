@@ -33,6 +33,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, Instr
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from .callers import remember_caller, request_id_of
 from .models import Run
 from .models import Span as StoredSpan
 
@@ -110,8 +111,9 @@ def span_attributes(run: Run, span: StoredSpan) -> dict[str, Any]:
         values["gen_ai.usage.output_tokens"] = span.output_tokens
         model = span.model or requested or ""
         values.setdefault("gen_ai.system", model.split("/", 1)[0] if "/" in model else "patchbay")
-    if run.request_id:
-        values["patchbay.request_id"] = run.request_id
+    request_id = request_id_of(run)
+    if request_id:
+        values["patchbay.request_id"] = request_id
     return values
 
 
@@ -141,13 +143,14 @@ def _resource(run: Run) -> Resource:
         "service.name": "patchbay", "patchbay.run.id": str(run.pk), "patchbay.run.status": run.status,
         "patchbay.run.source": run.source, "patchbay.graph.id": run.graph_id,
         "patchbay.graph.version": run.graph_version.number, "patchbay.workspace.id": run.workspace_id,
-        "patchbay.request_id": run.request_id or None, COST_ATTRIBUTE: float(run.cost_usd or 0.0),
+        "patchbay.request_id": request_id_of(run) or None, COST_ATTRIBUTE: float(run.cost_usd or 0.0),
     }))
 
 
 def otlp_request(run: Run) -> ExportTraceServiceRequest:
     """The run and its stored spans as one ExportTraceServiceRequest."""
     trace_id = _trace_id(run)
+    remember_caller(run)
     spans = [_span(run, trace_id, s) for s in run.spans.order_by("started_at", "id")]
     scope = ScopeSpans(scope=InstrumentationScope(name=SCOPE), spans=spans)
     return ExportTraceServiceRequest(resource_spans=[ResourceSpans(resource=_resource(run), scope_spans=[scope])])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,14 +152,21 @@ def _prune_details(runs: QuerySet[Run], report: PruneReport) -> None:
         report.counts["runs_details_pruned"] += len(keys)
 
 
+# Other apps' short-lived records, pruned with the runs: name -> the rows expired as of a time. The endpoints
+# app registers its idempotency records here (its AppConfig.ready), so runs does not import it.
+_EXPIRING: dict[str, Callable[[dt.datetime], QuerySet[Any]]] = {}
+
+
+def register_expiring_records(name: str, expired: Callable[[dt.datetime], QuerySet[Any]]) -> None:
+    """``prune`` deletes ``expired(now)`` too, and reports the count under ``name``."""
+    _EXPIRING[name] = expired
+
+
 def _prune_expired_records(now: dt.datetime, report: PruneReport) -> None:
     from django.contrib.sessions.models import Session
 
-    from backend.endpoints.models import IdempotencyRecord
-    from backend.endpoints.services import IDEMPOTENCY_TTL
-
-    expired = {"idempotency_records": IdempotencyRecord.objects.filter(created_at__lt=now - IDEMPOTENCY_TTL),
-               "sessions": Session.objects.filter(expire_date__lt=now)}
+    expired = {name: rows_at(now) for name, rows_at in _EXPIRING.items()}
+    expired["sessions"] = Session.objects.filter(expire_date__lt=now)
     for name, rows in expired.items():
         report.counts[name] += rows.count() if report.dry_run else _delete_in_batches(rows)
 

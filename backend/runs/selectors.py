@@ -11,6 +11,7 @@ from django.http import Http404
 
 from backend.graphs.authz import Action, can
 
+from .callers import request_id_contains, request_id_is, with_callers
 from .models import Run, RunEvent, Span
 
 
@@ -39,17 +40,19 @@ class RunSearch:
 def runs_matching(user: Any, search: RunSearch) -> QuerySet[Run]:
     """The user's runs that pass every filter given, newest first (the ``run_workspace_created`` index)."""
     runs = runs_visible_to(user)
-    exact = {"request_id": search.request_id, "status": search.status, "graph_id": search.graph,
+    exact = {"status": search.status, "graph_id": search.graph,
              "graph_version__number": search.version, "source": search.source,
              "created_at__gt": search.created_after, "created_at__lt": search.created_before,
              "cost_usd__gt": search.cost_above, "latency_ms__gt": search.latency_above,
              "error__icontains": search.error}
     runs = runs.filter(**{name: value for name, value in exact.items() if value not in (None, "")})
+    if search.request_id:  # kept by the caller's own record (runs/callers.py), not on Run
+        runs = runs.filter(request_id_is(search.request_id))
     if search.model:  # the partial index span_llm_model finds the runs
         runs = runs.filter(pk__in=Span.objects.filter(kind="llm", model=search.model).values("run_id"))
     if search.text:
-        runs = runs.filter(Q(request_id__icontains=search.text) | Q(error__icontains=search.text))
-    return runs.order_by("-created_at", "-pk")
+        runs = runs.filter(request_id_contains(search.text) | Q(error__icontains=search.text))
+    return with_callers(runs).order_by("-created_at", "-pk")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -61,7 +64,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def run_get(user: Any, run_id: Any) -> Run:
     key = _uuid(run_id)
-    run = runs_visible_to(user).filter(pk=key).select_related("graph_version").first() if key else None
+    run = with_callers(runs_visible_to(user).filter(pk=key).select_related("graph_version")).first() if key else None
     if run is None:
         raise Http404("No such run in your workspaces")
     return run

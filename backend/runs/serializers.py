@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from backend.engine.shapes import openapi_components, span_fields, span_schema
 
+from .callers import request_id_of
 from .models import Run, Span
 from .selectors import run_details_pruned
 
@@ -54,7 +55,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(run.pk), "graph": run.graph_id, "version": run.graph_version.number, "status": run.status,
         "input": run.input, "output": run.output, "error": run.error or None, "trace_id": run.trace_id,
-        "source": run.source, "request_id": run.request_id or None, "budget": run.budget, "created_at": run.created_at, "started_at": run.started_at,
+        "source": run.source, "request_id": request_id_of(run) or None, "budget": run.budget, "created_at": run.created_at, "started_at": run.started_at,
         "finished_at": run.finished_at,
         "totals": {"input_tokens": run.input_tokens, "output_tokens": run.output_tokens, "cost_usd": run.cost_usd,
                    "llm_calls": run.llm_calls, "duration_ms": run.latency_ms, "cache_hits": run.cache_hits,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ..endpoint_calls import record_endpoint_call
 from .conftest import Browser
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -26,9 +27,11 @@ def past_runs(alice) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     graph = graph_create(workspace=workspace, user=alice, spec=SPEC)
     version = graph.versions.get()
 
-    def run(**fields: Any) -> str:
+    def run(request_id: str = "", **fields: Any) -> str:
         row = Run.objects.create(workspace=workspace, graph=graph, graph_version=version, input={},
                                  trace_id=uuid.uuid4().hex, created_by=alice, **fields)
+        if request_id:
+            record_endpoint_call(row.pk, request_id=request_id)
         return str(row.pk)
 
     made = {"canvas": run(source="canvas", status="succeeded", cost_usd=0.3),

@@ -11,6 +11,7 @@ from backend.endpoints.delivery import deliver
 from backend.endpoints.models import CallbackDelivery, Endpoint
 from backend.runs.models import Run
 
+from ..endpoint_calls import record_endpoint_call
 from .receiver import Receiver
 
 
@@ -83,8 +84,9 @@ def finished_run(alice, alice_api):  # type: ignore[no-untyped-def]
     endpoint = Endpoint.objects.get(slug="ask")
     run = Run.objects.create(workspace=endpoint.workspace, graph=endpoint.graph, graph_version=endpoint.version,
                              input={"text": "x"}, output={"reply": "hi", "version": "one"}, status="succeeded",
-                             trace_id="t" * 32, source="endpoint", request_id="req-9", input_tokens=3,
+                             trace_id="t" * 32, source="endpoint", input_tokens=3,
                              output_tokens=4, cost_usd=0.001)
+    record_endpoint_call(run.pk, request_id="req-9")
     return run, endpoint
 
 

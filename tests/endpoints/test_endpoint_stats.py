@@ -26,11 +26,11 @@ def endpoint_run(endpoint: Endpoint, key: ApiKey, *, status: str, waited_ms: flo
                  created: dt.datetime) -> Run:
     """A run started through ``endpoint``, accepted at ``created`` and finished ``waited_ms`` later (None: going)."""
     run = Run.objects.create(workspace=endpoint.workspace, graph=endpoint.graph, graph_version=endpoint.version,
-                             input={"text": "hi"}, trace_id="t" * 32, source="endpoint", api_key=key,
+                             input={"text": "hi"}, trace_id="t" * 32, source="endpoint",
                              status=status, cost_usd=cost)
     finished = None if waited_ms is None else created + dt.timedelta(milliseconds=waited_ms)
     Run.objects.filter(pk=run.pk).update(created_at=created, finished_at=finished)
-    EndpointCall.objects.filter(pk=EndpointCall.objects.create(endpoint=endpoint, run=run).pk).update(
+    EndpointCall.objects.filter(pk=EndpointCall.objects.create(endpoint=endpoint, run=run, api_key=key).pk).update(
         created_at=created)
     return run
 

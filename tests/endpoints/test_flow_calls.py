@@ -45,7 +45,8 @@ def test_a_sync_call_returns_the_output_and_usage_and_tags_the_run(live_stack, h
     assert body["latency_ms"] > 0 and body["version"] == 1 and body["request_id"] == "caller-req-42"
 
     run = Run.objects.get(pk=body["run_id"])
-    assert run.source == "endpoint" and run.api_key_id == key["id"] and run.request_id == "caller-req-42"
+    assert run.source == "endpoint" and run.endpoint_call.api_key_id == key["id"]
+    assert run.endpoint_call.request_id == "caller-req-42" and run.endpoint_call.endpoint.slug == "order-notes"
     assert run.status == "succeeded" and run.output == body["output"] and run.cost_usd == usage["cost_usd"]
     assert run.created_by is None
 
@@ -59,7 +60,7 @@ def test_a_sync_call_returns_the_output_and_usage_and_tags_the_run(live_stack, h
     # Without a caller id, one is made, returned and stored.
     second = call(http, "order-notes", key["key"], {"input": NOTE})
     assert second.status_code == 200 and second.headers["X-Request-Id"].startswith("req_")
-    assert Run.objects.get(pk=second.json()["run_id"]).request_id == second.headers["X-Request-Id"]
+    assert Run.objects.get(pk=second.json()["run_id"]).endpoint_call.request_id == second.headers["X-Request-Id"]
 
 
 def test_an_async_call_answers_202_and_its_status_url_gives_the_result(live_stack, http, flow) -> None:  # type: ignore[no-untyped-def]

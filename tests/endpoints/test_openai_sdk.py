@@ -63,7 +63,7 @@ def test_chat_completions_answer_with_the_flows_output_as_a_run_tagged_openai(  
     assert completion.model == "helper" and completion.object == "chat.completion"
 
     run = Run.objects.get(pk=completion.id)  # the id is the run's
-    assert run.source == "openai" and run.request_id == "sdk-call-7" and run.input == {"text": QUESTION}
+    assert run.source == "openai" and run.endpoint_call.request_id == "sdk-call-7" and run.input == {"text": QUESTION}
     assert run.output == text and run.status == "succeeded"
     assert completion.usage is not None and completion.usage.prompt_tokens == run.input_tokens > 0
     assert completion.usage.completion_tokens == run.output_tokens > 0
@@ -204,7 +204,7 @@ def test_the_openai_snippets_work_as_pasted(live_stack, flow, alice_api) -> None
                             text=True, timeout=60)
     assert python.returncode == 0, python.stderr
     assert json.loads(python.stdout) == answer  # the demo model answers the same prompt the same way
-    assert Run.objects.filter(api_key_id=flow.key_id, source="openai", status="succeeded").count() == 2
+    assert Run.objects.filter(endpoint_call__api_key_id=flow.key_id, source="openai", status="succeeded").count() == 2
 
 
 def test_a_failed_run_is_a_502_the_sdk_does_not_retry(live_stack, alice_api, fake_openai) -> None:  # type: ignore[no-untyped-def]

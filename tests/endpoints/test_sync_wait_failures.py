@@ -15,7 +15,8 @@ def absolute(path: str) -> str:
 
 
 def accepted_run() -> Any:
-    return SimpleNamespace(pk="0d6f5b8e-7c3a-4c39-9a55-111111111111", status="queued", request_id="req-1")
+    return SimpleNamespace(pk="0d6f5b8e-7c3a-4c39-9a55-111111111111", status="queued",
+                           endpoint_call=SimpleNamespace(request_id="req-1"))
 
 
 def test_a_channel_layer_or_database_failure_while_waiting_ends_the_wait_without_raising(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,7 @@ from backend.runs.otlp_push import traces_url
 from backend.runs.worker_cmd import worker_argv
 
 from ..conftest import ROOT, _Tail
+from ..endpoint_calls import record_endpoint_call
 from .live import create_graph, start_run, wait_finished
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -145,7 +146,8 @@ def test_a_finished_run_is_pushed_to_an_otlp_receiver(alice_api, tmp_path) -> No
         # Created once the worker is ready and marked enqueued (as enqueue_run does), so the session worker's
         # sweep never takes it for a run whose message was lost.
         run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version,
-                                 input={"topic": "otters"}, trace_id="e" * 32, request_id="req-otlp-1")
+                                 input={"topic": "otters"}, trace_id="e" * 32)
+        record_endpoint_call(run.pk, request_id="req-otlp-1")
         redis.Redis.from_url(settings.REDIS_URL).set(enqueued_key(run.pk), "1", ex=120)
         execute_run.apply_async((str(run.pk),), queue=queue)
         while not out.exists() or not out.read_text().strip():

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from backend.runs.models import Run, Span
 
+from ..endpoint_calls import record_endpoint_call
+
 pytestmark = pytest.mark.django_db
 
 SPEC = {"schema": "patchbay.graph/v1", "name": "one",
@@ -23,11 +25,13 @@ def _graph(api: Any) -> int:
     return int(response.json()["id"])
 
 
-def _run(api: Any, graph: int, **fields: Any) -> str:
+def _run(api: Any, graph: int, request_id: str = "", **fields: Any) -> str:
     response = api.post("/api/runs/", {"graph": graph, "input": {}}, format="json")
     assert response.status_code == 201, response.json()
     run_id = str(response.json()["id"])
     Run.objects.filter(pk=run_id).update(**fields)
+    if request_id:  # the caller's request id is its endpoint call's, not the run's
+        record_endpoint_call(run_id, request_id=request_id)
     return run_id
 
 
