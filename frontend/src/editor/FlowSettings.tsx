@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import type { Json, JsonObject } from "../graph-core";
 import { useGraph } from "../stores/graphStore";
+import { BudgetForm, isBudgetProblem } from "./BudgetForm";
 
 type FieldType = "string" | "text" | "number" | "integer" | "boolean";
 interface InputField {
@@ -69,36 +70,12 @@ function InputFieldsEditor({ fields, onChange }: { fields: InputField[]; onChang
   );
 }
 
-/** Limits a run stops at (cost, time, model calls); an empty box is no limit. */
-function BudgetFields() {
-  const budget = (useGraph((s) => s.meta.budget) ?? {}) as Record<string, number>;
-  const setBudget = (key: string, v: string) => {
-    const next: Record<string, number> = { ...budget };
-    if (v.trim() === "" || !Number.isFinite(Number(v))) delete next[key];
-    else next[key] = Number(v);
-    useGraph.getState().setMeta({ budget: Object.keys(next).length ? next : undefined });
-  };
-  return (
-    <>
-      <h3>Budget per run</h3>
-      <p className="muted small">A run that would go past a limit stops with a clear reason, keeping what it did.</p>
-      <div className="budget-grid">
-        <label className="field"><span className="field-label">Max cost (USD)</span>
-          <input inputMode="decimal" defaultValue={budget.max_cost_usd ?? ""} key={`c${budget.max_cost_usd}`} onBlur={(e) => setBudget("max_cost_usd", e.target.value)} placeholder="no limit" /></label>
-        <label className="field"><span className="field-label">Max seconds</span>
-          <input inputMode="decimal" defaultValue={budget.max_seconds ?? ""} key={`s${budget.max_seconds}`} onBlur={(e) => setBudget("max_seconds", e.target.value)} placeholder="no limit" /></label>
-        <label className="field"><span className="field-label">Max model calls</span>
-          <input inputMode="numeric" defaultValue={budget.max_llm_calls ?? ""} key={`n${budget.max_llm_calls}`} onBlur={(e) => setBudget("max_llm_calls", e.target.value)} placeholder="no limit" /></label>
-      </div>
-    </>
-  );
-}
-
 /** The flow's own settings: name, description, the input form, budget. */
 export function FlowSettings() {
   const meta = useGraph((s) => s.meta);
   const allProblems = useGraph((s) => s.problems);
-  const problems = useMemo(() => allProblems.filter((p) => !p.nodeId && p.edgeIndex === null), [allProblems]);
+  // Budget problems sit beside their box in the budget form; the rest of the flow's are listed here.
+  const problems = useMemo(() => allProblems.filter((p) => !p.nodeId && p.edgeIndex === null && !isBudgetProblem(p)), [allProblems]);
   const fields = fieldsOf(meta.inputs as JsonObject | undefined);
   const [raw, setRaw] = useState(JSON.stringify(meta.inputs ?? {}, null, 2));
   const [rawError, setRawError] = useState<string | null>(null);
@@ -143,7 +120,7 @@ export function FlowSettings() {
           {rawError && <span className="warn small">{rawError}</span>}
         </>
       )}
-      <BudgetFields />
+      <BudgetForm />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { type Json, type JsonSchema } from "../graph-core";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
+import { budgetReason } from "../live/budgetWords";
 import { cacheWords, canvasStepCounts, elapsedMs, inputPreview } from "../live/runFigures";
 import { useGraph } from "../stores/graphStore";
 import { useEditorUi } from "../stores/editorUi";
@@ -150,7 +151,7 @@ export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () 
       <button className={`btn ${traceOpen ? "btn-active" : ""}`} onClick={onTrace} data-testid="open-trace">Trace</button>
       <button className="icon-btn" aria-label="Close the run view" title="Back to editing" onClick={onClose}>×</button>
     </div>
-    {run.error && !live && <div className="run-error" data-testid="run-error">{run.error}</div>}
+    {run.error && !live && <div className="run-error" data-testid="run-error" title={run.error}>{budgetReason(run.error) ?? run.error}</div>}
     </>
   );
 }

@@ -49,6 +49,13 @@ function humanise(name: string): string {
 export function plainMessage(message: string): string {
   let m = message;
   m = m.replace(/^'([^']+)' is required$/, (_, f) => `“${humanise(f)}” must be filled in`);
+  // JSON Schema's bounds and types, as the server words them (a budget's limits, a step's numbers).
+  m = m.replace(/^\S+ is less than or equal to the minimum of (\S+)$/, "must be more than $1");
+  m = m.replace(/^\S+ is less than the minimum of (\S+)$/, "must be at least $1");
+  m = m.replace(/^\S+ is greater than or equal to the maximum of (\S+)$/, "must be less than $1");
+  m = m.replace(/^\S+ is greater than the maximum of (\S+)$/, "must be at most $1");
+  m = m.replace(/^\S+ is not of type 'integer'$/, "must be a whole number");
+  m = m.replace(/^\S+ is not of type 'number'$/, "must be a number");
   m = m.replace(/^unknown fields?: (.*)$/, "this setting is not recognised: $1");
   m = m.replace(/^unknown model alias '([^']+)' \(known: (.*)\)$/, "there is no model called “$1”; pick one of: $2");
   m = m.replace(/^write a prompt or pick a saved prompt \(prompt_ref\), exactly one$/, "write a prompt here, or pick a saved prompt (but not both)");
