@@ -62,6 +62,7 @@ MISBEHAVIOURS = {
     "no_choices": "200 with JSON that has no choices key",
     "error_500": "an OpenAI-shaped 500",
     "error_429": "an OpenAI-shaped 429 with Retry-After",
+    "error_echo_key": "a 401 whose message repeats the Authorization header it got, as careless servers do",
 }
 MISBEHAVE_HEADER = "X-Fake-Misbehave"
 
@@ -344,6 +345,10 @@ async def _misbehave(
 ) -> web.StreamResponse:
     if name == "error_500":
         return _error(500, "The server had an error (injected).", "server_error")
+    if name == "error_echo_key":
+        sent = request.headers.get("Authorization", "")
+        return _error(401, f"Incorrect API key provided: {sent.removeprefix('Bearer ')}.",
+                      "invalid_request_error", "invalid_api_key")
     if name == "error_429":
         return _error(
             429,

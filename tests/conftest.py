@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -108,6 +108,7 @@ class LiveStack:
     http_url: str
     ws_url: str
     worker_log: list[str]
+    server_log: list[str] = field(default_factory=list)  # the ASGI server's output (Daphne and the app's logs)
 
 
 class _Tail(threading.Thread):
@@ -160,7 +161,7 @@ def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveSta
                 raise RuntimeError("Celery worker did not start:\n" + "\n".join(worker_log[-40:]))
             time.sleep(0.1)
         wait_for_port(port, 60)
-        yield LiveStack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", worker_log)
+        yield LiveStack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", worker_log, server_log)
     finally:
         for process in (server, worker):
             process.terminate()
