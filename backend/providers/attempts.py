@@ -40,6 +40,17 @@ class AttemptFailed(Exception):
     def retryable(self) -> bool:
         return self.kind in RETRYABLE_KINDS
 
+    def without(self, secret: str | None) -> AttemptFailed:
+        """This failure with ``secret`` (the route's provider key) cut out of the provider's words.
+
+        Some OpenAI-compatible servers repeat the key they were sent in their error; from here the detail goes
+        to spans, run errors, logs and the breaker's record, so the key stops here. The copy has no cause: the
+        provider's exception (which still holds the key) is not chained into a traceback.
+        """
+        if not secret or secret not in self.detail:
+            return self
+        return AttemptFailed(self.kind, self.text, self.detail.replace(secret, "[provider key]"), self.retry_after)
+
     def as_llm_error(self, route: ModelRoute, attempts: int, note: str = "") -> LLMError:
         suffix = f" after {attempts} attempts" if attempts > 1 else ""
         note = f" ({note})" if note else ""

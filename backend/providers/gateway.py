@@ -158,7 +158,8 @@ class LiteLLMGateway:
                         result = await self._call(route, request, deltas, timeout)
                 except TimeoutError as exc:
                     raise AttemptFailed("timeout", "timed out", f"no answer within {timeout:.3g} s") from exc
-            except AttemptFailed as failure:
+            except AttemptFailed as caught:
+                failure = caught.without(route.api_key)
                 log.errors.append(f"{route.alias} attempt {n}: {failure.kind}: {failure.text}: {failure.detail}")
                 # Only the provider's failures count against it; a request it refused (4xx) is the caller's.
                 opened = failure.retryable and await self._breaker.failure(

@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("endpoints", "0002_endpoint_call"), ("runs", "0008_run_resolved_and_finish_hook")]
-AFTER = [("endpoints", "0003_endpoint_call_caller"), ("runs", "0009_run_callers_moved_to_endpoint_call")]
+AFTER = [("endpoints", "0004_endpoint_call_caller_data"), ("runs", "0009_run_callers_moved_to_endpoint_call")]
 
 
 def migrate(targets: list[tuple[str, str]]) -> Any:

@@ -2,7 +2,7 @@
 
 """Drop the caller's API key and request id from Run: endpoints.EndpointCall holds them now.
 
-Runs after endpoints 0003, which copied every value into the call records (and back, when reversed).
+Runs after endpoints 0004, which copied every value into the call records (and back, when reversed).
 """
 from django.db import migrations
 
@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('runs', '0008_run_resolved_and_finish_hook'),
-        ('endpoints', '0003_endpoint_call_caller'),
+        ('endpoints', '0004_endpoint_call_caller_data'),
     ]
 
     operations = [
