@@ -59,6 +59,10 @@ def test_a_tiny_cost_budget_set_in_the_form_stops_the_run_with_the_reason(browse
     reason = page.get_by_test_id("run-error").inner_text()
     assert reason.startswith("Stopped at the budget: "), reason
     assert "cost limit of $0.000001" in reason and "max_cost_usd" not in reason, reason
+    # The Run panel and the step's card say it the same way.
+    result = page.get_by_test_id("run-failure").inner_text()
+    assert "went over its budget" in result and "cost limit of $0.000001" in result and "max_cost_usd" not in result
+    assert "cost limit of $0.000001" in page.get_by_test_id("node-extract").inner_text()
     # The engine's own words stay one hover away, for whoever debugs it.
     assert "max_cost_usd=1e-06" in (page.get_by_test_id("run-error").get_attribute("title") or "")
     b.screenshot("budget-03-stopped")

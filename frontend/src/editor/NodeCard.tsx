@@ -5,6 +5,7 @@ import { saveDraft } from "../files";
 import { useGraphChoices } from "../api/hooks";
 import { duration, money, STATUS_WORDS, tokens } from "../format";
 import { nodePorts, useGraph } from "../stores/graphStore";
+import { budgetReason } from "../live/budgetWords";
 import type { NodeRun } from "../live/runState";
 import { useRun } from "../stores/runStore";
 import { patternInfo } from "./patterns";
@@ -131,7 +132,7 @@ export const NodeCard = memo(function NodeCard({ id, data, selected }: NodeProps
       ) : null}
       {run && status === "running" && run.text && <div className="node-stream" data-testid={`stream-${id}`}>{run.text.slice(-160)}</div>}
       {run && <RunLine id={id} run={run} />}
-      {run && status === "failed" && run.error && <div className="node-error">{run.error}</div>}
+      {run && status === "failed" && run.error && <div className="node-error" title={run.error}>{budgetReason(run.error) ?? run.error}</div>}
       {ports.map((port, i) => (
         <Handle
           key={port}

@@ -18,12 +18,18 @@ const RULES: [RegExp, (m: RegExpExecArray) => string][] = [
     (m) => `the run took longer than its time limit of ${Number(m[1])} s`],
 ];
 
-/** "Stopped at the budget: <reason>." for a budget stop; null when the error is not one. */
-export function budgetReason(error: string | null | undefined): string | null {
+/** Which limit stopped the run, in words ("the run reached its limit of 5 model calls"); null when not a budget stop. */
+export function budgetClause(error: string | null | undefined): string | null {
   if (!error) return null;
   for (const [pattern, words] of RULES) {
     const m = pattern.exec(error);
-    if (m) return `Stopped at the budget: ${words(m)}.`;
+    if (m) return words(m);
   }
   return null;
+}
+
+/** "Stopped at the budget: <which limit>." for the run header and a step's card; null when not a budget stop. */
+export function budgetReason(error: string | null | undefined): string | null {
+  const clause = budgetClause(error);
+  return clause ? `Stopped at the budget: ${clause}.` : null;
 }

@@ -40,6 +40,9 @@ describe("failureWords", () => {
     expect(failureWords("failed", "model 'fast' failed")).toBe("The run failed: model 'fast' failed");
     expect(failureWords("cancelled", null)).toMatch(/stopped/);
     expect(failureWords("succeeded", null)).toBeNull();
+    expect(failureWords("budget_exceeded", "a model call would exceed max_llm_calls=2 (2 made)"))
+      .toBe("The run went over its budget and was stopped: the run reached its limit of 2 model calls.");
+    expect(failureWords("budget_exceeded", "stopped by the caller's subgraph")).toBe("The run went over its budget and was stopped: stopped by the caller's subgraph");
   });
 });
 

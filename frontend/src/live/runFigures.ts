@@ -1,5 +1,6 @@
 /** What the run header and the Run panel show about a run, worked out from its state (pure). */
 import { money } from "../format";
+import { budgetClause } from "./budgetWords";
 import type { NodeRun } from "./runState";
 
 interface Clock {
@@ -47,7 +48,10 @@ export function resultView(output: unknown): ResultView {
 /** Why a run did not succeed, in plain words. */
 export function failureWords(status: string | null, error: string | null): string | null {
   if (status === "cancelled") return "The run was stopped before it finished.";
-  if (status === "budget_exceeded") return `The run went over its budget and was stopped${error ? `: ${error}` : "."}`;
+  if (status === "budget_exceeded") {
+    const clause = budgetClause(error);
+    return `The run went over its budget and was stopped${clause ? `: ${clause}.` : error ? `: ${error}` : "."}`;
+  }
   if (status === "failed") return `The run failed${error ? `: ${error}` : "."}`;
   return null;
 }
