@@ -68,3 +68,18 @@ def test_the_cache_sees_the_model_that_would_answer_not_the_alias() -> None:
     assert identity(main)["model"] == "openai/gpt-4o-mini"
     assert identity(main) != identity(other_server)  # same model name, another server
     assert identity(switched_off)["model"] == "openai/gpt-4o"
+
+
+def test_a_provider_repeating_the_key_in_its_error_does_not_pass_it_on(fake_openai) -> None:  # type: ignore[no-untyped-def]
+    """Its words reach the span and the run's error; the key in them does not, nor does the chained cause."""
+    secret = "sk-echoed-4c1d9e7a2b"
+    route = ModelRoute(alias="echo", model="openai/gpt-4o-mini+error_echo_key", api_base=fake_openai.url,
+                       api_key=secret, max_retries=0, timeout_s=5)
+    with pytest.raises(LLMError) as info:
+        asyncio.run(gateway({"echo": route}).complete(LLMRequest("echo", MESSAGES)))
+    assert "Incorrect API key provided: [provider key]" in str(info.value) and info.value.kind == "bad_request"
+    chain, seen = [], info.value  # what a logged traceback would print
+    while seen is not None:
+        chain.append(f"{seen} {getattr(seen, 'attributes', '')}")
+        seen = seen.__cause__
+    assert all(secret not in text for text in chain), chain
