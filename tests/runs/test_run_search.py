@@ -95,6 +95,15 @@ def test_each_filter_narrows_to_the_matching_runs(alice_api, rows) -> None:  # t
         assert _ids(alice_api, query) == wanted, query
 
 
+def test_the_callers_request_id_shows_on_its_run_in_the_list_and_the_detail(alice_api, rows) -> None:  # type: ignore[no-untyped-def]
+    """Kept on the endpoint's call record, not on the run (runs/callers.py reads it for the runs API)."""
+    listed = {row["id"]: row["request_id"] for row in alice_api.get("/api/runs/").json()}
+    assert listed == {rows["endpoint"]: "req-abc-123", rows["openai"]: "req-xyz-9", rows["failed"]: None,
+                      rows["old_cheap"]: None}
+    assert alice_api.get(f"/api/runs/{rows['openai']}/").json()["request_id"] == "req-xyz-9"
+    assert alice_api.get(f"/api/runs/{rows['failed']}/").json()["request_id"] is None
+
+
 def test_pages_follow_the_link_header_newest_first(alice_api, rows) -> None:  # type: ignore[no-untyped-def]
     first = alice_api.get("/api/runs/?limit=3")
     assert len(first.json()) == 3 and 'rel="next"' in first["Link"]
