@@ -79,7 +79,8 @@ def projection_start(*, user: Any, graph: Graph, inputs: Any = None, recent: Any
     return projection
 
 
-def _paces() -> tuple[dict[str, Any], dict[str, DemoPace]]:
+def priced_routes() -> tuple[dict[str, Any], dict[str, DemoPace]]:
+    """Every alias's route (its price) and its pace, read once per projection."""
     routes = {alias: route_for(alias) for alias in known_aliases()}
     paces = {}
     for alias, route in routes.items():
@@ -91,7 +92,7 @@ def _paces() -> tuple[dict[str, Any], dict[str, DemoPace]]:
 
 def dry_run(spec: dict[str, Any], inputs: Sequence[Any], deps: Any) -> list[dict[str, Any]]:
     """Each input through the engine on the projection port: status, cost, latency and cost per step."""
-    routes, paces = _paces()
+    routes, paces = priced_routes()
     llm = ProjectionLLM(routes, priced_answer, paces)
     graph = parse_graph(spec)
     outcomes = []
