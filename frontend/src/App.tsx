@@ -6,6 +6,7 @@ import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
 import { EditorPage } from "./pages/EditorPage";
 import { EndpointsPage } from "./pages/EndpointsPage";
+import { InsightsPage } from "./insights/InsightsPage";
 import { GraphsPage } from "./pages/GraphsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { MembersPage } from "./pages/MembersPage";
@@ -61,6 +62,7 @@ export function App() {
     else if (route.page === "endpoints") body = <EndpointsPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "apiKeys") body = <ApiKeysPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "members" && session.workspace) body = <MembersPage account={header} workspace={session.workspace} />;
+    else if (route.page === "insights") body = <InsightsPage account={header} graphId={route.graphId} />;
     else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (
       <div className="center-page">
