@@ -123,7 +123,7 @@ def gate_exits(runs: Sequence[RunRecord], node_id: str, downstream: Iterable[str
 def node_latency(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
     """Per step: latency p50/p95 and its share of the period's model cost (which step stacks time or money)."""
     durations: dict[str, list[float]] = defaultdict(list)
-    costs: Counter[str] = Counter()
+    costs: dict[str, float] = defaultdict(float)
     types: dict[str, str] = {}
     for run in runs:
         for step in run.steps:

@@ -68,6 +68,8 @@ def projection_start(*, user: Any, graph: Graph, inputs: Any = None, recent: Any
         if not inputs:
             raise InvalidRequest("Nothing to project.", [{"path": "inputs", "message": "the graph has no runs "
                                                           "yet: post a list of inputs"}])
+    if graph.latest_version is None:
+        raise InvalidRequest("Nothing to project.", [{"path": "graph", "message": "the graph has no saved version"}])
     problem = _inputs_problem(inputs)
     if problem:
         raise InvalidRequest("Bad projection.", [problem])

@@ -37,7 +37,7 @@ class ProjectionLLM:
 
     async def complete(self, request: LLMRequest, on_delta: DeltaCallback | None = None) -> LLMResult:
         route = self._route(request.alias)
-        text = demo_answer(request.messages, request.response_schema, request.params.get("seed"))
+        text = demo_answer(list(request.messages), request.response_schema, request.params.get("seed"))
         input_tokens, output_tokens, cost = self.price(route, request.messages, text)
         pace = self.paces.get(route.alias) or DemoPace()
         await asyncio.sleep(pace.total_s(text))

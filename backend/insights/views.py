@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from backend.config.api import ErrorOut
 from backend.config.errors import InvalidRequest
 from backend.config.params import optional_int, parse_when
-from backend.graphs.selectors import graph_get
+from backend.graphs.selectors import graph_get, graphs_visible_to
 from backend.runs.selectors import run_get
 
 from .dashboard import dashboard
@@ -67,7 +67,7 @@ class RunLabelsView(APIView):
         body = request.data if isinstance(request.data, dict) else None
         if body is None:
             raise InvalidRequest("Bad label.", [{"path": "", "message": "expected a JSON object"}])
-        changes = {key: body[key] for key in ("route", "verdict", "comment") if key in body}
+        changes: dict[str, Any] = {key: body[key] for key in ("route", "verdict", "comment") if key in body}
         label, created = label_set(user=request.user, run=run, node_id=body.get("node_id", ""), changes=changes)
         return Response(label_out(label), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -137,7 +137,7 @@ class GraphProjectionsView(APIView):
 class ProjectionDetailView(APIView):
     @extend_schema(operation_id="projections_get", responses={200: OpenApiTypes.OBJECT, 404: ErrorOut})
     def get(self, request: Request, projection_id: int) -> Response:
-        projection = (Projection.objects.filter(pk=projection_id, graph__workspace__membership__user=request.user)
+        projection = (Projection.objects.filter(pk=projection_id, graph__in=graphs_visible_to(request.user))
                       .select_related("graph_version").first())
         if projection is None:
             raise Http404("No such projection in your workspaces")
