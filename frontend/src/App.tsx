@@ -15,7 +15,7 @@ import { ErrorBoundary } from "./ui/ErrorBoundary";
 import { Toasts } from "./ui/toasts";
 
 // The charts library is big: the Insights page loads it only when it is opened.
-const InsightsPage = lazy(() => import("./insights/InsightsPage").then((m) => ({ default: m.InsightsPage })));
+const InsightsPage = lazy(() => import("./insights/InsightsPage"));
 
 
 export function App() {

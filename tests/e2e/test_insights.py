@@ -10,7 +10,7 @@ import pytest
 from tests.insights.factory import gate, router, run, vote
 from tests.insights.graphs import PATTERNS
 
-from .conftest import Browser
+from .conftest import PASSWORD, Browser
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -22,17 +22,30 @@ def graph_with_history(live_stack: Any, alice: Any) -> int:
     """The flow, with 120 earlier runs whose vote was always unanimous (so one more, agreeing or not, keeps it
     at ≥ 99 %) (built before the browser starts: the
     ORM cannot run beside Playwright's loop)."""
+    from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from backend.graphs.models import Workspace
+    from backend.graphs.models import Membership, Workspace
     from backend.graphs.services import graph_create
     from backend.runs.models import Run
     from tests.insights.factory import save_runs
 
-    graph = graph_create(workspace=Workspace.objects.get(membership__user=alice), user=alice, spec=PATTERNS)
+    workspace = Workspace.objects.get(membership__user=alice)
+    viewer = get_user_model().objects.create_user("vic", password=PASSWORD)
+    Membership.objects.create(workspace=workspace, user=viewer, role=Membership.Role.VIEWER)
+    graph = graph_create(workspace=workspace, user=alice, spec=PATTERNS)
     save_runs(graph, [run(gate("check", True), router("triage", "billing"), vote("agree", 1.0)) for _ in range(120)])
     Run.objects.filter(graph=graph).update(created_at=timezone.now() - dt.timedelta(days=1))
     return graph.pk
+
+
+def open_router_step(b: Browser, graph_id: int, run_id: str) -> Any:
+    b.goto(f"/graphs/{graph_id}/runs/{run_id}")
+    b.page.locator("[data-testid=run-header][data-status=succeeded]").wait_for()
+    b.page.get_by_test_id("node-triage").click()
+    b.page.get_by_test_id("trace-view").wait_for()
+    b.page.get_by_test_id("span-node-triage").click()
+    return b.page.get_by_test_id("span-detail").get_by_test_id("label-panel")
 
 
 def test_label_a_route_then_read_the_matrix_and_the_advice(graph_with_history: int, browser: Browser) -> None:
@@ -41,12 +54,7 @@ def test_label_a_route_then_read_the_matrix_and_the_advice(graph_with_history: i
     finished = b.finished_run(graph_with_history, {"message": BILLING})
     assert finished["status"] == "succeeded", finished["error"]
 
-    b.goto(f"/graphs/{graph_with_history}/runs/{finished['id']}")
-    page.locator("[data-testid=run-header][data-status=succeeded]").wait_for()
-    page.get_by_test_id("node-triage").click()
-    page.get_by_test_id("trace-view").wait_for()
-    page.get_by_test_id("span-node-triage").click()
-    panel = page.get_by_test_id("span-detail").get_by_test_id("label-panel")
+    panel = open_router_step(b, graph_with_history, finished["id"])
     panel.get_by_test_id("label-route").select_option("technical")
     panel.get_by_test_id("label-verdict-fail").check()
     panel.get_by_test_id("label-comment").fill("A crash, not a refund")
@@ -72,4 +80,11 @@ def test_label_a_route_then_read_the_matrix_and_the_advice(graph_with_history: i
     assert page.get_by_test_id("projection-cost").inner_text().startswith("$")
     page.get_by_test_id("projection-panel").scroll_into_view_if_needed()
     b.screenshot("insights-03-projection")
+
+    # A viewer reads the label and cannot change it.
+    b.api("POST", "/api/session/logout/")
+    b.sign_in("vic", PASSWORD)
+    panel = open_router_step(b, graph_with_history, finished["id"])
+    assert "technical" in panel.get_by_test_id("label-read-only").inner_text()
+    assert panel.get_by_test_id("label-save").count() == 0
     assert b.errors == []

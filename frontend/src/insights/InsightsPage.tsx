@@ -60,7 +60,7 @@ function Dashboard({ data }: { data: Insights }) {
   );
 }
 
-export function InsightsPage({ account, graphId }: { account: Account; graphId: number | null }) {
+function InsightsPage({ account, graphId }: { account: Account; graphId: number | null }) {
   const [days, setDays] = useState(30);
   const [data, setData] = useState<Insights | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -86,3 +86,6 @@ export function InsightsPage({ account, graphId }: { account: Account; graphId: 
     </div>
   );
 }
+
+// A default export: App loads this page lazily (React.lazy), so the charts library stays out of the main bundle.
+export default InsightsPage;

@@ -3,6 +3,7 @@
  * refuses their changes and the panel says why. */
 import { useEffect, useState } from "react";
 import { errorText } from "../api/client";
+import { getSession } from "../api/endpoints";
 import type { SpanRecord } from "../api/types";
 import { useGraph } from "../stores/graphStore";
 import { toast } from "../ui/toasts";
@@ -21,6 +22,30 @@ function useStepLabel(runId: string, nodeId: string) {
   return [label, setSaved] as const;
 }
 
+/** Whether the signed-in person may label (editors and admins); viewers read. Asked once per page. */
+let mayLabel: Promise<boolean> | null = null;
+function useMayLabel(): boolean {
+  const [may, setMay] = useState(true);
+  useEffect(() => {
+    mayLabel ??= getSession().then((s) => s.workspace?.role !== "viewer", () => true);
+    let live = true;
+    mayLabel.then((m) => live && setMay(m));
+    return () => { live = false; };
+  }, []);
+  return may;
+}
+
+function ReadOnlyLabel({ label }: { label: RunLabel | null }) {
+  if (!label) return <p className="muted small">Nobody has labelled this step yet (viewers read labels; editors write them).</p>;
+  const verdict = label.verdict === "pass" ? "right" : label.verdict === "fail" ? "wrong" : "not said";
+  return (
+    <p className="small" data-testid="label-read-only">
+      {label.route ? <>Right route: <b>{label.route}</b>. </> : null}Verdict: {verdict}. {label.comment}
+      <span className="muted"> ({label.updated_by ?? "someone"})</span>
+    </p>
+  );
+}
+
 export function LabelPanel({ runId, span }: { runId: string; span: SpanRecord }) {
   const nodeId = span.node_id ?? "";
   const config = useGraph((s) => s.nodes.find((n) => n.id === nodeId)?.data.config);
@@ -32,6 +57,7 @@ export function LabelPanel({ runId, span }: { runId: string; span: SpanRecord })
   useEffect(() => {
     setRoute(saved?.route ?? ""); setVerdict(saved?.verdict ?? ""); setComment(saved?.comment ?? "");
   }, [saved]);
+  const may = useMayLabel();
   const isRouter = span.node_type === "router";
   const chosen = span.attributes?.["patchbay.router.route"];
 
@@ -47,6 +73,7 @@ export function LabelPanel({ runId, span }: { runId: string; span: SpanRecord })
     }
   };
 
+  if (!may) return <div className="label-panel" data-testid="label-panel"><h4>Label</h4><ReadOnlyLabel label={saved} /></div>;
   return (
     <div className="label-panel" data-testid="label-panel">
       <h4>Your label</h4>
