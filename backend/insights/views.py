@@ -29,7 +29,7 @@ from .selectors import Period, labels_of_run, period_runs, true_routes
 MAX_DAYS = 366
 
 
-class LabelOut(serializers.Serializer):
+class RunLabelOut(serializers.Serializer):
     node_id = serializers.CharField(allow_blank=True, help_text='the step labelled ("" = the run as a whole)')
     route = serializers.CharField(allow_blank=True, help_text="the route a router step should have taken")
     verdict = serializers.CharField(allow_blank=True, help_text="pass | fail | empty")
@@ -40,7 +40,7 @@ class LabelOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class LabelIn(serializers.Serializer):
+class RunLabelIn(serializers.Serializer):
     node_id = serializers.CharField(allow_blank=True, required=False, default="")
     route = serializers.CharField(allow_blank=True, required=False)
     verdict = serializers.CharField(allow_blank=True, required=False)
@@ -56,12 +56,12 @@ def label_out(label: RunLabel) -> dict[str, Any]:
 class RunLabelsView(APIView):
     """People's labels on a run: any member reads them, editors add or change them (one per step)."""
 
-    @extend_schema(operation_id="runs_labels_list", responses={200: LabelOut(many=True), 404: ErrorOut})
+    @extend_schema(operation_id="runs_labels_list", responses={200: RunLabelOut(many=True), 404: ErrorOut})
     def get(self, request: Request, run_id: str) -> Response:
         return Response([label_out(label) for label in labels_of_run(run_get(request.user, run_id))])
 
-    @extend_schema(operation_id="runs_labels_set", request=LabelIn,
-                   responses={200: LabelOut, 201: LabelOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+    @extend_schema(operation_id="runs_labels_set", request=RunLabelIn,
+                   responses={200: RunLabelOut, 201: RunLabelOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut})
     def post(self, request: Request, run_id: str) -> Response:
         run = run_get(request.user, run_id)
         body = request.data if isinstance(request.data, dict) else None
