@@ -8,6 +8,7 @@ import type { SpanRecord } from "../api/types";
 import { useGraph } from "../stores/graphStore";
 import { toast } from "../ui/toasts";
 import { listLabels, setLabel, type RunLabel } from "./api";
+import "./labels.css";
 import { routeChoices } from "./numbers";
 
 type Verdict = RunLabel["verdict"];
