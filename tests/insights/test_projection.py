@@ -96,3 +96,24 @@ def test_virtual_clock_waits_for_threads_before_jumping() -> None:
 
     outcome, elapsed = run_virtual(race)
     assert outcome == "thread first" and elapsed < 5
+
+
+def test_a_real_provider_alias_is_priced_but_never_called(fake_openai: Any) -> None:
+    from backend.providers.models import ModelAlias
+
+    ModelAlias.objects.create(alias="real", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key_env="PATH",
+                              input_cost_per_mtok=3.0, output_cost_per_mtok=15.0, demo_latency_ms=400,
+                              description="a provider model, reached over HTTP")
+    spec = three_calls(True)
+    for node in spec["nodes"][1:4]:
+        node["config"]["model"] = "real"
+    fake_openai.reset_stats()
+    routes, paces = priced_routes()
+    result = run_virtual(lambda clock: execute_graph(parse_graph(spec), {"note": "hello"}, ports=Ports(
+        llm=ProjectionLLM(routes, priced_answer, paces), clock=clock)))
+    assert result.status == "succeeded", result.error
+    assert fake_openai.stats()["requests"] == 0
+    calls = [s for s in result.spans if s.kind == "llm"]
+    assert result.totals["cost_usd"] == pytest.approx(sum(s.input_tokens * 3e-6 + s.output_tokens * 15e-6
+                                                          for s in calls))
+    assert result.totals["duration_ms"] == pytest.approx(3 * 400, abs=0.01)  # its own pace, three in a row
