@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "backend.providers",
     "backend.endpoints",
     "backend.audit",  # issue 9: the audit log (append-only)
+    "backend.insights",  # issue 14: human labels, pattern metrics, the advisor, cost projection
     "backend.web",
 ]
 

@@ -3,7 +3,7 @@
 Three roles, each including the one below it:
 
 - ``viewer`` reads everything in the workspace (graphs, prompts, runs, endpoints, keys' metadata, members);
-- ``editor`` also changes graphs and prompts, starts and cancels runs, and moves prompt labels other than
+- ``editor`` also changes graphs and prompts, starts, cancels and labels runs, and moves prompt labels other than
   ``production`` (``staging`` and any label of their own);
 - ``admin`` also moves ``production`` (live endpoints run it), publishes, rolls back and unpublishes
   endpoints, manages API keys, members, the retention policy and the monthly spend cap.
@@ -44,6 +44,7 @@ class Action(enum.StrEnum):
     PRODUCTION_LABEL_MOVE = "move a prompt's production label"
     RUN_START = "start runs"
     RUN_CANCEL = "cancel runs"
+    RUN_LABEL = "label runs"
     ENDPOINT_MANAGE = "publish, roll back or unpublish endpoints"
     API_KEY_MANAGE = "manage API keys"
     MEMBERS_MANAGE = "manage members"
@@ -62,6 +63,7 @@ MINIMUM_ROLE: dict[Action, str] = {
     Action.PRODUCTION_LABEL_MOVE: Role.ADMIN,
     Action.RUN_START: Role.EDITOR,
     Action.RUN_CANCEL: Role.EDITOR,
+    Action.RUN_LABEL: Role.EDITOR,
     Action.ENDPOINT_MANAGE: Role.ADMIN,
     Action.API_KEY_MANAGE: Role.ADMIN,
     Action.MEMBERS_MANAGE: Role.ADMIN,

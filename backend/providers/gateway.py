@@ -302,6 +302,16 @@ def _nobody_answered(alias: str, route: ModelRoute, skipped: list[tuple[str, str
                     model=last.model, attributes={"patchbay.attempt_errors": list(log.errors)})
 
 
+def priced_answer(route: ModelRoute, messages: list[dict[str, str]], text: str) -> tuple[int, int, float]:
+    """(input tokens, output tokens, USD) of ``text`` answering ``messages`` as ``route`` would bill it: the dry
+    runs of a cost projection (insights/projection.py) price their demo answers here, with no provider call."""
+    litellm = litellm_module()
+    model = _token_model(route)
+    prompt_tokens = litellm.token_counter(model=model, messages=messages)
+    completion_tokens = max(1, litellm.token_counter(model=model, text=text))
+    return prompt_tokens, completion_tokens, sum(_price(route, prompt_tokens, completion_tokens))
+
+
 def _token_model(route: ModelRoute) -> str:
     # Demo and self-hosted models have no tokenizer of their own in litellm: count as gpt-4o-mini.
     return "gpt-4o-mini" if route.is_demo or route.api_base else route.model

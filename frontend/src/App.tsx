@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { setSignedOutHandler } from "./api/client";
 import { getSession, signOut } from "./api/endpoints";
 import type { Session } from "./api/types";
@@ -13,6 +13,9 @@ import { ModelsPage } from "./pages/ModelsPage";
 import { navigate, parseRoute, usePath } from "./router";
 import { ErrorBoundary } from "./ui/ErrorBoundary";
 import { Toasts } from "./ui/toasts";
+
+// The charts library is big: the Insights page loads it only when it is opened.
+const InsightsPage = lazy(() => import("./insights/InsightsPage"));
 
 
 export function App() {
@@ -61,6 +64,7 @@ export function App() {
     else if (route.page === "endpoints") body = <EndpointsPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "apiKeys") body = <ApiKeysPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "members" && session.workspace) body = <MembersPage account={header} workspace={session.workspace} />;
+    else if (route.page === "insights") body = <Suspense fallback={<p className="muted">Loading…</p>}><InsightsPage account={header} graphId={route.graphId} /></Suspense>;
     else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (
       <div className="center-page">

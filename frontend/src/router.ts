@@ -37,6 +37,7 @@ export type Route =
   | { page: "models" }
   | { page: "endpoints" }
   | { page: "apiKeys" }
+  | { page: "insights"; graphId: number | null }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -48,6 +49,8 @@ export function parseRoute(path: string): Route {
   if (path === "/models" || path === "/models/") return { page: "models" };
   if (path === "/endpoints" || path === "/endpoints/") return { page: "endpoints" };
   if (path === "/api-keys" || path === "/api-keys/") return { page: "apiKeys" };
+  const insights = /^\/insights(?:\/(\d+))?\/?$/.exec(path);
+  if (insights) return { page: "insights", graphId: insights[1] ? Number(insights[1]) : null };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

@@ -29,6 +29,7 @@ from backend.endpoints.services import api_key_create, endpoint_create
 from backend.graphs.authz import ROLE_ORDER
 from backend.graphs.models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace
 from backend.graphs.services import graph_create, prompt_create, prompt_version_create
+from backend.insights.models import Projection, RunLabel
 from backend.runs.models import Run
 from backend.runs.services import run_create
 from tests.conftest import token_for
@@ -60,6 +61,7 @@ class World:
     key: int
     member: int  # dave's user id
     done: str = ""  # a finished run (a replay needs one)
+    projection: int = 0  # a cost projection of the graph
     clients: dict[str, APIClient] = field(default_factory=dict)
 
 
@@ -88,8 +90,10 @@ def build_world() -> World:
     key, _ = api_key_create(user=alice, workspace=a, name=f"{MARKER} key", rate_limit_per_minute=None)
     done = run_create(graph=graph, user=alice, input={"note": MARKER})
     Run.objects.filter(pk=done.pk).update(status=Run.Status.SUCCEEDED, output=MARKER)
+    projection = Projection.objects.create(graph=graph, graph_version=graph.latest_version,
+                                           inputs=[{"note": MARKER}], created_by=alice)
     world = World(a=a, b=b, graph=graph.pk, prompt=prompt.name, run=str(run.pk), endpoint="ask-a", key=key.pk,
-                  member=dave.pk, done=str(done.pk))
+                  member=dave.pk, done=str(done.pk), projection=projection.pk)
     world.clients["anonymous"] = APIClient()
     for name, user in people.items():
         client = APIClient()
@@ -110,6 +114,8 @@ def state_of(w: World) -> tuple[Any, ...]:
         sorted(Endpoint.objects.filter(workspace=w.a).values_list("slug", "version_id", "enabled")),
         sorted(ApiKey.objects.filter(workspace=w.a).values_list("name", "revoked_at", "scopes")),
         sorted(Membership.objects.filter(workspace=w.a).values_list("user_id", "role")),
+        sorted(RunLabel.objects.filter(run__workspace=w.a).values_list("run_id", "node_id", "route", "comment")),
+        Projection.objects.filter(graph__workspace=w.a).count(),
         Workspace.objects.filter(pk=w.a.pk).values_list("retention_event_days", "retention_run_days",
                                                         "monthly_cap_usd", "warn_at_fraction").get(),
     )
@@ -193,6 +199,14 @@ RULES: dict[str, list[Case]] = {
     "api/runs/<str:run_id>/replay/": [case("POST", E, lambda w: f"/api/runs/{w.done}/replay/", lambda w: {})],
     "api/runs/<str:run_id>/compare/<str:other_id>/": [
         case("GET", V, lambda w: f"/api/runs/{w.done}/compare/{w.run}/")],
+    "api/runs/<str:run_id>/labels/": [
+        case("GET", V, lambda w: f"/api/runs/{w.done}/labels/"),
+        case("POST", E, lambda w: f"/api/runs/{w.done}/labels/", lambda w: {"node_id": "a", "verdict": "pass"})],
+    "api/graphs/<int:graph_id>/insights/": [case("GET", V, lambda w: f"/api/graphs/{w.graph}/insights/")],
+    "api/graphs/<int:graph_id>/projections/": [
+        case("GET", V, lambda w: f"/api/graphs/{w.graph}/projections/"),
+        case("POST", E, lambda w: f"/api/graphs/{w.graph}/projections/", lambda w: {"inputs": [{"note": "x"}]})],
+    "api/projections/<int:projection_id>/": [case("GET", V, lambda w: f"/api/projections/{w.projection}/")],
     "api/runs/<str:run_id>/otlp": [case("GET", V, lambda w: f"/api/runs/{w.run}/otlp")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],

@@ -1,4 +1,5 @@
 /** The editor's top bar: the flow's name, save state and live version, undo/redo, layout, import/export, save, publish and run. */
+import { navigate } from "../router";
 import { useEditorUi } from "../stores/editorUi";
 import { useGraph } from "../stores/graphStore";
 import { useEndpoint } from "./publish/endpointState";
@@ -34,6 +35,13 @@ function publishBlocked(isNew: boolean, dirty: boolean): string | null {
   return null;
 }
 
+/** The saved flow's numbers: pattern metrics, the advisor's findings, a cost projection (Insights page). */
+function InsightsButton() {
+  const graphId = useGraph((s) => s.graphId);
+  if (graphId === null) return null;
+  return <button className="btn btn-ghost" onClick={() => navigate(`/insights/${graphId}`)} title="How each pattern step does on recorded runs, and what to change" data-testid="open-insights">Insights</button>;
+}
+
 function PublishButton() {
   const isNew = useGraph((s) => s.graphId === null);
   const dirty = useGraph((s) => s.revision !== s.savedRevision);
@@ -65,6 +73,7 @@ export function EditorToolbar({ actions }: { actions: CanvasActions }) {
       <button className={`btn ${problemCount ? "btn-warn" : ""}`} onClick={openSaveDialog} disabled={busy} data-testid="save">
         {busy ? "Saving…" : "Save"}
       </button>
+      <InsightsButton />
       <PublishButton />
       <button className="btn btn-primary" onClick={() => useEditorUi.getState().set({ tab: "run" })} data-testid="tab-run-top">▶ Run</button>
     </div>

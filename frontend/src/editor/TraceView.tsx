@@ -3,6 +3,8 @@ import type { SpanRecord } from "../api/types";
 import { epochSeconds } from "../live/runState";
 import { duration, money, pretty, STATUS_WORDS } from "../format";
 import { useRun } from "../stores/runStore";
+import { LabelPanel } from "../insights/LabelPanel";
+import { FINISHED } from "../live/runState";
 import { ReplayFromHere } from "./replay/ReplayFromHere";
 
 interface Row {
@@ -157,6 +159,14 @@ function PatternFacts({ attributes }: { attributes: Record<string, unknown> }) {
   );
 }
 
+/** Labels go on a finished run's top-level steps (a subgraph's inner steps are labelled through the subgraph). */
+function Labelling({ span }: { span: SpanRecord }) {
+  const runId = useRun((s) => s.runId);
+  const status = useRun((s) => s.status);
+  if (span.kind !== "node" || !span.node_id || span.node_id.includes("/") || !runId || !status || !FINISHED.includes(status)) return null;
+  return <LabelPanel key={`${runId}-${span.node_id}`} runId={runId} span={span} />;
+}
+
 function SpanDetail({ span, spans }: { span: SpanRecord; spans: SpanRecord[] }) {
   const calls = span.kind === "node" ? spans.filter((s) => s.parent_id === span.span_id && s.kind === "llm") : [];
   const messages = (s: SpanRecord) => {
@@ -168,6 +178,7 @@ function SpanDetail({ span, spans }: { span: SpanRecord; spans: SpanRecord[] }) 
       <h3>{span.kind === "node" ? span.node_id : span.name} <span className="muted small">{span.kind === "llm" ? "model call" : span.node_type}</span></h3>
       <Facts span={span} />
       <ReplayFromHere key={span.span_id} span={span} />
+      <Labelling span={span} />
       {span.error && <div className="notice notice-error" data-testid="span-error">{span.error}</div>}
       {messages(span) && (<><h4>Prompt sent</h4><Messages messages={messages(span)!} /></>)}
       {calls.map((c) => messages(c) && (

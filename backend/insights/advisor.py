@@ -1,0 +1,208 @@
+"""The pattern advisor: plain-language findings where the recorded runs force a change.
+
+Each rule reads the metrics of one graph over a period (metrics.py) and the graph's spec, and says nothing
+unless the data is thick enough (``MIN_RUNS``) and clear. Each finding carries its evidence and what is at
+stake: money over the period (``usd``) and per 1,000 runs, or time per run (``ms``).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import metrics
+from .graph_shape import longest_model_chain, setting
+from .records import RunRecord
+from .stats import mean
+
+MIN_RUNS = 30  # below this a rate says little; the advisor stays quiet
+VOTE_AGREES = 0.99
+LOOP_FIRST_PASS = 0.90
+LOOP_CAPPED = 0.90
+LONG_CHAIN = 4
+CHEAPER_ALIAS_TOLERANCE = 0.01  # a cheaper alias that scores within a point "answers as well"
+MIN_EVAL_ITEMS = 20
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    node_id: str
+    title: str
+    advice: str
+    evidence: list[str]
+    usd_at_stake: float | None = None  # over the period
+    usd_per_1000_runs: float | None = None
+    ms_at_stake: float | None = None  # per run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RouteEvalEvidence:
+    """A held-out eval's verdict on one router route: its alias against a cheaper one (the evals app fills it)."""
+
+    node_id: str
+    route: str
+    alias: str
+    cheaper_alias: str
+    score: float  # mean score (0-1) of the route's alias on the held-out items
+    cheaper_score: float
+    items: int
+    cost_per_item_usd: float
+    cheaper_cost_per_item_usd: float
+    dataset: str = ""
+
+
+@dataclass
+class AdvisorInput:
+    spec: Mapping[str, Any]
+    runs: Sequence[RunRecord]
+    route_evals: Sequence[RouteEvalEvidence] = field(default_factory=list)
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f} %"
+
+
+def _money(value: float) -> str:
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def _call_cost(runs: Sequence[RunRecord], node_id: str, keep: Any) -> float:
+    """What the step's model calls whose name passes ``keep`` cost over the period."""
+    total = 0.0
+    for run in runs:
+        step = run.step(node_id)
+        if step is not None:
+            total += sum(cost for name, cost in step.call_costs.items() if keep(name))
+    return total
+
+
+def _per_1000(usd: float, runs: int) -> float | None:
+    return usd / runs * 1000 if runs else None
+
+
+def vote_always_agrees(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
+    found = metrics.vote_agreement(data.runs, node["id"])
+    unanimous = found["unanimous_share"]
+    if found["runs"] < MIN_RUNS or unanimous is None or unanimous < VOTE_AGREES:
+        return None
+    samples = int(setting(node, "samples"))
+    extra = _call_cost(data.runs, node["id"], lambda name: name != "vote 1")
+    return Finding(
+        rule="vote_always_agrees", node_id=node["id"],
+        title=f"Vote '{node['id']}' almost always agrees with itself",
+        advice=f"Its {samples} samples gave the same answer on {_pct(unanimous)} of runs. Drop the vote for a "
+               "single step, or lower the number of samples.",
+        evidence=[f"{found['runs']} runs; unanimous on {_pct(unanimous)}",
+                  f"the samples after the first cost {_money(extra)} over the period"],
+        usd_at_stake=extra, usd_per_1000_runs=_per_1000(extra, found["runs"]))
+
+
+def loop_passes_at_once(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
+    cap = int(setting(node, "max_iterations"))
+    found = metrics.loop_iterations(data.runs, node["id"], cap)
+    first = found["first_pass_share"]
+    if found["runs"] < MIN_RUNS or first is None or first < LOOP_FIRST_PASS:
+        return None
+    judged = _call_cost(data.runs, node["id"], lambda name: name == "evaluate")
+    return Finding(
+        rule="loop_passes_at_once", node_id=node["id"],
+        title=f"Loop '{node['id']}' passes on the first try",
+        advice=f"The evaluator accepted the first draft on {_pct(first)} of runs: the loop rarely improves "
+               "anything. Replace it with a single model step.",
+        evidence=[f"{found['runs']} runs; passed at once on {_pct(first)}",
+                  f"the evaluator's calls cost {_money(judged)} over the period"],
+        usd_at_stake=judged, usd_per_1000_runs=_per_1000(judged, found["runs"]))
+
+
+def loop_hits_cap(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
+    cap = int(setting(node, "max_iterations"))
+    found = metrics.loop_iterations(data.runs, node["id"], cap)
+    capped = found["cap_share"]
+    if found["runs"] < MIN_RUNS or capped is None or capped < LOOP_CAPPED:
+        return None
+    steps = [s for run in data.runs if (s := run.step(node["id"])) is not None]
+    spent = sum(s.cost_usd for s in steps)
+    return Finding(
+        rule="loop_hits_cap", node_id=node["id"],
+        title=f"Loop '{node['id']}' runs out of rounds",
+        advice=f"{_pct(capped)} of runs used all {cap} rounds without the evaluator passing the draft: the "
+               "evaluator is too strict (or the generator cannot meet it). Loosen the evaluator's rubric.",
+        evidence=[f"{found['runs']} runs; ran out of rounds on {_pct(capped)}",
+                  f"the loop cost {_money(spent)} over the period"],
+        usd_at_stake=spent, usd_per_1000_runs=_per_1000(spent, found["runs"]),
+        ms_at_stake=mean([s.duration_ms for s in steps if s.duration_ms is not None]))
+
+
+def gate_never_fires(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
+    found = metrics.gate_exits(data.runs, node["id"], [])
+    if found["runs"] < MIN_RUNS or found["exits"]:
+        return None
+    steps = [s for run in data.runs if (s := run.step(node["id"])) is not None]
+    return Finding(
+        rule="gate_never_fires", node_id=node["id"],
+        title=f"Gate '{node['id']}' never stopped a run",
+        advice="Its check passed every run in the period. Check that its rule tests what you mean, or remove it.",
+        evidence=[f"{found['runs']} runs; 0 stopped"],
+        ms_at_stake=mean([s.duration_ms for s in steps if s.duration_ms is not None]))
+
+
+def long_model_chain(data: AdvisorInput) -> Finding | None:
+    chain = longest_model_chain(data.spec)
+    if len(chain) <= LONG_CHAIN:
+        return None
+    waits = [s.duration_ms for run in data.runs for s in run.steps if s.node_id in chain and s.duration_ms]
+    per_run = sum(waits) / len(data.runs) if data.runs else None
+    return Finding(
+        rule="long_model_chain", node_id=chain[0],
+        title=f"{len(chain)} model steps in a row",
+        advice="Every step on this path waits for the one before it. Merge steps, or run independent ones in "
+               "parallel, to cut the wait.",
+        evidence=[" → ".join(chain)] + ([f"these steps take {per_run:,.0f} ms per run on average"]
+                                        if per_run is not None else []),
+        ms_at_stake=per_run)
+
+
+def cheaper_route_alias(data: AdvisorInput, evidence: RouteEvalEvidence) -> Finding | None:
+    if evidence.items < MIN_EVAL_ITEMS or evidence.cheaper_score < evidence.score - CHEAPER_ALIAS_TOLERANCE:
+        return None
+    if evidence.cheaper_cost_per_item_usd >= evidence.cost_per_item_usd:
+        return None
+    routed = metrics.router_confusion(data.runs, evidence.node_id, [evidence.route], {})
+    chosen = next((r["chosen"] for r in routed["per_route"] if r["route"] == evidence.route), 0)
+    saving = evidence.cost_per_item_usd - evidence.cheaper_cost_per_item_usd
+    traffic = chosen / routed["runs"] if routed["runs"] else 0.0
+    return Finding(
+        rule="cheaper_route_alias", node_id=evidence.node_id,
+        title=f"Route '{evidence.route}' could use '{evidence.cheaper_alias}'",
+        advice=f"On a held-out eval, '{evidence.cheaper_alias}' scored as well as '{evidence.alias}' on this "
+               "route's inputs, for less. Switch the route's model.",
+        evidence=[f"{evidence.items} held-out items{' of ' + evidence.dataset if evidence.dataset else ''}: "
+                  f"{evidence.score:.2f} with {evidence.alias}, {evidence.cheaper_score:.2f} with "
+                  f"{evidence.cheaper_alias}", f"{chosen} of {routed['runs']} runs took this route"],
+        usd_at_stake=saving * chosen, usd_per_1000_runs=saving * traffic * 1000)
+
+
+NODE_RULES = {"vote": (vote_always_agrees,), "evaluator_optimizer": (loop_passes_at_once, loop_hits_cap),
+              "gate": (gate_never_fires,)}
+
+
+def advise(data: AdvisorInput) -> list[Finding]:
+    """Every finding the data supports, most money at stake first."""
+    findings: list[Finding] = []
+    for node in data.spec.get("nodes", []):
+        for rule in NODE_RULES.get(node.get("type", ""), ()):
+            found = rule(data, node)
+            if found is not None:
+                findings.append(found)
+    chain = long_model_chain(data)
+    if chain is not None:
+        findings.append(chain)
+    for evidence in data.route_evals:
+        found = cheaper_route_alias(data, evidence)
+        if found is not None:
+            findings.append(found)
+    return sorted(findings, key=lambda f: -(f.usd_at_stake or 0))
