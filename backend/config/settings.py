@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "backend.providers",
     "backend.endpoints",
     "backend.audit",  # issue 9: the audit log (append-only)
+    "backend.evals",  # issue 14: datasets, scorers, eval runs, the eval gate
     "backend.web",
 ]
 
