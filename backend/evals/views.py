@@ -229,11 +229,11 @@ class EvalListView(APIView):
     @extend_schema(operation_id="evals_start", request=EvalIn, responses={201: OpenApiTypes.OBJECT, 400: ErrorOut})
     def post(self, request: Request) -> Response:
         data = parse(EvalIn, request)
-        dataset = _dataset_for(request, data["dataset"])
         try:
             graph = graph_get(request.user, data["graph"])
         except Exception as exc:
             raise InvalidRequest("Unknown graph.", [{"path": "graph", "message": "no such graph in your workspaces"}]) from exc
+        dataset = _dataset_for(request, data["dataset"])
         eval_run = eval_start(user=request.user, dataset=dataset, graph=graph, scorers=data["scorers"],
                               version_number=data.get("version"), candidate_prompt=data["candidate_prompt"])
         return Response(eval_out(eval_run), status=status.HTTP_201_CREATED)
