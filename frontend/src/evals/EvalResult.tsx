@@ -43,10 +43,10 @@ function ItemsTable({ run }: { run: EvalRun }) {
           <tr key={i.position} data-testid="eval-item" className={i.passed === false ? "row-failed" : ""}>
             <td>{i.position + 1}</td>
             <td><pre className="cell-json">{pretty(i.input)}</pre></td>
-            <td><pre className="cell-json">{i.error ? `Failed: ${i.error}` : pretty(i.output)}</pre></td>
+            <td><pre className="cell-json">{!i.scored ? "Waiting for the answer…" : i.error ? `Failed: ${i.error}` : pretty(i.output)}</pre></td>
             <td className="small">{Object.entries(i.scores).map(([n, sc]) => <div key={n} title={sc.comment}>{sc.passed ? "✓" : "✗"} {n} {sc.data_type === "NUMERIC" ? sc.value.toFixed(2) : ""}</div>)}</td>
-            <td>{money(i.cost_usd)}</td>
-            <td>{duration(i.latency_ms)}</td>
+            <td>{i.scored ? money(i.cost_usd) : ""}</td>
+            <td>{i.scored ? duration(i.latency_ms) : ""}</td>
             <td><a href={`/graphs/${run.graph}/runs/${i.run}`} onClick={(e) => { e.preventDefault(); navigate(`/graphs/${run.graph}/runs/${i.run}`); }}>Trace</a></td>
           </tr>
         ))}
@@ -71,7 +71,11 @@ export function EvalResult({ id }: { id: string }) {
   const [run, setRun] = useState<EvalRun | null>(null);
   const [error, setError] = useState("");
   const progress = useEvalProgress(id, run?.status === "running");
-  useEffect(() => { getEval(id).then(setRun, (e) => setError(errorText(e))); }, [id, progress?.status]);
+  // Re-read the rows as items are scored (at most twice a second, however fast the snapshots come).
+  useEffect(() => {
+    const timer = window.setTimeout(() => getEval(id).then(setRun, (e) => setError(errorText(e))), progress ? 500 : 0);
+    return () => window.clearTimeout(timer);
+  }, [id, progress?.status, progress?.done]);
   if (error) return <div className="notice notice-error" role="alert">{error}</div>;
   if (!run) return <p className="muted">Loading…</p>;
   const done = progress?.done ?? run.done;
