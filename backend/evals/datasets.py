@@ -51,11 +51,20 @@ def dataset_delete(*, user: Any, dataset: Dataset) -> None:
     dataset.delete()
 
 
+def routes_of(run_ids: list[Any]) -> dict[Any, dict[str, str]]:
+    """Per run: router node id → the route it chose (from its spans), in one query for many runs."""
+    found: dict[Any, dict[str, str]] = {run_id: {} for run_id in run_ids}
+    rows = Span.objects.filter(run_id__in=run_ids, kind="node", node_type="router").values_list(
+        "run_id", "node_id", "attributes")
+    for run_id, node, attrs in rows:
+        if isinstance(attrs, dict) and attrs.get("patchbay.router.route") is not None:
+            found[run_id][node] = attrs["patchbay.router.route"]
+    return found
+
+
 def chosen_routes(run_id: Any) -> dict[str, str]:
-    """Router node id → the route it chose in this run (from its spans)."""
-    rows = Span.objects.filter(run_id=run_id, kind="node", node_type="router").values_list("node_id", "attributes")
-    return {node: attrs["patchbay.router.route"] for node, attrs in rows
-            if isinstance(attrs, dict) and attrs.get("patchbay.router.route") is not None}
+    """Router node id → the route it chose in this run."""
+    return routes_of([run_id])[run_id]
 
 
 def item_from_run(dataset: Dataset, run: Run) -> DatasetItem:

@@ -21,7 +21,7 @@ from backend.graphs.selectors import prompt_refs_in
 from backend.runs.models import Run
 from backend.runs.services import run_create
 
-from .datasets import chosen_routes
+from .datasets import routes_of
 from .models import Dataset, EvalItem, EvalRun, Score
 from .scorers import Case, Outcome, Scorer, judge, parse_scorers, score
 from .stats import ItemFigures, summarize
@@ -92,19 +92,19 @@ def eval_start(*, user: Any, dataset: Dataset, graph: Graph, scorers: Any, versi
     return eval_run
 
 
-def case_of(eval_item: EvalItem) -> Case:
+def case_of(eval_item: EvalItem, routes: dict[str, str]) -> Case:
     run = eval_item.run
     item = eval_item.item
     failed = "" if run.status == Run.Status.SUCCEEDED else (run.error or run.status)
     return Case(output=run.output, expected=item.expected if item else None, labels=(item.labels if item else {}),
-                routes=chosen_routes(run.pk), cost_usd=run.cost_usd, latency_ms=run.latency_ms, input=run.input,
-                failed=failed)
+                routes=routes, cost_usd=run.cost_usd, latency_ms=run.latency_ms, input=run.input, failed=failed)
 
 
-def _outcomes(scorers: list[Scorer], case: Case) -> list[tuple[Scorer, Outcome]]:
-    """Every scorer on one case; the judges run on the worker's shared loop, through the gateway."""
+def _outcomes(scorers: list[Scorer], cases: list[Case]) -> list[list[tuple[Scorer, Outcome]]]:
+    """Every scorer on every case; all the judges' calls at once, on the worker's shared loop, via the gateway."""
+    found: list[dict[str, Outcome]] = [{s.name: score(s, case) for s in scorers if s.type != "judge"}
+                                       for case in cases]
     judges = [s for s in scorers if s.type == "judge"]
-    found = {s.name: score(s, case) for s in scorers if s.type != "judge"}
     if judges:
         import asyncio
 
@@ -114,37 +114,53 @@ def _outcomes(scorers: list[Scorer], case: Case) -> list[tuple[Scorer, Outcome]]
 
         async def all_judges() -> list[Outcome]:
             gateway = LiteLLMGateway(resolve_route)
-            return list(await asyncio.gather(*(judge(s, case, gateway) for s in judges)))
+            return list(await asyncio.gather(*(judge(s, case, gateway) for case in cases for s in judges)))
 
-        found.update(zip([s.name for s in judges], run_on_loop(all_judges()), strict=True))
-    return [(s, found[s.name]) for s in scorers]
+        verdicts = iter(run_on_loop(all_judges()))
+        for row in found:
+            for s in judges:
+                row[s.name] = next(verdicts)
+    return [[(s, row[s.name]) for s in scorers] for row in found]
 
 
-def score_eval_item(eval_item_id: Any) -> bool:
-    """Score one finished item with every scorer of its eval run; the last one scored finishes the eval run.
+MAX_BATCH = 500
 
-    Idempotent: an item already scored is left alone. Returns whether it scored now."""
-    eval_item = EvalItem.objects.select_related("run", "item", "eval_run").filter(pk=eval_item_id).first()
-    if eval_item is None or eval_item.scored or not eval_item.run.is_finished:
-        return False
-    scorers, _ = parse_scorers(eval_item.eval_run.scorers)
-    results = _outcomes(scorers, case_of(eval_item))
-    run = eval_item.run
+
+def score_finished_items(eval_run_id: Any) -> tuple[int, int, int]:
+    """Score every item of the eval run whose run has finished and that is not scored yet; the last ones scored
+    finish the eval run (summary, status). Safe to run twice at once: an item is written by one of them only.
+
+    Returns (scored now, done, total)."""
+    pending = list(EvalItem.objects.filter(eval_run_id=eval_run_id, scored=False, run__status__in=Run.FINISHED)
+                   .select_related("run", "item")[:MAX_BATCH])
+    eval_run = EvalRun.objects.filter(pk=eval_run_id).first()
+    if not pending or eval_run is None:
+        return 0, eval_run.done if eval_run else 0, eval_run.total if eval_run else 0
+    scorers, _ = parse_scorers(eval_run.scorers)
+    routes = routes_of([i.run_id for i in pending])
+    results = _outcomes(scorers, [case_of(i, routes[i.run_id]) for i in pending])
     with transaction.atomic():
-        if not EvalItem.objects.filter(pk=eval_item.pk, scored=False).update(
-                scored=True, passed=all(o.passed for _, o in results),
-                cost_usd=run.cost_usd + sum(o.cost_usd for _, o in results), latency_ms=run.latency_ms):
-            return False  # another delivery scored it first
-        Score.objects.bulk_create([Score(run=run, eval_run_id=eval_item.eval_run_id, name=s.name, value=o.value,
+        mine = set(EvalItem.objects.select_for_update(skip_locked=True).filter(
+            pk__in=[i.pk for i in pending], scored=False).values_list("pk", flat=True))
+        rows = [(i, r) for i, r in zip(pending, results, strict=True) if i.pk in mine]
+        for item, outcomes in rows:
+            item.scored, item.passed = True, all(o.passed for _, o in outcomes)
+            item.cost_usd = item.run.cost_usd + sum(o.cost_usd for _, o in outcomes)
+            item.latency_ms = item.run.latency_ms
+        EvalItem.objects.bulk_update([i for i, _ in rows], ["scored", "passed", "cost_usd", "latency_ms"])
+        Score.objects.bulk_create([Score(run_id=i.run_id, eval_run_id=eval_run_id, name=s.name, value=o.value,
                                          data_type=o.data_type, source="EVAL", comment=o.comment[:2000],
-                                         passed=o.passed, cost_usd=o.cost_usd) for s, o in results])
-        EvalRun.objects.filter(pk=eval_item.eval_run_id).update(done=F("done") + 1)
-        eval_run = EvalRun.objects.select_for_update().get(pk=eval_item.eval_run_id)
-        if eval_run.done >= eval_run.total and eval_run.status == EvalRun.Status.RUNNING:
-            eval_run.summary = summary_of(eval_run)
-            eval_run.status, eval_run.finished_at = EvalRun.Status.SUCCEEDED, timezone.now()
-            eval_run.save(update_fields=["summary", "status", "finished_at"])
-    return True
+                                         passed=o.passed, cost_usd=o.cost_usd) for i, r in rows for s, o in r])
+        counted = EvalRun.objects.filter(pk=eval_run_id)
+        counted.update(done=F("done") + len(rows))  # its row lock is held to commit: counts never collide
+        done, total = counted.values_list("done", "total").get()
+        if done >= total:
+            eval_run.refresh_from_db()
+            if eval_run.status == EvalRun.Status.RUNNING:
+                eval_run.summary = summary_of(eval_run)
+                eval_run.status, eval_run.finished_at = EvalRun.Status.SUCCEEDED, timezone.now()
+                eval_run.save(update_fields=["summary", "status", "finished_at"])
+    return len(rows), done, total
 
 
 def item_figures(eval_run: EvalRun) -> list[ItemFigures]:

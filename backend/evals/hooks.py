@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 def run_finished(run_id: str) -> None:
     from backend.endpoints.models import EndpointCall
 
-    from .tasks import sample_run, score_item
+    from .scoring import request_pass
+    from .tasks import sample_run
 
-    eval_item = EvalItem.objects.filter(run_id=run_id).values_list("pk", flat=True).first()
-    if eval_item is not None:
-        score_item.delay(eval_item)
+    eval_run_id = EvalItem.objects.filter(run_id=run_id).values_list("eval_run_id", flat=True).first()
+    if eval_run_id is not None:
+        request_pass(eval_run_id)
         return
     graph_id = EndpointCall.objects.filter(run_id=run_id).values_list("run__graph_id", flat=True).first()
     if graph_id is not None and SamplingRule.objects.filter(graph_id=graph_id).exists():

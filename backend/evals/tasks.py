@@ -5,18 +5,21 @@ from celery import shared_task
 from django.db import OperationalError
 
 
-@shared_task(name="evals.score_item", acks_late=False, ignore_result=True, autoretry_for=(OperationalError,),
+@shared_task(name="evals.score_items", acks_late=False, ignore_result=True, autoretry_for=(OperationalError,),
              retry_backoff=0.5, max_retries=5)
-def score_item(eval_item_id: int) -> None:
-    from .evalruns import score_eval_item
+def score_items(eval_run_id: str) -> None:
+    """Score what has finished of an eval run since the last pass (enqueued at most once at a time, see
+    scoring.py), then send the progress."""
+    from .evalruns import MAX_BATCH, score_finished_items
     from .progress import publish
+    from .scoring import pass_started, request_pass
 
-    if score_eval_item(eval_item_id):
-        from .models import EvalItem
-
-        eval_run_id = EvalItem.objects.filter(pk=eval_item_id).values_list("eval_run_id", flat=True).first()
-        if eval_run_id is not None:
-            publish(eval_run_id)
+    pass_started(eval_run_id)
+    scored, _, _ = score_finished_items(eval_run_id)
+    if scored:
+        publish(eval_run_id)
+    if scored >= MAX_BATCH:  # more may be waiting, and no run left to finish may ask for them
+        request_pass(eval_run_id)
 
 
 @shared_task(name="evals.sample_run", acks_late=False, ignore_result=True, autoretry_for=(OperationalError,),
