@@ -17,7 +17,8 @@ from .transfer import read_items
 
 
 def _unique_name(workspace: Workspace, name: str, exclude: int | None = None) -> None:
-    taken = Dataset.objects.filter(workspace=workspace, name=name).exclude(pk=exclude).exists()
+    found = Dataset.objects.filter(workspace=workspace, name=name)
+    taken = (found.exclude(pk=exclude) if exclude is not None else found).exists()
     if taken:
         raise InvalidRequest("That name is taken.", [{"path": "name", "message": f"a dataset named '{name}' exists"}])
 

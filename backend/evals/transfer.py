@@ -60,7 +60,7 @@ def read_items(text: str, fmt: str) -> tuple[list[ItemIn], list[dict[str, str]]]
         for n, line in rows:
             try:
                 row = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 problems.append({"path": f"line {n}", "message": f"not JSON: {exc.msg} at column {exc.colno}"})
                 continue
             if not isinstance(row, dict):

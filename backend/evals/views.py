@@ -104,7 +104,7 @@ class EvalIn(serializers.Serializer):
 
 class PolicyIn(serializers.Serializer):
     datasets = serializers.ListField(child=serializers.IntegerField(), max_length=20)
-    scorers = serializers.JSONField(required=False, default=list)
+    scorers = serializers.ListField(child=serializers.DictField(), required=False, default=list, max_length=20)
     threshold = serializers.FloatField(required=False, default=0.05)
 
 
