@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from backend.config.errors import InvalidRequest
+from backend.engine.validation import check_input
 from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion, PromptVersion
 from backend.graphs.selectors import prompt_refs_in
@@ -55,10 +56,15 @@ def candidate_for(graph: Graph, version: GraphVersion, ref: str) -> dict[str, An
     return {"name": name, "ref": f"{name}@{int(number)}"}
 
 
-@transaction.atomic
+CHUNK = 20  # runs created and committed together: the workers start on one chunk while the next is made
+
+
 def eval_start(*, user: Any, dataset: Dataset, graph: Graph, scorers: Any, version_number: int | None = None,
                candidate_prompt: str = "", trigger: str = "manual") -> EvalRun:
-    """Queue one run per item and return the eval run (the change triggers start it as the change's author)."""
+    """Queue one run per item and return the eval run (the change triggers start it as the change's author).
+
+    Every item's input is checked against the version's input schema first, so a bad item refuses the whole eval
+    (400 naming it) before any run exists; the runs are then made in committed chunks."""
     require(user, graph.workspace, Action.RUN_START)
     parsed, problems = parse_scorers(scorers)
     if dataset.workspace_id != graph.workspace_id:
@@ -71,25 +77,40 @@ def eval_start(*, user: Any, dataset: Dataset, graph: Graph, scorers: Any, versi
     if not items or len(items) > MAX_ITEMS:
         raise InvalidRequest("Nothing to run." if not items else "Too many items.", [{"path": "dataset", "message":
                              "the dataset is empty" if not items else f"at most {MAX_ITEMS} items per eval"}])
+    schema = version.spec.get("inputs") or {"type": "object"}
+    bad = [{"path": f"items[{n}].{p['path']}".rstrip("."), "message": p["message"]}
+           for n, item in enumerate(items) for p in (x.to_dict() for x in check_input(schema, item.input))]
+    if bad:
+        raise InvalidRequest("Some items do not fit the flow's input; nothing was started.", bad[:50])
     eval_run = EvalRun.objects.create(workspace=graph.workspace, dataset=dataset, graph=graph, graph_version=version,
                                       candidate=candidate, scorers=[{"type": s.type, "name": s.name, **s.params}
                                                                     for s in parsed],
                                       trigger=trigger, total=len(items), created_by=user)
     override = {"prompt_refs": {candidate["name"]: candidate["ref"]}} if candidate else {}
-    rows = []
-    for position, item in enumerate(items):
-        try:
-            run = run_create(graph=graph, user=user, input=item.input, version_number=version.number, source="eval")
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"Item {position + 1} cannot run: {exc.detail}",
-                                 [{"path": f"items[{position}].{p['path']}", "message": p["message"]}
-                                  for p in exc.problems]) from exc
-        rows.append(EvalItem(eval_run=eval_run, item=item, position=position, run=run))
-    runs = [row.run for row in rows]
-    if override:
-        Run.objects.filter(pk__in=[r.pk for r in runs]).update(replay_override=override)
-    EvalItem.objects.bulk_create(rows)
+    made = 0
+    try:
+        for first in range(0, len(items), CHUNK):
+            with transaction.atomic():  # each chunk's runs are enqueued when it commits
+                _queue_chunk(eval_run, items[first:first + CHUNK], first, user, version, override)
+            made = min(first + CHUNK, len(items))
+    except Exception:
+        # A refusal half way (the spend cap reached, the broker gone): the eval covers what was started.
+        EvalRun.objects.filter(pk=eval_run.pk).update(total=made, status=EvalRun.Status.FAILED if not made
+                                                      else EvalRun.Status.RUNNING)
+        raise
     return eval_run
+
+
+def _queue_chunk(eval_run: EvalRun, items: list[Any], first: int, user: Any, version: GraphVersion,
+                 override: dict[str, Any]) -> None:
+    rows = []
+    for n, item in enumerate(items):
+        run = run_create(graph=eval_run.graph, user=user, input=item.input, version_number=version.number,
+                         source="eval")
+        rows.append(EvalItem(eval_run=eval_run, item=item, position=first + n, run=run))
+    if override:
+        Run.objects.filter(pk__in=[row.run.pk for row in rows]).update(replay_override=override)
+    EvalItem.objects.bulk_create(rows)
 
 
 def case_of(eval_item: EvalItem, routes: dict[str, str]) -> Case:

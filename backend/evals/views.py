@@ -186,13 +186,14 @@ class DatasetImportView(APIView):
 
 
 class DatasetExportView(APIView):
-    @extend_schema(operation_id="datasets_export", parameters=[OpenApiParameter("format", str, enum=list(FORMATS))],
+    # ?as=, not ?format=: DRF reads ``format`` to pick a renderer (and answers 404 for one it does not have).
+    @extend_schema(operation_id="datasets_export", parameters=[OpenApiParameter("as", str, enum=list(FORMATS))],
                    responses={200: OpenApiTypes.STR, 400: ErrorOut})
     def get(self, request: Request, dataset_id: int) -> HttpResponse:
         dataset = dataset_get(request.user, dataset_id)
-        fmt = request.query_params.get("format", "jsonl")
+        fmt = request.query_params.get("as", "jsonl")
         if fmt not in FORMATS:
-            raise InvalidRequest("Bad format.", [{"path": "format", "message": "jsonl or csv"}])
+            raise InvalidRequest("Bad file type.", [{"path": "as", "message": "jsonl or csv"}])
         rows = [{"input": i.input, "expected": i.expected, "labels": i.labels,
                  "source_run": str(i.source_run_id) if i.source_run_id else None} for i in dataset.items.all()]
         response = HttpResponse(write_items(rows, fmt), content_type="text/csv" if fmt == "csv" else "application/x-ndjson")

@@ -93,7 +93,7 @@ export const addRunToDataset = (id: number, run: string) => api<DatasetItem>("PO
 export const deleteItem = (id: number, item: number) => api<void>("DELETE", `/api/datasets/${id}/items/${item}/`);
 export const importItems = (id: number, format: "jsonl" | "csv", text: string) => api<{ added: number }>("POST", `/api/datasets/${id}/import/`, { format, text });
 export const setSampling = (id: number, graph: number, rate: number) => api<Dataset>("PUT", `/api/datasets/${id}/sampling/`, { graph, rate });
-export const exportUrl = (id: number, format: "jsonl" | "csv") => `/api/datasets/${id}/export/?format=${format}`;
+export const exportUrl = (id: number, format: "jsonl" | "csv") => `/api/datasets/${id}/export/?as=${format}`;
 
 export const listEvals = () => api<EvalRun[]>("GET", "/api/evals/");
 export const getEval = (id: string) => api<EvalRun>("GET", `/api/evals/${id}/`);
