@@ -35,6 +35,7 @@ from .selectors import dataset_get, datasets_visible, eval_compare, eval_items, 
 from .transfer import FORMATS, write_items
 
 MAX_LIST = 200
+LIST = {"type": "array", "items": {"type": "object"}}  # raw schema: a list of objects
 
 
 def dataset_out(d: Dataset, with_items: bool = False) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def _dataset_for(request: Request, dataset_id: Any, path: str = "dataset") -> Da
 
 
 class DatasetListView(APIView):
-    @extend_schema(operation_id="datasets_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="datasets_list", responses={200: LIST})
     def get(self, request: Request) -> Response:
         return Response([dataset_out(d) for d in datasets_visible(request.user)[:MAX_LIST]])
 
@@ -188,7 +189,8 @@ class DatasetImportView(APIView):
 class DatasetExportView(APIView):
     # ?as=, not ?format=: DRF reads ``format`` to pick a renderer (and answers 404 for one it does not have).
     @extend_schema(operation_id="datasets_export", parameters=[OpenApiParameter("as", str, enum=list(FORMATS))],
-                   responses={200: OpenApiTypes.STR, 400: ErrorOut})
+                   responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR,
+                              400: ErrorOut, 404: ErrorOut})
     def get(self, request: Request, dataset_id: int) -> HttpResponse:
         dataset = dataset_get(request.user, dataset_id)
         fmt = request.query_params.get("as", "jsonl")
@@ -216,7 +218,7 @@ class DatasetSamplingView(APIView):
 
 class EvalListView(APIView):
     @extend_schema(operation_id="evals_list", parameters=[OpenApiParameter("graph", int), OpenApiParameter("dataset", int)],
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: LIST, 400: ErrorOut})
     def get(self, request: Request) -> Response:
         found = eval_runs_visible(request.user)
         for key in ("graph", "dataset"):
@@ -253,7 +255,7 @@ class EvalCompareView(APIView):
 
 
 class ScorerTypesView(APIView):
-    @extend_schema(operation_id="evals_scorer_types", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="evals_scorer_types", responses={200: LIST})
     def get(self, request: Request) -> Response:
         return Response([{"type": k, "description": v} for k, v in SCORER_TYPES.items()])
 
