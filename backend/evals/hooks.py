@@ -42,7 +42,9 @@ def _start_later(graph_id: int, user_id: int | None, trigger: str, candidate: st
 
 @receiver(post_save, sender=GraphVersion, dispatch_uid="evals.graph_version_saved")
 def graph_version_saved(sender: Any, instance: GraphVersion, created: bool, **_: Any) -> None:
-    if created and EvalPolicy.objects.filter(graph_id=instance.graph_id).exists():
+    # Saves only: a version made to run unsaved edits from the canvas (reason "run") is not a change to gate.
+    if created and instance.reason == GraphVersion.Reason.SAVE and EvalPolicy.objects.filter(
+            graph_id=instance.graph_id).exists():
         _start_later(instance.graph_id, instance.author_id, "graph_version")
 
 

@@ -83,8 +83,18 @@ async def progress(ws_url: str, eval_id: str, token: str) -> list[dict[str, Any]
                     return seen
 
 
+async def close_code(ws_url: str, eval_id: str, token: str | None) -> int:
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    async with websockets.connect(f"{ws_url}/ws/evals/{eval_id}/", additional_headers=headers) as ws:
+        try:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else -1
+    raise AssertionError("the server sent progress instead of closing")
+
+
 def test_an_eval_scores_every_item_with_every_scorer_and_the_aggregates_add_up(
-        live_stack, alice, alice_api, fake_openai) -> None:  # type: ignore[no-untyped-def]
+        live_stack, alice, bob, alice_api, fake_openai) -> None:  # type: ignore[no-untyped-def]
     judge_alias(fake_openai)
     graph_id = create_graph(alice_api, ROUTING)
     dataset_id = recorded_dataset(alice_api, graph_id)
@@ -96,6 +106,8 @@ def test_an_eval_scores_every_item_with_every_scorer_and_the_aggregates_add_up(
     messages = asyncio.run(progress(live_stack.ws_url, eval_id, token_for(alice)))
     assert messages[-1]["status"] == "succeeded" and messages[-1]["done"] == 4 == messages[-1]["total"]
     assert [m["done"] for m in messages] == sorted(m["done"] for m in messages)
+    assert asyncio.run(close_code(live_stack.ws_url, eval_id, token_for(bob))) == 4403, "not bob's eval"
+    assert asyncio.run(close_code(live_stack.ws_url, eval_id, None)) == 4401
 
     eval_run = wait_eval(eval_id)
     items = list(EvalItem.objects.filter(eval_run=eval_run).select_related("run"))
