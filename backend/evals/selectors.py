@@ -55,7 +55,7 @@ def eval_items(eval_run: EvalRun) -> list[dict[str, Any]]:
                      "expected": item.item.expected if item.item else None, "error": item.run.error,
                      "scored": item.scored, "passed": item.passed, "cost_usd": item.cost_usd,
                      "latency_ms": item.latency_ms, "scores": scores.get(item.run_id, {}),
-                     "trace": f"/graphs/{eval_run.graph_id}?run={item.run_id}"})
+                     "trace": f"/graphs/{eval_run.graph_id}/runs/{item.run_id}"})
     return rows
 
 

@@ -47,7 +47,7 @@ function ItemsTable({ run }: { run: EvalRun }) {
             <td className="small">{Object.entries(i.scores).map(([n, sc]) => <div key={n} title={sc.comment}>{sc.passed ? "✓" : "✗"} {n} {sc.data_type === "NUMERIC" ? sc.value.toFixed(2) : ""}</div>)}</td>
             <td>{i.scored ? money(i.cost_usd) : ""}</td>
             <td>{i.scored ? duration(i.latency_ms) : ""}</td>
-            <td><a href={`/graphs/${run.graph}/runs/${i.run}`} onClick={(e) => { e.preventDefault(); navigate(`/graphs/${run.graph}/runs/${i.run}`); }}>Trace</a></td>
+            <td><a href={i.trace} onClick={(e) => { e.preventDefault(); navigate(i.trace); }} data-testid="eval-item-trace">Trace</a></td>
           </tr>
         ))}
       </tbody>
