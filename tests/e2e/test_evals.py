@@ -58,6 +58,13 @@ def test_add_a_run_from_its_trace_run_an_eval_and_compare(browser: Browser) -> N
     b.goto(f"/datasets/{dataset_id}")
     page.get_by_test_id("dataset-items").wait_for()
     assert page.get_by_test_id("dataset-item").count() == 3
+    # Sample a share of the flow's live endpoint calls into it.
+    page.get_by_test_id("sampling-graph").select_option(str(graph_id))
+    page.get_by_test_id("sampling-rate").fill("25")
+    page.get_by_test_id("sampling-save").click()
+    b.toast("success").wait_for()
+    page.get_by_text("Now: 25 % of echo").wait_for()
+    assert b.api("GET", f"/api/datasets/{dataset_id}/")["body"]["sampling"] == [{"graph": graph_id, "rate": 0.25}]
     b.screenshot("evals-02-dataset")
 
     # Start an eval from the page and watch it fill up.
@@ -65,6 +72,7 @@ def test_add_a_run_from_its_trace_run_an_eval_and_compare(browser: Browser) -> N
     page.get_by_test_id("start-eval").wait_for()
     page.get_by_test_id("eval-graph").select_option(str(graph_id))
     page.get_by_test_id("scorer-latency").check()
+    b.screenshot("evals-03a-start")
     page.get_by_test_id("eval-start").click()
     page.get_by_test_id("eval-result").wait_for()
     page.get_by_test_id("eval-progress").wait_for()

@@ -1,7 +1,7 @@
 /** One dataset: its items, import and export, live sampling. */
 import { useEffect, useState } from "react";
 import { type Dataset, deleteDataset, deleteItem, exportUrl, getDataset, importItems, setSampling, updateDataset } from "../api/evals";
-import { errorText } from "../api/client";
+import { api, errorText } from "../api/client";
 import { pretty } from "../format";
 import { navigate } from "../router";
 import { toast } from "../ui/toasts";
@@ -45,25 +45,32 @@ function ImportBox({ id, onDone }: { id: number; onDone: () => void }) {
 }
 
 function Sampling({ dataset, onDone }: { dataset: Dataset; onDone: () => void }) {
+  const [graphs, setGraphs] = useState<{ id: number; name: string }[]>([]);
   const [graph, setGraph] = useState("");
   const [rate, setRate] = useState("10");
+  useEffect(() => { api<{ id: number; name: string }[]>("GET", "/api/graphs/").then(setGraphs, () => undefined); }, []);
+  const name = (id: number) => graphs.find((g) => g.id === id)?.name ?? `flow ${id}`;
   const save = async () => {
     try {
       await setSampling(dataset.id, Number(graph), Number(rate) / 100);
-      toast.success(Number(rate) ? `Sampling ${rate} % of flow ${graph}'s endpoint calls.` : "Sampling stopped.");
+      toast.success(Number(rate) ? `Copying ${rate} % of ${name(Number(graph))}'s endpoint calls here.` : "Sampling stopped.");
       onDone();
     } catch (e) {
       toast.error(errorText(e));
     }
   };
   return (
-    <div className="row small" data-testid="sampling">
-      <span>Copy live endpoint calls of flow</span>
-      <input aria-label="Flow number" value={graph} onChange={(e) => setGraph(e.target.value)} size={4} />
-      <span>at</span>
-      <input aria-label="Percent of calls" value={rate} onChange={(e) => setRate(e.target.value)} size={4} />
-      <span>%</span>
-      <button className="btn btn-small" disabled={!graph} onClick={save}>Save</button>
+    <div className="sampling small" data-testid="sampling">
+      <span>Copy live endpoint calls of</span>
+      <select aria-label="Flow to sample" value={graph} onChange={(e) => setGraph(e.target.value)} data-testid="sampling-graph">
+        <option value="">pick a flow…</option>
+        {graphs.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
+      </select>
+      <span>into this dataset: </span>
+      <input aria-label="Percent of calls" type="number" min={0} max={100} value={rate} onChange={(e) => setRate(e.target.value)} data-testid="sampling-rate" />
+      <span>% of them (0 stops)</span>
+      <button className="btn btn-small" disabled={!graph} onClick={save} data-testid="sampling-save">Save</button>
+      {dataset.sampling.length > 0 && <span className="muted">Now: {dataset.sampling.map((r) => `${Math.round(r.rate * 100)} % of ${name(r.graph)}`).join(", ")}</span>}
     </div>
   );
 }
