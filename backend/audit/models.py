@@ -44,6 +44,7 @@ class AuditEntry(models.Model):
         MEMBER_ADDED = "member.added"
         MEMBER_REMOVED = "member.removed"
         MEMBER_ROLE_CHANGED = "member.role_changed"
+        EVAL_GATE_OVERRIDDEN = "eval_gate.overridden"  # a publish the eval gate refused, let through with a reason
         # deployment-wide (workspace is null; staff read them)
         MODEL_CREATED = "model.created"
         MODEL_UPDATED = "model.updated"

@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402  (ne
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from backend.evals.routing import websocket_urlpatterns as eval_sockets  # noqa: E402
 from backend.runs.routing import websocket_urlpatterns  # noqa: E402
 from backend.runs.ws_auth import auth_stack, origin_checked  # noqa: E402
 
@@ -43,6 +44,6 @@ async def readable_query_strings(scope: dict, receive: Any, send: Any) -> None:
 
 application = ProtocolTypeRouter({
     "http": readable_query_strings,
-    "websocket": origin_checked(auth_stack(URLRouter([*websocket_urlpatterns,
+    "websocket": origin_checked(auth_stack(URLRouter([*websocket_urlpatterns, *eval_sockets,
                                                      re_path(r"", NoSuchSocket.as_asgi())]))),
 })

@@ -12,4 +12,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
 use_for_redis_urls()  # a broker restart must not kill a worker holding unacked messages (see broker.py)
 app = Celery("patchbay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["backend.runs", "backend.insights"])
+
+app.autodiscover_tasks(["backend.runs", "backend.insights", "backend.evals"])

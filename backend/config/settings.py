@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "backend.endpoints",
     "backend.audit",  # issue 9: the audit log (append-only)
     "backend.insights",  # issue 14: human labels, pattern metrics, the advisor, cost projection
+    "backend.evals",  # issue 14: datasets, scorers, eval runs, the eval gate
     "backend.web",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("backend.endpoints.urls")),
     path("api/", include("backend.audit.urls")),
     path("api/", include("backend.insights.urls")),
+    path("api/", include("backend.evals.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("v1/", include(openai_urlpatterns)),  # OpenAI-compatible: published flows as models (endpoints/openai_*)

@@ -28,6 +28,8 @@ class MoveInput(serializers.Serializer):
                                        help_text="Publish: default the graph's latest version. Rollback: default "
                                                  "the version live before the current one.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
+                                            help_text="Publish past a refusing eval gate (admins; audited)")
 
     class Meta:
         ref_name = "EndpointMove"

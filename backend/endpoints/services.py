@@ -88,11 +88,17 @@ def _locked(endpoint: Endpoint) -> Endpoint:
 
 @transaction.atomic
 def endpoint_publish(*, user: Any, endpoint: Endpoint, version_number: int | None = None,
-                     note: str = "") -> EndpointRelease:
-    """Point the endpoint at a version (default: the graph's latest) and turn it on; the next call runs it."""
+                     note: str = "", override_reason: str = "") -> EndpointRelease:
+    """Point the endpoint at a version (default: the graph's latest) and turn it on; the next call runs it.
+
+    The eval gate stands first: a version whose held-out pass rate drops too far is refused (409) unless an
+    admin gives ``override_reason`` (audited)."""
+    from backend.evals.gate import gate_check
+
     require(user, endpoint.workspace, Action.ENDPOINT_MANAGE)
     endpoint = _locked(endpoint)
     version = _version(endpoint.graph, version_number)
+    gate_check(user=user, graph=endpoint.graph, version=version, override_reason=override_reason)
     live = _live_release(endpoint)
     # Re-publishing the live version (say, after an unpublish) must not push it on the rollback stack again.
     base = live.base if live is not None and live.version_id == version.pk else live

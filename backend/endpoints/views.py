@@ -79,7 +79,8 @@ class EndpointPublishView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         data = parse(s.MoveInput, request)
         endpoint_publish(user=request.user, endpoint=endpoint_get(request.user, slug),
-                         version_number=data.get("version"), note=data["note"])
+                         version_number=data.get("version"), note=data["note"],
+                         override_reason=data["override_reason"])
         return _endpoint(request, slug)
 
 

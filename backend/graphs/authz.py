@@ -52,6 +52,7 @@ class Action(enum.StrEnum):
     SPEND_CAP_CHANGE = "change the workspace's monthly spend cap"
     MODEL_ALIAS_CHANGE = "change model aliases"
     AUDIT_READ = "read the audit log"
+    DATASET_CHANGE = "change datasets and eval settings"
     DEPLOYMENT_AUDIT_READ = "read the deployment's audit log"
 
 
@@ -71,6 +72,7 @@ MINIMUM_ROLE: dict[Action, str] = {
     Action.SPEND_CAP_CHANGE: Role.ADMIN,
     Action.MODEL_ALIAS_CHANGE: STAFF,
     Action.AUDIT_READ: Role.ADMIN,
+    Action.DATASET_CHANGE: Role.EDITOR,
     Action.DEPLOYMENT_AUDIT_READ: STAFF,
 }
 

@@ -43,6 +43,8 @@ def replay_plan(run: Run, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[st
 
 def _with_override(spec: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
+    if override.get("prompt_refs"):  # an eval of a candidate prompt version: {"greet": "greet@4"}
+        _repin(spec, override["prompt_refs"])
     for node in spec.get("nodes", []):
         if node["id"] == override.get("node"):
             config = node.setdefault("config", {})
@@ -52,3 +54,16 @@ def _with_override(spec: dict[str, Any], override: Mapping[str, Any]) -> dict[st
             if override.get("model"):
                 config["model"] = override["model"]
     return spec
+
+
+def _repin(value: Any, refs: Mapping[str, str]) -> None:
+    """Point every ``prompt_ref`` naming one of ``refs``' prompts (any label or version) at the given ref."""
+    if isinstance(value, dict):
+        ref = value.get("prompt_ref")
+        if isinstance(ref, str) and ref.partition("@")[0] in refs:
+            value["prompt_ref"] = refs[ref.partition("@")[0]]
+        for sub in value.values():
+            _repin(sub, refs)
+    elif isinstance(value, list):
+        for sub in value:
+            _repin(sub, refs)

@@ -13,7 +13,7 @@ from .selectors import run_details_pruned
 
 # Where a run started, as a caller of POST /api/runs/ may say (endpoint runs are marked by the endpoint itself).
 CALLER_SOURCES = ("api", "canvas", "replay", "cli")
-RUN_SOURCES = (*CALLER_SOURCES, "endpoint", "openai")  # every source a run may have: the runs list filters on them
+RUN_SOURCES = (*CALLER_SOURCES, "endpoint", "openai", "eval")  # every source a run may have: the runs list filters on them
 
 
 class ReplayOverrideInput(serializers.Serializer):

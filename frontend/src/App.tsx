@@ -4,6 +4,8 @@ import { getSession, signOut } from "./api/endpoints";
 import type { Session } from "./api/types";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
+import { DatasetsPage } from "./pages/DatasetsPage";
+import { EvalsPage } from "./pages/EvalsPage";
 import { EditorPage } from "./pages/EditorPage";
 import { EndpointsPage } from "./pages/EndpointsPage";
 import { GraphsPage } from "./pages/GraphsPage";
@@ -65,6 +67,8 @@ export function App() {
     else if (route.page === "apiKeys") body = <ApiKeysPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "members" && session.workspace) body = <MembersPage account={header} workspace={session.workspace} />;
     else if (route.page === "insights") body = <Suspense fallback={<p className="muted">Loading…</p>}><InsightsPage account={header} graphId={route.graphId} /></Suspense>;
+    else if (route.page === "datasets") body = <DatasetsPage account={header} datasetId={route.datasetId} />;
+    else if (route.page === "evals") body = <EvalsPage account={header} evalId={route.evalId} compareWith={route.compareWith} />;
     else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (
       <div className="center-page">

@@ -38,6 +38,8 @@ export type Route =
   | { page: "endpoints" }
   | { page: "apiKeys" }
   | { page: "insights"; graphId: number | null }
+  | { page: "datasets"; datasetId: number | null }
+  | { page: "evals"; evalId: string | null; compareWith: string | null }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -51,6 +53,10 @@ export function parseRoute(path: string): Route {
   if (path === "/api-keys" || path === "/api-keys/") return { page: "apiKeys" };
   const insights = /^\/insights(?:\/(\d+))?\/?$/.exec(path);
   if (insights) return { page: "insights", graphId: insights[1] ? Number(insights[1]) : null };
+  const d = /^\/datasets(?:\/(\d+))?\/?$/.exec(path);
+  if (d) return { page: "datasets", datasetId: d[1] ? Number(d[1]) : null };
+  const e = /^\/evals(?:\/([0-9a-f-]+)(?:\/compare\/([0-9a-f-]+))?)?\/?$/.exec(path);
+  if (e) return { page: "evals", evalId: e[1] ?? null, compareWith: e[2] ?? null };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

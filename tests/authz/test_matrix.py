@@ -26,6 +26,9 @@ from rest_framework.test import APIClient
 
 from backend.endpoints.models import ApiKey, Endpoint
 from backend.endpoints.services import api_key_create, endpoint_create
+from backend.evals.datasets import dataset_add_item, dataset_create
+from backend.evals.evalruns import eval_start
+from backend.evals.models import Dataset, DatasetItem, EvalPolicy, EvalRun, SamplingRule
 from backend.graphs.authz import ROLE_ORDER
 from backend.graphs.models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace
 from backend.graphs.services import graph_create, prompt_create, prompt_version_create
@@ -62,6 +65,9 @@ class World:
     member: int  # dave's user id
     done: str = ""  # a finished run (a replay needs one)
     projection: int = 0  # a cost projection of the graph
+    dataset: int = 0
+    item: int = 0
+    eval_run: str = ""
     clients: dict[str, APIClient] = field(default_factory=dict)
 
 
@@ -92,8 +98,12 @@ def build_world() -> World:
     Run.objects.filter(pk=done.pk).update(status=Run.Status.SUCCEEDED, output=MARKER)
     projection = Projection.objects.create(graph=graph, graph_version=graph.latest_version,
                                            inputs=[{"note": MARKER}], created_by=alice)
+    dataset = dataset_create(user=alice, workspace=a, name=f"{MARKER} set")
+    item = dataset_add_item(user=alice, dataset=dataset, input={"note": MARKER})
+    evaluated = eval_start(user=alice, dataset=dataset, graph=graph, scorers=[{"type": "contains", "text": MARKER}])
     world = World(a=a, b=b, graph=graph.pk, prompt=prompt.name, run=str(run.pk), endpoint="ask-a", key=key.pk,
-                  member=dave.pk, done=str(done.pk), projection=projection.pk)
+                  member=dave.pk, done=str(done.pk), projection=projection.pk, dataset=dataset.pk, item=item.pk,
+                  eval_run=str(evaluated.pk))
     world.clients["anonymous"] = APIClient()
     for name, user in people.items():
         client = APIClient()
@@ -118,6 +128,11 @@ def state_of(w: World) -> tuple[Any, ...]:
         Projection.objects.filter(graph__workspace=w.a).count(),
         Workspace.objects.filter(pk=w.a.pk).values_list("retention_event_days", "retention_run_days",
                                                         "monthly_cap_usd", "warn_at_fraction").get(),
+        sorted(Dataset.objects.filter(workspace=w.a).values_list("pk", "name", "held_out")),
+        DatasetItem.objects.filter(dataset__workspace=w.a).count(),
+        sorted(SamplingRule.objects.filter(dataset__workspace=w.a).values_list("graph_id", "rate")),
+        EvalPolicy.objects.filter(graph__workspace=w.a).count(),
+        EvalRun.objects.filter(workspace=w.a).count(),
     )
 
 
@@ -210,6 +225,34 @@ RULES: dict[str, list[Case]] = {
     "api/runs/<str:run_id>/otlp": [case("GET", V, lambda w: f"/api/runs/{w.run}/otlp")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
+    "api/datasets/": [case("GET", V, lambda w: "/api/datasets/", scope=LIST),
+                      case("POST", E, lambda w: "/api/datasets/", lambda w: {"name": "new", "workspace": w.a.pk}, BODY)],
+    "api/datasets/<int:dataset_id>/": [
+        case("GET", V, lambda w: f"/api/datasets/{w.dataset}/"),
+        case("PATCH", E, lambda w: f"/api/datasets/{w.dataset}/", lambda w: {"held_out": True}),
+        case("DELETE", E, lambda w: f"/api/datasets/{w.dataset}/")],
+    "api/datasets/<int:dataset_id>/items/": [
+        case("POST", E, lambda w: f"/api/datasets/{w.dataset}/items/", lambda w: {"input": {"n": 1}})],
+    "api/datasets/<int:dataset_id>/items/<int:item_id>/": [
+        case("DELETE", E, lambda w: f"/api/datasets/{w.dataset}/items/{w.item}/")],
+    "api/datasets/<int:dataset_id>/add-run/": [
+        case("POST", E, lambda w: f"/api/datasets/{w.dataset}/add-run/", lambda w: {"run": w.done})],
+    "api/datasets/<int:dataset_id>/import/": [
+        case("POST", E, lambda w: f"/api/datasets/{w.dataset}/import/",
+             lambda w: {"format": "jsonl", "text": '{"input": 1}\n'})],
+    "api/datasets/<int:dataset_id>/export/": [case("GET", V, lambda w: f"/api/datasets/{w.dataset}/export/")],
+    "api/datasets/<int:dataset_id>/sampling/": [
+        case("PUT", E, lambda w: f"/api/datasets/{w.dataset}/sampling/", lambda w: {"graph": w.graph, "rate": 0.5})],
+    "api/evals/": [case("GET", V, lambda w: "/api/evals/", scope=LIST),
+                   case("POST", E, lambda w: "/api/evals/", lambda w: {"dataset": w.dataset, "graph": w.graph,
+                                                                      "scorers": [{"type": "exact"}]}, BODY)],
+    "api/evals/scorers/": [case("GET", SIGNED_IN, lambda w: "/api/evals/scorers/", scope=LIST)],
+    "api/evals/<str:eval_id>/": [case("GET", V, lambda w: f"/api/evals/{w.eval_run}/")],
+    "api/evals/<str:eval_id>/compare/<str:other_id>/": [
+        case("GET", V, lambda w: f"/api/evals/{w.eval_run}/compare/{w.eval_run}/")],
+    "api/graphs/<int:graph_id>/eval-policy/": [
+        case("GET", V, lambda w: f"/api/graphs/{w.graph}/eval-policy/"),
+        case("PUT", E, lambda w: f"/api/graphs/{w.graph}/eval-policy/", lambda w: {"datasets": []})],
     "api/models/": [case("GET", SIGNED_IN, lambda w: "/api/models/", scope=LIST)],
     "api/model-health/": [case("GET", SIGNED_IN, lambda w: "/api/model-health/", scope=LIST)],
     "api/models/<slug:alias>/": [

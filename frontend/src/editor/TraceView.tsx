@@ -5,6 +5,7 @@ import { duration, money, pretty, STATUS_WORDS } from "../format";
 import { useRun } from "../stores/runStore";
 import { LabelPanel } from "../insights/LabelPanel";
 import { FINISHED } from "../live/runState";
+import { AddToDataset } from "./AddToDataset";
 import { ReplayFromHere } from "./replay/ReplayFromHere";
 
 interface Row {
@@ -51,6 +52,7 @@ export function TraceView({ selected, onSelect, onClose }: { selected: string | 
         <h2>Trace</h2>
         <span className="muted small">run {runId?.slice(0, 8)} · {STATUS_WORDS[status ?? ""] ?? status} · {list.length} spans · {duration(total * 1000)}</span>
         <span className="grow" />
+        {runId && status && ["succeeded", "failed", "budget_exceeded", "cancelled"].includes(status) && <AddToDataset runId={runId} />}
         <span className="legend small"><i className="bar-node" /> step <i className="bar-llm" /> model call</span>
         <button className="icon-btn" aria-label="Close the trace" onClick={onClose}>×</button>
       </div>

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class EvalsConfig(AppConfig):
+    name = "backend.evals"
+    label = "evals"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The run-finished subscriber (scores eval items, samples endpoint traffic) and the "on every change"
+        # triggers (a new graph or prompt version starts an eval): runs and graphs import nothing from here.
+        from . import hooks  # noqa: F401
