@@ -26,6 +26,7 @@ class RunSearch:
     status: str = ""
     graph: int | None = None
     version: int | None = None
+    release: int | None = None  # with graph: that graph's release number; without: a release id
     source: str = ""
     created_after: dt.datetime | None = None
     created_before: dt.datetime | None = None
@@ -45,6 +46,8 @@ def runs_matching(user: Any, search: RunSearch) -> QuerySet[Run]:
              "cost_usd__gt": search.cost_above, "latency_ms__gt": search.latency_above,
              "error__icontains": search.error}
     runs = runs.filter(**{name: value for name, value in exact.items() if value not in (None, "")})
+    if search.release is not None:
+        runs = runs.filter(release__number=search.release) if search.graph else runs.filter(release_id=search.release)
     if search.model:  # the partial index span_llm_model finds the runs
         runs = runs.filter(pk__in=Span.objects.filter(kind="llm", model=search.model).values("run_id"))
     if search.text:
@@ -61,7 +64,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def run_get(user: Any, run_id: Any) -> Run:
     key = _uuid(run_id)
-    run = runs_visible_to(user).filter(pk=key).select_related("graph_version").first() if key else None
+    run = runs_visible_to(user).filter(pk=key).select_related("graph_version", "release").first() if key else None
     if run is None:
         raise Http404("No such run in your workspaces")
     return run
