@@ -59,7 +59,7 @@ class EndpointRelease(models.Model):
                                          related_name="+")
     base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The release the endpoint's label was moved to (null: an unpublish, or history from before releases).
-    release = models.ForeignKey("releases.Release", null=True, blank=True, on_delete=models.PROTECT,
+    release = models.ForeignKey("releases.Release", null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="+")
     note = models.CharField(max_length=500, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

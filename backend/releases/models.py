@@ -50,7 +50,7 @@ class ReleaseLabel(models.Model):
 
     graph = models.ForeignKey("graphs.Graph", on_delete=models.CASCADE, related_name="release_labels")
     name = models.SlugField(max_length=50)
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="labels")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="labels")
     moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     moved_at = models.DateTimeField(auto_now=True)
 
@@ -71,8 +71,8 @@ class LabelMove(models.Model):
 
     graph = models.ForeignKey("graphs.Graph", on_delete=models.CASCADE, related_name="label_moves")
     label = models.SlugField(max_length=50)
-    from_release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="+")
+    from_release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    to_release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=30, choices=Reason.choices, default=Reason.MOVED)
     note = models.CharField(max_length=500, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
