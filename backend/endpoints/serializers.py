@@ -20,8 +20,9 @@ class EndpointCreateInput(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     publish = serializers.BooleanField(default=True, help_text="Publish at once (default: the latest version)")
     version = serializers.IntegerField(min_value=1, required=False)
-    label = serializers.CharField(max_length=50, required=False, default="production",
-                                  help_text="The graph's release label the endpoint serves (default production)")
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
+        max_length=50, required=False, default="production",
+        help_text="The graph's release label the endpoint serves (default production)")
 
     class Meta:
         ref_name = "EndpointCreate"
@@ -100,7 +101,8 @@ class EndpointOut(serializers.Serializer):
     workspace = serializers.IntegerField()
     description = serializers.CharField()
     version = serializers.IntegerField(allow_null=True, help_text="The graph version callers run")
-    label = serializers.CharField(help_text="The graph's release label the endpoint follows")
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
+        help_text="The graph's release label the endpoint follows")
     release = serializers.IntegerField(allow_null=True, help_text="The release number that label points at")
     latest_version = serializers.IntegerField(allow_null=True, help_text="The graph's newest saved version")
     urls = EndpointUrlsOut()

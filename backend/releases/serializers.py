@@ -44,7 +44,7 @@ class LabelOut(serializers.Serializer):
 
 
 class MoveOut(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
     from_release = serializers.IntegerField(allow_null=True)
     to_release = serializers.IntegerField()
     reason = serializers.CharField()
@@ -60,7 +60,7 @@ class ReleasesOut(serializers.Serializer):
 
 
 class ChangesOut(serializers.Serializer):
-    label = serializers.CharField(required=False)
+    label = serializers.CharField(required=False)  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
     changes_nothing = serializers.BooleanField()
     summary = serializers.ListField(child=serializers.CharField(), help_text="The changes in plain words")
     steps = serializers.DictField()

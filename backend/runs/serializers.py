@@ -65,7 +65,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
         "replay_from_node": run.replay_from_node or None,
         "resolved": run.resolved or {},
-        "release": ({"id": run.release_id, "number": run.release.number} if run.release_id else None),
+        "release": ({"id": run.release.pk, "number": run.release.number} if run.release is not None else None),
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]

@@ -140,7 +140,7 @@ def test_a_release_pins_its_prompt_versions_after_the_label_moves_on(live_stack,
 
 def test_the_diff_names_added_removed_and_changed_steps_and_models(alice, alice_api) -> None:  # type: ignore[no-untyped-def]
     graph_id = create_graph(alice_api, tagged_spec("one"))
-    two = tagged_spec("two", model="smart")
+    two = tagged_spec("two", model="frontier")
     two["nodes"].insert(2, {"id": "polish", "type": "llm", "config": {"model": "fast", "prompt": "Polish: {{ nodes.ask.output }}"}})
     two["edges"] = [{"from": "in", "to": "ask"}, {"from": "ask", "to": "polish"}, {"from": "polish", "to": "out"}]
     save_version(alice_api, graph_id, two)
@@ -154,13 +154,13 @@ def test_the_diff_names_added_removed_and_changed_steps_and_models(alice, alice_
     diff = alice_api.get(f"/api/graphs/{graph_id}/releases/diff/?from=1&to=2").json()
     assert [s["id"] for s in diff["steps"]["added"]] == ["polish"] and diff["steps"]["removed"] == []
     changed = {s["id"]: {f["path"]: (f["before"], f["after"]) for f in s["fields"]} for s in diff["steps"]["changed"]}
-    assert changed["ask"] == {"config.model": ("fast", "smart")}
+    assert changed["ask"] == {"config.model": ("fast", "frontier")}
     assert changed["out"] == {"config.value.version": ("one", "two")}
     assert sorted(diff["steps"]["wiring"]["added"]) == ["ask → polish", "polish → out"]
     assert diff["steps"]["wiring"]["removed"] == ["ask → out"]
     models = {m["alias"]: m for m in diff["models"]}
-    assert models["smart"]["change"] == "added" and "fast" not in models  # still used by polish
-    assert models["smart"]["after"]["model"] and "api_key" not in str(diff) and "api_base" not in str(diff)
+    assert models["frontier"]["change"] == "added" and "fast" not in models  # still used by polish
+    assert models["frontier"]["after"]["model"] and "api_key" not in str(diff) and "api_base" not in str(diff)
     assert "Step 'polish' is added." in diff["summary"]
     assert diff["changes_nothing"] is False
     same = alice_api.get(f"/api/graphs/{graph_id}/releases/diff/?from=2&to=2").json()

@@ -102,7 +102,7 @@ export function ReleasesPanel({ graphId, bump }: { graphId: number; bump: unknow
       <ErrorNote error={data.error} />
       {data.data && !releases.length && <p className="muted" data-testid="releases-empty">No release yet: publish the flow (Publish, top right) to make the first.</p>}
       {back !== null && back !== production && (
-        <button className="btn" onClick={() => setMoving(back)} data-testid="release-rollback">Roll back production to release {back}</button>
+        <button className="btn" onClick={() => setMoving(back)} data-testid="release-rollback">Put production back on release {back} (undo the last move)</button>
       )}
       <ol className="releases-list">
         {releases.map((r) => <ReleaseRow key={r.number} r={r} onMove={() => setMoving(r.number)}
