@@ -101,6 +101,8 @@ def test_diff_two_releases_and_roll_back(browser: Browser) -> None:
     expect(panel.get_by_test_id("release-label-1-production")).to_be_visible()
     expect(panel.get_by_test_id("release-move-row").first).to_contain_text("tone two upsets customers")
     expect(panel.get_by_test_id("release-rollback")).to_contain_text("release 3")  # the way forward again
+    expect(page.get_by_test_id("live-version")).to_contain_text("Live: v1")  # the header follows the label
+    panel.get_by_test_id("release-row-1").scroll_into_view_if_needed()
     b.screenshot("releases-3-rolled-back")
 
     output = call(b, key)

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { useQuery } from "../../api/hooks";
 import { when } from "../../format";
+import { useEndpoint } from "../publish/endpointState";
 import { ErrorNote, ReleaseChangesView } from "./ReleaseChanges";
 import { MoveDialog } from "./MoveDialog";
 import { diffReleases, listReleases } from "./releasesApi";
@@ -110,7 +111,10 @@ export function ReleasesPanel({ graphId, bump }: { graphId: number; bump: unknow
       </ol>
       {pair && releases.length > 0 && <Compare graphId={graphId} releases={releases} pair={pair} setPair={setPair} />}
       <MovesList moves={data.data?.moves ?? []} />
-      {moving !== null && <MoveDialog graphId={graphId} label={PRODUCTION} release={moving} onClose={() => setMoving(null)} onMoved={() => setTick((t) => t + 1)} />}
+      {moving !== null && <MoveDialog graphId={graphId} label={PRODUCTION} release={moving} onClose={() => setMoving(null)} onMoved={() => {
+        setTick((t) => t + 1);
+        useEndpoint.getState().load(graphId); // the header's live badge shows what the endpoint serves now
+      }} />}
     </div>
   );
 }
