@@ -76,6 +76,8 @@ def release_label_move(*, user: Any, graph: Graph, label: str, release: Release,
     move = LabelMove.objects.create(graph=graph, label=label, from_release=previous, to_release=release,
                                     reason=reason, note=note[:500], actor=user)
     label_moved.send(sender=ReleaseLabel, graph=graph, label=label, release=release)
+    if reason in (LabelMove.Reason.PUBLISHED, LabelMove.Reason.ROLLED_BACK):
+        return move  # the endpoint's publish or rollback is audited as such (endpoints/services.py)
     audit_record(actor=user, workspace=graph.workspace, action="release.label_moved",
                  target=Target("graph", graph.pk, graph.name), before=_label_state(label, previous),
                  after={**(_label_state(label, release) or {}), "reason": reason, **({"note": note} if note else {})})

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from backend.audit.models import AuditEntry
 from backend.graphs.models import Membership
 from backend.graphs.services import prompt_create, workspace_for_user
 from backend.releases.models import LabelMove, Release, ReleaseLabel
@@ -71,6 +72,8 @@ def test_moving_production_back_makes_the_next_call_return_the_old_release(live_
         ("production", 2, 1, "moved", "alice"), ("production", 1, 2, "published", "alice"),
         ("production", None, 1, "published", "alice")]
     assert moves[0]["note"] == "two answers badly"
+    [audited] = AuditEntry.objects.filter(action="release.label_moved")  # publishes are audited as publishes
+    assert (audited.before["release"], audited.after["release"], audited.after["note"]) == (2, 1, "two answers badly")
 
     # Runs record their release, and the runs search finds them by it (number with graph=, or id).
     assert [r.release.number for r in Run.objects.order_by("created_at")] == [1, 2, 1]
