@@ -68,7 +68,7 @@ def forwards(apps: Any, schema_editor: Any) -> None:
     Release = apps.get_model("releases", "Release")
     ReleaseLabel = apps.get_model("releases", "ReleaseLabel")
     LabelMove = apps.get_model("releases", "LabelMove")
-    graph_ids = Endpoint.objects.filter(version__isnull=False).values_list("graph_id", flat=True).distinct()
+    graph_ids = Endpoint.objects.filter(version__isnull=False).order_by().values_list("graph_id", flat=True).distinct()
     for graph_id in graph_ids:
         endpoints = list(Endpoint.objects.filter(graph_id=graph_id, version__isnull=False)
                          .select_related("version__graph").order_by("-updated_at", "-pk"))
