@@ -16,7 +16,7 @@ class ReleaseCreateInput(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class LabelMoveInput(serializers.Serializer):
+class ReleaseLabelMoveInput(serializers.Serializer):
     release = serializers.IntegerField(min_value=1, help_text="The release number (per graph) to point at")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -35,7 +35,7 @@ class ReleaseOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class LabelOut(serializers.Serializer):
+class ReleaseLabelOut(serializers.Serializer):
     name = serializers.CharField()
     release = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -43,7 +43,7 @@ class LabelOut(serializers.Serializer):
     moved_at = serializers.DateTimeField()
 
 
-class MoveOut(serializers.Serializer):
+class ReleaseLabelMoveOut(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
     from_release = serializers.IntegerField(allow_null=True)
     to_release = serializers.IntegerField()
@@ -55,11 +55,11 @@ class MoveOut(serializers.Serializer):
 
 class ReleasesOut(serializers.Serializer):
     releases = ReleaseOut(many=True)
-    labels = LabelOut(many=True)
-    moves = MoveOut(many=True)
+    labels = ReleaseLabelOut(many=True)
+    moves = ReleaseLabelMoveOut(many=True)
 
 
-class ChangesOut(serializers.Serializer):
+class ReleaseChangesOut(serializers.Serializer):
     label = serializers.CharField(required=False)  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
     changes_nothing = serializers.BooleanField()
     summary = serializers.ListField(child=serializers.CharField(), help_text="The changes in plain words")

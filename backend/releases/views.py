@@ -63,7 +63,7 @@ class ReleaseDetailView(APIView):
 
 
 class ReleaseDiffView(APIView):
-    @extend_schema(operation_id="releases_diff", responses={200: s.ChangesOut, **ERRORS}, parameters=[
+    @extend_schema(operation_id="releases_diff", responses={200: s.ReleaseChangesOut, **ERRORS}, parameters=[
         OpenApiParameter("from", int, description="release number"),
         OpenApiParameter("to", int, description="release number")])
     def get(self, request: Request, graph_id: int) -> Response:
@@ -75,7 +75,7 @@ class ReleaseDiffView(APIView):
 class LabelView(APIView):
     """GET ?release=N: what moving the label there would change for live traffic; PUT: move it."""
 
-    @extend_schema(operation_id="release_labels_preview", responses={200: s.ChangesOut, **ERRORS},
+    @extend_schema(operation_id="release_labels_preview", responses={200: s.ReleaseChangesOut, **ERRORS},
                    parameters=[OpenApiParameter("release", int, description="the release to move the label to")])
     def get(self, request: Request, graph_id: int, label: str) -> Response:
         graph = graph_get(request.user, graph_id)
@@ -83,11 +83,11 @@ class LabelView(APIView):
         target = _numbered(graph, request, "release")
         return Response(s.changes_out(release_changes(labelled_release(graph, label), target), label))
 
-    @extend_schema(operation_id="release_labels_move", request=s.LabelMoveInput,
-                   responses={200: s.ChangesOut, **ERRORS})
+    @extend_schema(operation_id="release_labels_move", request=s.ReleaseLabelMoveInput,
+                   responses={200: s.ReleaseChangesOut, **ERRORS})
     def put(self, request: Request, graph_id: int, label: str) -> Response:
         graph = graph_get(request.user, graph_id)
-        data = parse(s.LabelMoveInput, request)
+        data = parse(s.ReleaseLabelMoveInput, request)
         target = release_get(graph, data["release"], "release")
         before = labelled_release(graph, label)
         release_label_move(user=request.user, graph=graph, label=label, release=target, note=data["note"])
