@@ -15,7 +15,9 @@ export function MoveDialog({ graphId, label, release, onClose, onMoved }: {
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    previewMove(graphId, label, release).then(setChanges, setError);
+    let live = true;
+    previewMove(graphId, label, release).then((c) => live && setChanges(c), (e) => live && setError(e));
+    return () => { live = false; };
   }, [graphId, label, release]);
   const confirm = async () => {
     setBusy(true);

@@ -42,9 +42,11 @@ function Compare({ graphId, releases, pair, setPair }: {
   const [changes, setChanges] = useState<ReleaseChanges | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
+    let live = true; // a quick change of the pair: an earlier, slower answer must not replace the newer one
     setChanges(null);
     setError(null);
-    diffReleases(graphId, pair[0], pair[1]).then(setChanges, setError);
+    diffReleases(graphId, pair[0], pair[1]).then((c) => live && setChanges(c), (e) => live && setError(e));
+    return () => { live = false; };
   }, [graphId, pair]);
   const pick = (i: 0 | 1, v: number) => setPair(i === 0 ? [v, pair[1]] : [pair[0], v]);
   return (
