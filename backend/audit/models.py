@@ -36,6 +36,7 @@ class AuditEntry(models.Model):
         ENDPOINT_ROLLED_BACK = "endpoint.rolled_back"
         ENDPOINT_UNPUBLISHED = "endpoint.unpublished"
         PROMPT_LABEL_MOVED = "prompt.label_moved"
+        RELEASE_LABEL_MOVED = "release.label_moved"
         API_KEY_CREATED = "api_key.created"
         API_KEY_UPDATED = "api_key.updated"
         API_KEY_REVOKED = "api_key.revoked"

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "backend.graphs",
     "backend.runs",
     "backend.providers",
+    "backend.releases",  # issue 13: releases and their labels
     "backend.endpoints",
     "backend.audit",  # issue 9: the audit log (append-only)
     "backend.insights",  # issue 14: human labels, pattern metrics, the advisor, cost projection

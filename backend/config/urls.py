@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", include("backend.graphs.urls")),
     path("api/", include("backend.runs.urls")),
     path("api/", include("backend.providers.urls")),
+    path("api/", include("backend.releases.urls")),
     path("api/", include("backend.endpoints.urls")),
     path("api/", include("backend.audit.urls")),
     path("api/", include("backend.insights.urls")),

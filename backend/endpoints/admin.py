@@ -17,7 +17,7 @@ from .services import api_key_issue, check_scopes
 class EndpointAdmin(admin.ModelAdmin):
     list_display = ("slug", "graph", "version", "enabled", "updated_at")
     # Bookkeeping the form cannot fill (null, not blank: the form would demand them): set on save, shown read-only.
-    readonly_fields = ("signing_secret", "created_by")
+    readonly_fields = ("signing_secret", "created_by", "label")  # label: moved by releases, not typed here
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         # The form cannot fill the secret (read-only): a new endpoint gets one, as the API's publish does.

@@ -25,7 +25,7 @@ class EndpointsConfig(AppConfig):
         from backend.runs.callers import register_caller_records
         from backend.runs.retention import register_expiring_records
 
-        from . import auth, delivery, tasks  # noqa: F401
+        from . import auth, delivery, labels, tasks  # noqa: F401
         from .callbacks import allowed_networks
         from .models import EndpointCall
 

@@ -1,7 +1,9 @@
-"""Endpoints (a slug pointing at one graph version), their release history, API keys, idempotency, callbacks.
+"""Endpoints (a slug serving one release of a graph), their publish history, API keys, idempotency, callbacks.
 
-An endpoint never points at a draft: ``version`` is an immutable GraphVersion,
-moved only by publish and rollback, each move recorded as an EndpointRelease.
+An endpoint never serves a draft: it follows a release label of its graph (``label``, by default
+``production``; releases/models.py) and serves the release that label points at, pinned. ``version`` mirrors
+that release's graph version for the pages that show it (moved with the label, releases/signals.py). Publish
+and rollback move the label; each, and each unpublish, is recorded as an EndpointRelease.
 API keys are stored as a public prefix plus the SHA-256 of the whole key; the
 key itself is shown once, at creation.
 """
@@ -19,6 +21,8 @@ class Endpoint(models.Model):
     description = models.CharField(max_length=500, blank=True)
     version = models.ForeignKey("graphs.GraphVersion", null=True, blank=True, on_delete=models.RESTRICT,
                                 related_name="+", help_text="The version callers run; null until first published")
+    label = models.SlugField(max_length=50, default="production",
+                             help_text="The graph's release label this endpoint serves (releases move it)")
     enabled = models.BooleanField(default=False, help_text="Off: callers get 404; the version and runs are kept")
     signing_secret = models.CharField(max_length=64, help_text="HMAC key that signs result callbacks")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -54,6 +58,9 @@ class EndpointRelease(models.Model):
     previous_version = models.ForeignKey("graphs.GraphVersion", null=True, blank=True, on_delete=models.RESTRICT,
                                          related_name="+")
     base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The release the endpoint's label was moved to (null: an unpublish, or history from before releases).
+    release = models.ForeignKey("releases.Release", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="+")
     note = models.CharField(max_length=500, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

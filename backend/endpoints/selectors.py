@@ -22,7 +22,8 @@ def endpoints_visible_to(user: Any, *, graph: int | None = None) -> QuerySet[End
     """The user's workspaces' endpoints (of one graph if asked), with their release history prefetched."""
     endpoints = Endpoint.objects.filter(workspace__membership__user=user).select_related(
         "graph", "version", "graph__latest_version").prefetch_related(
-        Prefetch("releases", queryset=EndpointRelease.objects.select_related("version", "previous_version", "actor")))
+        Prefetch("releases", queryset=EndpointRelease.objects.select_related("version", "previous_version", "actor",
+                                                                                  "release")))
     return endpoints if graph is None else endpoints.filter(graph_id=graph)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from backend.releases.selectors import labelled_release
+
 from .models import ApiKey, Endpoint, EndpointRelease
 from .openapi import output_schema
 from .selectors import key_usage
@@ -18,6 +20,9 @@ class EndpointCreateInput(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     publish = serializers.BooleanField(default=True, help_text="Publish at once (default: the latest version)")
     version = serializers.IntegerField(min_value=1, required=False)
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
+        max_length=50, required=False, default="production",
+        help_text="The graph's release label the endpoint serves (default production)")
 
     class Meta:
         ref_name = "EndpointCreate"
@@ -46,6 +51,7 @@ class ReleaseOut(serializers.Serializer):
     action = serializers.ChoiceField(choices=EndpointRelease.Action.choices)
     version = serializers.IntegerField()
     previous_version = serializers.IntegerField(allow_null=True)
+    release = serializers.IntegerField(allow_null=True, help_text="The graph's release number the label moved to")
     actor = serializers.CharField(allow_null=True)
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -97,6 +103,9 @@ class EndpointOut(serializers.Serializer):
     workspace = serializers.IntegerField()
     description = serializers.CharField()
     version = serializers.IntegerField(allow_null=True, help_text="The graph version callers run")
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
+        help_text="The graph's release label the endpoint follows")
+    release = serializers.IntegerField(allow_null=True, help_text="The release number that label points at")
     latest_version = serializers.IntegerField(allow_null=True, help_text="The graph's newest saved version")
     urls = EndpointUrlsOut()
     input_schema = serializers.JSONField()
@@ -194,9 +203,16 @@ def _user(user: Any) -> str | None:
     return user.get_username() if user else None
 
 
+def serving_number(endpoint: Endpoint) -> int | None:
+    """The release number the endpoint's label points at (what a call runs), None while never published."""
+    release = labelled_release(endpoint.graph_id, endpoint.label) if endpoint.version_id else None
+    return release.number if release is not None else None
+
+
 def release_out(release: EndpointRelease) -> dict[str, Any]:
     return {"action": release.action, "version": release.version.number,
             "previous_version": release.previous_version.number if release.previous_version else None,
+            "release": release.release.number if release.release else None,
             "actor": _user(release.actor), "note": release.note, "created_at": release.created_at}
 
 
@@ -212,6 +228,7 @@ def endpoint_out(endpoint: Endpoint, absolute: Callable[[str], str], *, today: d
         "graph": {"id": endpoint.graph_id, "name": endpoint.graph.name}, "workspace": endpoint.workspace_id,
         "description": endpoint.description,
         "version": endpoint.version.number if endpoint.version else None,
+        "label": endpoint.label, "release": serving_number(endpoint),
         "latest_version": endpoint.graph.latest_version.number if endpoint.graph.latest_version else None,
         "urls": {"run": run_url, "openapi": absolute(f"/api/v1/flows/{endpoint.slug}/openapi.json"),
                  "status": absolute("/api/v1/runs/") + "{run_id}"},

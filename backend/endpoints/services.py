@@ -16,6 +16,9 @@ from backend.audit.services import audit_if_changed, audit_record
 from backend.config.errors import InvalidRequest
 from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion, Workspace
+from backend.releases.models import LabelMove, Release
+from backend.releases.selectors import serving_release
+from backend.releases.services import check_label, release_for_version, release_label_move
 from backend.runs.models import Run
 from backend.runs.services import QueueUnavailable, run_create
 from backend.runs.spend import SpendCapReached
@@ -49,24 +52,33 @@ def _live_release(endpoint: Endpoint) -> EndpointRelease | None:
 
 
 def _move(endpoint: Endpoint, user: Any, action: str, version: GraphVersion, base: EndpointRelease | None,
-          note: str) -> EndpointRelease:
+          note: str, release: Release | None = None) -> EndpointRelease:
+    """Record the move; a publish or rollback moves the endpoint's release label (to ``release``, or to the
+    release of ``version`` as its prompts resolve now), which every endpoint following that label serves."""
     before = audited.endpoint_state(endpoint) if endpoint.version_id else None
-    release = EndpointRelease.objects.create(endpoint=endpoint, action=action, version=version,
-                                             previous_version_id=endpoint.version_id, base=base, actor=user,
-                                             note=note)
+    if action != EndpointRelease.Action.UNPUBLISHED:
+        release = release or release_for_version(user=user, version=version, note=note)
+        release_label_move(user=user, graph=endpoint.graph, label=endpoint.label, release=release, note=note,
+                           reason=LabelMove.Reason.ROLLED_BACK if action == EndpointRelease.Action.ROLLED_BACK
+                           else LabelMove.Reason.PUBLISHED)
+        version = release.version
+    moved = EndpointRelease.objects.create(endpoint=endpoint, action=action, version=version,
+                                           previous_version_id=endpoint.version_id, base=base, actor=user,
+                                           note=note, release=release)
     endpoint.version = version
     endpoint.enabled = action != EndpointRelease.Action.UNPUBLISHED
     endpoint.save(update_fields=["version", "enabled", "updated_at"])
     audit_record(actor=user, workspace=endpoint.workspace, action=f"endpoint.{action}",
                  target=audited.endpoint_target(endpoint), before=before,
                  after={**audited.endpoint_state(endpoint), **({"note": note} if note else {})})
-    return release
+    return moved
 
 
 @transaction.atomic
 def endpoint_create(*, user: Any, graph: Graph, slug: str | None = None, description: str = "",
-                    publish: bool = True, version_number: int | None = None) -> Endpoint:
-    """A new endpoint for a graph; by default published at once on the given (or latest) version."""
+                    publish: bool = True, version_number: int | None = None, label: str = "production") -> Endpoint:
+    """A new endpoint for a graph following one of its release labels (default ``production``); by default
+    published at once on the given (or latest) version, which moves that label."""
     require(user, graph.workspace, Action.ENDPOINT_MANAGE)
     slug = slug if slug is not None else slugify(graph.name)[:64].strip("-")
     if not SLUG.match(slug or ""):
@@ -74,9 +86,10 @@ def endpoint_create(*, user: Any, graph: Graph, slug: str | None = None, descrip
                                             "hyphens, starting and ending with a letter or digit"}])
     if Endpoint.objects.filter(slug=slug).exists():
         raise InvalidRequest("This slug is taken.", [{"path": "slug", "message": f"'{slug}' is taken"}])
+    check_label(label)
     version = _version(graph, version_number) if publish else None
     endpoint = Endpoint.objects.create(workspace=graph.workspace, graph=graph, slug=slug, description=description,
-                                       signing_secret=new_signing_secret(), created_by=user)
+                                       signing_secret=new_signing_secret(), created_by=user, label=label)
     if version is not None:
         _move(endpoint, user, EndpointRelease.Action.PUBLISHED, version, None, "first publish")
     return endpoint
@@ -116,10 +129,17 @@ def endpoint_rollback(*, user: Any, endpoint: Endpoint, version_number: int | No
         if live is None or live.base is None:
             raise InvalidRequest("Nothing to roll back to.", [{"path": "version", "message": "the endpoint has no "
                                                                "earlier published version"}])
-        version, base = live.base.version, live.base.base
+        version, base, release = live.base.version, live.base.base, live.base.release
     else:
         version, base = _version(endpoint.graph, version_number), live
-    return _move(endpoint, user, EndpointRelease.Action.ROLLED_BACK, version, base, note)
+        release = _served_release(endpoint, version)
+    return _move(endpoint, user, EndpointRelease.Action.ROLLED_BACK, version, base, note, release)
+
+
+def _served_release(endpoint: Endpoint, version: GraphVersion) -> Release | None:
+    """The release this endpoint last served for ``version`` (a rollback returns to exactly that)."""
+    earlier = endpoint.releases.filter(version=version, release__isnull=False).select_related("release").first()
+    return earlier.release if earlier is not None else None
 
 
 @transaction.atomic
@@ -268,12 +288,13 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                     return Started(earlier, replayed=True)
             _check_spend(key)
             _check_callback(call.callback_url)
-            version = version or endpoint.version
+            release = serving_release(endpoint, version)
+            version = release.version if release is not None else (version or endpoint.version)
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             try:
                 run = run_create(graph=endpoint.graph, user=None, input=call.input,
                                  version_number=version.number, budget=call.budget, source=source,
-                                 caller_authorized=True, fresh=call.fresh)
+                                 caller_authorized=True, fresh=call.fresh, release=release)
             except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
                 raise CallRefused(429, capped.default_code, str(capped.detail),
                                   headers={"Retry-After": str(capped.retry_after)}) from None

@@ -61,7 +61,7 @@ class EndpointListView(APIView):
         graph = graph_get(request.user, data["graph"])
         endpoint = endpoint_create(user=request.user, graph=graph, slug=data.get("slug"),
                                    description=data["description"], publish=data["publish"],
-                                   version_number=data.get("version"))
+                                   version_number=data.get("version"), label=data["label"])
         response = _endpoint(request, endpoint.slug)
         response.status_code = status.HTTP_201_CREATED
         return response

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,12 +204,20 @@ class Dependencies:
     subgraphs: dict[str, dict[str, Any]]
 
 
-def dependencies(workspace: Workspace | None, spec: Any) -> Dependencies:
+def dependencies(workspace: Workspace | None, spec: Any, pins: Mapping[str, str] | None = None) -> Dependencies:
+    """``pins`` (a release's prompts: ``{"greeting@production": "greeting@3"}``) resolve those references to
+    the pinned version, whatever their label points at now."""
     subgraphs = subgraph_specs(workspace, spec)
     refs = prompt_refs_in(spec)
     for doc in subgraphs.values():
         refs |= prompt_refs_in(doc)
-    return Dependencies(prompts=prompt_templates(workspace, refs), subgraphs=subgraphs)
+    pins = pins or {}
+    prompts = prompt_templates(workspace, {ref for ref in refs if ref not in pins})
+    pinned = prompt_templates(workspace, {pins[ref] for ref in refs if ref in pins})
+    for ref in refs:
+        if ref in pins and pins[ref] in pinned:
+            prompts[ref] = dataclasses.replace(pinned[pins[ref]], ref=ref)
+    return Dependencies(prompts=prompts, subgraphs=subgraphs)
 
 
 def validation_context(workspace: Workspace | None, spec: Any, graph: Graph | None = None) -> ValidationContext:

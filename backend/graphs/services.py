@@ -18,6 +18,7 @@ from backend.engine.templates import analyse
 from .authz import Action, label_action, require
 from .models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace, content_hash
 from .selectors import pin_subgraph_refs, referencing_versions, validation_context
+from .signals import prompt_label_moved
 
 NEW_VERSION_LABEL = "staging"  # a new prompt version lands on staging; production moves on publish
 
@@ -172,8 +173,11 @@ def prompt_version_create(*, prompt: Prompt, user: Any, template: str, system: s
     _check_prompt_text(template, system)
     prompt = Prompt.objects.select_for_update().get(pk=prompt.pk)
     version = _add_prompt_version(prompt, user, template, system, message)
+    was = PromptLabel.objects.filter(prompt=prompt, name=NEW_VERSION_LABEL).select_related("version").first()
     PromptLabel.objects.update_or_create(prompt=prompt, name=NEW_VERSION_LABEL,
                                          defaults={"version": version, "moved_by": user})
+    prompt_label_moved.send(sender=PromptLabel, prompt=prompt, label=NEW_VERSION_LABEL,
+                            before=was.version if was else None, after=version, user=user)
     return version
 
 
@@ -198,4 +202,7 @@ def prompt_label_move(*, prompt: Prompt, user: Any, label: str, version_number: 
     audit_if_changed(actor=user, workspace=prompt.workspace, action="prompt.label_moved",
                      target=audited.prompt_target(prompt), before=audited.label_state(label, was and was.version),
                      after=audited.label_state(label, version))
+    # Graphs whose releases follow this label get a new release (releases/follow.py), in this transaction.
+    prompt_label_moved.send(sender=PromptLabel, prompt=prompt, label=label, before=was.version if was else None,
+                            after=version, user=user)
     return moved

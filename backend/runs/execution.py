@@ -56,7 +56,7 @@ def claim(run_id: Any) -> Claimed | None:
     with transaction.atomic():
         # of=("self",): lock the run row only; locking the joined workspace and version rows
         # too would deadlock against concurrent run creation (found by the stack benchmark).
-        run = (Run.objects.select_for_update(of=("self",)).select_related("graph_version", "workspace")
+        run = (Run.objects.select_for_update(of=("self",)).select_related("graph_version", "workspace", "release")
                .filter(pk=run_id).first())
         if run is None or run.is_finished:
             return None
@@ -72,7 +72,8 @@ def claim(run_id: Any) -> Claimed | None:
                                   expected=Run.Status.QUEUED)
         return None
     spec, seeded = replay_plan(run, run.graph_version.spec)
-    deps = dependencies(run.workspace, spec)
+    # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
+    deps = dependencies(run.workspace, spec, run.release.prompts if run.release is not None else None)
     Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
                    workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,

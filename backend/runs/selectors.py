@@ -27,6 +27,7 @@ class RunSearch:
     status: str = ""
     graph: int | None = None
     version: int | None = None
+    release: int | None = None  # with graph: that graph's release number; without: a release id
     source: str = ""
     created_after: dt.datetime | None = None
     created_before: dt.datetime | None = None
@@ -48,6 +49,8 @@ def runs_matching(user: Any, search: RunSearch) -> QuerySet[Run]:
     runs = runs.filter(**{name: value for name, value in exact.items() if value not in (None, "")})
     if search.request_id:  # kept by the caller's own record (runs/callers.py), not on Run
         runs = runs.filter(request_id_is(search.request_id))
+    if search.release is not None:
+        runs = runs.filter(release__number=search.release) if search.graph else runs.filter(release_id=search.release)
     if search.model:  # the partial index span_llm_model finds the runs
         runs = runs.filter(pk__in=Span.objects.filter(kind="llm", model=search.model).values("run_id"))
     if search.text:
@@ -64,7 +67,8 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 def run_get(user: Any, run_id: Any) -> Run:
     key = _uuid(run_id)
-    run = with_callers(runs_visible_to(user).filter(pk=key).select_related("graph_version")).first() if key else None
+    run = with_callers(runs_visible_to(user).filter(pk=key).select_related("graph_version", "release")).first() \
+        if key else None
     if run is None:
         raise Http404("No such run in your workspaces")
     return run

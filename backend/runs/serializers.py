@@ -66,6 +66,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
         "replay_from_node": run.replay_from_node or None,
         "resolved": run.resolved or {},
+        "release": ({"id": run.release.pk, "number": run.release.number} if run.release is not None else None),
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
@@ -128,6 +129,8 @@ class RunOut(serializers.Serializer):
                                              "null: the whole run")
     resolved = serializers.JSONField(help_text="what the run resolved when it started: {prompts: {ref: "
                                      "\"name@version\"}, models: {alias: litellm model}}; {} before it starts")
+    release = serializers.DictField(allow_null=True, help_text="the release an endpoint call ran: {id, number}; "
+                                    "null for runs started from the canvas or the API")
 
 
 class RunDetailOut(RunOut):

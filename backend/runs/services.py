@@ -27,13 +27,14 @@ log = logging.getLogger(__name__)
 
 def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | None = None,
                budget: dict[str, Any] | None = None, source: str = "api", caller_authorized: bool = False,
-               then: Callable[[str], Any] | None = None, fresh: bool = False) -> Run:
+               then: Callable[[str], Any] | None = None, fresh: bool = False, release: Any = None) -> Run:
     """Validate and store a queued run, and enqueue it once the transaction commits.
 
     ``caller_authorized``: an outside caller was authorized already (an API key for its endpoint,
     endpoints/selectors.endpoint_for_call), so there is no user to check; that app records the call itself;
     ``then(run_id)`` may build a Celery signature to run after ``execute_run`` (result callbacks).
     ``fresh`` skips cache reads: every model call is made, and its answer refreshes the cache.
+    ``release`` (an endpoint call's) pins the prompt versions the run resolves.
     """
     if not caller_authorized:
         require(user, graph.workspace, Action.RUN_START)
@@ -61,7 +62,7 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
     with transaction.atomic():
         run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=version, input=input,
                                  budget=budget or {}, trace_id=uuid.uuid4().hex, source=source, created_by=user,
-                                 fresh=fresh)
+                                 fresh=fresh, release=release)
         transaction.on_commit(lambda: _enqueue_or_fail(run.pk, then))
     return run
 

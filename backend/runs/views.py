@@ -33,6 +33,8 @@ SEARCH_PARAMS = [
     OpenApiParameter("request_id", str, description="the caller's X-Request-Id, exactly"),
     OpenApiParameter("status", str, enum=Run.Status.values), OpenApiParameter("graph", int),
     OpenApiParameter("version", int, description="graph version number"),
+    OpenApiParameter("release", int, description="with graph=: that graph's release number; without: the "
+                     "release id"),
     OpenApiParameter("source", str, enum=list(RUN_SOURCES)),
     OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time (UTC)"),
     OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="ISO 8601 date or date-time (UTC)"),
@@ -65,6 +67,7 @@ def run_search_from(params: Any) -> RunSearch:
         status=_choice(params, "status", Run.Status.values), source=_choice(params, "source", RUN_SOURCES),
         graph=optional_int(params.get("graph"), field="graph", minimum=1),
         version=optional_int(params.get("version"), field="version", minimum=1, maximum=MAX_INT),
+        release=optional_int(params.get("release"), field="release", minimum=1, maximum=MAX_INT),
         created_after=_optional(params, "created_after", parse_when),
         created_before=_optional(params, "created_before", parse_when),
         cost_above=_optional(params, "cost_above", parse_amount),
@@ -78,7 +81,7 @@ class RunListView(APIView):
         limit = optional_int(request.query_params.get("limit"), field="limit", default=MAX_LIST, minimum=1,
                              maximum=MAX_LIST) or MAX_LIST
         offset = optional_int(request.query_params.get("offset"), field="offset", default=0, maximum=MAX_OFFSET) or 0
-        page = list(runs_matching(request.user, search).select_related("graph_version")[offset:offset + limit + 1])
+        page = list(runs_matching(request.user, search).select_related("graph_version", "release")[offset:offset + limit + 1])
         response = Response([run_out(r) for r in page[:limit]])
         if len(page) > limit:  # one more than asked: there is a next page
             query = request.query_params.copy()

@@ -33,6 +33,7 @@ from backend.graphs.authz import ROLE_ORDER
 from backend.graphs.models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace
 from backend.graphs.services import graph_create, prompt_create, prompt_version_create
 from backend.insights.models import Projection, RunLabel
+from backend.releases.models import LabelMove, Release, ReleaseLabel
 from backend.runs.models import Run
 from backend.runs.services import run_create
 from tests.conftest import token_for
@@ -93,6 +94,8 @@ def build_world() -> World:
     prompt_version_create(prompt=prompt, user=alice, template=f"{MARKER} two {{{{ input }}}}")
     run = run_create(graph=graph, user=alice, input={"note": MARKER})  # stays queued: on_commit never fires here
     endpoint_create(user=alice, graph=graph, slug="ask-a", description=f"{MARKER} endpoint")
+    # A second release to move labels to (release 1 is what the endpoint's publish made).
+    Release.objects.create(graph=graph, number=2, version=graph.latest_version, content_hash="second", note=MARKER)
     key, _ = api_key_create(user=alice, workspace=a, name=f"{MARKER} key", rate_limit_per_minute=None)
     done = run_create(graph=graph, user=alice, input={"note": MARKER})
     Run.objects.filter(pk=done.pk).update(status=Run.Status.SUCCEEDED, output=MARKER)
@@ -122,6 +125,8 @@ def state_of(w: World) -> tuple[Any, ...]:
         sorted(PromptLabel.objects.filter(prompt__workspace=w.a).values_list("name", "version__number")),
         sorted(Run.objects.filter(workspace=w.a).values_list("pk", "status", "cancel_requested")),
         sorted(Endpoint.objects.filter(workspace=w.a).values_list("slug", "version_id", "enabled")),
+        sorted(ReleaseLabel.objects.filter(graph__workspace=w.a).values_list("name", "release__number")),
+        LabelMove.objects.filter(graph__workspace=w.a).count(),
         sorted(ApiKey.objects.filter(workspace=w.a).values_list("name", "revoked_at", "scopes")),
         sorted(Membership.objects.filter(workspace=w.a).values_list("user_id", "role")),
         sorted(RunLabel.objects.filter(run__workspace=w.a).values_list("run_id", "node_id", "route", "comment")),
@@ -181,6 +186,17 @@ RULES: dict[str, list[Case]] = {
     "api/graphs/<int:graph_id>/restore/": [
         case("POST", E, lambda w: f"/api/graphs/{w.graph}/restore/", lambda w: {"version": 1})],
     "api/graphs/<int:graph_id>/duplicate/": [case("POST", E, lambda w: f"/api/graphs/{w.graph}/duplicate/", lambda w: {})],
+    "api/graphs/<int:graph_id>/releases/": [
+        case("GET", V, lambda w: f"/api/graphs/{w.graph}/releases/"),
+        case("POST", E, lambda w: f"/api/graphs/{w.graph}/releases/", lambda w: {"version": 1, "note": "by hand"})],
+    "api/graphs/<int:graph_id>/releases/diff/": [
+        case("GET", V, lambda w: f"/api/graphs/{w.graph}/releases/diff/?from=1&to=1")],
+    "api/graphs/<int:graph_id>/releases/<int:number>/": [case("GET", V, lambda w: f"/api/graphs/{w.graph}/releases/1/")],
+    "api/graphs/<int:graph_id>/labels/<slug:label>/": [
+        case("GET", V, lambda w: f"/api/graphs/{w.graph}/labels/production/?release=1"),
+        case("PUT", E, lambda w: f"/api/graphs/{w.graph}/labels/staging/", lambda w: {"release": 2}, name="staging"),
+        case("PUT", A, lambda w: f"/api/graphs/{w.graph}/labels/production/", lambda w: {"release": 2},
+             name="production")],
     "api/node-types/": [case("GET", SIGNED_IN, lambda w: "/api/node-types/", scope=LIST)],
     "api/prompts/": [
         case("GET", V, lambda w: "/api/prompts/", scope=LIST),

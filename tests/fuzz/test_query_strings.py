@@ -25,7 +25,9 @@ pytestmark = pytest.mark.django_db
 PARAMS = ["graph", "status", "after", "format", "workspace", "limit", "offset", "page", "cursor", "search", "q",
           # the runs search (runs/views.run_search_from)
           "request_id", "version", "source", "created_after", "created_before", "cost_above", "latency_above",
-          "model", "error"]
+          "model", "error", "release",
+          # the releases API (releases/views.py)
+          "from", "to"]
 # The async flow views (/api/v1/) answer to API keys on their own database pool; test_flow_calls.py fuzzes them.
 FLOW_PREFIX = "api/v1/"
 # Swagger UI (a page for people) and the OpenAPI document: no 5xx, but an unknown ?format= answers 404 in the

@@ -50,6 +50,7 @@ const ACTION_WORDS: Record<string, string> = {
   "endpoint.rolled_back": "Rolled back endpoint",
   "endpoint.unpublished": "Unpublished endpoint",
   "prompt.label_moved": "Moved prompt label",
+  "release.label_moved": "Moved release label",
   "api_key.created": "Created API key",
   "api_key.updated": "Changed API key",
   "api_key.revoked": "Revoked API key",

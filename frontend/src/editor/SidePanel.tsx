@@ -1,4 +1,4 @@
-/** The panel beside the canvas: the selected step (or the flow's settings), the run form, the history, the runs. */
+/** The panel beside the canvas: the selected step (or the flow's settings), the run form, the history, the releases, the runs. */
 import { useLayoutEffect, useRef } from "react";
 import type { ModelAlias } from "../api/types";
 import { clearDraft } from "../files";
@@ -8,6 +8,7 @@ import { useRun } from "../stores/runStore";
 import { ErrorBoundary } from "../ui/ErrorBoundary";
 import { FlowSettings } from "./FlowSettings";
 import { HistoryPanel } from "./HistoryPanel";
+import { ReleasesPanel } from "./releases/ReleasesPanel";
 import { Inspector, MultiSelection } from "./Inspector";
 import { RunForm } from "./RunPanel";
 import { RunsPanel } from "./RunsPanel";
@@ -16,7 +17,7 @@ import type { GraphKey, Loaded } from "./session/useGraphLoad";
 
 function Tabs({ stepSelected }: { stepSelected: boolean }) {
   const tab = useEditorUi((s) => s.tab);
-  const tabs: [Tab, string][] = [["edit", stepSelected ? "Step" : "Flow"], ["run", "Run"], ["history", "History"], ["runs", "Runs"]];
+  const tabs: [Tab, string][] = [["edit", stepSelected ? "Step" : "Flow"], ["run", "Run"], ["history", "History"], ["releases", "Releases"], ["runs", "Runs"]];
   return (
     <nav className="tabs" role="tablist">
       {tabs.map(([t, label]) => (
@@ -45,6 +46,12 @@ function HistoryTab({ graphId, loaded }: { graphId: GraphKey; loaded: Loaded }) 
       useEditorUi.getState().refresh();
     }} />
   );
+}
+
+function ReleasesTab({ graphId }: { graphId: GraphKey }) {
+  const bump = useEditorUi((s) => s.bump);
+  if (typeof graphId !== "number") return <p className="muted">Save and publish the flow to make its first release.</p>;
+  return <ReleasesPanel graphId={graphId} bump={bump} />;
 }
 
 function RunsTab({ graphId }: { graphId: GraphKey }) {
@@ -77,6 +84,7 @@ export function SidePanel({ graphId, loaded }: { graphId: GraphKey; loaded: Load
           {tab === "edit" && <EditTab selectedIds={selectedIds} models={loaded.models} />}
           {tab === "run" && <RunForm graphKey={String(graphId)} busy={starting || queued} />}
           {tab === "history" && <HistoryTab graphId={graphId} loaded={loaded} />}
+          {tab === "releases" && <ReleasesTab graphId={graphId} />}
           {tab === "runs" && <RunsTab graphId={graphId} />}
         </ErrorBoundary>
       </div>

@@ -8,7 +8,7 @@ import { create } from "zustand";
 import type { Clip, JsonObject } from "../graph-core";
 import type { Draft } from "../files";
 
-export type Tab = "edit" | "run" | "history" | "runs";
+export type Tab = "edit" | "run" | "history" | "releases" | "runs";
 /** With a run shown: "inspect" (a click on a step shows its span) or "edit" (a click opens its settings). */
 export type CanvasMode = "edit" | "inspect";
 
