@@ -36,6 +36,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.config.redis_clients import sync_redis
@@ -184,8 +185,11 @@ def requeue_lost_runs() -> tuple[list[str], list[str]]:
     client = sync_redis()
     now = timezone.now()
     give_up = settings.PATCHBAY_QUEUED_GIVE_UP_SECONDS
-    stale = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=now - dt.timedelta(seconds=QUEUED_GRACE_S))
-                 .values_list("pk", "created_at"))
+    # A run woken by a decision (runs/approvals.py) was queued again at resumed_at: its queue clock starts there.
+    # A waiting run is neither queued nor running: nothing here (or in the reaper) touches it.
+    stale = list(Run.objects.annotate(queued_at=Coalesce("resumed_at", "created_at"))
+                 .filter(status=Run.Status.QUEUED, queued_at__lt=now - dt.timedelta(seconds=QUEUED_GRACE_S))
+                 .values_list("pk", "queued_at"))
     requeued, failed = [], []
     for run_id, created_at in stale:
         if (now - created_at).total_seconds() > give_up:

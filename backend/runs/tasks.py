@@ -50,3 +50,23 @@ def prune_expired() -> dict[str, int]:
     from .retention import runs_prune
 
     return dict(runs_prune(now=timezone.now()).counts)
+
+
+# Approval deadlines: scheduled by CELERY_BEAT_SCHEDULE["approval-deadlines"] (settings); runs/approvals.py.
+@shared_task(name="runs.approval_deadlines", ignore_result=True)
+def approval_deadlines() -> int:
+    from .approvals import enforce_deadlines
+
+    return len(enforce_deadlines())
+
+
+# Tell an approval step's callback URL that a decision is waiting (enqueued when the request is stored).
+@shared_task(name="runs.notify_approval", bind=True, acks_late=False, ignore_result=True, max_retries=4,
+             autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=30)
+def notify_approval(self, approval_id: int) -> str:  # type: ignore[no-untyped-def]
+    from .approval_notify import tell_waiting
+
+    outcome = tell_waiting(approval_id, attempt=self.request.retries + 1)
+    if outcome.retry_in_s is not None:
+        raise self.retry(countdown=outcome.retry_in_s)
+    return outcome.status

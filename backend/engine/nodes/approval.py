@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..spec import GraphSpec, Node
     from ..types import ValidationContext
 
-ROLES = ("viewer", "editor", "admin", "owner")
+ROLES = ("viewer", "editor", "admin")
 DAY_S = 86_400
 
 
