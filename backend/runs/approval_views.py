@@ -128,4 +128,5 @@ class SignedLinkView(APIView):
 
 def _public(out: dict[str, Any]) -> dict[str, Any]:
     """What a link holder sees: the step and its draft, not the workspace's graph or run ids."""
-    return {k: v for k, v in out.items() if k not in ("graph", "run", "deciders", "can_decide")}
+    return {k: v for k, v in out.items() if k not in ("graph", "graph_name", "run", "run_status", "deciders",
+                                                      "can_decide", "node_id")}

@@ -15,6 +15,7 @@ the body, a 400 on that field) and never the marker; anonymous 401/403.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.endpoints.models import ApiKey, Endpoint
@@ -29,7 +31,8 @@ from backend.endpoints.services import api_key_create, endpoint_create
 from backend.graphs.authz import ROLE_ORDER
 from backend.graphs.models import Graph, GraphVersion, Membership, Prompt, PromptLabel, PromptVersion, Workspace
 from backend.graphs.services import graph_create, prompt_create, prompt_version_create
-from backend.runs.models import Run
+from backend.runs.approval_links import make_link
+from backend.runs.models import Approval, Run
 from backend.runs.services import run_create
 from tests.conftest import token_for
 
@@ -60,6 +63,8 @@ class World:
     key: int
     member: int  # dave's user id
     done: str = ""  # a finished run (a replay needs one)
+    approval: int = 0  # an approval step of ``run``, and a signed one-time link to it
+    link: str = ""
     clients: dict[str, APIClient] = field(default_factory=dict)
 
 
@@ -88,8 +93,12 @@ def build_world() -> World:
     key, _ = api_key_create(user=alice, workspace=a, name=f"{MARKER} key", rate_limit_per_minute=None)
     done = run_create(graph=graph, user=alice, input={"note": MARKER})
     Run.objects.filter(pk=done.pk).update(status=Run.Status.SUCCEEDED, output=MARKER)
+    asked = timezone.now()
+    approval = Approval.objects.create(run=run, workspace=a, node_id="review", span_id="s1", title="Send it?",
+                                       draft="a draft", request={"deciders": {"role": "editor"}}, requested_at=asked,
+                                       deadline_at=asked + dt.timedelta(days=1), on_deadline="reject")
     world = World(a=a, b=b, graph=graph.pk, prompt=prompt.name, run=str(run.pk), endpoint="ask-a", key=key.pk,
-                  member=dave.pk, done=str(done.pk))
+                  member=dave.pk, done=str(done.pk), approval=approval.pk, link=make_link(approval))
     world.clients["anonymous"] = APIClient()
     for name, user in people.items():
         client = APIClient()
@@ -193,6 +202,14 @@ RULES: dict[str, list[Case]] = {
     "api/runs/<str:run_id>/replay/": [case("POST", E, lambda w: f"/api/runs/{w.done}/replay/", lambda w: {})],
     "api/runs/<str:run_id>/compare/<str:other_id>/": [
         case("GET", V, lambda w: f"/api/runs/{w.done}/compare/{w.run}/")],
+    "api/approvals/": [case("GET", V, lambda w: "/api/approvals/", scope=LIST)],
+    "api/approvals/<int:approval_id>/": [case("GET", V, lambda w: f"/api/approvals/{w.approval}/")],
+    "api/approvals/<int:approval_id>/decide/": [
+        case("POST", E, lambda w: f"/api/approvals/{w.approval}/decide/", lambda w: {"action": "approve"})],
+    "api/approvals/<int:approval_id>/link/": [case("POST", E, lambda w: f"/api/approvals/{w.approval}/link/")],
+    "api/approval-links/<str:token>/": [
+        case("GET", PUBLIC, lambda w: f"/api/approval-links/{w.link}/", scope=LIST),
+        case("POST", PUBLIC, lambda w: f"/api/approval-links/{w.link}/", lambda w: {"action": "approve"}, LIST)],
     "api/runs/<str:run_id>/otlp": [case("GET", V, lambda w: f"/api/runs/{w.run}/otlp")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],
