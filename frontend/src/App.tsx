@@ -5,8 +5,10 @@ import type { Session } from "./api/types";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
 import { EditorPage } from "./pages/EditorPage";
+import { DecidePage } from "./pages/DecidePage";
 import { EndpointsPage } from "./pages/EndpointsPage";
 import { GraphsPage } from "./pages/GraphsPage";
+import { InboxPage } from "./pages/InboxPage";
 import { LoginPage } from "./pages/LoginPage";
 import { MembersPage } from "./pages/MembersPage";
 import { ModelsPage } from "./pages/ModelsPage";
@@ -37,7 +39,9 @@ export function App() {
   }, []);
 
   let body;
-  if (offline) {
+  if (route.page === "decide") {
+    body = <DecidePage token={route.token} />; // a signed link: no account needed
+  } else if (offline) {
     body = (
       <div className="center-page">
         <div className="card narrow" role="alert">
@@ -61,6 +65,7 @@ export function App() {
     else if (route.page === "endpoints") body = <EndpointsPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "apiKeys") body = <ApiKeysPage account={header} role={session.workspace?.role ?? null} />;
     else if (route.page === "members" && session.workspace) body = <MembersPage account={header} workspace={session.workspace} />;
+    else if (route.page === "inbox") body = <InboxPage account={header} />;
     else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (
       <div className="center-page">

@@ -37,6 +37,8 @@ export type Route =
   | { page: "models" }
   | { page: "endpoints" }
   | { page: "apiKeys" }
+  | { page: "inbox" }
+  | { page: "decide"; token: string }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -48,6 +50,9 @@ export function parseRoute(path: string): Route {
   if (path === "/models" || path === "/models/") return { page: "models" };
   if (path === "/endpoints" || path === "/endpoints/") return { page: "endpoints" };
   if (path === "/api-keys" || path === "/api-keys/") return { page: "apiKeys" };
+  if (path === "/inbox" || path === "/inbox/") return { page: "inbox" };
+  const link = /^\/decide\/([^/]+)\/?$/.exec(path);
+  if (link) return { page: "decide", token: decodeURIComponent(link[1]) };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

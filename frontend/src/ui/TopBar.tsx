@@ -4,6 +4,7 @@ import "./menu.css";
 import { useDismiss } from "./useDismiss";
 
 const PAGES: { path: string; label: string; testId: string }[] = [
+  { path: "/inbox", label: "Inbox", testId: "inbox-link" },
   { path: "/endpoints", label: "Endpoints", testId: "endpoints-link" },
   { path: "/models", label: "Models", testId: "models-link" },
   { path: "/api-keys", label: "API keys", testId: "api-keys-link" },
