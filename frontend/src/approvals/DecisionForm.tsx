@@ -10,6 +10,8 @@ interface Props {
   onDone?: () => void;
 }
 
+const DEADLINE_WORDS: Record<string, string> = { approve: "approved", reject: "rejected", fail: "stopped as failed" };
+
 function problemFor(error: unknown, path: string): string | null {
   if (!(error instanceof ApiError)) return null;
   return error.problems.find((p) => p.path === path)?.message ?? null;
@@ -44,7 +46,7 @@ export function DecisionForm({ approval, onDecide, onDone }: Props) {
   const reasonProblem = problemFor(error, "fields.reason");
   return (
     <div className="decision-form" data-testid="decision-form">
-      <h3>{approval.title}</h3>
+      <p className="decision-title" data-testid="decision-title">{approval.title}</p>
       <label className="field">
         <span>{approval.allow_edit ? "The draft (you may edit it before approving)" : "The draft"}</span>
         <textarea rows={Math.min(14, Math.max(4, text.split("\n").length + 1))} value={text} readOnly={!approval.allow_edit}
@@ -62,7 +64,7 @@ export function DecisionForm({ approval, onDecide, onDone }: Props) {
         <input value={answers.reason ?? ""} onChange={(e) => answer("reason", e.target.value)} data-testid="decision-reason" />
         {reasonProblem && <span className="field-error">{reasonProblem}</span>}
       </label>
-      <p className="muted small">If nobody decides by {new Date(approval.deadline_at).toLocaleString()}, it will be {approval.on_deadline === "fail" ? "stopped as failed" : `${approval.on_deadline}d`} automatically.</p>
+      <p className="muted small">If nobody decides by {new Date(approval.deadline_at).toLocaleString()}, it will be {DEADLINE_WORDS[approval.on_deadline] ?? approval.on_deadline} automatically.</p>
       {error && !reasonProblem ? <div className="notice notice-error" role="alert">{errorText(error)}</div> : null}
       <div className="row">
         <button className="btn btn-primary" disabled={busy} onClick={() => submit("approve")} data-testid="decision-approve">
