@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from bench.fake_openai import FakeConfig
 from backend.graphs.models import Membership
 from backend.runs.approvals import enforce_deadlines
 from backend.runs.models import Approval, Run, Span
+from bench.fake_openai import FakeConfig
 
 from .live import FINISHED, create_graph, start_run, wait_finished
 
