@@ -128,7 +128,9 @@ def main() -> None:  # noqa: PLR0915 - one scenario, read top to bottom
 {args.runs} runs of input → draft (fake model over HTTP) → approval → output, started at once on ONE worker with
 {CONCURRENCY} slots; each stops at its approval step (`waiting`). While all of them wait, the worker holds none of
 them: no active task, no heartbeat, no `running` row. Then every run is approved (the service the API calls) and
-resumes from its stored state on the same worker; the model is not called again.
+resumes from its stored state on the same worker; the model is not called again. The worker's OS threads grow
+once, when it takes its first tasks (its fixed pool of slots, the run loop, the heartbeat thread and the database
+thread pool), not per run: 500 waiting runs hold none of them.
 
 Conditions: {machine()}; {today()}.
 

@@ -32,6 +32,8 @@ def test_decide_from_the_inbox_and_watch_the_run_finish(browser: Browser) -> Non
     page.locator("[data-testid=node-review][data-status=waiting]").wait_for()
     assert "Editors and admins" in page.get_by_test_id("run-waiting-for").inner_text()
     b.screenshot("approval-01-canvas-waiting")
+    page.get_by_test_id("tab-runs").click()  # the Runs list says it waits, and for whom
+    assert "Editors and admins" in page.get_by_test_id("run-waiting-who").first.inner_text()
 
     page.get_by_test_id("pages-menu").click()
     page.get_by_test_id("menu-inbox-link").click()
