@@ -28,6 +28,39 @@ class DecisionIn(serializers.Serializer):
     via = serializers.ChoiceField(choices=["api", "canvas"], required=False, default="api")
 
 
+class ApprovalOut(serializers.Serializer):
+    """An approval step as the inbox and the canvas show it (the OpenAPI document's shape of approval_out)."""
+
+    id = serializers.IntegerField()
+    run = serializers.UUIDField()
+    graph = serializers.IntegerField()
+    graph_name = serializers.CharField()
+    run_status = serializers.CharField()
+    node_id = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    draft = serializers.JSONField(allow_null=True)
+    status = serializers.ChoiceField(choices=Approval.Status.choices)
+    allow_edit = serializers.BooleanField()
+    require_reason_on_reject = serializers.BooleanField()
+    questions = serializers.ListField(child=serializers.DictField())
+    deciders = serializers.DictField()
+    requested_at = serializers.DateTimeField()
+    deadline_at = serializers.DateTimeField()
+    on_deadline = serializers.CharField()
+    decided_by = serializers.CharField(allow_null=True)
+    decided_via = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    output = serializers.JSONField(allow_null=True)
+    answers = serializers.DictField()
+    edited = serializers.BooleanField()
+    can_decide = serializers.BooleanField()
+
+
+class LinkOut(serializers.Serializer):
+    token = serializers.CharField()
+    path = serializers.CharField(help_text="the page to open: /decide/<token>")
+
+
 def approval_out(approval: Approval, user: Any = None) -> dict[str, Any]:
     request = approval.request or {}
     return {
@@ -67,20 +100,20 @@ def inbox(user: Any) -> list[Approval]:
 
 
 class InboxView(APIView):
-    @extend_schema(operation_id="approvals_inbox", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="approvals_inbox", responses={200: ApprovalOut(many=True)})
     def get(self, request: Request) -> Response:
         return Response([approval_out(a, request.user) for a in inbox(request.user)])
 
 
 class ApprovalDetailView(APIView):
-    @extend_schema(operation_id="approvals_get", responses={200: OpenApiTypes.OBJECT, 404: ErrorOut})
+    @extend_schema(operation_id="approvals_get", responses={200: ApprovalOut, 404: ErrorOut})
     def get(self, request: Request, approval_id: int) -> Response:
         return Response(approval_out(approval_get(request.user, approval_id), request.user))
 
 
 class ApprovalDecideView(APIView):
     @extend_schema(operation_id="approvals_decide", request=DecisionIn,
-                   responses={200: OpenApiTypes.OBJECT, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut})
+                   responses={200: ApprovalOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut})
     def post(self, request: Request, approval_id: int) -> Response:
         data = parse(DecisionIn, request)
         approval = approval_get(request.user, approval_id)
@@ -92,8 +125,7 @@ class ApprovalDecideView(APIView):
 class ApprovalLinkView(APIView):
     """Make a signed one-time link for someone without an account (any earlier link stops working)."""
 
-    @extend_schema(operation_id="approvals_link", request=None, responses={201: OpenApiTypes.OBJECT, 403: ErrorOut,
-                                                                          404: ErrorOut})
+    @extend_schema(operation_id="approvals_link", request=None, responses={201: LinkOut, 403: ErrorOut, 404: ErrorOut})
     def post(self, request: Request, approval_id: int) -> Response:
         approval = approval_get(request.user, approval_id)
         require_decider(request.user, approval.workspace_id, (approval.request or {}).get("deciders") or {})
