@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +109,8 @@ class LiveStack:
     ws_url: str
     worker_log: list[str]
     server_log: list[str] = field(default_factory=list)  # the ASGI server's output (Daphne and the app's logs)
+    # Kill the worker (SIGKILL: nothing runs on the way out) and start a new one; returns when it is ready.
+    restart_worker: Callable[[], None] = lambda: None
 
 
 class _Tail(threading.Thread):
@@ -144,10 +146,26 @@ def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveSta
     for key in client.scan_iter("patchbay:cache:*"):
         client.delete(key)
     worker_log: list[str] = []
-    worker = subprocess.Popen(
-        worker_argv(concurrency=32, hostname=f"test-{os.getpid()}@%h", heartbeat=False),
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _Tail(worker.stdout, worker_log).start()
+    workers: list[subprocess.Popen] = []  # type: ignore[type-arg]
+
+    def start_worker() -> None:
+        worker = subprocess.Popen(
+            worker_argv(concurrency=32, hostname=f"test-{os.getpid()}-{len(workers)}@%h", heartbeat=False),
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        workers.append(worker)
+        _Tail(worker.stdout, worker_log).start()
+        deadline = time.monotonic() + 90
+        while not any(" ready." in line for line in worker_log):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Celery worker did not start:\n" + "\n".join(worker_log[-40:]))
+            time.sleep(0.1)
+
+    def restart_worker() -> None:
+        workers[-1].kill()
+        workers[-1].wait(timeout=15)
+        worker_log.clear()
+        start_worker()
+
     port = free_port()
     server_log: list[str] = []
     server = subprocess.Popen(
@@ -155,17 +173,13 @@ def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveSta
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _Tail(server.stdout, server_log).start()
     try:
-        deadline = time.monotonic() + 90
-        while not any(" ready." in line for line in worker_log):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Celery worker did not start:\n" + "\n".join(worker_log[-40:]))
-            time.sleep(0.1)
+        start_worker()
         wait_for_port(port, 60)
-        yield LiveStack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", worker_log, server_log)
+        yield LiveStack(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", worker_log, server_log, restart_worker)
     finally:
-        for process in (server, worker):
+        for process in (server, workers[-1]):
             process.terminate()
-        for process in (server, worker):
+        for process in (server, workers[-1]):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:

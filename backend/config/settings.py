@@ -196,6 +196,9 @@ if PATCHBAY_RETENTION_RUN_DAYS < PATCHBAY_RETENTION_EVENT_DAYS:
 PATCHBAY_RETENTION_PRUNE_EVERY_S = env_int("PATCHBAY_RETENTION_PRUNE_EVERY_S", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "runs-prune": {"task": "runs.prune", "schedule": float(PATCHBAY_RETENTION_PRUNE_EVERY_S)},
+    # Approval steps past their deadline get their default action (runs/approvals.py).
+    "approval-deadlines": {"task": "runs.approval_deadlines",
+                           "schedule": float(env_int("PATCHBAY_APPROVAL_DEADLINE_EVERY_S", 30, minimum=1))},
 }
 # --- end retention -------------------------------------------------------------------------------------------
 

@@ -171,6 +171,9 @@ async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], s
                                         "status_url for the result.")
     if current.is_finished:  # also when waiting failed or timed out just as the run ended
         return JsonResponse(run_result(current, absolute))
+    if current.status == "waiting":
+        return _accepted(current, absolute, "The run is waiting for a person's decision; poll status_url or "
+                                            "stream events_url for the result.")
     return _accepted(current, absolute, f"The run is still going after {timeout:g} s; poll status_url or stream "
                                         "events_url for the result.")
 

@@ -21,7 +21,7 @@ __all__ = ["HEARTBEAT", "follow_events", "wait_finished"]
 
 
 async def wait_finished(run_id: Any, timeout_s: float) -> bool:
-    """True once the run has finished; False if it is still going after ``timeout_s`` *or* waiting failed.
+    """True once the run has finished or stopped to wait for a decision; False if it is still going after ``timeout_s`` *or* waiting failed.
 
     Never raises for a failure while waiting (channel layer, database): the caller answers 202 with the
     run's status URL, and the run goes on regardless.
@@ -30,7 +30,7 @@ async def wait_finished(run_id: Any, timeout_s: float) -> bool:
         async with contextlib.aclosing(follow_run(run_id, db=db, max_s=timeout_s, heartbeat_s=timeout_s + 1,
                                                   deltas=False)) as events:
             async for event in events:
-                if event.get("type") == "run.completed":
+                if event.get("type") in ("run.completed", "run.waiting"):  # waiting: a person decides, not us
                     return True
         # Ended without the last event: the deadline, or the run ended and its events were pruned.
         return bool(await db(run_is_finished)(run_id))

@@ -18,3 +18,15 @@ def deliver_callback(self, run_id: str) -> str:  # type: ignore[no-untyped-def]
     if outcome.retry_in_s is not None:
         raise self.retry(countdown=outcome.retry_in_s)
     return outcome.status
+
+
+# Tell an approval step's callback URL that a decision is waiting (runs/waiting.py sends it by name when the request is stored).
+@shared_task(name="endpoints.notify_approval", bind=True, acks_late=False, ignore_result=True, max_retries=4,
+             autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=30)
+def notify_approval(self, approval_id: int) -> str:  # type: ignore[no-untyped-def]
+    from .approval_notify import tell_waiting
+
+    outcome = tell_waiting(approval_id, attempt=self.request.retries + 1)
+    if outcome.retry_in_s is not None:
+        raise self.retry(countdown=outcome.retry_in_s)
+    return outcome.status

@@ -6,14 +6,19 @@ hands it a spec, an input and ports (``llm``, ``events``, ``cache``,
 """
 from __future__ import annotations
 
+from .approvals import ApprovalWait, Decision, Resume
 from .problems import Problem
-from .runner import RunResult, SeededStep, execute_graph
+from .runner import RunResult, execute_graph
 from .spec import GraphSpec, parse_graph
+from .types import SeededStep
 from .validation import ValidationContext, validate_graph
 
 __all__ = [
     "GraphSpec",
+    "ApprovalWait",
+    "Decision",
     "Problem",
+    "Resume",
     "RunResult",
     "SeededStep",
     "ValidationContext",

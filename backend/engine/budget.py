@@ -6,6 +6,9 @@ actual cost).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .ports import Clock
 from .spec import Budget
 
@@ -29,6 +32,13 @@ class BudgetTracker:
         self.calls = 0
         self.spent_usd = 0.0
         self._reserved_usd = 0.0
+
+    def carry(self, totals: Mapping[str, Any]) -> None:
+        """Go on from a run's totals when it stopped to wait: its engine time, calls and spend count.
+        (The time it waited is not engine time: a person's deadline, ``max_wait_seconds``, bounds that.)"""
+        self.started -= float(totals.get("duration_ms") or 0) / 1000
+        self.calls += int(totals.get("llm_calls") or 0)
+        self.spent_usd += float(totals.get("cost_usd") or 0)
 
     def elapsed(self) -> float:
         return self.clock.monotonic() - self.started

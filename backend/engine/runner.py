@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import schedule
+from .approvals import AwaitingDecision, Resume
 from .budget import BudgetExceeded, BudgetTracker
 from .errors import NodeFailed
 from .limits import MAX_SUBGRAPH_DEPTH  # validation refuses deeper inline nesting; this is the backstop
@@ -23,29 +24,16 @@ from .spec import Budget, GraphSpec, Node, parse_graph
 from .step_views import SkippedStep, StepView
 from .templates import TemplateError
 from .trace import Recorder, Span, new_id
-from .types import NodeOutcome, PromptTemplate
+from .types import NodeOutcome, PromptTemplate, SeededStep
 from .validation import check_input
 
 # How often a long wait wakes up to look at the host's cancel flag.
 CANCEL_POLL_SECONDS = 0.25
 
 
-@dataclass(frozen=True)
-class SeededStep:
-    """A step a replay does not run: its output and the port it fired, as the original run stored them.
-
-    The scheduler settles it like a step that just succeeded, so what it decided
-    (a router's route, a gate's pass or fail) is decided again and the branches
-    the original skipped stay skipped.
-    """
-
-    output: Any
-    port: str | None = None
-
-
 @dataclass
 class RunResult:
-    status: str  # succeeded | failed | budget_exceeded | cancelled
+    status: str  # succeeded | failed | budget_exceeded | cancelled | waiting (for a person's decision)
     output: Any = None
     error: str | None = None
     spans: list[Span] = field(default_factory=list)
@@ -79,6 +67,7 @@ async def execute_graph(
     budget: Budget | None = None,
     subgraphs: Mapping[str, Mapping[str, Any]] | None = None,
     seeded: Mapping[str, SeededStep] | None = None,
+    resume: Resume | None = None,
 ) -> RunResult:
     """Run a validated graph to the end and return its status, output and spans.
 
@@ -86,6 +75,12 @@ async def execute_graph(
     run's status and error, and every span finished so far is kept. ``seeded``
     (a replay from a node) names top-level steps that do not run: their stored
     outputs stand in, and only the others make calls (and count against the budget).
+
+    ``resume`` goes on with a run that stopped to wait for a person: its finished steps are
+    settled from their stored outputs without new spans, its approval steps get their decisions,
+    its budget and totals continue from where they stopped, and its events keep numbering.
+    A run that reaches an approval step with no decision ends this pass ``waiting``
+    (``run.waiting``, not ``run.completed``: the run is not over).
     """
     trace_id = trace_id or new_id() + new_id()
     recorder = Recorder(ports.events, ports.clock, run_id or trace_id, trace_id)
@@ -93,10 +88,16 @@ async def execute_graph(
     tracker = BudgetTracker(effective_budget, ports.clock)
     state = RunState(spec=spec, input=input, ports=ports, recorder=recorder, budget=tracker, prompts=prompts or {},
                      subgraphs=subgraphs, run_child=run_child_graph)
-    recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
-                  trace_id=trace_id)
+    carried: Mapping[str, Any] = {}
+    if resume is None:
+        recorder.emit("run.started", graph=spec.name, input=input, budget=effective_budget.to_dict(),
+                      trace_id=trace_id)
+    else:
+        recorder.seq, carried, state.approvals, seeded = resume.last_seq, resume.totals, resume.approvals, resume.seeded
+        tracker.carry(carried)
+        recorder.emit("run.resumed", decided=[n for n, w in resume.approvals.items() if w.decision is not None])
 
-    scheduler = _Scheduler(spec, state, seeded=seeded)
+    scheduler = _Scheduler(spec, state, seeded=seeded, recorded=resume.recorded if resume else frozenset())
     try:
         input_problem = input_problems(spec, input)
         if input_problem:
@@ -110,9 +111,12 @@ async def execute_graph(
 
     result.trace_id = trace_id
     result.spans = recorder.spans
-    result.totals = _totals(recorder.spans, tracker.elapsed())
-    recorder.emit("run.completed", status=result.status, output=result.output, error=result.error,
-                  totals=result.totals)
+    result.totals = _totals(recorder.spans, tracker.elapsed(), carried)
+    if result.status == "waiting":
+        recorder.emit("run.waiting", waiting=list(scheduler.waiting), totals=result.totals)
+    else:
+        recorder.emit("run.completed", status=result.status, output=result.output, error=result.error,
+                      totals=result.totals)
     return result
 
 
@@ -122,9 +126,10 @@ def input_problems(spec: GraphSpec, value: Any) -> str | None:
     return "; ".join(str(p) for p in problems) or None
 
 
-def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:
+def _totals(spans: list[Span], elapsed_s: float, carried: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's totals from its spans, plus what a resumed run had spent before it waited."""
     llm = [s for s in spans if s.kind == "llm"]
-    return {
+    own = {
         "input_tokens": sum(s.input_tokens for s in llm),
         "output_tokens": sum(s.output_tokens for s in llm),
         "cost_usd": round(sum(s.cost_usd for s in llm), 10),
@@ -135,8 +140,11 @@ def _totals(spans: list[Span], elapsed_s: float) -> dict[str, Any]:
                                if s.cache_hit), 10),
         "saved_ms": round(sum(float(s.attributes.get("patchbay.cache.saved_ms") or 0) for s in llm
                               if s.cache_hit), 3),
-        "duration_ms": round(elapsed_s * 1000, 3),
     }
+    totals = {key: value + (carried.get(key) or 0) for key, value in own.items()}
+    totals["cost_usd"], totals["saved_usd"] = round(totals["cost_usd"], 10), round(totals["saved_usd"], 10)
+    totals["duration_ms"] = round(elapsed_s * 1000, 3)  # the tracker's elapsed already carries the time before
+    return totals
 
 
 
@@ -160,6 +168,8 @@ async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, 
     except _Stop as stop:
         if stop.status == "succeeded":  # a gate inside the subgraph exited early: that is its answer
             return stop.output
+        if stop.status == "waiting":
+            raise NodeFailed("an approval step cannot wait inside a subgraph; put it in the calling graph") from None
         if stop.status == "budget_exceeded":
             raise BudgetExceeded(stop.error or "budget exceeded", "subgraph") from None
         raise NodeFailed(f"the subgraph {stop.status}: {stop.error}") from None
@@ -169,9 +179,11 @@ async def run_child_graph(parent: RunState, doc: Mapping[str, Any], input: Any, 
 
 class _Scheduler:
     def __init__(self, spec: GraphSpec, state: RunState, parent_span: Span | None = None,
-                 seeded: Mapping[str, SeededStep] | None = None):
+                 seeded: Mapping[str, SeededStep] | None = None, recorded: frozenset[str] = frozenset()):
         self.spec = spec
         self.seeded = seeded or {}
+        self.recorded = recorded  # a resumed run's steps whose spans are stored: settled without a new span
+        self.waiting: list[str] = []  # approval steps waiting for a decision
         self.state = state
         # Inside a subgraph, spans nest under the subgraph node and ids carry its path ("qa/answer").
         self.parent_span_id = parent_span.span_id if parent_span else None
@@ -191,6 +203,8 @@ class _Scheduler:
                 self.tasks[asyncio.create_task(self._run_node(node))] = node
             self.ready = []
             if schedule.is_done(self.ready, len(self.tasks)):
+                if self.waiting:  # every branch that could go on went on: the rest waits for a person
+                    raise _Stop("waiting")
                 return self.output
             timeout = tracker.remaining_seconds()
             if ports.is_cancelled is not None:
@@ -212,6 +226,9 @@ class _Scheduler:
 
     def _settle(self, node: Node, task: asyncio.Task[NodeOutcome]) -> None:
         exc = task.exception()
+        if isinstance(exc, AwaitingDecision):
+            self.waiting.append(node.id)  # its out-edges stay unresolved: what follows it waits too
+            return
         if isinstance(exc, BudgetExceeded):
             raise _Stop("budget_exceeded", exc.reason)
         if exc is not None:
@@ -235,6 +252,9 @@ class _Scheduler:
                                              node_type=node.type, parent_id=self.parent_span_id)
 
     def _record_skipped(self, node: Node, reason: str) -> None:
+        if node.id in self.recorded:  # skipped before the run waited: its span is stored already
+            self.finished.add(node.id)
+            return
         recorder = self.state.recorder
         span = self._open_node_span(node)
         recorder.close_span(span, "skipped")
@@ -244,16 +264,26 @@ class _Scheduler:
 
     async def _run_node(self, node: Node) -> NodeOutcome:
         recorder = self.state.recorder
+        seed = self.seeded.get(node.id)
+        if seed is not None and node.id in self.recorded:  # a resumed run's finished step: stored, not re-recorded
+            self.state.node_views[node.id] = StepView(output=seed.output)
+            return NodeOutcome(output=seed.output, port=seed.port)
         span = self._open_node_span(node)
         self.spans[node.id] = span
-        recorder.emit("node.started", node_id=span.node_id, node_type=node.type, span_id=span.span_id,
-                      parent_id=span.parent_id)
-        seed = self.seeded.get(node.id)
+        wait = self.state.approvals.get(node.id) if not self.prefix else None
+        if wait is not None:  # the same wait span goes on: one span per wait, from the request to the decision
+            span.span_id, span.started_at = wait.span_id, wait.requested_at
+        else:
+            recorder.emit("node.started", node_id=span.node_id, node_type=node.type, span_id=span.span_id,
+                          parent_id=span.parent_id)
         if seed is not None:
             return self._settle_seeded(node, span, seed)
         try:
             outcome = await get_node_type(node.type).run(
                 node, NodeContext(run=self.state, span=span, node_id=node.id))
+        except AwaitingDecision as asking:
+            self._wait(span, asking, first=wait is None)
+            raise
         except asyncio.CancelledError:
             recorder.close_span(span, "cancelled")
             recorder.emit("node.cancelled", node_id=span.node_id, span=span.to_dict())
@@ -276,6 +306,16 @@ class _Scheduler:
         roll_up(span, recorder.children.get(span.span_id, []))
         recorder.emit("node.completed", node_id=span.node_id, span=span.to_dict())
         return outcome
+
+    def _wait(self, span: Span, asking: AwaitingDecision, *, first: bool) -> None:
+        """An approval step with no decision: its span stays open as ``waiting``; the first time, the request
+        goes out as ``approval.requested`` (the host stores it and tells the people who may decide)."""
+        span.status = "waiting"
+        span.input = asking.request.get("draft")
+        span.attributes["patchbay.approval.title"] = asking.request.get("title")
+        if first:
+            self.state.recorder.emit("approval.requested", node_id=span.node_id, span=span.to_dict(),
+                                     request=asking.request)
 
     def _settle_seeded(self, node: Node, span: Span, seed: SeededStep) -> NodeOutcome:
         """A replayed run's upstream step: no call, the stored output and decision (the span says so)."""
@@ -300,6 +340,8 @@ class _Scheduler:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
+        if self.waiting:  # not the end: what has not started yet runs after the decision
+            return
         for node_id in schedule.never_started(self.spec, self.spans, self.finished):
             self._record_skipped(self.spec.by_id[node_id], schedule.SKIPPED_RUN_STOPPED)
 

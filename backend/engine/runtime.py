@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from .approvals import ApprovalWait
 from .budget import BudgetExceeded, BudgetTracker
 from .canonical import canonical_hash
 from .errors import NodeFailed
@@ -72,6 +73,11 @@ class NodeContext:
     @property
     def outgoing_edges(self) -> list[Any]:
         return self._run.spec.outgoing[self.node_id]
+
+    @property
+    def approval_wait(self) -> ApprovalWait | None:
+        """The wait this approval step already asked for (a resumed run), with its decision once made."""
+        return self._run.approvals.get(self.node_id) if self._run.depth == 0 else None
 
     @property
     def prompts(self) -> Mapping[str, PromptTemplate]:
@@ -149,6 +155,8 @@ class RunState:
         self.depth = depth  # nesting level of subgraphs, capped so a bad reference cannot recurse forever
         # What templates see as nodes.<id>: {"output": ...} for every finished node; skipped ones by lookup.
         self.node_views = NodeViews()
+        # A resumed run's approval steps: the wait each already asked for, with its decision once made.
+        self.approvals: Mapping[str, ApprovalWait] = {}
 
     async def call_llm(self, request: LLMRequest, *, parent: Span, name: str) -> LLMResult:
         ports, recorder = self.ports, self.recorder

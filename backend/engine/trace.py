@@ -22,6 +22,9 @@ PERSISTED_EVENTS = (
     "node.cancelled",
     "span.completed",
     "run.completed",
+    "approval.requested",  # an approval step asks a person; the run goes on to wait
+    "run.waiting",  # the run stopped to wait for a decision (it is not over: no run.completed yet)
+    "run.resumed",  # a decision came: the run goes on from where it stopped
 )
 
 
@@ -38,7 +41,7 @@ class Span:
     node_id: str | None
     parent_id: str | None = None
     node_type: str | None = None
-    status: str = "running"  # running | succeeded | failed | skipped | cancelled
+    status: str = "running"  # running | succeeded | failed | skipped | cancelled | waiting
     started_at: float = 0.0  # epoch seconds
     ended_at: float | None = None
     input: Any = None

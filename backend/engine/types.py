@@ -43,3 +43,16 @@ class ValidationContext:
     # The saved graph being validated ("#12", see graph_refs.py), so a reference back to any of its
     # versions is found; None: a reference back is recognised by the document's name.
     graph_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SeededStep:
+    """A step a replay does not run: its output and the port it fired, as the original run stored them.
+
+    The scheduler settles it like a step that just succeeded, so what it decided
+    (a router's route, a gate's pass or fail) is decided again and the branches
+    the original skipped stay skipped.
+    """
+
+    output: Any
+    port: str | None = None

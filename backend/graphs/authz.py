@@ -54,6 +54,7 @@ class Action(enum.StrEnum):
     AUDIT_READ = "read the audit log"
     DATASET_CHANGE = "change datasets and eval settings"
     DEPLOYMENT_AUDIT_READ = "read the deployment's audit log"
+    APPROVAL_DECIDE = "decide approval steps"
 
 
 MINIMUM_ROLE: dict[Action, str] = {
@@ -74,6 +75,8 @@ MINIMUM_ROLE: dict[Action, str] = {
     Action.AUDIT_READ: Role.ADMIN,
     Action.DATASET_CHANGE: Role.EDITOR,
     Action.DEPLOYMENT_AUDIT_READ: STAFF,
+    # The least an approval step may ask for; the step itself may ask for more (a higher role or named members).
+    Action.APPROVAL_DECIDE: Role.EDITOR,
 }
 
 
@@ -115,3 +118,26 @@ def require(user: Any, workspace: Workspace | int | None, action: Action) -> Non
     yours = f"you are {'an' if role[:1] in 'aeiou' else 'a'} {role}" if role else "you are not a member"
     raise PermissionDenied(f"To {action.value} you need the {minimum} role (or higher) in '{name}'; {yours}. "
                            "Ask an admin of the workspace.")
+
+
+def may_decide(user: Any, workspace: Workspace | int, deciders: dict[str, Any]) -> bool:
+    """Whether ``user`` may decide an approval step that names ``deciders`` ({"role", "members"}).
+
+    Named members (usernames or emails) decide alone when the step names any; otherwise anyone with the
+    step's role or higher. Either way at least an editor: a viewer reads, never decides.
+    """
+    if not can(user, workspace, Action.APPROVAL_DECIDE):
+        return False
+    members = [str(m).strip().lower() for m in deciders.get("members") or [] if str(m).strip()]
+    if members:
+        return user.get_username().lower() in members or (user.email or "").lower() in members
+    return role_allows(role_of(user, workspace), str(deciders.get("role") or Role.EDITOR))
+
+
+def require_decider(user: Any, workspace: Workspace | int, deciders: dict[str, Any]) -> None:
+    """Raise a 403 naming who may decide, unless ``user`` may (see :func:`may_decide`)."""
+    if may_decide(user, workspace, deciders):
+        return
+    members = ", ".join(str(m) for m in deciders.get("members") or [])
+    who = f"only {members}" if members else f"the {deciders.get('role') or Role.EDITOR} role (or higher)"
+    raise PermissionDenied(f"To {Action.APPROVAL_DECIDE.value} here you need {who}. Ask an admin of the workspace.")

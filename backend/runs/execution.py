@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from backend.engine import SeededStep, execute_graph, parse_graph
+from backend.engine import Resume, SeededStep, execute_graph, parse_graph
 from backend.engine.ports import Cache, Ports, SystemClock, WriteOnlyCache
 from backend.engine.runtime import PromptTemplate
 from backend.engine.spec import Budget
@@ -25,6 +25,7 @@ from .loop import db_call
 from .models import Run
 from .replay_plan import replay_plan
 from .resolved import resolved_for
+from .resume_plan import resume_plan
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Claimed:
     subgraphs: dict[str, dict[str, Any]]
     fresh: bool = False
     seeded: dict[str, SeededStep] = field(default_factory=dict)  # a replay from a node: steps not run again
+    resume: Resume | None = None  # a run woken by a decision: where it stood when it stopped to wait
 
 
 def claim(run_id: Any) -> Claimed | None:
@@ -72,12 +74,14 @@ def claim(run_id: Any) -> Claimed | None:
                                   expected=Run.Status.QUEUED)
         return None
     spec, seeded = replay_plan(run, run.graph_version.spec)
+    resume = resume_plan(run)
     # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
     deps = dependencies(run.workspace, spec, run.release.prompts if run.release is not None else None)
-    Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
+    if resume is None:  # a resumed run keeps what it resolved when it first started
+        Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
                    workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
-                   seeded=seeded)
+                   seeded=seeded, resume=resume)
 
 
 def cancel_requested(run_id: Any) -> bool:
@@ -141,7 +145,7 @@ async def _engine_then_sink(run_id: Any, claimed: Claimed) -> str | None:
         engine = asyncio.ensure_future(execute_graph(
             parse_graph(claimed.spec), claimed.input, ports=ports, run_id=str(run_id), trace_id=claimed.trace_id,
             prompts=claimed.prompts, subgraphs=claimed.subgraphs, budget=Budget.from_dict(claimed.budget),
-            seeded=claimed.seeded))
+            seeded=claimed.seeded, resume=claimed.resume))
         sink.stops(engine)  # a run whose trace can no longer be stored is over: no model call after that
         await engine
     except asyncio.CancelledError:

@@ -1,5 +1,10 @@
 """The end of a run: one guarded status write, and one run-finished hook fired on commit.
 
+A run that stops at an approval step is not ended: ``wait_run`` moves it running → waiting
+(no hook), ``wake_run`` waiting → queued when a decision comes; it ends later through
+``finish_run`` like any other (a waiting run cancelled or failed by its deadline ends from
+``waiting``).
+
 Every way a run ends goes through ``finish_run``: the engine's own
 ``run.completed`` (through the sink), a sink that cannot record, a cancel, the
 heartbeat sweep's "worker lost", a queue that refused the run. The write is a
@@ -65,16 +70,32 @@ def finish_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, 
     fields: dict[str, Any] = {"status": status, "error": error or "", "output": output,
                               "finished_at": timezone.now()}
     if totals is not None:
-        fields.update(input_tokens=totals.get("input_tokens", 0), output_tokens=totals.get("output_tokens", 0),
-                      cost_usd=totals.get("cost_usd", 0.0), llm_calls=totals.get("llm_calls", 0),
-                      latency_ms=totals.get("duration_ms"), cache_hits=totals.get("cache_hits", 0),
-                      saved_usd=totals.get("saved_usd", 0.0), saved_ms=totals.get("saved_ms", 0.0))
+        fields.update(_totals_fields(totals))
     # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
     moved = Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
     if moved:
         # robust: a hook that fails after the commit must not look like a failed write to the caller
         transaction.on_commit(lambda: notify_finished(run_id), robust=True)
     return moved
+
+
+def _totals_fields(totals: dict[str, Any]) -> dict[str, Any]:
+    return dict(input_tokens=totals.get("input_tokens", 0), output_tokens=totals.get("output_tokens", 0),
+                cost_usd=totals.get("cost_usd", 0.0), llm_calls=totals.get("llm_calls", 0),
+                latency_ms=totals.get("duration_ms"), cache_hits=totals.get("cache_hits", 0),
+                saved_usd=totals.get("saved_usd", 0.0), saved_ms=totals.get("saved_ms", 0.0))
+
+
+def wait_run(run_id: Any, totals: dict[str, Any]) -> bool:
+    """Running → waiting (an approval step asks a person), with the totals so far. Not an end: no hook."""
+    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+        status=Run.Status.WAITING, **_totals_fields(totals)) == 1
+
+
+def wake_run(run_id: Any) -> bool:
+    """Waiting → queued (a decision came); the caller enqueues it on commit. Returns whether it moved."""
+    return Run.objects.filter(pk=run_id, status=Run.Status.WAITING).update(
+        status=Run.Status.QUEUED, resumed_at=timezone.now()) == 1
 
 
 def notify_finished(run_id: Any) -> bool:

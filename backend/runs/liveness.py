@@ -36,6 +36,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.config.redis_clients import sync_redis
@@ -82,7 +83,9 @@ class _Beater:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._runs: set[str] = set()
+        # Counted, not a set: a run woken by a decision may be claimed again in this process before the
+        # execution that parked it has let go; the second must keep beating when the first one ends.
+        self._runs: dict[str, int] = {}
         self._ended: set[str] = set()
         self._wake = threading.Event()
         self._pid: int | None = None
@@ -92,7 +95,8 @@ class _Beater:
     def add(self, run_id: Any) -> None:
         self.loop_turned = time.monotonic()
         with self._lock:
-            self._runs.add(str(run_id))
+            self._runs[str(run_id)] = self._runs.get(str(run_id), 0) + 1
+            self._ended.discard(str(run_id))
             if self._pid != os.getpid():  # first use in this process (or a forked child): start the thread
                 self._pid = os.getpid()
                 threading.Thread(target=self._forever, name="patchbay-heartbeat", daemon=True).start()
@@ -100,7 +104,11 @@ class _Beater:
 
     def remove(self, run_id: Any) -> None:
         with self._lock:
-            self._runs.discard(str(run_id))
+            left = self._runs.get(str(run_id), 0) - 1
+            if left > 0:
+                self._runs[str(run_id)] = left
+                return
+            self._runs.pop(str(run_id), None)
             self._ended.add(str(run_id))
 
     def beat_once(self) -> None:
@@ -184,8 +192,11 @@ def requeue_lost_runs() -> tuple[list[str], list[str]]:
     client = sync_redis()
     now = timezone.now()
     give_up = settings.PATCHBAY_QUEUED_GIVE_UP_SECONDS
-    stale = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=now - dt.timedelta(seconds=QUEUED_GRACE_S))
-                 .values_list("pk", "created_at"))
+    # A run woken by a decision (runs/approvals.py) was queued again at resumed_at: its queue clock starts there.
+    # A waiting run is neither queued nor running: nothing here (or in the reaper) touches it.
+    stale = list(Run.objects.annotate(queued_at=Coalesce("resumed_at", "created_at"))
+                 .filter(status=Run.Status.QUEUED, queued_at__lt=now - dt.timedelta(seconds=QUEUED_GRACE_S))
+                 .values_list("pk", "queued_at"))
     requeued, failed = [], []
     for run_id, created_at in stale:
         if (now - created_at).total_seconds() > give_up:

@@ -15,6 +15,8 @@ class Run(models.Model):
         FAILED = "failed"
         BUDGET_EXCEEDED = "budget_exceeded"
         CANCELLED = "cancelled"
+        # Stopped at an approval step for a person's decision: no worker holds it (runs/approvals.py).
+        WAITING = "waiting"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.BUDGET_EXCEEDED, Status.CANCELLED)
 
@@ -35,6 +37,8 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # When a decision last moved the run from waiting back to queued (the sweep's queue clock starts there).
+    resumed_at = models.DateTimeField(null=True, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.FloatField(default=0)
@@ -135,3 +139,44 @@ class RunEvent(models.Model):
     class Meta:
         ordering = ["seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_seq_per_run")]
+
+
+class Approval(models.Model):
+    """One approval step of one run asking a person to decide (runs/approvals.py has the rules).
+
+    Created when the run's ``approval.requested`` event is stored; decided once (a filtered
+    UPDATE on ``status``), through the canvas, the API, a signed one-time link, or the deadline.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"  # the deadline passed and its default action was "fail": the run failed
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="approvals")
+    workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="+")
+    node_id = models.TextField()
+    span_id = models.CharField(max_length=32)  # the wait span: the same span is closed with the decision
+    title = models.TextField(blank=True)
+    draft = models.JSONField(null=True, blank=True)  # what the person is shown (and may edit)
+    request = models.JSONField(default=dict)  # the step's config as it asked: fields, deciders, deadline...
+    requested_at = models.DateTimeField()
+    deadline_at = models.DateTimeField(db_index=True)
+    on_deadline = models.CharField(max_length=10)  # approve | reject | fail
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    output = models.JSONField(null=True, blank=True)  # the draft as decided (edited or not)
+    fields = models.JSONField(default=dict, blank=True)  # the form's answers (a reason on reject, ...)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_by_label = models.TextField(blank=True)  # a username, "signed link" or "deadline"
+    decided_via = models.CharField(max_length=10, blank=True)  # canvas | api | link | deadline
+    decided_at = models.DateTimeField(null=True, blank=True)
+    edited = models.BooleanField(default=False)
+    # The signed one-time link's nonce (only its hash is kept); used once, then never again.
+    link_nonce_hash = models.CharField(max_length=64, blank=True)
+    link_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "node_id"], name="one_approval_per_step")]

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from backend.engine.shapes import openapi_components, span_fields, span_schema
 
 from .callers import request_id_of
-from .models import Run, Span
+from .models import Approval, Run, Span
 from .selectors import run_details_pruned
 
 # Where a run started, as a caller of POST /api/runs/ may say (endpoint runs are marked by the endpoint itself).
@@ -51,6 +51,15 @@ def span_out(span: Span) -> dict[str, Any]:
     return {name: (value or None) if name in _NULL_WHEN_BLANK else value for name, value in out.items()}
 
 
+def waiting_for(run: Run) -> list[dict[str, Any]]:
+    """A waiting run's undecided approval steps and who may decide each (empty for any other run)."""
+    if run.status != Run.Status.WAITING:
+        return []
+    return [{"approval": a.pk, "node_id": a.node_id, "title": a.title, "deadline_at": a.deadline_at,
+             "deciders": (a.request or {}).get("deciders") or {}}
+            for a in Approval.objects.filter(run=run, status=Approval.Status.PENDING)]
+
+
 def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(run.pk), "graph": run.graph_id, "version": run.graph_version.number, "status": run.status,
@@ -67,6 +76,7 @@ def run_out(run: Run, *, with_spans: bool = False) -> dict[str, Any]:
         "replay_from_node": run.replay_from_node or None,
         "resolved": run.resolved or {},
         "release": ({"id": run.release.pk, "number": run.release.number} if run.release is not None else None),
+        "waiting_for": waiting_for(run),
     }
     if with_spans:
         data["spans"] = [span_out(s) for s in run.spans.all()]
@@ -125,6 +135,8 @@ class RunOut(serializers.Serializer):
     total_ms = serializers.FloatField(allow_null=True, help_text="from accepted to finished, queue wait included")
     websocket = serializers.CharField(help_text="path of the live event stream")
     replay_of = serializers.UUIDField(allow_null=True, help_text="the run this one replays (POST .../replay/)")
+    waiting_for = serializers.ListField(child=serializers.DictField(), help_text="a waiting run's undecided "
+                                        "approval steps: approval id, node_id, title, deadline_at, deciders")
     replay_from_node = serializers.CharField(allow_null=True, help_text="the node the replay re-ran from; "
                                              "null: the whole run")
     resolved = serializers.JSONField(help_text="what the run resolved when it started: {prompts: {ref: "

@@ -63,7 +63,7 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
         run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=version, input=input,
                                  budget=budget or {}, trace_id=uuid.uuid4().hex, source=source, created_by=user,
                                  fresh=fresh, release=release)
-        transaction.on_commit(lambda: _enqueue_or_fail(run.pk, then))
+        transaction.on_commit(lambda: enqueue_or_fail(run.pk, then))
     return run
 
 
@@ -92,7 +92,7 @@ def enqueue_run(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
     execute_run.apply_async((str(run_id),), link=then(str(run_id)) if then else None)
 
 
-def _enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
+def enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
     """On commit: enqueue, or, with the broker down, end the run at once rather than leave it queued."""
     from .liveness import NEVER_QUEUED
 
@@ -108,11 +108,14 @@ def _enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> N
 
 
 def run_cancel(*, run: Run, user: Any) -> Run:
-    """Ask a run to stop: a queued run stops at once, a running one at its next step."""
+    """Ask a run to stop: a queued or waiting run stops at once, a running one at its next step."""
     require(user, run.workspace_id, Action.RUN_CANCEL)
     Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(cancel_requested=True)
     # Still queued: end it here, with its event (a no-op if a worker claimed it meanwhile).
     finish_run_outside_engine(run.pk, Run.Status.CANCELLED, "the run was stopped before it started",
                               expected=Run.Status.QUEUED)
+    # Waiting for a decision: no worker holds it, so it ends here too (its pending steps are never decided).
+    finish_run_outside_engine(run.pk, Run.Status.CANCELLED, "the run was stopped while it waited for a decision",
+                              expected=Run.Status.WAITING)
     run.refresh_from_db()
     return run

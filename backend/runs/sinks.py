@@ -45,6 +45,7 @@ from backend.engine.shapes import span_fields
 from .finished import finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
+from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,10 +106,15 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
         if spans:
             Span.objects.bulk_create([_span_row(run_id, s) for s in spans.values()], update_conflicts=True,
                                      unique_fields=["run", "span_id"], update_fields=SPAN_FIELDS)
+        asked = [e for e in numbered if e["type"] == "approval.requested"]
+        if asked:
+            store_requests(run_id, asked)
         for event in numbered:
             if event["type"] == "run.completed":
                 finish_run(run_id, event["status"], output=event.get("output"), error=event.get("error"),
                         totals=event.get("totals") or {})
+            elif event["type"] == "run.waiting":  # not an end: the run waits for a person (waiting.py)
+                park(run_id, event.get("totals") or {})
     return True
 
 

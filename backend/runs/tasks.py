@@ -50,3 +50,11 @@ def prune_expired() -> dict[str, int]:
     from .retention import runs_prune
 
     return dict(runs_prune(now=timezone.now()).counts)
+
+
+# Approval deadlines: scheduled by CELERY_BEAT_SCHEDULE["approval-deadlines"] (settings); runs/approvals.py.
+@shared_task(name="runs.approval_deadlines", ignore_result=True)
+def approval_deadlines() -> int:
+    from .approvals import enforce_deadlines
+
+    return len(enforce_deadlines())

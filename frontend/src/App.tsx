@@ -7,8 +7,10 @@ import { AuditPage } from "./pages/AuditPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
 import { EvalsPage } from "./pages/EvalsPage";
 import { EditorPage } from "./pages/EditorPage";
+import { DecidePage } from "./pages/DecidePage";
 import { EndpointsPage } from "./pages/EndpointsPage";
 import { GraphsPage } from "./pages/GraphsPage";
+import { InboxPage } from "./pages/InboxPage";
 import { LoginPage } from "./pages/LoginPage";
 import { MembersPage } from "./pages/MembersPage";
 import { ModelsPage } from "./pages/ModelsPage";
@@ -42,7 +44,9 @@ export function App() {
   }, []);
 
   let body;
-  if (offline) {
+  if (route.page === "decide") {
+    body = <DecidePage token={route.token} />; // a signed link: no account needed
+  } else if (offline) {
     body = (
       <div className="center-page">
         <div className="card narrow" role="alert">
@@ -69,6 +73,7 @@ export function App() {
     else if (route.page === "insights") body = <Suspense fallback={<p className="muted">Loading…</p>}><InsightsPage account={header} graphId={route.graphId} /></Suspense>;
     else if (route.page === "datasets") body = <DatasetsPage account={header} datasetId={route.datasetId} />;
     else if (route.page === "evals") body = <EvalsPage account={header} evalId={route.evalId} compareWith={route.compareWith} />;
+    else if (route.page === "inbox") body = <InboxPage account={header} />;
     else if (route.page === "models") body = <ModelsPage account={header} isStaff={session.user?.is_staff ?? false} />;
     else if (route.page === "missing") body = (
       <div className="center-page">

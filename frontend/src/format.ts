@@ -54,4 +54,5 @@ export const STATUS_WORDS: Record<string, string> = {
   cancelled: "Stopped",
   cached: "From cache",
   budget_exceeded: "Over budget",
+  waiting: "Needs a decision",
 };

@@ -40,6 +40,8 @@ export type Route =
   | { page: "insights"; graphId: number | null }
   | { page: "datasets"; datasetId: number | null }
   | { page: "evals"; evalId: string | null; compareWith: string | null }
+  | { page: "inbox" }
+  | { page: "decide"; token: string }
   | { page: "editor"; graphId: number | "new"; runId: string | null }
   | { page: "missing" };
 
@@ -57,6 +59,9 @@ export function parseRoute(path: string): Route {
   if (d) return { page: "datasets", datasetId: d[1] ? Number(d[1]) : null };
   const e = /^\/evals(?:\/([0-9a-f-]+)(?:\/compare\/([0-9a-f-]+))?)?\/?$/.exec(path);
   if (e) return { page: "evals", evalId: e[1] ?? null, compareWith: e[2] ?? null };
+  if (path === "/inbox" || path === "/inbox/") return { page: "inbox" };
+  const link = /^\/decide\/([^/]+)\/?$/.exec(path);
+  if (link) return { page: "decide", token: decodeURIComponent(link[1]) };
   if (path === "/graphs/new") return { page: "editor", graphId: "new", runId: null };
   const m = /^\/graphs\/(\d+)(?:\/runs\/([0-9a-f-]+))?\/?$/.exec(path);
   if (m) return { page: "editor", graphId: Number(m[1]), runId: m[2] ?? null };

@@ -15,6 +15,7 @@ the body, a 400 on that field) and never the marker; anonymous 401/403.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.endpoints.models import ApiKey, Endpoint
@@ -34,7 +36,8 @@ from backend.graphs.models import Graph, GraphVersion, Membership, Prompt, Promp
 from backend.graphs.services import graph_create, prompt_create, prompt_version_create
 from backend.insights.models import Projection, RunLabel
 from backend.releases.models import LabelMove, Release, ReleaseLabel
-from backend.runs.models import Run
+from backend.runs.approval_links import make_link
+from backend.runs.models import Approval, Run
 from backend.runs.services import run_create
 from tests.conftest import token_for
 
@@ -69,6 +72,8 @@ class World:
     dataset: int = 0
     item: int = 0
     eval_run: str = ""
+    approval: int = 0  # an approval step of ``run``, and a signed one-time link to it
+    link: str = ""
     clients: dict[str, APIClient] = field(default_factory=dict)
 
 
@@ -104,9 +109,13 @@ def build_world() -> World:
     dataset = dataset_create(user=alice, workspace=a, name=f"{MARKER} set")
     item = dataset_add_item(user=alice, dataset=dataset, input={"note": MARKER})
     evaluated = eval_start(user=alice, dataset=dataset, graph=graph, scorers=[{"type": "contains", "text": MARKER}])
+    asked = timezone.now()
+    approval = Approval.objects.create(run=run, workspace=a, node_id="review", span_id="s1", title="Send it?",
+                                       draft="a draft", request={"deciders": {"role": "editor"}}, requested_at=asked,
+                                       deadline_at=asked + dt.timedelta(days=1), on_deadline="reject")
     world = World(a=a, b=b, graph=graph.pk, prompt=prompt.name, run=str(run.pk), endpoint="ask-a", key=key.pk,
                   member=dave.pk, done=str(done.pk), projection=projection.pk, dataset=dataset.pk, item=item.pk,
-                  eval_run=str(evaluated.pk))
+                  eval_run=str(evaluated.pk), approval=approval.pk, link=make_link(approval))
     world.clients["anonymous"] = APIClient()
     for name, user in people.items():
         client = APIClient()
@@ -238,6 +247,14 @@ RULES: dict[str, list[Case]] = {
         case("GET", V, lambda w: f"/api/graphs/{w.graph}/projections/"),
         case("POST", E, lambda w: f"/api/graphs/{w.graph}/projections/", lambda w: {"inputs": [{"note": "x"}]})],
     "api/projections/<int:projection_id>/": [case("GET", V, lambda w: f"/api/projections/{w.projection}/")],
+    "api/approvals/": [case("GET", V, lambda w: "/api/approvals/", scope=LIST)],
+    "api/approvals/<int:approval_id>/": [case("GET", V, lambda w: f"/api/approvals/{w.approval}/")],
+    "api/approvals/<int:approval_id>/decide/": [
+        case("POST", E, lambda w: f"/api/approvals/{w.approval}/decide/", lambda w: {"action": "approve"})],
+    "api/approvals/<int:approval_id>/link/": [case("POST", E, lambda w: f"/api/approvals/{w.approval}/link/")],
+    "api/approval-links/<str:token>/": [
+        case("GET", PUBLIC, lambda w: f"/api/approval-links/{w.link}/", scope=LIST),
+        case("POST", PUBLIC, lambda w: f"/api/approval-links/{w.link}/", lambda w: {"action": "approve"}, LIST)],
     "api/runs/<str:run_id>/otlp": [case("GET", V, lambda w: f"/api/runs/{w.run}/otlp")],
     "api/workspaces/<int:workspace_id>/audit/": [case("GET", A, lambda w: f"/api/workspaces/{w.a.pk}/audit/")],
     "api/audit/": [case("GET", STAFF, lambda w: "/api/audit/", scope=LIST)],

@@ -6,15 +6,18 @@ percent-encoded as a browser or script would send them.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.runs.models import Run
+from backend.runs.approval_links import make_link
+from backend.runs.models import Approval, Run
 
 from .checks import assert_answer
 from .conftest import fuzz
@@ -60,7 +63,11 @@ def filled(alice, alice_api, workspace) -> dict[str, str]:  # type: ignore[no-un
     key = alice_api.post("/api/api-keys/", {"name": "k"}, format="json").json()
     alice_api.post("/api/endpoints/", {"graph": graph["id"], "slug": "ask"}, format="json")
     assert Run.objects.filter(pk=run["id"]).exists()
-    return {"<int:graph_id>": str(graph["id"]), "<int:number>": "1", "<str:run_id>": str(run["id"]),
+    asked = timezone.now()
+    approval = Approval.objects.create(run_id=run["id"], workspace=workspace, node_id="review", span_id="s1",
+                                       requested_at=asked, deadline_at=asked + dt.timedelta(days=1),
+                                       on_deadline="reject", request={"deciders": {"role": "editor"}})
+    return {"<int:approval_id>": str(approval.pk), "<str:token>": make_link(approval),"<int:graph_id>": str(graph["id"]), "<int:number>": "1", "<str:run_id>": str(run["id"]),
             "<str:other_id>": str(run["id"]),
             "<slug:name>": "greet", "<slug:label>": "production", "<int:workspace_id>": str(workspace.pk),
             "<slug:alias>": "fast", "<slug:slug>": "ask", "<int:key_id>": str(key["id"])}

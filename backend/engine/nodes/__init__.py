@@ -1,6 +1,7 @@
 """The node-type registry: adding a node type is one module plus one line here."""
 from __future__ import annotations
 
+from .approval import ApprovalNode
 from .base import NodeType
 from .evaluator_optimizer import EvaluatorOptimizerNode
 from .gate import GateNode
@@ -27,6 +28,7 @@ NODE_TYPES: dict[str, NodeType] = {
         OrchestratorNode(),
         EvaluatorOptimizerNode(),
         SubgraphNode(),
+        ApprovalNode(),
     )
 }
 

@@ -16,7 +16,7 @@ export const spanSchema = z.object({
   name: z.string(),
   node_id: nullableText,
   node_type: nullableText,
-  status: z.enum(["running", "succeeded", "failed", "skipped", "cancelled"]),
+  status: z.enum(["running", "succeeded", "failed", "skipped", "cancelled", "waiting"]),
   started_at: z.union([z.number(), z.string()]),
   ended_at: z.union([z.number(), z.string()]).nullable(),
   duration_ms: z.number().nullable(),
@@ -79,6 +79,14 @@ export const eventSchemas = {
     output: z.unknown().optional(), error: nullableText.optional(), totals: totalsSchema,
     details_pruned: z.boolean().optional(),
   }),
+  ApprovalRequestedEvent: z.object({
+    type: z.literal("approval.requested"), seq, ...common, node_id: z.string(), span: spanSchema,
+    request: z.record(z.string(), z.unknown()),
+  }),
+  RunWaitingEvent: z.object({
+    type: z.literal("run.waiting"), seq, ...common, waiting: z.array(z.string()), totals: totalsSchema,
+  }),
+  RunResumedEvent: z.object({ type: z.literal("run.resumed"), seq, ...common, decided: z.array(z.string()) }),
   PongMessage: z.object({ type: z.literal("pong"), last_seq: z.number().int().min(0) }),
   ErrorMessage: z.object({ type: z.literal("error"), message: z.string(), problems: z.array(z.unknown()).optional() }),
 } as const;

@@ -42,7 +42,7 @@ export interface ModelAlias {
   output_cost_per_mtok: number | null;
   description: string;
 }
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "budget_exceeded" | "cancelled";
+export type RunStatus = "queued" | "running" | "waiting" | "succeeded" | "failed" | "budget_exceeded" | "cancelled";
 export interface RunTotals {
   input_tokens: number;
   output_tokens: number;
@@ -104,6 +104,21 @@ export interface RunRecord {
   spans?: SpanRecord[];
   /** Retention dropped the run's events and span input/output; totals and span timings are kept. */
   details_pruned?: boolean;
+  /** A waiting run's undecided approval steps, and who may decide each. */
+  waiting_for?: WaitingFor[];
+}
+
+export interface WaitingFor {
+  approval: number;
+  node_id: string;
+  title: string;
+  deadline_at: string;
+  deciders: Deciders;
+}
+
+export interface Deciders {
+  role?: string;
+  members?: string[];
 }
 export interface Session {
   authenticated: boolean;

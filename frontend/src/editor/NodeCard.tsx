@@ -70,7 +70,8 @@ const NO_GRAPHS: GraphChoice[] = [];
 function RunLine({ id, run }: { id: string; run: NodeRun }) {
   const done = run.status === "succeeded" || run.status === "cached" || run.status === "failed";
   if (!done) {
-    const words = run.status === "skipped" ? run.reason ?? "skipped" : run.status === "running" ? "running…" : "waiting";
+    const words = run.status === "skipped" ? run.reason ?? "skipped" : run.status === "running" ? "running…"
+      : run.status === "waiting" ? "waiting for a person's decision" : "waiting";
     return <div className="node-badges muted" title={words}><span className="node-badges-text">{words}</span></div>;
   }
   return (

@@ -3,7 +3,7 @@ import type { RunFilters } from "../api/types";
 import { STATUS_WORDS } from "../format";
 import { SOURCE_WORDS } from "../live/runFigures";
 
-const STATUSES = ["succeeded", "failed", "budget_exceeded", "cancelled", "running", "queued"];
+const STATUSES = ["succeeded", "failed", "budget_exceeded", "cancelled", "running", "waiting", "queued"];
 const TYPING_PAUSE_MS = 300; // search once the typing stops, not on every key
 
 /** The Runs panel's compact filters: status, source, and text over request ids and errors. */

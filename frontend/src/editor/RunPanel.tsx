@@ -9,6 +9,7 @@ import { useRun } from "../stores/runStore";
 import { inputExamples, inputFields } from "./runInput";
 import { RunResult } from "./RunResult";
 import { runFromForm } from "./session/running";
+import { WaitingNotice } from "./WaitingNotice";
 
 /** One field of the run form, by the type its schema gives. */
 function RunInputField({ name, schema, required }: { name: string; schema: JsonSchema; required: boolean }) {
@@ -147,10 +148,11 @@ export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () 
       {run.socketState === "reconnecting" && <span className="warn small" data-testid="reconnecting">Connection lost: reconnecting…</span>}
       {run.socketState === "refused" && <span className="warn small">{run.socketDetail}</span>}
       <span className="grow" />
-      {live && <button className="btn btn-danger" onClick={onStop} data-testid="run-stop">■ Stop</button>}
+      {(live || run.status === "waiting") && <button className="btn btn-danger" onClick={onStop} data-testid="run-stop">■ Stop</button>}
       <button className={`btn ${traceOpen ? "btn-active" : ""}`} onClick={onTrace} data-testid="open-trace">Trace</button>
       <button className="icon-btn" aria-label="Close the run view" title="Back to editing" onClick={onClose}>×</button>
     </div>
+    {run.status === "waiting" && <WaitingNotice runId={run.runId} lastSeq={run.lastSeq} />}
     {run.error && !live && <div className="run-error" data-testid="run-error" title={run.error}>{budgetReason(run.error) ?? run.error}</div>}
     </>
   );

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { decidersWords } from "../api/approvals";
 import { errorText } from "../api/client";
 import { useRuns } from "../api/hooks";
 import type { RunFilters, RunRecord } from "../api/types";
@@ -28,6 +29,11 @@ export function RunsPanel({ graphId, bump, onOpen, onRerun }: { graphId: number;
                 <span className={`pill pill-${r.status}`}>{STATUS_WORDS[r.status] ?? r.status}</span>
               </span>
               <span className="run-row-input small" data-testid="run-input-preview">{inputPreview(r.input) || <span className="muted">(no input)</span>}</span>
+              {r.status === "waiting" && r.waiting_for?.length ? (
+                <span className="small warn" data-testid="run-waiting-who">
+                  {r.waiting_for.map((w) => `${w.node_id}: ${decidersWords(w.deciders)}`).join(" · ")} to decide
+                </span>
+              ) : null}
               <span className="run-row-figures small muted">{money(r.totals.cost_usd)} · {duration(r.totals.duration_ms)}</span>
             </button>
             <button className="btn btn-small" title="Run again with the same input" onClick={() => onRerun(r)} data-testid="run-rerun">Re-run</button>

@@ -12,6 +12,7 @@ export const PATTERN_GROUPS: Record<string, { title: string; blurb: string; colo
   "evaluator-optimizer": { title: "Evaluator-optimizer", blurb: "Write, critique, improve: a bounded loop.", color: "#db2777", order: 5 },
   composition: { title: "Composition", blurb: "Use a whole saved flow as one step.", color: "#7c3aed", order: 6 },
   data: { title: "Data", blurb: "Reshape data without calling a model.", color: "#475569", order: 7 },
+  people: { title: "People", blurb: "Pause for a person to approve, edit or reject.", color: "#b45309", order: 8 },
 };
 
 export function patternInfo(pattern: string) {

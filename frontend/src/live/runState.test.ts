@@ -63,3 +63,16 @@ describe("run state folded from events", () => {
     expect(applyEvents(emptyRun("r1", ["a"]), events).detailsPruned).toBe(false);
   });
 });
+
+describe("a run that waits for a person", () => {
+  it("marks the asking step waiting, the run waiting, then running again after the decision", () => {
+    const asking = span("review", { status: "waiting", node_type: "approval" });
+    let s = applyEvents(emptyRun("r", ["review"]), [
+      { type: "run.started", seq: 1 }, { type: "approval.requested", seq: 2, node_id: "review", span: asking },
+      { type: "run.waiting", seq: 3 }]);
+    expect(s.status).toBe("waiting");
+    expect(s.nodes.review.status).toBe("waiting");
+    s = applyEvents(s, [{ type: "run.resumed", seq: 4 }]);
+    expect(s.status).toBe("running");
+  });
+});

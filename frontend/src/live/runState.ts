@@ -4,7 +4,7 @@
  */
 import type { RunRecord, RunStatus, RunTotals, SpanRecord } from "../api/types";
 
-export type NodeStatus = "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled" | "cached";
+export type NodeStatus = "queued" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled" | "cached";
 
 export interface NodeRun {
   status: NodeStatus;
@@ -163,10 +163,20 @@ export function applyEvents(state: RunState, events: RunEvent[]): RunState {
         s.detailsPruned = e.details_pruned === true;
         break;
       default:
+        applyWaitEvent(s, e);
         break;
     }
   }
   return s;
+}
+
+/** A person in the loop: a step asks (it waits), the run waits, a decision resumes it. */
+function applyWaitEvent(s: RunState, e: RunEvent): void {
+  if (e.type === "approval.requested" && e.span) {
+    if (e.node_id) s.nodes[e.node_id] = fromSpan(e.span, s.nodes[e.node_id], "waiting");
+    s.spans = upsertSpan(s.spans, e.span);
+  } else if (e.type === "run.waiting") s.status = "waiting";
+  else if (e.type === "run.resumed") s.status = "running";
 }
 
 /** The state of a finished (or running) run as loaded from GET /api/runs/<id>/. */
@@ -183,7 +193,7 @@ export function stateFromRecord(run: RunRecord, nodeIds: string[]): RunState {
   s.detailsPruned = run.details_pruned === true;
   for (const span of s.spans) {
     if (span.kind !== "node" || !span.node_id) continue;
-    const status = (span.status === "succeeded" || span.status === "failed" || span.status === "skipped" || span.status === "cancelled" || span.status === "running")
+    const status = (["succeeded", "failed", "skipped", "cancelled", "running", "waiting"].includes(span.status))
       ? (span.status as NodeStatus) : "queued";
     s.nodes[span.node_id] = fromSpan(span, s.nodes[span.node_id], status);
   }

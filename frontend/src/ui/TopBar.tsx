@@ -7,6 +7,7 @@ const PAGES: { path: string; label: string; testId: string }[] = [
   { path: "/insights", label: "Insights", testId: "insights-link" },
   { path: "/datasets", label: "Datasets", testId: "datasets-link" },
   { path: "/evals", label: "Evals", testId: "evals-link" },
+  { path: "/inbox", label: "Inbox", testId: "inbox-link" },
   { path: "/endpoints", label: "Endpoints", testId: "endpoints-link" },
   { path: "/models", label: "Models", testId: "models-link" },
   { path: "/api-keys", label: "API keys", testId: "api-keys-link" },
