@@ -52,7 +52,7 @@ def _live_release(endpoint: Endpoint) -> EndpointRelease | None:
 
 
 def _move(endpoint: Endpoint, user: Any, action: str, version: GraphVersion, base: EndpointRelease | None,
-          note: str, release: Release | None = None) -> EndpointRelease:
+          note: str, release: Release | None = None, override_reason: str = "") -> EndpointRelease:
     """Record the move; a publish or rollback moves the endpoint's release label (to ``release``, or to the
     release of ``version`` as its prompts resolve now), which every endpoint following that label serves."""
     before = audited.endpoint_state(endpoint) if endpoint.version_id else None
@@ -60,7 +60,7 @@ def _move(endpoint: Endpoint, user: Any, action: str, version: GraphVersion, bas
         release = release or release_for_version(user=user, version=version, note=note)
         release_label_move(user=user, graph=endpoint.graph, label=endpoint.label, release=release, note=note,
                            reason=LabelMove.Reason.ROLLED_BACK if action == EndpointRelease.Action.ROLLED_BACK
-                           else LabelMove.Reason.PUBLISHED)
+                           else LabelMove.Reason.PUBLISHED, override_reason=override_reason)
         version = release.version
     moved = EndpointRelease.objects.create(endpoint=endpoint, action=action, version=version,
                                            previous_version_id=endpoint.version_id, base=base, actor=user,
@@ -104,18 +104,16 @@ def endpoint_publish(*, user: Any, endpoint: Endpoint, version_number: int | Non
                      note: str = "", override_reason: str = "") -> EndpointRelease:
     """Point the endpoint at a version (default: the graph's latest) and turn it on; the next call runs it.
 
-    The eval gate stands first: a version whose held-out pass rate drops too far is refused (409) unless an
-    admin gives ``override_reason`` (audited)."""
-    from backend.evals.gate import gate_check
-
+    Moving the label passes the eval gate (releases/services.py): a version whose held-out pass rate drops too
+    far is refused (409) unless an admin gives ``override_reason`` (audited)."""
     require(user, endpoint.workspace, Action.ENDPOINT_MANAGE)
     endpoint = _locked(endpoint)
     version = _version(endpoint.graph, version_number)
-    gate_check(user=user, graph=endpoint.graph, version=version, override_reason=override_reason)
     live = _live_release(endpoint)
     # Re-publishing the live version (say, after an unpublish) must not push it on the rollback stack again.
     base = live.base if live is not None and live.version_id == version.pk else live
-    return _move(endpoint, user, EndpointRelease.Action.PUBLISHED, version, base, note)
+    return _move(endpoint, user, EndpointRelease.Action.PUBLISHED, version, base, note,
+                 override_reason=override_reason)
 
 
 @transaction.atomic

@@ -11,4 +11,9 @@ class EvalsConfig(AppConfig):
     def ready(self) -> None:
         # The run-finished subscriber (scores eval items, samples endpoint traffic) and the "on every change"
         # triggers (a new graph or prompt version starts an eval): runs and graphs import nothing from here.
+        from backend.releases.services import register_production_gate
+
         from . import hooks  # noqa: F401
+        from .gate import production_gate
+
+        register_production_gate(production_gate)  # publish and moves of ``production`` pass it first

@@ -15,6 +15,7 @@ from backend.audit.services import audit_record
 from backend.config.errors import InvalidRequest
 from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion
+from backend.releases.models import Release
 
 from .baseline import baseline_for_graph
 from .models import EvalPolicy, EvalRun
@@ -43,6 +44,11 @@ def pooled_summary(graph: Graph, version: GraphVersion, candidate: Mapping[str, 
         rate = latest.summary.get("pass_rate") or {}
         passed, total = passed + int(rate.get("passed") or 0), total + int(rate.get("n") or 0)
     return {"pass_rate": wilson(passed, total)} if total else None
+
+
+def production_gate(*, user: Any, graph: Graph, release: Release, override_reason: str = "") -> None:
+    """The gate as ``release_label_move`` calls it: judged on the release's graph version."""
+    gate_check(user=user, graph=graph, version=release.version, override_reason=override_reason)
 
 
 def gate_check(*, user: Any, graph: Graph, version: GraphVersion, override_reason: str = "") -> Verdict | None:

@@ -28,13 +28,14 @@ def gate_verdict(baseline_summary: Mapping[str, Any] | None, candidate_summary: 
                  threshold: float) -> Verdict:
     """Refuse when the candidate's pass rate is below the baseline's by more than ``threshold``.
 
-    No baseline yet (a first release) lets it through; a candidate with no finished eval does not.
+    No baseline yet (the first release to production, or one never evaluated) lets it through, eval or not;
+    against a baseline with numbers, a candidate with no finished eval does not pass.
     """
     base, cand = _rate(baseline_summary), _rate(candidate_summary)
-    if cand is None:
-        return Verdict(False, base, None, None, threshold, "the candidate has no finished eval on the held-out sets")
     if base is None:
         return Verdict(True, None, cand, None, threshold, "no baseline to compare with")
+    if cand is None:
+        return Verdict(False, base, None, None, threshold, "the candidate has no finished eval on the held-out sets")
     drop = round(base - cand, 10)
     if drop > threshold:
         return Verdict(False, base, cand, drop, threshold,

@@ -17,6 +17,9 @@ class ReleaseCreateInput(serializers.Serializer):
 
 
 class ReleaseLabelMoveInput(serializers.Serializer):
+    override_reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
+                                            help_text="An admin's written reason to move production past a "
+                                                      "refusing eval gate (audited)")
     release = serializers.IntegerField(min_value=1, help_text="The release number (per graph) to point at")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 

@@ -7,6 +7,7 @@ rollback, a followed prompt label) passes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +23,19 @@ from .snapshot import snapshot
 
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
 PRODUCTION = "production"
+
+# What stands in front of ``production`` (the evals app registers its gate, evals/apps.py): called with the user,
+# the graph, the target release and an admin's override reason; it raises to refuse the move.
+LabelGate = Callable[..., None]
+_PRODUCTION_GATES: list[LabelGate] = []
+# Moves a gate judges: a publish and a move in the Releases view. A rollback returns to what served before (an
+# emergency must not wait on an eval), and a followed prompt label has its own evals (evals/triggers.py).
+GATED_REASONS = (LabelMove.Reason.PUBLISHED, LabelMove.Reason.MOVED)
+
+
+def register_production_gate(gate: LabelGate) -> None:
+    if gate not in _PRODUCTION_GATES:
+        _PRODUCTION_GATES.append(gate)
 
 
 def check_label(label: Any, path: str = "label") -> str:
@@ -56,11 +70,12 @@ def _label_state(label: str, release: Release | None) -> dict[str, Any] | None:
 
 @transaction.atomic
 def release_label_move(*, user: Any, graph: Graph, label: str, release: Release, note: str = "",
-                       reason: str = LabelMove.Reason.MOVED) -> LabelMove | None:
+                       reason: str = LabelMove.Reason.MOVED, override_reason: str = "") -> LabelMove | None:
     """Point ``label`` of ``graph`` at ``release`` and record the move; None when it points there already.
 
     Moving ``production`` changes what every endpoint following it serves on its next call, so it needs the
-    role that publishes (graphs/authz.py); other labels need an editor.
+    role that publishes (graphs/authz.py); other labels need an editor. A publish or a move of ``production``
+    passes the registered gates first (the eval gate: 409 unless an admin gives ``override_reason``).
     """
     check_label(label)
     require(user, graph.workspace, label_action(label))
@@ -71,6 +86,9 @@ def release_label_move(*, user: Any, graph: Graph, label: str, release: Release,
         "release__version").first()
     if current is not None and current.release_id == release.pk:
         return None
+    if label == PRODUCTION and reason in GATED_REASONS:
+        for gate in _PRODUCTION_GATES:
+            gate(user=user, graph=graph, release=release, override_reason=override_reason)
     previous = current.release if current is not None else None
     ReleaseLabel.objects.update_or_create(graph=graph, name=label, defaults={"release": release, "moved_by": user})
     move = LabelMove.objects.create(graph=graph, label=label, from_release=previous, to_release=release,

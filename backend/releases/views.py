@@ -90,5 +90,6 @@ class LabelView(APIView):
         data = parse(s.ReleaseLabelMoveInput, request)
         target = release_get(graph, data["release"], "release")
         before = labelled_release(graph, label)
-        release_label_move(user=request.user, graph=graph, label=label, release=target, note=data["note"])
+        release_label_move(user=request.user, graph=graph, label=label, release=target, note=data["note"],
+                           override_reason=data["override_reason"])
         return Response(s.changes_out(release_changes(before, target), label))

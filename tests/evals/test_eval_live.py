@@ -203,6 +203,15 @@ def test_a_new_prompt_version_starts_an_eval_and_a_regression_is_refused_at_publ
     assert refused.status_code == 409, refused.json()
     problem = refused.json()["problems"][0]
     assert (problem["baseline_pass_rate"], problem["candidate_pass_rate"], problem["drop"]) == (1.0, 0.0, 1.0)
+    # The same gate stands before moving production in the Releases view: one place moves labels.
+    release = alice_api.post(f"/api/graphs/{graph_id}/releases/", {"version": 2}, format="json")
+    assert release.status_code == 201, release.json()
+    moved = alice_api.put(f"/api/graphs/{graph_id}/labels/production/", {"release": release.json()["number"]},
+                          format="json")
+    assert moved.status_code == 409 and moved.json()["error"] == "eval_gate", moved.json()
+    from backend.releases.models import ReleaseLabel
+
+    assert ReleaseLabel.objects.get(graph_id=graph_id, name="production").release.version.number == 1
     assert not AuditEntry.objects.filter(action="eval_gate.overridden").exists()
 
     forced = alice_api.post("/api/endpoints/greeter/publish/", {"version": 2, "override_reason": "hotfix, "

@@ -35,4 +35,5 @@ def test_gate_verdict() -> None:
     assert not refused.allowed and refused.drop == 0.1 and "90.0% to 80.0%" in refused.reason
     assert gate_verdict(None, {"pass_rate": {"value": 0.1}}, 0.05).allowed  # no baseline yet
     assert not gate_verdict(base, None, 0.05).allowed  # no candidate numbers
+    assert gate_verdict(None, None, 0.05).allowed  # the first release to production: nothing to compare with
     assert gate_verdict(base, {"pass_rate": {"value": 0.85}}, 0.05).allowed  # exactly the threshold
