@@ -392,7 +392,8 @@ def saved_graph_refs(doc: Any) -> set[str]:
     pending = [doc]  # inline subgraphs, level by level: no recursion
     while pending:
         current = pending.pop()
-        for node in (current.get("nodes") or []) if isinstance(current, dict) else []:
+        nodes = current.get("nodes") if isinstance(current, dict) else None
+        for node in nodes if isinstance(nodes, list) else []:  # an unchecked document: "nodes" may be anything
             config = node.get("config") if isinstance(node, dict) else None
             refs |= {ref for _, ref in graph_refs(config)}
             pending.extend(inline for _, inline in inline_specs(config))

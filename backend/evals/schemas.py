@@ -30,10 +30,10 @@ def _validator(schema_text: str) -> Any:
 
 def validation_errors(schema: Any, value: Any) -> list[str]:
     """Every way ``value`` breaks ``schema`` (path: message); an unresolvable reference is one of them."""
-    import json
+    from backend.engine.canonical import canonical_json
 
     try:
-        errors = sorted(_validator(json.dumps(schema, sort_keys=True)).iter_errors(value), key=lambda e: e.path)
+        errors = sorted(_validator(canonical_json(schema)).iter_errors(value), key=lambda e: e.path)
         return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}" for e in errors]
     except Unresolvable as exc:
         return [f"the schema refers to something not in it: {exc}"]

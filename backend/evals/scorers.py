@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.engine.canonical import canonical_json
 from backend.engine.ports import LLM, LLMError, LLMRequest
 from backend.engine.regex import pattern_problem, search
 
@@ -86,7 +87,7 @@ def pick(value: Any, path: str) -> Any:
 def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return canonical_json(value)  # one spelling of a JSON value, whatever its key order
 
 
 def _expected(case: Case, scorer: Scorer) -> Any:

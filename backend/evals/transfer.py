@@ -91,7 +91,7 @@ def read_items(text: str, fmt: str) -> tuple[list[ItemIn], list[dict[str, str]]]
 def write_items(items: Iterable[Mapping[str, Any]], fmt: str) -> str:
     """Items (dicts with input, expected, labels, source_run) as JSONL or CSV text."""
     if fmt == "jsonl":
-        return "".join(json.dumps(dict(item), ensure_ascii=False, sort_keys=True) + "\n" for item in items)
+        return "".join(json.dumps(dict(item), ensure_ascii=False) + "\n" for item in items)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, "source_run"])

@@ -63,11 +63,20 @@ def filled(alice, alice_api, workspace) -> dict[str, str]:  # type: ignore[no-un
     key = alice_api.post("/api/api-keys/", {"name": "k"}, format="json").json()
     alice_api.post("/api/endpoints/", {"graph": graph["id"], "slug": "ask"}, format="json")
     assert Run.objects.filter(pk=run["id"]).exists()
+    dataset = alice_api.post("/api/datasets/", {"name": "d"}, format="json").json()
+    item = alice_api.post(f"/api/datasets/{dataset['id']}/items/", {"input": {"text": "x"}}, format="json").json()
+    evaluated = alice_api.post("/api/evals/", {"dataset": dataset["id"], "graph": graph["id"],
+                                               "scorers": [{"type": "contains", "text": "x"}]}, format="json").json()
+    projection = alice_api.post(f"/api/graphs/{graph['id']}/projections/", {"inputs": [{"text": "x"}]},
+                                format="json").json()
     asked = timezone.now()
     approval = Approval.objects.create(run_id=run["id"], workspace=workspace, node_id="review", span_id="s1",
                                        requested_at=asked, deadline_at=asked + dt.timedelta(days=1),
                                        on_deadline="reject", request={"deciders": {"role": "editor"}})
-    return {"<int:approval_id>": str(approval.pk), "<str:token>": make_link(approval),"<int:graph_id>": str(graph["id"]), "<int:number>": "1", "<str:run_id>": str(run["id"]),
+    return {"<int:approval_id>": str(approval.pk), "<str:token>": make_link(approval), "<int:graph_id>": str(graph["id"]),
+            "<int:number>": "1", "<str:run_id>": str(run["id"]), "<int:dataset_id>": str(dataset["id"]),
+            "<int:item_id>": str(item["id"]), "<str:eval_id>": str(evaluated["id"]),
+            "<int:projection_id>": str(projection["id"]),
             "<str:other_id>": str(run["id"]),
             "<slug:name>": "greet", "<slug:label>": "production", "<int:workspace_id>": str(workspace.pk),
             "<slug:alias>": "fast", "<slug:slug>": "ask", "<int:key_id>": str(key["id"])}
