@@ -41,7 +41,7 @@ export function ProjectionPanel({ graphId }: { graphId: number }) {
     <section className="insight-card wide" data-testid="projection-panel">
       <h3>Cost projection</h3>
       <p className="muted small">Runs the latest version on {sourceWords(choice, datasets)} with demo answers priced as your real models: no model is called and nothing is spent.</p>
-      <label className="field"><span>Inputs from</span>
+      <label className="field projection-source"><span>Inputs from</span>
         <select value={choice} onChange={(e) => setChoice(e.target.value)} data-testid="projection-source">
           {sourceOptions(datasets).map((o) => <option key={o.value} value={o.value} disabled={o.disabled}>{o.label}</option>)}
         </select>
