@@ -53,7 +53,7 @@ export function ProjectionPanel({ graphId }: { graphId: number }) {
         <div className="headline" data-testid="projection-result">
           <div className="headline-fact"><span className="big-number" data-testid="projection-cost">{money(result.cost_per_1000_runs_usd)}</span><span className="muted small">per 1,000 runs</span></div>
           <div className="headline-fact"><span className="big-number">{duration(result.p50_latency_ms)}</span><span className="muted small">median run time ({duration(result.p95_latency_ms)} for 95 %)</span></div>
-          <div className="headline-fact"><span className="big-number">{result.runs}</span><span className="muted small">inputs tried{result.failed ? `, ${result.failed} would fail: ${result.first_error}` : ""}</span></div>
+          <div className="headline-fact"><span className="big-number" data-testid="projection-runs">{result.runs}</span><span className="muted small">inputs tried{result.failed ? `, ${result.failed} would fail: ${result.first_error}` : ""}</span></div>
           <div className="headline-fact small">{result.steps.slice(0, 3).map((s) => <div key={s.node_id}>{s.node_id}: {percent(s.cost_share)} of the cost</div>)}</div>
         </div>
       )}
