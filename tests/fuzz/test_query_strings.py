@@ -7,6 +7,7 @@ percent-encoded as a browser or script would send them.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -63,6 +64,9 @@ def filled(alice, alice_api, workspace) -> dict[str, str]:  # type: ignore[no-un
     key = alice_api.post("/api/api-keys/", {"name": "k"}, format="json").json()
     alice_api.post("/api/endpoints/", {"graph": graph["id"], "slug": "ask"}, format="json")
     assert Run.objects.filter(pk=run["id"]).exists()
+    dataset = alice_api.post("/api/datasets/", {"name": "fuzzed"}, format="json").json()
+    projection = alice_api.post(f"/api/graphs/{graph['id']}/projections/", {"inputs": [{"text": "x"}]},
+                                format="json").json()
     asked = timezone.now()
     approval = Approval.objects.create(run_id=run["id"], workspace=workspace, node_id="review", span_id="s1",
                                        requested_at=asked, deadline_at=asked + dt.timedelta(days=1),
@@ -70,7 +74,10 @@ def filled(alice, alice_api, workspace) -> dict[str, str]:  # type: ignore[no-un
     return {"<int:approval_id>": str(approval.pk), "<str:token>": make_link(approval),"<int:graph_id>": str(graph["id"]), "<int:number>": "1", "<str:run_id>": str(run["id"]),
             "<str:other_id>": str(run["id"]),
             "<slug:name>": "greet", "<slug:label>": "production", "<int:workspace_id>": str(workspace.pk),
-            "<slug:alias>": "fast", "<slug:slug>": "ask", "<int:key_id>": str(key["id"])}
+            "<slug:alias>": "fast", "<slug:slug>": "ask", "<int:key_id>": str(key["id"]),
+            "<int:dataset_id>": str(dataset["id"]), "<int:projection_id>": str(projection["id"]),
+            # No eval is run here (it needs the worker): an unknown eval's routes answer 404, never a 5xx.
+            "<str:eval_id>": str(uuid.uuid4())}
 
 
 def path_for(route: str, filled: dict[str, str]) -> str:
