@@ -1,5 +1,6 @@
 """The eval gate in the editor's Publish dialog, in Chromium against the live stack: a regressing version is
-refused with the numbers in plain words, and an admin publishes it anyway with a written reason (audited)."""
+refused with the numbers in plain words (and so is moving production to it in the Releases tab), and an admin
+publishes it anyway with a written reason (audited)."""
 from __future__ import annotations
 
 import json
@@ -58,6 +59,20 @@ def test_a_refused_publish_says_why_and_an_admin_publishes_anyway_with_a_reason(
     b.sign_in()
     b.goto(f"/graphs/{regressing_graph}")
     expect(page.get_by_test_id("live-version")).to_contain_text("Live: v1")
+
+    # The same gate stands before "Move production here" in the Releases tab.
+    made = b.api("POST", f"/api/graphs/{regressing_graph}/releases/", {"version": 2})
+    assert made["status"] == 201, made
+    page.get_by_test_id("tab-releases").click()
+    page.get_by_test_id(f"release-move-production-{made['body']['number']}").click()
+    move = page.get_by_test_id("release-move-dialog")
+    move.get_by_test_id("release-move-confirm").click()
+    expect(move.get_by_test_id("gate-reason")).to_contain_text("a drop of 100 points, more than the 10 allowed")
+    expect(move.get_by_test_id("gate-override")).to_have_text("Move production anyway")
+    b.screenshot("eval-gate-0-move-refused")
+    move.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id("live-version")).to_contain_text("Live: v1")  # nothing moved
+
     page.get_by_test_id("publish").click()
     dialog = page.get_by_test_id("publish-dialog")
     dialog.get_by_test_id("publish-version").select_option("2")
