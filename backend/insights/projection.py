@@ -18,6 +18,7 @@ from backend.config.errors import InvalidRequest
 from backend.config.sizes import input_too_large
 from backend.engine import execute_graph, parse_graph
 from backend.engine.ports import Ports
+from backend.evals.models import Dataset, DatasetItem
 from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph
 from backend.graphs.selectors import dependencies
@@ -55,10 +56,32 @@ def recent_inputs(graph: Graph, count: int) -> list[Any]:
                 .values_list("input", flat=True)[:count])
 
 
-def projection_start(*, user: Any, graph: Graph, inputs: Any = None, recent: Any = None) -> Projection:
-    """Queue a dry run of ``inputs`` (or of the inputs of the ``recent`` newest runs) on the latest version."""
+def dataset_inputs(user: Any, graph: Graph, dataset: Any) -> list[Any]:
+    """The inputs of a dataset's items (the first ``MAX_INPUTS``, in the dataset's order): a dataset the user can
+    read, in the graph's workspace. Any other dataset is a 400 on ``dataset``, never a hint that it exists."""
+    unknown = InvalidRequest("Bad projection.", [{"path": "dataset", "message": "no such dataset in this flow's "
+                                                  "workspace"}])
+    if isinstance(dataset, bool) or not isinstance(dataset, int):
+        raise InvalidRequest("Bad projection.", [{"path": "dataset", "message": "expected a dataset id"}])
+    found = (Dataset.objects.filter(pk=dataset, workspace_id=graph.workspace_id, workspace__membership__user=user)
+             .first())
+    if found is None:
+        raise unknown
+    inputs = list(DatasetItem.objects.filter(dataset=found).order_by("id").values_list("input", flat=True)[:MAX_INPUTS])
+    if not inputs:
+        raise InvalidRequest("Nothing to project.", [{"path": "dataset", "message": f"“{found.name}” has no items "
+                                                      "yet"}])
+    return inputs
+
+
+def projection_start(*, user: Any, graph: Graph, inputs: Any = None, recent: Any = None,
+                     dataset: Any = None) -> Projection:
+    """Queue a dry run of ``inputs`` (or of a dataset's items' inputs, or of the inputs of the ``recent`` newest
+    runs) on the latest version."""
     require(user, graph.workspace_id, Action.RUN_START)
     source = "posted"
+    if inputs is None and dataset is not None:
+        inputs, source = dataset_inputs(user, graph, dataset), "dataset"
     if inputs is None:
         if recent is None:
             recent = DEFAULT_RECENT

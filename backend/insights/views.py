@@ -104,6 +104,8 @@ class GraphInsightsView(APIView):
 class ProjectionIn(serializers.Serializer):
     inputs = serializers.JSONField(required=False, help_text="a list of run inputs to dry-run")
     recent = serializers.JSONField(required=False, help_text="or: dry-run the inputs of the N newest runs")
+    dataset = serializers.IntegerField(required=False, help_text="or: dry-run the inputs of a dataset's items "
+                                                                 "(the first 500; same workspace)")
 
 
 def projection_out(projection: Projection) -> dict[str, Any]:
@@ -130,7 +132,7 @@ class GraphProjectionsView(APIView):
         if body is None:
             raise InvalidRequest("Bad projection.", [{"path": "", "message": "expected a JSON object"}])
         projection = projection_start(user=request.user, graph=graph, inputs=body.get("inputs"),
-                                      recent=body.get("recent"))
+                                      recent=body.get("recent"), dataset=body.get("dataset"))
         return Response(projection_out(projection), status=status.HTTP_202_ACCEPTED)
 
 

@@ -49,8 +49,13 @@ def open_router_step(b: Browser, graph_id: int, run_id: str) -> Any:
 
 
 def test_label_a_route_then_read_the_matrix_and_the_advice(graph_with_history: int, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
     b, page = browser, browser.page
     b.sign_in()
+    dataset = b.api("POST", "/api/datasets/", {"name": "two questions"})["body"]["id"]
+    for message in (BILLING, "The app crashes when I log in."):
+        assert b.api("POST", f"/api/datasets/{dataset}/items/", {"input": {"message": message}})["status"] == 201
     finished = b.finished_run(graph_with_history, {"message": BILLING})
     assert finished["status"] == "succeeded", finished["error"]
 
@@ -80,6 +85,12 @@ def test_label_a_route_then_read_the_matrix_and_the_advice(graph_with_history: i
     assert page.get_by_test_id("projection-cost").inner_text().startswith("$")
     page.get_by_test_id("projection-panel").scroll_into_view_if_needed()
     b.screenshot("insights-03-projection")
+    # The same projection on a dataset's items instead of the recent runs.
+    page.get_by_test_id("projection-source").select_option(f"dataset:{dataset}")
+    assert "“two questions”" in page.get_by_test_id("projection-panel").inner_text()
+    page.get_by_test_id("projection-start").click()
+    expect(page.get_by_test_id("projection-runs")).to_have_text("2", timeout=60_000)
+    b.screenshot("insights-04-projection-from-dataset")
 
     # A viewer reads the label and cannot change it.
     b.api("POST", "/api/session/logout/")

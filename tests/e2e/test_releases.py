@@ -107,4 +107,12 @@ def test_diff_two_releases_and_roll_back(browser: Browser) -> None:
 
     output = call(b, key)
     assert output["version"] == "one" and "ONE" in output["reply"], output
+
+    # The runs list says which release each call ran: the newest on release 1, the two before on release 3.
+    page.get_by_test_id("tab-runs").click()
+    releases = page.get_by_test_id("runs-panel").get_by_test_id("run-release")
+    expect(releases).to_have_text(["release 1", "release 3", "release 3"])
+    b.screenshot("releases-4-runs-say-their-release")
+    page.get_by_test_id("run-row").first.locator("button.run-row").click()
+    expect(page.get_by_test_id("run-header").get_by_test_id("run-release")).to_have_text("release 1")
     assert b.errors == []

@@ -117,3 +117,31 @@ def test_a_real_provider_alias_is_priced_but_never_called(fake_openai: Any) -> N
     assert result.totals["cost_usd"] == pytest.approx(sum(s.input_tokens * 3e-6 + s.output_tokens * 15e-6
                                                           for s in calls))
     assert result.totals["duration_ms"] == pytest.approx(3 * 400, abs=0.01)  # its own pace, three in a row
+
+
+def test_a_projection_takes_its_inputs_from_a_dataset(alice_api: Any, bob_api: Any) -> None:
+    from backend.insights.models import Projection
+
+    graph = alice_api.post("/api/graphs/", {"spec": three_calls(True)}, format="json").json()["id"]
+    url = f"/api/graphs/{graph}/projections/"
+    dataset = alice_api.post("/api/datasets/", {"name": "questions"}, format="json").json()["id"]
+    for question in ("refund?", "login broken", "hello"):
+        assert alice_api.post(f"/api/datasets/{dataset}/items/", {"input": {"q": question}},
+                              format="json").status_code == 201
+    started = alice_api.post(url, {"dataset": dataset}, format="json")
+    assert started.status_code == 202, started.json()
+    assert (started.json()["source"], started.json()["inputs"]) == ("dataset", 3)
+    assert Projection.objects.get(pk=started.json()["id"]).inputs == [{"q": "refund?"}, {"q": "login broken"},
+                                                                      {"q": "hello"}]
+
+    empty = alice_api.post("/api/datasets/", {"name": "empty"}, format="json").json()["id"]
+    theirs = bob_api.post("/api/datasets/", {"name": "bob's"}, format="json").json()["id"]
+    assert bob_api.post(f"/api/datasets/{theirs}/items/", {"input": {"q": "x"}}, format="json").status_code == 201
+    for body, words in (({"dataset": theirs}, "no such dataset"), ({"dataset": 10**9}, "no such dataset"),
+                        ({"dataset": empty}, "no items"), ({"dataset": "questions"}, "dataset id"),
+                        ({"dataset": True}, "dataset id")):
+        refused = alice_api.post(url, body, format="json")
+        assert refused.status_code == 400, (body, refused.json())
+        assert refused.json()["problems"][0]["path"] == "dataset" and words in refused.json()["problems"][0]["message"]
+    # Bob cannot project alice's graph at all, dataset or not.
+    assert bob_api.post(url, {"dataset": theirs}, format="json").status_code == 404

@@ -53,7 +53,9 @@ export const saveModelAlias = (alias: string, change: ModelAliasChange) => api<M
 export const listEndpoints = (graph?: number) => api<Endpoint[]>("GET", `/api/endpoints/${graph ? `?graph=${graph}` : ""}`);
 export const createEndpoint = (graph: number, slug: string, version: number) =>
   api<Endpoint>("POST", "/api/endpoints/", { graph, slug, version, publish: true });
-export const publishEndpoint = (slug: string, version: number) => api<Endpoint>("POST", `/api/endpoints/${slug}/publish/`, { version });
+/** ``overrideReason``: an admin publishing past a refusing eval gate (audited). */
+export const publishEndpoint = (slug: string, version: number, overrideReason?: string) =>
+  api<Endpoint>("POST", `/api/endpoints/${slug}/publish/`, overrideReason ? { version, override_reason: overrideReason } : { version });
 /** Without a version: back to the version live before the current one. */
 export const rollbackEndpoint = (slug: string) => api<Endpoint>("POST", `/api/endpoints/${slug}/rollback/`, {});
 export const unpublishEndpoint = (slug: string) => api<Endpoint>("POST", `/api/endpoints/${slug}/unpublish/`, {});

@@ -106,6 +106,8 @@ export interface RunRecord {
   details_pruned?: boolean;
   /** A waiting run's undecided approval steps, and who may decide each. */
   waiting_for?: WaitingFor[];
+  /** The release the run ran (a call through an endpoint); null for a run of a bare version. */
+  release?: { id: number; number: number } | null;
 }
 
 export interface WaitingFor {

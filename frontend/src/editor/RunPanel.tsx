@@ -139,6 +139,7 @@ export function RunHeader({ onStop, onTrace, onClose, traceOpen }: { onStop: () 
     <>
     <div className={`run-header run-header-${run.status}`} data-testid="run-header" data-status={run.status ?? ""}>
       <span className={`pill pill-${run.status}`} data-testid="run-status">{STATUS_WORDS[run.status ?? ""] ?? run.status}</span>
+      {run.release !== null && <span className="muted small" data-testid="run-release" title="The release this run ran">release {run.release}</span>}
       <span title="Time"><b>{duration(elapsed)}</b>{budget.max_seconds ? <span className="muted"> / {budget.max_seconds} s</span> : null}</span>
       <span title="Cost" data-testid="run-cost"><b>{money(cost)}</b>{budget.max_cost_usd ? <span className="muted">{pct(cost, budget.max_cost_usd).replace(/^ of (\S+)/, " of $$$1")}</span> : null}</span>
       <span title="Model calls">{calls} call{calls === 1 ? "" : "s"}{budget.max_llm_calls ? <span className="muted">{pct(calls, budget.max_llm_calls)}</span> : null}</span>

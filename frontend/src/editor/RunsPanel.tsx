@@ -25,6 +25,7 @@ export function RunsPanel({ graphId, bump, onOpen, onRerun }: { graphId: number;
                 <span className="small">{when(r.created_at)}</span>
                 <span className="chip" data-testid="run-source">{SOURCE_WORDS[r.source] ?? r.source}</span>
                 <span className="muted small">v{r.version}</span>
+                {r.release && <span className="muted small" data-testid="run-release">release {r.release.number}</span>}
                 <span className="grow" />
                 <span className={`pill pill-${r.status}`}>{STATUS_WORDS[r.status] ?? r.status}</span>
               </span>

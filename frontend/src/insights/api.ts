@@ -58,6 +58,7 @@ export const getInsights = (graph: number, days: number) => api<Insights>("GET",
 export const listLabels = (run: string) => api<RunLabel[]>("GET", `/api/runs/${run}/labels/`);
 export const setLabel = (run: string, label: Partial<RunLabel> & { node_id: string }) =>
   api<RunLabel>("POST", `/api/runs/${run}/labels/`, label);
-export const startProjection = (graph: number, recent: number) =>
-  api<Projection>("POST", `/api/graphs/${graph}/projections/`, { recent });
+/** From the newest runs' inputs ({ recent: N }) or a dataset's items' inputs ({ dataset: id }). */
+export const startProjection = (graph: number, source: { recent: number } | { dataset: number }) =>
+  api<Projection>("POST", `/api/graphs/${graph}/projections/`, source);
 export const getProjection = (id: number) => api<Projection>("GET", `/api/projections/${id}/`);

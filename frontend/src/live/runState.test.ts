@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { SpanRecord } from "../api/types";
-import { applyEvents, emptyRun, type RunEvent } from "./runState";
+import type { RunRecord, SpanRecord } from "../api/types";
+import { applyEvents, emptyRun, stateFromRecord, type RunEvent } from "./runState";
 
 const span = (node: string, extra: Partial<SpanRecord> = {}): SpanRecord => ({
   span_id: `s-${node}`, parent_id: null, node_id: node, kind: "node", name: node, node_type: "llm", status: "succeeded",
@@ -74,5 +74,22 @@ describe("a run that waits for a person", () => {
     expect(s.nodes.review.status).toBe("waiting");
     s = applyEvents(s, [{ type: "run.resumed", seq: 4 }]);
     expect(s.status).toBe("running");
+  });
+});
+
+describe("a run loaded from its record", () => {
+  const record = (release: RunRecord["release"]) => ({
+    id: "r1", status: "succeeded", totals: { cost_usd: 0, llm_calls: 0, input_tokens: 0, output_tokens: 0 }, budget: {},
+    started_at: null, finished_at: null, spans: [], release,
+  }) as unknown as RunRecord;
+
+  it("keeps the number of the release it ran, for the run header", () => {
+    expect(stateFromRecord(record({ id: 41, number: 3 }), []).release).toBe(3);
+  });
+
+  it("has no release when it ran a bare version", () => {
+    expect(stateFromRecord(record(null), []).release).toBeNull();
+    expect(stateFromRecord(record(undefined), []).release).toBeNull();
+    expect(emptyRun("r2").release).toBeNull();
   });
 });

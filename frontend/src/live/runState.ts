@@ -42,6 +42,8 @@ export interface RunState {
   liveTokens: number;
   /** The workspace's retention policy dropped this run's events and prompt/answer bodies (totals kept). */
   detailsPruned: boolean;
+  /** The release number the run ran, when it ran one (known once the run record is loaded). */
+  release: number | null;
 }
 
 export interface RunEvent {
@@ -67,7 +69,7 @@ export function emptyRun(runId: string | null = null, nodeIds: string[] = []): R
   return {
     runId, status: runId ? "queued" : null, nodes: Object.fromEntries(nodeIds.map((id) => [id, { status: "queued" as NodeStatus, text: "" }])),
     spans: [], lastSeq: 0, totals: null, output: undefined, error: null, budget: {}, startedAt: null, finishedAt: null,
-    liveCost: 0, liveCalls: 0, liveTokens: 0, detailsPruned: false,
+    liveCost: 0, liveCalls: 0, liveTokens: 0, detailsPruned: false, release: null,
   };
 }
 
@@ -191,6 +193,7 @@ export function stateFromRecord(run: RunRecord, nodeIds: string[]): RunState {
   s.finishedAt = run.finished_at ? Date.parse(run.finished_at) : null;
   s.spans = run.spans ?? [];
   s.detailsPruned = run.details_pruned === true;
+  s.release = run.release?.number ?? null;
   for (const span of s.spans) {
     if (span.kind !== "node" || !span.node_id) continue;
     const status = (["succeeded", "failed", "skipped", "cancelled", "running", "waiting"].includes(span.status))

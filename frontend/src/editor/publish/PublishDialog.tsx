@@ -1,9 +1,11 @@
 /** Publish the flow: pick a slug and a version, then see the URL and copy-paste calls; roll back or unpublish. */
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { ApiError, errorText } from "../../api/client";
 import { createEndpoint, listVersions, publishEndpoint } from "../../api/endpoints";
 import type { Endpoint, VersionSummary } from "../../api/types";
 import { navigate } from "../../router";
+import { GateRefused } from "../gate/GateRefused";
+import { gateRefusal, type GateRefusal } from "../gate/gateWording";
 import { CopyButton } from "../../ui/CopyButton";
 import { Modal } from "../../ui/Modal";
 import { toast } from "../../ui/toasts";
@@ -33,6 +35,34 @@ function useVersions(graphId: number | null): VersionSummary[] {
   return versions;
 }
 
+/** Send the publish; a refusing eval gate is kept apart from the field problems so the dialog can explain it. */
+function usePublish(endpoint: Endpoint | null, graphId: number | null, slug: string) {
+  const [problems, setProblems] = useState<Record<string, string>>({});
+  const [refusal, setRefusal] = useState<GateRefusal | null>(null);
+  const [busy, setBusy] = useState(false);
+  const clear = useCallback((p: Record<string, string>) => { setProblems(p); setRefusal(null); }, []);
+  const send = async (version: number, overrideReason?: string) => {
+    if (graphId === null) return;
+    setBusy(true);
+    clear({});
+    try {
+      const published = endpoint ? await publishEndpoint(endpoint.slug, version, overrideReason)
+        : await createEndpoint(graphId, slug.trim(), version);
+      useEndpoint.getState().set({ endpoint: published });
+      toast.success(`/${published.slug} is live on v${published.version}.`);
+    } catch (e) {
+      const gate = gateRefusal(e);
+      if (gate) return setRefusal(gate);
+      const fields = e instanceof ApiError ? Object.fromEntries(e.problems.map((p) => [p.path, p.message])) : {};
+      setProblems(fields);
+      if (!Object.keys(fields).length) toast.error(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { problems, setProblems: clear, busy, refusal, send };
+}
+
 function PublishForm({ endpoint }: { endpoint: Endpoint | null }) {
   const graphId = useGraph((s) => s.graphId);
   const name = useGraph((s) => s.meta.name);
@@ -41,26 +71,14 @@ function PublishForm({ endpoint }: { endpoint: Endpoint | null }) {
   const versions = useVersions(graphId);
   const [slug, setSlug] = useState(() => endpoint?.slug ?? suggestSlug(name));
   const [version, setVersion] = useState<number | null>(savedVersion);
-  const [problems, setProblems] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
+  const { problems, setProblems, busy, refusal, send } = usePublish(endpoint, graphId, slug);
+  useEffect(() => setProblems({}), [version, setProblems]); // a refusal is about one version: picking another clears it
 
-  const submit = async () => {
-    if (graphId === null || version === null) return;
+  const submit = () => {
+    if (version === null) return;
     const badSlug = endpoint ? null : slugProblem(slug.trim());
     if (badSlug) return setProblems({ slug: badSlug });
-    setBusy(true);
-    setProblems({});
-    try {
-      const published = endpoint ? await publishEndpoint(endpoint.slug, version) : await createEndpoint(graphId, slug.trim(), version);
-      useEndpoint.getState().set({ endpoint: published });
-      toast.success(`/${published.slug} is live on v${published.version}.`);
-    } catch (e) {
-      const fields = e instanceof ApiError ? Object.fromEntries(e.problems.map((p) => [p.path, p.message])) : {};
-      setProblems(fields);
-      if (!Object.keys(fields).length) toast.error(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    send(version);
   };
   const isLiveVersion = endpoint?.status === "live" && endpoint.version === version;
   return (
@@ -86,6 +104,8 @@ function PublishForm({ endpoint }: { endpoint: Endpoint | null }) {
         </select>
         {problems.version && <span className="field-problem" data-testid="publish-version-problem">{problems.version}</span>}
       </label>
+      {refusal && version !== null && <GateRefused refusal={refusal} canOverride={canPublish} busy={busy}
+        action={`Publish v${version} anyway`} onOverride={(reason) => send(version, reason)} />}
       <div className="row end">
         {!canPublish && <span className="muted small">Only admins of the workspace publish.</span>}
         <button className="btn btn-primary" type="submit" disabled={busy || !canPublish || version === null || isLiveVersion}

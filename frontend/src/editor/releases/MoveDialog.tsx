@@ -1,6 +1,9 @@
 /** "Move production here": what will change for live traffic, a note, then the move. */
 import { useEffect, useState } from "react";
 import { errorText } from "../../api/client";
+import { GateRefused } from "../gate/GateRefused";
+import { gateRefusal, type GateRefusal } from "../gate/gateWording";
+import { useEndpoint } from "../publish/endpointState";
 import { Modal } from "../../ui/Modal";
 import { toast } from "../../ui/toasts";
 import { ErrorNote, ReleaseChangesView } from "./ReleaseChanges";
@@ -14,19 +17,24 @@ export function MoveDialog({ graphId, label, release, onClose, onMoved }: {
   const [error, setError] = useState<unknown>(null);
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<GateRefusal | null>(null);
+  const canOverride = useEndpoint((s) => s.canPublish);
   useEffect(() => {
     let live = true;
     previewMove(graphId, label, release).then((c) => live && setChanges(c), (e) => live && setError(e));
     return () => { live = false; };
   }, [graphId, label, release]);
-  const confirm = async () => {
+  const confirm = async (overrideReason?: string) => {
     setBusy(true);
+    setRefusal(null);
     try {
-      await moveLabel(graphId, label, release, note);
+      await moveLabel(graphId, label, release, note, overrideReason);
       toast.success(`${label} now points at release ${release}: the next call runs it.`);
       onMoved();
       onClose();
     } catch (e) {
+      const gate = gateRefusal(e);
+      if (gate) return setRefusal(gate); // said in the dialog, with the way past it for admins
       setError(e);
       toast.error(errorText(e));
     } finally {
@@ -44,9 +52,11 @@ export function MoveDialog({ graphId, label, release, onClose, onMoved }: {
       <label className="field"><span>Note (why, for the record)</span>
         <input value={note} maxLength={500} onChange={(e) => setNote(e.target.value)} data-testid="release-move-note" placeholder="e.g. v3 answers billing questions badly" />
       </label>
+      {refusal && <GateRefused refusal={refusal} canOverride={canOverride} busy={busy} action={`Move ${label} anyway`}
+        onOverride={(reason) => confirm(reason)} />}
       <div className="row end">
         <button className="btn" onClick={onClose}>Cancel</button>
-        <button className="btn btn-primary" disabled={!changes || busy} onClick={confirm} data-testid="release-move-confirm">
+        <button className="btn btn-primary" disabled={!changes || busy} onClick={() => confirm()} data-testid="release-move-confirm">
           Move {label} to release {release}
         </button>
       </div>

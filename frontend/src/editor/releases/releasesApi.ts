@@ -7,5 +7,7 @@ export const diffReleases = (graph: number, from: number, to: number) =>
   api<ReleaseChanges>("GET", `/api/graphs/${graph}/releases/diff/?from=${from}&to=${to}`);
 export const previewMove = (graph: number, label: string, release: number) =>
   api<ReleaseChanges>("GET", `/api/graphs/${graph}/labels/${label}/?release=${release}`);
-export const moveLabel = (graph: number, label: string, release: number, note: string) =>
-  api<ReleaseChanges>("PUT", `/api/graphs/${graph}/labels/${label}/`, { release, note });
+/** ``overrideReason``: an admin moving production past a refusing eval gate (audited). */
+export const moveLabel = (graph: number, label: string, release: number, note: string, overrideReason?: string) =>
+  api<ReleaseChanges>("PUT", `/api/graphs/${graph}/labels/${label}/`,
+    overrideReason ? { release, note, override_reason: overrideReason } : { release, note });
