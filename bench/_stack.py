@@ -100,19 +100,19 @@ def start_worker(env: dict[str, str], hostname: str, concurrency: int, cwd: Path
                                    heartbeat=False), env, cwd)
 
 
-def web_argv(port: int, server: str = "daphne") -> list[str]:
-    """The ASGI server's command line: Daphne, or Uvicorn with uvloop and httptools."""
+def web_argv(port: int, server: str = "uvicorn") -> list[str]:
+    """The ASGI server's command line: the project's (backend/config/web_cmd.py), or Daphne for a baseline."""
     import sys
 
-    if server == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
-                "--http", "httptools", "--no-access-log", "--log-level", "warning",
-                "backend.config.asgi:application"]
-    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"]
+    if server == "daphne":
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"]
+    from backend.config.web_cmd import web_argv as project_web_argv
+
+    return project_web_argv(host="127.0.0.1", port=port)
 
 
-def start_web(env: dict[str, str], cwd: Path = ROOT, server_kind: str = "daphne") -> tuple[Child, int]:
-    """The ASGI app (Daphne by default) on a free port; returns once it listens."""
+def start_web(env: dict[str, str], cwd: Path = ROOT, server_kind: str = "uvicorn") -> tuple[Child, int]:
+    """The ASGI app (as the project serves it, or Daphne) on a free port; returns once it listens."""
     port = free_port()
     server = Child("web server", web_argv(port, server_kind), env, cwd)
     try:
