@@ -20,6 +20,7 @@ from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
 
 from .cache import RedisCache
+from .live_deltas import deltas_wanted_check
 from .liveness import keep_alive
 from .loop import db_call
 from .models import Run
@@ -42,6 +43,8 @@ class Claimed:
     prompts: dict[str, PromptTemplate]
     subgraphs: dict[str, dict[str, Any]]
     fresh: bool = False
+    source: str = "api"
+    request_id: str = ""
     seeded: dict[str, SeededStep] = field(default_factory=dict)  # a replay from a node: steps not run again
 
 
@@ -76,7 +79,7 @@ def claim(run_id: Any) -> Claimed | None:
     Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
                    workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
-                   seeded=seeded)
+                   source=run.source, request_id=run.request_id, seeded=seeded)
 
 
 def cancel_requested(run_id: Any) -> bool:
@@ -133,7 +136,8 @@ async def _engine_then_sink(run_id: Any, claimed: Claimed) -> str | None:
     """Run the engine, then wait for every event to be stored; the failure to record if the engine broke."""
     sink = RunEventSink(run_id)
     cache: Cache = RedisCache(f"ws{claimed.workspace_id}")
-    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=WriteOnlyCache(cache) if claimed.fresh else cache,
+    gateway = LiteLLMGateway(resolve_route, stream_when=deltas_wanted_check(run_id, claimed.source, claimed.request_id))
+    ports = Ports(llm=gateway, events=sink, cache=WriteOnlyCache(cache) if claimed.fresh else cache,
                   clock=SystemClock(), is_cancelled=_cancel_check(run_id))
     failure = None
     try:
