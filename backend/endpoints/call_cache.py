@@ -70,8 +70,10 @@ async def authorize_call(header: str | None, slug: str) -> tuple[ApiKey, Endpoin
     """The key of an Authorization header and the live endpoint it may call, or ``CallRefused`` (401/403/404)."""
     raw = presented_key(header)
     prefix = prefix_of(raw)
+    version: bytes | None
     try:
-        version: bytes | None = await async_redis().get(VERSION_KEY) or _MISSING
+        raw_version = await async_redis().get(VERSION_KEY) or _MISSING
+        version = raw_version.encode() if isinstance(raw_version, str) else raw_version
     except RedisError:
         version = None
     now = time.monotonic()
