@@ -153,9 +153,5 @@ def run_for_key(key: ApiKey, run_id: Any) -> Run:
     return run
 
 
-def run_is_finished(run_id: Any) -> bool:
-    return Run.objects.filter(pk=run_id, status__in=Run.FINISHED).exists()
-
-
 def run_with_version(run_id: Any) -> Run:
     return Run.objects.select_related("graph_version").get(pk=run_id)
