@@ -356,7 +356,9 @@ def top_frames(path: Path, n: int = 14) -> list[tuple[str, float]]:
 
 
 def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Namespace,
-             fake: FakeServer) -> dict[str, Any]:
+             fake: FakeServer, step: bool = False) -> dict[str, Any]:
+    """Start one tree's stack, measure it, stop it. A ``step`` (an intermediate commit) gets chain3 at 8 and 64
+    clients only, no scale-out level and no profile."""
     log(f"{tag}: starting {server_kind} + 1 worker from {code}")
     stack = Stack(code, server_kind, 1, tag)
     try:
@@ -369,18 +371,18 @@ def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Na
         time.sleep(2)
         idle_rss = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
         levels = []
-        for shape in args.shapes:
-            for clients in args.levels:
+        for shape in (["chain3"] if step else args.shapes):
+            for clients in ([8, 64] if step else args.levels):
                 per_client = max(args.per_client, -(-args.min_requests // clients))
                 levels.append(measured_level(stack, key, shape, clients, per_client))
         scale = {}
-        if args.scale:
+        if args.scale and not step:
             scale[1] = next((r for r in levels if r["shape"] == "chain3" and r["clients"] == 64), None)
             stack.add_worker(1)
             time.sleep(4)  # the second worker connects to the broker
             asyncio.run(level(stack.url, key, "bench-chain3", 16, 2, f"{tag}-warm2"))
             scale[2] = measured_level(stack, key, "chain3", 64, max(args.per_client, -(-args.min_requests // 64)))
-        profiles = profile(stack, key, args.profile, 8) if args.profile else {}
+        profiles = profile(stack, key, args.profile, 8) if args.profile and not step else {}
         for child in stack.children():
             if not child.alive():
                 raise RuntimeError(f"{tag}: {child.name} died:\n{child.tail()}")
@@ -411,10 +413,11 @@ def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: t
            load_after: tuple[float, ...], total_s: float) -> str:
     rows = [_row(tree, r) for shape in args.shapes for clients in args.levels for tree in trees
             for r in tree["levels"] if r["shape"] == shape and r["clients"] == clients]
+    ends = [trees[0], trees[-1]] if len(trees) > 2 else trees
     ratios = []
-    if len(trees) == 2:
-        for a in trees[0]["levels"]:
-            b = next(r for r in trees[1]["levels"] if r["shape"] == a["shape"] and r["clients"] == a["clients"])
+    if len(ends) == 2:
+        for a in ends[0]["levels"]:
+            b = next(r for r in ends[1]["levels"] if r["shape"] == a["shape"] and r["clients"] == a["clients"])
             if a["samples"] and b["samples"]:
                 cpu_a = sum(a["cpu"].values()) / max(1, a["ok"])
                 cpu_b = sum(b["cpu"].values()) / max(1, b["ok"])
@@ -423,7 +426,7 @@ def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: t
                                f"{p95(b['samples']) / p95(a['samples']):.2f}×", f"{cpu_b / cpu_a:.2f}×"])
     start_rows = [[t["tag"], t["server"], f"{t['listening_s']:.1f}", f"{t['healthy_s']:.1f}",
                    f"{t['idle_rss']['web']:.0f}", f"{t['idle_rss']['worker']:.0f}",
-                   f"{sum(t['idle_rss'].values()):.0f}"] for t in trees]
+                   f"{sum(t['idle_rss'].values()):.0f}"] for t in ends]
     scale_rows = []
     for t in trees:
         for n, r in sorted(t["scale"].items()):
@@ -485,6 +488,8 @@ def main() -> None:
     parser.add_argument("--min-requests", type=int, default=40)
     parser.add_argument("--no-scale", dest="scale", action="store_false", help="skip the 2-worker level")
     parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy at 8 clients (0: none)")
+    parser.add_argument("--step", action="append", default=[], metavar="NAME=DIR[:server]",
+                        help="an intermediate checkout, measured between --before and this tree (repeatable)")
     parser.add_argument("--only-before", action="store_true", help="measure only the --before tree")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -503,6 +508,11 @@ def main() -> None:
         trees = []
         if args.before:
             trees.append(run_tree("before", args.before.resolve(), args.before_server, key, args, fake))
+        for spec in args.step:
+            name, _, where = spec.partition("=")
+            directory, _, server_kind = where.partition(":")
+            trees.append(run_tree(name, Path(directory).resolve(), server_kind or args.server, key, args, fake,
+                                  step=True))
         if not args.only_before:
             trees.append(run_tree("after", ROOT, args.server, key, args, fake))
     finally:
