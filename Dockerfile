@@ -10,5 +10,6 @@ RUN PATCHBAY_DATA_DIR=/tmp/build SECRET_KEY=build DATABASE_URL=postgres://build@
 EXPOSE 8000
 # backend/config/web_cmd.py spells the same line.
 CMD ["python", "-m", "uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", \
-     "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--log-level", "warning", \
+     "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--no-proxy-headers", \
+     "--log-level", "warning", \
      "backend.config.asgi:application"]

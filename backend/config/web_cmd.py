@@ -3,7 +3,8 @@
 Uvicorn with uvloop and httptools serves the ASGI app (HTTP through Django, websockets through Channels):
 on the published endpoint path it costs less CPU per request than Daphne on Twisted (bench/published_path.py).
 Access logging is off (the app logs what matters, with request ids), and so is the lifespan protocol, which
-Channels' router does not speak. docker-compose.yml and the Dockerfile write the same line in shell form;
+Channels' router does not speak. Proxy headers are left to Django (``PATCHBAY_BEHIND_PROXY``), as with Daphne:
+Uvicorn would otherwise rewrite the client address and scheme from X-Forwarded-* sent through 127.0.0.1. docker-compose.yml and the Dockerfile write the same line in shell form;
 keep them in step with ``web_argv``. Django-free: callers build the line before any settings are loaded.
 """
 from __future__ import annotations
@@ -16,5 +17,5 @@ ASGI_APP = "backend.config.asgi:application"
 def web_argv(*, host: str, port: int, log_level: str = "warning") -> list[str]:
     """``python -m uvicorn ...`` with this interpreter, serving the project's ASGI app on ``host:port``."""
     return [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port), "--loop", "uvloop",
-            "--http", "httptools", "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log",
+            "--http", "httptools", "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--no-proxy-headers",
             "--log-level", log_level, ASGI_APP]
