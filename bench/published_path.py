@@ -322,18 +322,53 @@ def profile(stack: Stack, key: str, seconds: int, clients: int) -> dict[str, lis
     summaries = {}
     for name, (out, recorder) in recorders.items():
         recorder.wait(timeout=seconds + 30)
-        summaries[name] = top_frames(out)
+        summaries[name] = areas(out) + [("—", 0.0)] + top_frames(out, 10)
     return summaries
 
 
-# Frames that only say "the loop is running" or "a thread is running": every sample has them.
-_PLUMBING = ("run_forever", "_run_once", "_run (asyncio/events.py", "run (threading.py", "_bootstrap",
-             "_worker (concurrent", "<module>", "run_until_complete", "run (asyncio/runners.py", "main (",
-             "run (concurrent/futures/thread.py", "_bootstrap_inner")
+# Frames that only say "a loop, a thread or a server is running": nearly every sample has them.
+_PLUMBING = ("threading.py", "asyncio/", "concurrent/futures", "asgiref/", "uvicorn/", "daphne/", "twisted/",
+             "celery/", "click/", "kombu/", "<frozen runpy>", "anyio/", "django/core/handlers/",
+             "django/utils/deprecation.py", "selectors.py", "<module>")
 
 
-def top_frames(path: Path, n: int = 14) -> list[tuple[str, float]]:
-    """Inclusive share of busy samples per function (``name (file)``), from py-spy's collapsed stacks."""
+# Where samples went, by the code they were in (a sample counts for every area on its stack).
+AREAS = {
+    "litellm + openai client (model calls)": ("litellm/", "openai/"),
+    "Django ORM + psycopg (PostgreSQL)": ("django/db/", "psycopg/"),
+    "redis-py + channels_redis (Redis)": ("redis/", "channels_redis/"),
+    "event sink (runs/sinks.py)": ("backend/runs/sinks.py",),
+    "engine (backend/engine)": ("backend/engine/",),
+    "flow views (endpoints/flow_views.py)": ("backend/endpoints/flow_views.py",),
+    "key + endpoint lookup": ("backend/endpoints/auth.py", "backend/endpoints/call_cache.py",
+                              "endpoint_for_call"),
+    "run creation (flow_call_start)": ("flow_call_start",),
+    "waiting for the run (follow / run waiter)": ("backend/runs/follow.py", "backend/runs/run_waiter.py",
+                                                  "backend/endpoints/follow.py"),
+    "HTTP protocol + Django request handling": ("uvicorn/protocols/", "daphne/http_protocol", "daphne/server",
+                                                "twisted/web/", "twisted/internet/tcp", "django/core/handlers/",
+                                                "django/http/", "django/utils/deprecation.py"),
+}
+
+
+def areas(path: Path) -> list[tuple[str, float]]:
+    counts: Counter[str] = Counter()
+    total = 0
+    if not path.exists():
+        return []
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for area, needles in AREAS.items():
+            if any(needle in stack for needle in needles):
+                counts[area] += int(count)
+    return [(area, counts[area] / total) for area in AREAS] if total else []
+
+
+def top_frames(path: Path, n: int = 16) -> list[tuple[str, float]]:
+    """Inclusive share of samples per function (``name (file)``), from py-spy's collapsed stacks."""
     inclusive: Counter[str] = Counter()
     total = 0
     if not path.exists():
@@ -346,13 +381,14 @@ def top_frames(path: Path, n: int = 14) -> list[tuple[str, float]]:
         seen = set()
         for frame in stack.split(";"):
             name = frame.split(":")[0].strip()  # "fn (path/to/file.py" without the line number
-            short = name.replace(str(ROOT) + "/", "").replace(sys.prefix, "venv")
+            short = name.replace(str(ROOT) + "/", "")
             short = short.split("site-packages/")[-1] if "site-packages/" in short else short
             if short not in seen:
                 seen.add(short)
                 inclusive[short] += int(count)
-    return [(frame + ")", count / total) for frame, count in inclusive.most_common(n * 3)
-            if not any(p in frame for p in _PLUMBING) and not frame.startswith("process_")][:n] if total else []
+    frames = [(frame + ")", count / total) for frame, count in inclusive.most_common()
+              if not any(p in frame for p in _PLUMBING)]
+    return frames[:n] if total else []
 
 
 def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Namespace,
