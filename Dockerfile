@@ -11,5 +11,5 @@ EXPOSE 8000
 # backend/config/web_cmd.py spells the same line.
 CMD ["python", "-m", "uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", \
      "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--no-proxy-headers", \
-     "--log-level", "warning", \
+     "--timeout-keep-alive", "75", "--log-level", "warning", \
      "backend.config.asgi:application"]

@@ -12,10 +12,14 @@ from __future__ import annotations
 import sys
 
 ASGI_APP = "backend.config.asgi:application"
+# An idle keep-alive connection stays open this long (Uvicorn's default, 5 s, closes connections a busy client or
+# a load balancer with a 60 s idle timeout is about to reuse: the client sees a reset). Daphne kept them open.
+KEEP_ALIVE_S = 75
 
 
 def web_argv(*, host: str, port: int, log_level: str = "warning") -> list[str]:
     """``python -m uvicorn ...`` with this interpreter, serving the project's ASGI app on ``host:port``."""
     return [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port), "--loop", "uvloop",
             "--http", "httptools", "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--no-proxy-headers",
+            "--timeout-keep-alive", str(KEEP_ALIVE_S),
             "--log-level", log_level, ASGI_APP]
