@@ -472,9 +472,13 @@ def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: t
     profile_text = ""
     for t in trees:
         for process, frames in t["profiles"].items():
-            lines = "\n".join(f"| {share * 100:.0f} % | `{frame}` |" for frame, share in frames)
-            profile_text += (f"\n**{t['tag']} — {process}** (py-spy, 200 Hz, {args.profile} s at 8 clients on "
-                             f"chain3, `--gil`: samples of the thread holding the GIL, i.e. Python CPU; inclusive share):\n\n| share | frame |\n|---|---|\n{lines}\n")
+            cut = next((i for i, (frame, _) in enumerate(frames) if frame == "—"), len(frames))
+            by_area = " · ".join(f"{area} {share * 100:.0f} %" for area, share in frames[:cut] if share >= 0.005)
+            lines = "\n".join(f"| {share * 100:.0f} % | `{frame}` |" for frame, share in frames[cut + 1:])
+            profile_text += (f"\n**{t['tag']} — {process}** (py-spy `--gil`, 200 Hz, {args.profile} s at 8 clients on "
+                             f"chain3: samples of the thread holding the GIL, i.e. Python CPU; a sample counts for "
+                             f"every area and frame on its stack). By area: {by_area}.\n\n| share | top frames "
+                             f"(plumbing left out) |\n|---|---|\n{lines}\n")
     failures = "; ".join(sorted({f for t in trees for r in t["levels"] for f in r["failures"]})[:5]) or "none"
     return f"""## Published endpoint path, before and after (`bench/published_path.py`, issue 16)
 
