@@ -8,4 +8,8 @@ COPY . .
 RUN PATCHBAY_DATA_DIR=/tmp/build SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build \
     REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput -v0 && rm -rf /tmp/build
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "backend.config.asgi:application"]
+# backend/config/web_cmd.py spells the same line.
+CMD ["python", "-m", "uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", \
+     "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--no-proxy-headers", \
+     "--timeout-keep-alive", "75", "--log-level", "warning", \
+     "backend.config.asgi:application"]

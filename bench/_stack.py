@@ -34,10 +34,10 @@ def wait_for_port(port: int, alive: Callable[[], bool], timeout: float = 60.0) -
 class Child:
     """A subprocess whose output is drained into memory (kept for error messages and bench/out/)."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT):
         self.name = name
         self.lines: list[str] = []
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         threading.Thread(target=self._tail, daemon=True).start()
 
@@ -91,21 +91,30 @@ def stack_env(database_url: str, redis_url: str, queue: str, data_dir: str) -> d
     }
 
 
-def start_worker(env: dict[str, str], hostname: str, concurrency: int) -> Child:
+def start_worker(env: dict[str, str], hostname: str, concurrency: int, cwd: Path = ROOT,
+                 name: str = "celery worker") -> Child:
     """A Celery worker as production runs it: the threads pool, one shared run loop per process."""
     from backend.runs.worker_cmd import worker_argv
 
-    return Child("celery worker", worker_argv(concurrency=concurrency, hostname=hostname, loglevel="WARNING",
-                                              heartbeat=False), env)
+    return Child(name, worker_argv(concurrency=concurrency, hostname=hostname, loglevel="WARNING",
+                                   heartbeat=False), env, cwd)
 
 
-def start_web(env: dict[str, str]) -> tuple[Child, int]:
-    """Daphne serving the ASGI app on a free port; returns once it listens."""
+def web_argv(port: int, server: str = "uvicorn") -> list[str]:
+    """The ASGI server's command line: the project's (backend/config/web_cmd.py), or Daphne for a baseline."""
     import sys
 
+    if server == "daphne":
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"]
+    from backend.config.web_cmd import web_argv as project_web_argv
+
+    return project_web_argv(host="127.0.0.1", port=port)
+
+
+def start_web(env: dict[str, str], cwd: Path = ROOT, server_kind: str = "uvicorn") -> tuple[Child, int]:
+    """The ASGI app (as the project serves it, or Daphne) on a free port; returns once it listens."""
     port = free_port()
-    server = Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                              "backend.config.asgi:application"], env)
+    server = Child("web server", web_argv(port, server_kind), env, cwd)
     try:
         wait_for_port(port, server.alive)
     except BaseException:

@@ -120,8 +120,9 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], int]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PATCHBAY_DATA_DIR": data_dir, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "backend.config.asgi:application"], cwd=ROOT, env=env,
+    from backend.config.web_cmd import web_argv
+
+    server = subprocess.Popen(web_argv(host="127.0.0.1", port=port), cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -129,9 +130,9 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], int]:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return server, port
         if server.poll() is not None:
-            raise RuntimeError("daphne exited")
+            raise RuntimeError("the web server exited")
         time.sleep(0.1)
-    raise RuntimeError("daphne did not start")
+    raise RuntimeError("the web server did not start")
 
 
 FRAME_COUNTER = """() => {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.config.web_cmd import web_argv
 from backend.runs.worker_cmd import worker_argv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,8 +169,7 @@ def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveSta
     port = free_port()
     server_log: list[str] = []
     server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.config.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        web_argv(host="127.0.0.1", port=port), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _Tail(server.stdout, server_log).start()
     try:
         start_worker()

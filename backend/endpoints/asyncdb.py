@@ -2,8 +2,8 @@
 
 A bounded pool keeps database connections bounded however many callers are
 waiting on runs, and its threads are long-lived, so their connections are
-reused (``CONN_MAX_AGE``); ``close_old_connections`` before each call does
-what Django's request cycle would do for a broken or expired one.
+reused (``CONN_MAX_AGE``); ``refresh_connections`` before each call does
+what Django's request cycle would do for a broken or expired one (config/db_refresh.py).
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+
+from backend.config.db_refresh import refresh_connections
 
 POOL_SIZE = 12
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="patchbay-endpoints-db")
@@ -20,7 +21,7 @@ _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="patchbay-e
 
 def _fresh(fn: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
+        refresh_connections()
         return fn(*args, **kwargs)
 
     return call

@@ -1,8 +1,10 @@
 """``Authorization: Bearer pbk_...``: who is calling a published flow.
 
-One function decides (``authenticate_api_key``); the async flow views call it
-directly and DRF views use it through ``ApiKeyAuthentication``. Revocation is
-read from the database on every call, so it takes effect at once.
+One function decides (``authenticate_api_key``, its rule in ``check_key``); the
+async flow views reach it through call_cache.py and DRF views use it through
+``ApiKeyAuthentication``. Revocation takes effect at the next call: the
+database is read on every call here, and call_cache.py's cached rows are
+dropped as soon as a key changes.
 """
 from __future__ import annotations
 
@@ -32,23 +34,41 @@ def bearer_token(header: str | None) -> str | None:
 
 def authenticate_api_key(header: str | None) -> ApiKey:
     """The active key named by an Authorization header, or ``CallRefused`` (401)."""
+    raw = presented_key(header)
+    key = check_key(raw, key_by_prefix(prefix_of(raw)))
+    touch(key)
+    return key
+
+
+def presented_key(header: str | None) -> str:
+    """The key string of an Authorization header, or ``CallRefused`` (401) when there is none."""
     raw = bearer_token(header)
     if raw is None:
         raise unauthorized("not_authenticated", f"No API key. {HOW_TO}")
-    prefix = prefix_of(raw)
-    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first() if prefix else None
+    return raw
+
+
+def key_by_prefix(prefix: str | None) -> ApiKey | None:
+    return ApiKey.objects.select_related("workspace").filter(prefix=prefix).first() if prefix else None
+
+
+def check_key(raw: str, key: ApiKey | None) -> ApiKey:
+    """``key`` if ``raw`` is its whole string and it is not revoked; otherwise ``CallRefused`` (401). No I/O."""
     if key is None or not matches(raw, key.secret_hash):
         raise unauthorized("authentication_failed", "This API key is not valid.")
     if key.revoked_at is not None:
         raise unauthorized("authentication_failed",
                            f"This API key ({key.prefix}) was revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC.")
-    touch(key)
     return key
+
+
+def needs_touch(key: ApiKey) -> bool:
+    return key.last_used_at is None or key.last_used_at < timezone.now() - LAST_USED_RESOLUTION
 
 
 def touch(key: ApiKey) -> None:
     now = timezone.now()
-    if key.last_used_at is not None and key.last_used_at >= now - LAST_USED_RESOLUTION:
+    if not needs_touch(key):
         return  # fresh enough: no write at all on a busy key's hot path
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     if ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now):

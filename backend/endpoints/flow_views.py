@@ -22,16 +22,18 @@ from redis.exceptions import RedisError
 
 from backend.config.errors import InvalidRequest
 from backend.config.params import MAX_INT, parse_int, whole_number
+from backend.runs.live_deltas import want_request_deltas
 
 from . import ratelimit
 from .asyncdb import db
 from .auth import authenticate_api_key
+from .call_cache import authorize_call
 from .calls import header_id, new_request_id, parse_call, too_large
 from .errors import CallRefused, error_response
 from .follow import HEARTBEAT, follow_events, wait_finished
-from .models import ApiKey, Endpoint
+from .models import ApiKey
 from .results import run_accepted, run_result
-from .selectors import endpoint_for_call, run_for_key, run_with_version
+from .selectors import run_for_key, run_with_version
 from .services import flow_call_start
 
 STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run does
@@ -51,11 +53,6 @@ def tagged(response: HttpResponseBase, request_id: str | None,
 def only(request: HttpRequest, method: str) -> None:
     if request.method != method:
         raise CallRefused(405, "method_not_allowed", f"Use {method} here.", headers={"Allow": method})
-
-
-def _authorize(header: str | None, slug: str) -> tuple[ApiKey, Endpoint]:
-    key = authenticate_api_key(header)
-    return key, endpoint_for_call(key, slug)
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -134,11 +131,13 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
         only(request, "POST")
-        key, endpoint = await db(_authorize)(request.headers.get("Authorization"), slug)
+        key, endpoint = await authorize_call(request.headers.get("Authorization"), slug)
         call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
                           max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
         idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
         limit = await rate_limit(key)
+        if call.mode == "stream":
+            await want_request_deltas(request_id)  # before the run exists: its first model call streams
         started = await db(flow_call_start)(key=key, endpoint=endpoint, call=call, request_id=request_id,
                                             idempotency_key=idempotency_key)
     except CallRefused as refused:

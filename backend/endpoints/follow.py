@@ -1,19 +1,19 @@
 """Follow a run from an async view: wait for its end (sync calls) or read its events (SSE).
 
-Both are the one run follower (backend/runs/follow.py) on the endpoints'
-database pool; this module only says what each caller needs from it.
+Events come from the one run follower (backend/runs/follow.py), ends from the
+process's run waiter (backend/runs/run_waiter.py), both on the endpoints'
+database pool; this module only says what each caller needs from them.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from backend.runs.follow import HEARTBEAT, follow_run
+from backend.runs.run_waiter import run_waiter
 
 from .asyncdb import db
-from .selectors import run_is_finished
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,11 @@ async def wait_finished(run_id: Any, timeout_s: float) -> bool:
     """True once the run has finished or stopped to wait for a decision; False if it is still going after ``timeout_s`` *or* waiting failed.
 
     Never raises for a failure while waiting (channel layer, database): the caller answers 202 with the
-    run's status URL, and the run goes on regardless.
+    run's status URL, and the run goes on regardless. The process's one run waiter (runs/run_waiter.py)
+    does the waiting: no channel and no once-a-second database check per caller.
     """
     try:
-        async with contextlib.aclosing(follow_run(run_id, db=db, max_s=timeout_s, heartbeat_s=timeout_s + 1,
-                                                  deltas=False)) as events:
-            async for event in events:
-                if event.get("type") in ("run.completed", "run.waiting"):  # waiting: a person decides, not us
-                    return True
-        # Ended without the last event: the deadline, or the run ended and its events were pruned.
-        return bool(await db(run_is_finished)(run_id))
+        return await run_waiter(db).wait(run_id, timeout_s)
     except Exception:
         log.exception("waiting on run %s failed; answering with its status URL", run_id)
         return False

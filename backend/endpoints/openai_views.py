@@ -21,6 +21,7 @@ from backend.config import jsonbody
 from backend.config.errors import InvalidRequest
 from backend.config.sizes import input_size
 from backend.config.unavailable import note_outage
+from backend.runs.live_deltas import want_request_deltas
 
 from .asyncdb import db
 from .auth import authenticate_api_key
@@ -73,6 +74,8 @@ async def _start(request: HttpRequest, request_id: str, parse: Callable[[Any], C
     limit = await rate_limit(key)
     call = Call(input=flow_in, mode="stream" if conversation.stream else "sync", budget=None, callback_url=None,
                 timeout_s=None, request_hash=conversation.request_hash)
+    if conversation.stream:
+        await want_request_deltas(request_id)  # before the run exists: its first model call streams
     started = await db(flow_call_start)(key=key, endpoint=target.endpoint, call=call, request_id=request_id,
                                         idempotency_key=idempotency_key, source="openai", version=target.version)
     headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(started.run.pk)}

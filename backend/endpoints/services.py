@@ -23,6 +23,7 @@ from backend.runs.models import Run
 from backend.runs.services import QueueUnavailable, run_create
 from backend.runs.spend import SpendCapReached
 
+from . import call_cache
 from .callbacks import CallbackRefused, check_callback_url
 from .calls import Call
 from .errors import CallRefused
@@ -201,6 +202,7 @@ def api_key_update(*, user: Any, key: ApiKey, **changes: Any) -> ApiKey:
         check_scopes(key.workspace, changes["scopes"])
     before = audited.api_key_state(ApiKey.objects.select_for_update().get(pk=key.pk))
     ApiKey.objects.filter(pk=key.pk).update(**changes)
+    transaction.on_commit(call_cache.bump)  # .update() sends no signal: flow calls must see the change now
     changed = ApiKey.objects.get(pk=key.pk)
     audit_if_changed(actor=user, workspace=key.workspace, action="api_key.updated", target=audited.api_key_target(
         changed), before=before, after=audited.api_key_state(changed))
@@ -212,6 +214,7 @@ def api_key_revoke(*, user: Any, key: ApiKey) -> None:
     """Revoke at once: the next call with this key gets 401. Its runs and usage are kept."""
     require(user, key.workspace, Action.API_KEY_MANAGE)
     if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=user):
+        transaction.on_commit(call_cache.bump)  # .update() sends no signal: the next call must be refused
         revoked = ApiKey.objects.get(pk=key.pk)
         audit_record(actor=user, workspace=key.workspace, action="api_key.revoked",
                      target=audited.api_key_target(revoked),

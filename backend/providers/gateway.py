@@ -77,9 +77,13 @@ def litellm_module() -> Any:
 
 
 class LiteLLMGateway:
-    def __init__(self, resolve: Resolver, breaker: RedisBreaker | None = None):
+    def __init__(self, resolve: Resolver, breaker: RedisBreaker | None = None,
+                 stream_when: Callable[[], Awaitable[bool]] | None = None):
         self._resolve = resolve
         self._breaker = breaker or shared_breaker()
+        # Asked before a streamed call: is anyone reading the deltas live (runs/live_deltas.py)? If not, the
+        # answer is asked for whole, at a third of the CPU. None: always stream what the step asks to stream.
+        self._stream_when = stream_when
         # The route found for a request's estimate is reused for its call: one registry read per call.
         self._estimated: dict[int, ModelRoute] = {}
 
@@ -204,7 +208,7 @@ class LiteLLMGateway:
                 "json_schema": {"name": "output", "schema": request.response_schema},
             }
         started = time.monotonic()
-        if request.stream:
+        if request.stream and (self._stream_when is None or await self._stream_when()):
             answer = await self._stream(litellm, kwargs, on_delta)
         else:
             answer = await self._plain(litellm, kwargs)

@@ -20,6 +20,8 @@ from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
 
 from .cache import RedisCache
+from .callers import request_id_of
+from .live_deltas import CALLED_SOURCES, deltas_wanted_check
 from .liveness import keep_alive
 from .loop import db_call
 from .models import Run
@@ -43,6 +45,8 @@ class Claimed:
     prompts: dict[str, PromptTemplate]
     subgraphs: dict[str, dict[str, Any]]
     fresh: bool = False
+    source: str = "api"
+    request_id: str = ""
     seeded: dict[str, SeededStep] = field(default_factory=dict)  # a replay from a node: steps not run again
     resume: Resume | None = None  # a run woken by a decision: where it stood when it stopped to wait
 
@@ -81,7 +85,9 @@ def claim(run_id: Any) -> Claimed | None:
         Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
                    workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
-                   seeded=seeded, resume=resume)
+                   source=run.source, seeded=seeded, resume=resume,
+                   # the caller's request id (kept by its own record, runs/callers.py) marks a stream-mode call
+                   request_id=request_id_of(run) if run.source in CALLED_SOURCES else "")
 
 
 def cancel_requested(run_id: Any) -> bool:
@@ -138,7 +144,8 @@ async def _engine_then_sink(run_id: Any, claimed: Claimed) -> str | None:
     """Run the engine, then wait for every event to be stored; the failure to record if the engine broke."""
     sink = RunEventSink(run_id)
     cache: Cache = RedisCache(f"ws{claimed.workspace_id}")
-    ports = Ports(llm=LiteLLMGateway(resolve_route), events=sink, cache=WriteOnlyCache(cache) if claimed.fresh else cache,
+    gateway = LiteLLMGateway(resolve_route, stream_when=deltas_wanted_check(run_id, claimed.source, claimed.request_id))
+    ports = Ports(llm=gateway, events=sink, cache=WriteOnlyCache(cache) if claimed.fresh else cache,
                   clock=SystemClock(), is_cancelled=_cancel_check(run_id))
     failure = None
     try:

@@ -36,6 +36,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from .live_deltas import want_run_deltas
 from .models import Run
 from .selectors import events_after
 from .sinks import run_group
@@ -122,6 +123,7 @@ async def follow_run(run_id: Any, after: int = 0, *, db: DbRunner, max_s: float 
     last = after
     rejoin_at = 0.0
     read_due = True  # a database read is needed now (start, a hole, a rejoin)
+    marked = False  # whether this follower told the worker it reads deltas
     checked = said = time.monotonic()
     try:
         while True:
@@ -132,6 +134,9 @@ async def follow_run(run_id: Any, after: int = 0, *, db: DbRunner, max_s: float 
                 try:
                     await subscription.join()
                     read_due = True  # what was stored while not subscribed
+                    if deltas and not marked:
+                        marked = True
+                        await want_run_deltas(run_id)  # the worker streams this run's answers from now on
                 except Exception as error:
                     log.warning("run %s: channel layer unavailable (%s); following from the database", run_id, error)
                     rejoin_at = now + RESUBSCRIBE_S

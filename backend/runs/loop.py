@@ -23,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import InterfaceError, OperationalError, connection
+
+from backend.config.db_refresh import refresh_connections
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -64,7 +66,7 @@ def recovering(fn: Callable[P, T]) -> Callable[P, T]:
     """Wrap a sync ORM call so it survives a connection the database dropped.
 
     Before the call, drop this thread's connection if it is broken or past
-    CONN_MAX_AGE (what Django's request cycle does for views). If the call
+    CONN_MAX_AGE (what Django's request cycle does for views; config/db_refresh.py). If the call
     still fails on a dead connection, reconnect and try once more: the calls
     wrapped here are single transactions, so a retry repeats nothing that was
     committed. A database that stays down raises; callers decide what then.
@@ -72,7 +74,7 @@ def recovering(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
-        close_old_connections()
+        refresh_connections()
         try:
             return fn(*args, **kwargs)
         except (OperationalError, InterfaceError) as exc:

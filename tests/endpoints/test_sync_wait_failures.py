@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.endpoints import flow_views
 from backend.endpoints import follow as endpoint_follow
+from backend.runs.run_waiter import RunWaiter
 
 
 def absolute(path: str) -> str:
@@ -20,11 +21,17 @@ def accepted_run() -> Any:
 
 
 def test_a_channel_layer_or_database_failure_while_waiting_ends_the_wait_without_raising(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    async def broken_follower(*args: Any, **kwargs: Any) -> Any:
-        raise ConnectionError("Redis went away")
-        yield  # pragma: no cover (an async generator)
+    class BrokenLayer:
+        async def new_channel(self) -> str:
+            raise ConnectionError("Redis went away")
 
-    monkeypatch.setattr(endpoint_follow, "follow_run", broken_follower)
+    def unreachable(fn: Any) -> Any:
+        async def call(*args: Any) -> Any:
+            raise OSError("the database is restarting")
+
+        return call
+
+    monkeypatch.setattr(endpoint_follow, "run_waiter", lambda db: RunWaiter(unreachable, BrokenLayer()))
     assert asyncio.run(endpoint_follow.wait_finished("any", 5)) is False
 
 

@@ -8,12 +8,12 @@ ever signalled.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
+from backend.config.web_cmd import web_argv
 from backend.runs.worker_cmd import worker_argv
 from bench._stack import Child, wait_for_port
 
@@ -45,8 +45,7 @@ class FaultStack:
 
     def web(self) -> str:
         port = free_port()
-        child = Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                 "backend.config.asgi:application"], self.env())
+        child = Child("web server", web_argv(host="127.0.0.1", port=port), self.env())
         self.children.append(child)
         wait_for_port(port, child.alive)
         return f"http://127.0.0.1:{port}"

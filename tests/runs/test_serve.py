@@ -80,8 +80,8 @@ def test_make_run_on_a_fresh_data_dir_then_a_killed_worker_then_a_second_start(t
         password = re.search(r"password:\s+(\S+)", tail).group(1)  # type: ignore[union-attr]
         assert "Traceback" not in output
         children = psutil.Process(first.process.pid).children()
-        kinds = sorted(next(k for k in ("worker", "beat", "daphne") if k in c.cmdline()) for c in children)
-        assert kinds == ["beat", "daphne", "worker"]
+        kinds = sorted(next(k for k in ("worker", "beat", "uvicorn") if k in c.cmdline()) for c in children)
+        assert kinds == ["beat", "uvicorn", "worker"]
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             assert client.get("/").status_code == 200

@@ -69,7 +69,7 @@ class ScriptedModel:
 @pytest.fixture
 def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     scripted = ScriptedModel()
-    monkeypatch.setattr(execution, "LiteLLMGateway", lambda resolve: scripted)
+    monkeypatch.setattr(execution, "LiteLLMGateway", lambda resolve, **_: scripted)
     return scripted
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -27,6 +26,7 @@ from backend.config.embedded import (
     start_postgres,
     start_redis,
 )
+from backend.config.web_cmd import web_argv
 from backend.graphs.management.commands.ensure_first_user import (
     create_first_user,
     credentials_box,
@@ -69,15 +69,13 @@ def wait_until_ready(host: str, port: int) -> bool:
 
 
 def children(host: str, port: int) -> list[Child]:
-    python = sys.executable
     return [
         # One process holds PATCHBAY_WORKER_CONCURRENCY runs at once; quiet: no banners over the credentials.
         Child("worker", worker_argv(concurrency=settings.PATCHBAY_WORKER_CONCURRENCY, loglevel="WARNING",
                                     quiet=True)),
         # Periodic tasks (settings.CELERY_BEAT_SCHEDULE); its state file is CELERY_BEAT_SCHEDULE_FILENAME.
         Child("beat", [*celery_argv(quiet=True), "beat", "--loglevel", "WARNING"]),
-        Child("web server", [python, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port),
-                             "backend.config.asgi:application"]),
+        Child("web server", web_argv(host=host, port=port)),
     ]
 
 

@@ -1,0 +1,569 @@
+"""The published endpoint path, before and after, in one session: runs/s, latency, overhead and CPU per run by process.
+
+What a caller's software does (issue 16): ``POST /api/v1/flows/<slug>/run`` in sync mode, keep-alive HTTP,
+``Authorization: Bearer <key>``, a distinct input per call (nothing from the cache). Two flows on a 100 ms
+``bench/fake_openai.py`` model through litellm: ``chain3`` (input → 3 llm steps in a row → output, 300 ms of model
+time on the critical path) and ``fanout3`` (input → a parallel node of 3 branches → output, 100 ms). For each
+code tree and each flow, at 1, 8 and 64 concurrent clients: runs/s, p50/p95, errors, overhead per run at 1 client
+(client wall − model time on the critical path), and CPU milliseconds per run of the web server, the Celery
+worker(s), the PostgreSQL backends of the bench database and the Redis server (psutil over their pids). Also start
+→ healthy (port open and a first sync call answered), idle RSS of web + worker, runs/s of chain3 at 64 clients
+with 1 and 2 worker processes, and optionally a py-spy profile of web and worker at 8 clients.
+
+    .venv/bin/python bench/published_path.py --before /tmp/pb-before [--profile] [--no-write]
+
+``--before DIR`` is another checkout of the project (e.g. ``git archive <commit> | tar -x -C DIR``) whose
+``backend/`` is served first, on the same database and Redis, in the same session; the current tree is served
+after it. Without it, only the current tree is measured. The section written to bench/results.md shows both.
+Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (BENCH_DATABASE_URL / BENCH_REDIS_URL).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._common import machine, median, p95, table, today, write_section  # noqa: E402
+from bench._stack import Child, ensure_database, stack_env, start_web, start_worker  # noqa: E402
+from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
+
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_published_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+WORKER_CONCURRENCY = 64
+LATENCY_MS = 100.0
+CRITICAL_MS = {"chain3": 3 * LATENCY_MS, "fanout3": LATENCY_MS}  # model time on each flow's critical path
+OUT = ROOT / "bench" / "out"
+
+
+def log(message: str) -> None:
+    print(f"[published_path {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- flows and fixtures
+
+
+def _llm(prompt: str) -> dict[str, Any]:
+    return {"model": "bench100", "prompt": prompt, "params": {"temperature": 0.7}}
+
+
+def flow_spec(shape: str) -> dict[str, Any]:
+    inputs = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+    if shape == "chain3":
+        nodes: list[dict[str, Any]] = [{"id": "in", "type": "input"}]
+        for i in (1, 2, 3):
+            reads = "input.text" if i == 1 else f"nodes.s{i - 1}.output"
+            nodes.append({"id": f"s{i}", "type": "llm", "config": _llm(f"Step {i}: improve {{{{ {reads} }}}}")})
+        nodes.append({"id": "out", "type": "output", "config": {"value": "{{ nodes.s3.output }}"}})
+        ids = ["in", "s1", "s2", "s3", "out"]
+        edges = [{"from": a, "to": b} for a, b in zip(ids, ids[1:])]
+    else:
+        branches = [{"name": f"b{i}", "step": _llm(f"Part {i}: {{{{ input.text }}}}")} for i in (1, 2, 3)]
+        nodes = [{"id": "in", "type": "input"}, {"id": "fan", "type": "parallel", "config": {"branches": branches}},
+                 {"id": "out", "type": "output", "config": {"value": "{{ nodes.fan.output }}"}}]
+        edges = [{"from": "in", "to": "fan"}, {"from": "fan", "to": "out"}]
+    return {"schema": "patchbay.graph/v1", "name": f"bench {shape}", "inputs": inputs, "nodes": nodes,
+            "edges": edges}
+
+
+def setup_fixtures(model_url: str) -> str:
+    """A user, the model alias, one published endpoint per flow, a key without a rate limit; returns the key."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+
+    from backend.endpoints.models import ApiKey, Endpoint
+    from backend.endpoints.services import api_key_create, endpoint_create
+    from backend.graphs.models import Graph
+    from backend.graphs.services import graph_create, workspace_for_user
+    from backend.providers.models import ModelAlias
+    from backend.runs.models import Run
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-published")
+    workspace = workspace_for_user(user)
+    Run.objects.filter(workspace=workspace).delete()
+    Endpoint.objects.filter(workspace=workspace).delete()
+    Graph.objects.filter(workspace=workspace).delete()
+    ApiKey.objects.filter(workspace=workspace).delete()
+    ModelAlias.objects.update_or_create(alias="bench100", defaults={
+        "model": "openai/gpt-4o-mini", "api_base": model_url, "api_key_env": "PATH", "enabled": True,
+        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
+    for shape in CRITICAL_MS:
+        graph = graph_create(workspace=workspace, user=user, spec=flow_spec(shape), message="bench")
+        endpoint_create(user=user, graph=graph, slug=f"bench-{shape}")
+    _, key = api_key_create(user=user, workspace=workspace, name="bench", rate_limit_per_minute=None)
+    connections.close_all()
+    return key
+
+
+# --------------------------------------------------------------------------- CPU by process
+
+
+def _database_name() -> str:
+    return urlparse(DATABASE_URL).path.lstrip("/")
+
+
+class ProcessCpu:
+    """CPU seconds of named process groups between ``start`` and ``stop``, sampled every 0.2 s.
+
+    PostgreSQL backends come and go (connections are opened as pools grow), so the groups are found again at
+    each sample; a backend that ends between two samples loses at most 0.2 s of its CPU.
+    """
+
+    def __init__(self, fixed: dict[str, list[int]]):
+        self.fixed = fixed
+        self._first: dict[tuple[str, int], float] = {}
+        self._last: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _members(self) -> list[tuple[str, Any]]:
+        import psutil
+
+        found = []
+        for group, pids in self.fixed.items():
+            for pid in pids:
+                try:
+                    found.append((group, psutil.Process(pid)))
+                except psutil.NoSuchProcess:
+                    pass
+        database = f" {_database_name()} "
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            try:
+                cmd = " ".join(proc.info["cmdline"] or [])
+                if proc.info["name"] == "postgres" and cmd.startswith("postgres: ") and database in cmd + " ":
+                    found.append(("PostgreSQL", proc))
+                elif (proc.info["name"] or "").startswith("redis-server") and ":6379" in cmd:
+                    found.append(("Redis", proc))
+            except Exception:
+                continue
+        return found
+
+    def _sample(self) -> None:
+        for group, proc in self._members():
+            try:
+                times = proc.cpu_times()
+            except Exception:
+                continue
+            used = times.user + times.system
+            key = (group, proc.pid)
+            self._first.setdefault(key, used if self._thread is None else 0.0)
+            self._last[key] = used
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def start(self) -> None:
+        self._sample()  # processes alive now count from now; later ones from their start
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+        self._sample()
+        used: dict[str, float] = Counter()
+        for key, last in self._last.items():
+            used[key[0]] += last - self._first[key]
+        return dict(used)
+
+
+def rss_mib(pid: int) -> float:
+    import psutil
+
+    proc = psutil.Process(pid)
+    return (proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))) / 2**20
+
+
+# --------------------------------------------------------------------------- load
+
+
+async def level(http_url: str, key: str, slug: str, clients: int, per_client: int, tag: str) -> dict[str, Any]:
+    """``clients`` keep-alive clients, each making ``per_client`` sync calls back to back."""
+    import httpx
+
+    samples: list[float] = []
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
+    async with httpx.AsyncClient(base_url=http_url, headers={"Authorization": f"Bearer {key}"}, timeout=60,
+                                 limits=limits) as client:
+
+        async def one_client(index: int) -> None:
+            for n in range(per_client):
+                started = time.perf_counter()
+                try:
+                    response = await client.post(f"/api/v1/flows/{slug}/run",
+                                                 json={"input": {"text": f"{tag} {index} {n} {time.time()}"}})
+                except httpx.HTTPError as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                elapsed = time.perf_counter() - started
+                body = response.json() if response.headers.get("content-type", "").startswith(
+                    "application/json") else {}
+                if response.status_code != 200 or body.get("status") != "succeeded":
+                    failures.append(f"{response.status_code} {body.get('status')} {body.get('error')}")
+                    continue
+                samples.append(elapsed)
+
+        wall_started = time.perf_counter()
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        wall = time.perf_counter() - wall_started
+    return {"clients": clients, "requests": clients * per_client, "ok": len(samples), "failures": failures,
+            "wall": wall, "samples": samples}
+
+
+class Stack:
+    """Web server + worker(s) of one code tree, on the bench database and Redis."""
+
+    def __init__(self, code: Path, server_kind: str, workers: int, tag: str):
+        self.code, self.server_kind, self.tag = code, server_kind, tag
+        self.data_dir = tempfile.mkdtemp(prefix="patchbay-bench-published-")
+        self.queue = f"patchbay-bench-published-{os.getpid()}-{tag}"
+        env = stack_env(DATABASE_URL, REDIS_URL, self.queue, self.data_dir)
+        env["PYTHONPATH"] = str(code)
+        self.env = env
+        self.workers: list[Child] = []
+        self.started = time.perf_counter()
+        for i in range(workers):
+            self.add_worker(i)
+        self.web, self.port = start_web(env, code, server_kind)
+        self.listening_s = time.perf_counter() - self.started
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def add_worker(self, index: int) -> None:
+        hostname = f"bench-published-{os.getpid()}-{self.tag}-{index}@{socket.gethostname()}"
+        self.workers.append(start_worker(self.env, hostname, WORKER_CONCURRENCY, self.code,
+                                         name=f"worker {index}"))
+
+    def children(self) -> list[Child]:
+        return [*self.workers, self.web]
+
+    def cpu(self) -> ProcessCpu:
+        return ProcessCpu({"web": [self.web.process.pid], "worker": [w.process.pid for w in self.workers]})
+
+    def stop(self) -> None:
+        for child in reversed(self.children()):
+            child.stop()
+        OUT.mkdir(exist_ok=True)
+        for child in self.children():
+            (OUT / f"published_path-{self.tag}-{child.name.replace(' ', '-')}.log").write_text(
+                "\n".join(child.lines) + "\n")
+        try:
+            import redis
+
+            redis.Redis.from_url(REDIS_URL).delete(self.queue, f"_kombu.binding.{self.queue}")
+        except Exception as exc:
+            log(f"could not delete the bench queue: {exc}")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def counters() -> tuple[int, int]:
+    """Committed transactions of the bench database, and commands Redis processed (all its users)."""
+    import redis
+
+    found = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-tAc",
+                            f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{_database_name()}'"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    commands = redis.Redis.from_url(REDIS_URL).info("stats")["total_commands_processed"]
+    return int(found or 0), int(commands)
+
+
+def measured_level(stack: Stack, key: str, shape: str, clients: int, per_client: int) -> dict[str, Any]:
+    meter = stack.cpu()
+    before = counters()
+    meter.start()
+    result = asyncio.run(level(stack.url, key, f"bench-{shape}", clients, per_client, f"{stack.tag}-{shape}"))
+    result["cpu"] = meter.stop()
+    time.sleep(0.7)  # pg_stat_database is flushed by backends at most every 500 ms
+    after = counters()
+    result["xacts"], result["redis_commands"] = after[0] - before[0], after[1] - before[1]
+    result["shape"] = shape
+    s = result["samples"]
+    log(f"  {stack.tag} {shape} × {clients}: {result['ok']}/{result['requests']} ok, "
+        f"{result['ok'] / result['wall']:.1f} runs/s, p50 {median(s) * 1000:.0f} ms, p95 {p95(s) * 1000:.0f} ms"
+        if s else f"  {stack.tag} {shape} × {clients}: no successful call ({result['failures'][:2]})")
+    return result
+
+
+def profile(stack: Stack, key: str, seconds: int, clients: int) -> dict[str, list[tuple[str, float]]]:
+    """py-spy on web and worker while ``clients`` clients call chain3; top frames by share of busy samples."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    OUT.mkdir(exist_ok=True)
+    targets = {"web": stack.web.process.pid, "worker": stack.workers[0].process.pid}
+    recorders = {}
+    for name, pid in targets.items():
+        out = OUT / f"profile-{stack.tag}-{name}.txt"
+        recorders[name] = (out, subprocess.Popen([py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200",
+                                                  "-f", "raw", "-o", str(out), "--nonblocking", "--gil"],
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    per_client = max(4, int(seconds * 30 / clients))
+    stop_at = time.monotonic() + seconds
+    while time.monotonic() < stop_at:
+        asyncio.run(level(stack.url, key, "bench-chain3", clients, per_client, f"{stack.tag}-profile"))
+    summaries = {}
+    for name, (out, recorder) in recorders.items():
+        recorder.wait(timeout=seconds + 30)
+        summaries[name] = areas(out) + [("—", 0.0)] + top_frames(out, 10)
+    return summaries
+
+
+# Frames that only say "a loop, a thread or a server is running": nearly every sample has them.
+_PLUMBING = ("threading.py", "asyncio/", "concurrent/futures", "asgiref/", "uvicorn/", "daphne/", "twisted/",
+             "celery/", "click/", "kombu/", "<frozen runpy>", "anyio/", "django/core/handlers/",
+             "django/utils/deprecation.py", "selectors.py", "<module>")
+
+
+# Where samples went, by the code they were in (a sample counts for every area on its stack).
+AREAS = {
+    "litellm + openai client (model calls)": ("litellm/", "openai/"),
+    "Django ORM + psycopg (PostgreSQL)": ("django/db/", "psycopg/"),
+    "redis-py + channels_redis (Redis)": ("redis/", "channels_redis/"),
+    "event sink (runs/sinks.py)": ("backend/runs/sinks.py",),
+    "engine (backend/engine)": ("backend/engine/",),
+    "flow views (endpoints/flow_views.py)": ("backend/endpoints/flow_views.py",),
+    "key + endpoint lookup": ("backend/endpoints/auth.py", "backend/endpoints/call_cache.py",
+                              "endpoint_for_call"),
+    "run creation (flow_call_start)": ("flow_call_start",),
+    "waiting for the run (follow / run waiter)": ("backend/runs/follow.py", "backend/runs/run_waiter.py",
+                                                  "backend/endpoints/follow.py"),
+    "HTTP protocol + Django request handling": ("uvicorn/protocols/", "daphne/http_protocol", "daphne/server",
+                                                "twisted/web/", "twisted/internet/tcp", "django/core/handlers/",
+                                                "django/http/", "django/utils/deprecation.py"),
+}
+
+
+def areas(path: Path) -> list[tuple[str, float]]:
+    counts: Counter[str] = Counter()
+    total = 0
+    if not path.exists():
+        return []
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        for area, needles in AREAS.items():
+            if any(needle in stack for needle in needles):
+                counts[area] += int(count)
+    return [(area, counts[area] / total) for area in AREAS] if total else []
+
+
+def top_frames(path: Path, n: int = 16) -> list[tuple[str, float]]:
+    """Inclusive share of samples per function (``name (file)``), from py-spy's collapsed stacks."""
+    inclusive: Counter[str] = Counter()
+    total = 0
+    if not path.exists():
+        return []
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(":")[0].strip()  # "fn (path/to/file.py" without the line number
+            short = name.replace(str(ROOT) + "/", "")
+            short = short.split("site-packages/")[-1] if "site-packages/" in short else short
+            if short not in seen:
+                seen.add(short)
+                inclusive[short] += int(count)
+    frames = [(frame + ")", count / total) for frame, count in inclusive.most_common()
+              if not any(p in frame for p in _PLUMBING)]
+    return frames[:n] if total else []
+
+
+def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Namespace,
+             fake: FakeServer, step: bool = False) -> dict[str, Any]:
+    """Start one tree's stack, measure it, stop it. A ``step`` (an intermediate commit) gets chain3 at 8 and 64
+    clients only, no scale-out level and no profile."""
+    log(f"{tag}: starting {server_kind} + 1 worker from {code}")
+    stack = Stack(code, server_kind, 1, tag)
+    try:
+        first = asyncio.run(level(stack.url, key, "bench-chain3", 1, 1, f"{tag}-first"))
+        healthy_s = time.perf_counter() - stack.started
+        if first["failures"]:
+            raise RuntimeError(f"{tag}: the first call failed: {first['failures']}")
+        for shape in CRITICAL_MS:  # warm both flows and every pool
+            asyncio.run(level(stack.url, key, f"bench-{shape}", 8, 3, f"{tag}-warm"))
+        time.sleep(2)
+        idle_rss = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
+        levels = []
+        for shape in (["chain3"] if step else args.shapes):
+            for clients in ([8, 64] if step else args.levels):
+                per_client = max(args.per_client, -(-args.min_requests // clients))
+                levels.append(measured_level(stack, key, shape, clients, per_client))
+        scale = {}
+        if args.scale and not step:
+            scale[1] = next((r for r in levels if r["shape"] == "chain3" and r["clients"] == 64), None)
+            stack.add_worker(1)
+            time.sleep(4)  # the second worker connects to the broker
+            asyncio.run(level(stack.url, key, "bench-chain3", 16, 2, f"{tag}-warm2"))
+            scale[2] = measured_level(stack, key, "chain3", 64, max(args.per_client, -(-args.min_requests // 64)))
+        profiles = profile(stack, key, args.profile, 8) if args.profile and not step else {}
+        for child in stack.children():
+            if not child.alive():
+                raise RuntimeError(f"{tag}: {child.name} died:\n{child.tail()}")
+        return {"tag": tag, "server": server_kind, "listening_s": stack.listening_s, "healthy_s": healthy_s,
+                "idle_rss": idle_rss, "levels": levels, "scale": scale, "profiles": profiles}
+    except BaseException:
+        for child in stack.children():
+            print(f"--- last output of {child.name} ---\n{child.tail()}", file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _row(tree: dict[str, Any], r: dict[str, Any]) -> list[Any]:
+    s, ok = r["samples"], max(1, r["ok"])
+    cpu = r["cpu"]
+    overhead = f"{median(s) * 1000 - CRITICAL_MS[r['shape']]:.0f}" if s and r["clients"] == 1 else ""
+    return [tree["tag"], r["shape"], r["clients"], r["ok"], len(r["failures"]), f"{r['ok'] / r['wall']:.1f}",
+            f"{median(s) * 1000:.0f}" if s else "n/a", f"{p95(s) * 1000:.0f}" if s else "n/a", overhead,
+            *(f"{cpu.get(g, 0) / ok * 1000:.1f}" for g in ("web", "worker", "PostgreSQL", "Redis")),
+            f"{sum(cpu.values()) / ok * 1000:.1f}", f"{r['xacts'] / ok:.0f}", f"{r['redis_commands'] / ok:.0f}"]
+
+
+def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: tuple[float, ...],
+           load_after: tuple[float, ...], total_s: float) -> str:
+    rows = [_row(tree, r) for shape in args.shapes for clients in args.levels for tree in trees
+            for r in tree["levels"] if r["shape"] == shape and r["clients"] == clients]
+    ends = [trees[0], trees[-1]] if len(trees) > 2 else trees
+    ratios = []
+    if len(ends) == 2:
+        for a in ends[0]["levels"]:
+            b = next(r for r in ends[1]["levels"] if r["shape"] == a["shape"] and r["clients"] == a["clients"])
+            if a["samples"] and b["samples"]:
+                cpu_a = sum(a["cpu"].values()) / max(1, a["ok"])
+                cpu_b = sum(b["cpu"].values()) / max(1, b["ok"])
+                ratios.append([a["shape"], a["clients"], f"{(b['ok'] / b['wall']) / (a['ok'] / a['wall']):.2f}×",
+                               f"{median(b['samples']) / median(a['samples']):.2f}×",
+                               f"{p95(b['samples']) / p95(a['samples']):.2f}×", f"{cpu_b / cpu_a:.2f}×"])
+    start_rows = [[t["tag"], t["server"], f"{t['listening_s']:.1f}", f"{t['healthy_s']:.1f}",
+                   f"{t['idle_rss']['web']:.0f}", f"{t['idle_rss']['worker']:.0f}",
+                   f"{sum(t['idle_rss'].values()):.0f}"] for t in ends]
+    scale_rows = []
+    for t in trees:
+        for n, r in sorted(t["scale"].items()):
+            if r is not None:
+                scale_rows.append([t["tag"], n, f"{r['ok'] / r['wall']:.1f}", len(r["failures"]),
+                                   f"{p95(r['samples']) * 1000:.0f}" if r["samples"] else "n/a"])
+    profile_text = ""
+    for t in trees:
+        for process, frames in t["profiles"].items():
+            cut = next((i for i, (frame, _) in enumerate(frames) if frame == "—"), len(frames))
+            by_area = " · ".join(f"{area} {share * 100:.0f} %" for area, share in frames[:cut] if share >= 0.005)
+            lines = "\n".join(f"| {share * 100:.0f} % | `{frame}` |" for frame, share in frames[cut + 1:])
+            profile_text += (f"\n**{t['tag']} — {process}** (py-spy `--gil`, 200 Hz, {args.profile} s at 8 clients on "
+                             f"chain3: samples of the thread holding the GIL, i.e. Python CPU; a sample counts for "
+                             f"every area and frame on its stack). By area: {by_area}.\n\n| share | top frames "
+                             f"(plumbing left out) |\n|---|---|\n{lines}\n")
+    failures = "; ".join(sorted({f for t in trees for r in t["levels"] for f in r["failures"]})[:5]) or "none"
+    return f"""## Published endpoint path, before and after (`bench/published_path.py`, issue 16)
+
+Sync calls to a published endpoint (`POST /api/v1/flows/<slug>/run`, Bearer key, keep-alive HTTP, distinct inputs)
+on `bench/fake_openai.py` at {LATENCY_MS:g} ms per model call, through litellm. `chain3`: input → 3 llm steps →
+output ({CRITICAL_MS['chain3']:g} ms of model time on the critical path); `fanout3`: a parallel node of 3 branches
+({CRITICAL_MS['fanout3']:g} ms). Each tree runs web server + one Celery worker (threads, {WORKER_CONCURRENCY}) on
+the same PostgreSQL database and Redis, one after the other in this one session:
+{'; '.join(f"**{t['tag']}** = {t['server']}" for t in trees)}. Overhead = client wall at 1 client − model time on
+the critical path. CPU ms per run: CPU time used during the level by the web server, the worker, the PostgreSQL
+backends of the bench database and the Redis server (shared with other users of the machine: read it at low
+load), divided by successful runs; the load generator and the fake model (bench process) are not counted.
+
+Conditions: {machine()}; {today()}; load average at the end {load_after[0]:.2f} {load_after[1]:.2f}
+{load_after[2]:.2f} (at the start {load_before[0]:.2f}); whole script {total_s:.0f} s. Failures seen: {failures}.
+
+{table(["tree", "flow", "clients", "ok", "errors", "runs/s", "p50 ms", "p95 ms", "overhead ms (1 client)",
+        "CPU ms/run web", "worker", "PostgreSQL", "Redis", "total", "transactions/run",
+        "Redis commands/run"], rows)}
+
+{table(["flow", "clients", "runs/s after/before", "p50 after/before", "p95 after/before",
+        "CPU per run after/before"], ratios) if ratios else ""}
+
+Start → healthy (web port open; first sync call of chain3 answered, which includes the worker's start) and idle
+RSS after warm-up (MiB, with child processes):
+
+{table(["tree", "web server", "port open s", "first run answered s", "web RSS", "worker RSS", "web + worker"],
+       start_rows)}
+
+Scale-out on this machine: chain3 at 64 clients with 1 and 2 worker processes (one web process):
+
+{table(["tree", "worker processes", "runs/s", "errors", "p95 ms"], scale_rows) if scale_rows else "(not run)"}
+{profile_text}"""
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="another checkout, measured first (the baseline)")
+    parser.add_argument("--before-server", default="daphne", choices=["daphne", "uvicorn"])
+    parser.add_argument("--server", default="uvicorn", choices=["daphne", "uvicorn"])
+    parser.add_argument("--levels", default="1,8,64")
+    parser.add_argument("--shapes", default="chain3,fanout3")
+    parser.add_argument("--per-client", type=int, default=4)
+    parser.add_argument("--min-requests", type=int, default=40)
+    parser.add_argument("--no-scale", dest="scale", action="store_false", help="skip the 2-worker level")
+    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy at 8 clients (0: none)")
+    parser.add_argument("--step", action="append", default=[], metavar="NAME=DIR[:server]",
+                        help="an intermediate checkout, measured between --before and this tree (repeatable)")
+    parser.add_argument("--only-before", action="store_true", help="measure only the --before tree")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    args.levels = [int(n) for n in args.levels.split(",")]
+    args.shapes = [s for s in args.shapes.split(",") if s]
+
+    started, load_before = time.perf_counter(), os.getloadavg()
+    env = stack_env(DATABASE_URL, REDIS_URL, "unused", tempfile.gettempdir())
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
+                                           "LOG_LEVEL")})
+    ensure_database(DATABASE_URL, log)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    fake = start_in_thread(FakeConfig(latency_ms=LATENCY_MS))
+    try:
+        key = setup_fixtures(fake.url)
+        trees = []
+        if args.before:
+            trees.append(run_tree("before", args.before.resolve(), args.before_server, key, args, fake))
+        for spec in args.step:
+            name, _, where = spec.partition("=")
+            directory, _, server_kind = where.partition(":")
+            trees.append(run_tree(name, Path(directory).resolve(), server_kind or args.server, key, args, fake,
+                                  step=True))
+        if not args.only_before:
+            trees.append(run_tree("after", ROOT, args.server, key, args, fake))
+    finally:
+        fake.stop()
+    OUT.mkdir(exist_ok=True)
+    (OUT / "published_path.json").write_text(json.dumps(trees, default=str))
+    body = report(trees, args, load_before, os.getloadavg(), time.perf_counter() - started)
+    print(body)
+    if not args.no_write:
+        write_section("published_path", body)
+
+
+if __name__ == "__main__":
+    main()
