@@ -1,4 +1,4 @@
-"""Starting the real stack for a benchmark: a database, a Celery worker and Daphne as subprocesses."""
+"""Starting the real stack for a benchmark: a database, a Celery worker and the web server (Uvicorn, or Daphne as a baseline) as subprocesses."""
 from __future__ import annotations
 
 import os

@@ -1,6 +1,6 @@
 """An eval of 200 items on a one-node graph with a 100 ms model, through the whole stack.
 
-Daphne + one Celery worker process (threads pool, 64 threads) + PostgreSQL + Redis; the model alias points at
+Uvicorn (the project's web command) + one Celery worker process (threads pool, 64 threads) + PostgreSQL + Redis; the model alias points at
 ``bench/fake_openai.py`` over HTTP with 100 ms latency. Times from ``POST /api/evals/`` (which creates and
 enqueues the 200 runs) until the eval run is ``succeeded`` (every item run, scored with exact match + latency,
 and the summary written), polled every 50 ms. Target: under 10 s.
@@ -142,7 +142,7 @@ def main() -> None:
              f"{r['p50']:.0f}", f"{r['p95']:.0f}"] for i, r in enumerate(results)]
     body = f"""## An eval of {args.items} items (`bench/eval_200.py`)
 
-Measured {today()} on {machine()}. Daphne + one Celery worker process (threads pool, 64 threads), PostgreSQL,
+Measured {today()} on {machine()}. Uvicorn (the project's web command) + one Celery worker process (threads pool, 64 threads), PostgreSQL,
 Redis; a one-llm-node graph whose alias calls `bench/fake_openai.py` over HTTP with 100 ms latency; scorers
 exact match and latency. Wall time from `POST /api/evals/` (which creates and enqueues one run per item) until
 the eval run is `succeeded` (every item run, scored from the run-finished hook, and the summary written),
