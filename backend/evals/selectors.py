@@ -1,6 +1,7 @@
 """Reads, scoped to the user's workspaces (someone outside gets a 404, never a 403 that confirms existence)."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -25,21 +26,25 @@ def eval_runs_visible(user: Any) -> QuerySet[EvalRun]:
                                                                                     "graph_version")
 
 
-def eval_run_get(user: Any, eval_run_id: Any) -> EvalRun:
+def _eval_run_id(value: Any) -> uuid.UUID | None:
+    """The id as a UUID, or None for anything else (a 404 like any unknown id; a database error stays one)."""
     try:
-        found = eval_runs_visible(user).filter(pk=eval_run_id).first()
-    except Exception:  # not a UUID: a 404 like any unknown id
-        found = None
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def eval_run_get(user: Any, eval_run_id: Any) -> EvalRun:
+    key = _eval_run_id(eval_run_id)
+    found = eval_runs_visible(user).filter(pk=key).first() if key is not None else None
     if found is None:
         raise Http404("No such eval run in your workspaces")
     return found
 
 
 def eval_run_visible(user: Any, eval_run_id: Any) -> bool:
-    try:
-        return eval_runs_visible(user).filter(pk=eval_run_id).exists()
-    except Exception:
-        return False
+    key = _eval_run_id(eval_run_id)
+    return key is not None and eval_runs_visible(user).filter(pk=key).exists()
 
 
 def eval_items(eval_run: EvalRun) -> list[dict[str, Any]]:

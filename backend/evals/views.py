@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -112,7 +112,7 @@ class PolicyIn(serializers.Serializer):
 def _dataset_for(request: Request, dataset_id: Any, path: str = "dataset") -> Dataset:
     try:
         return dataset_get(request.user, dataset_id)
-    except Exception as exc:
+    except Http404 as exc:  # unknown or not yours: the field at fault (a database error stays a 503)
         raise InvalidRequest("Unknown dataset.", [{"path": path, "message": "no such dataset in your workspaces"}]) from exc
 
 
@@ -170,7 +170,7 @@ class DatasetAddRunView(APIView):
         dataset = dataset_get(request.user, dataset_id)
         try:
             run = run_get(request.user, data["run"])
-        except Exception as exc:
+        except Http404 as exc:  # unknown or not yours: the field at fault (a database error stays a 503)
             raise InvalidRequest("Unknown run.", [{"path": "run", "message": "no such run in your workspaces"}]) from exc
         item = dataset_add_run(user=request.user, dataset=dataset, run=run)
         return Response({"id": item.pk, "input": item.input, "expected": item.expected, "labels": item.labels},
@@ -210,7 +210,7 @@ class DatasetSamplingView(APIView):
         dataset = dataset_get(request.user, dataset_id)
         try:
             graph = graph_get(request.user, data["graph"])
-        except Exception as exc:
+        except Http404 as exc:  # unknown or not yours: the field at fault (a database error stays a 503)
             raise InvalidRequest("Unknown graph.", [{"path": "graph", "message": "no such graph in your workspaces"}]) from exc
         sampling_set(user=request.user, dataset=dataset, graph=graph, rate=data["rate"])
         return Response(dataset_out(dataset_get(request.user, dataset_id)))
@@ -234,7 +234,7 @@ class EvalListView(APIView):
         data = parse(EvalIn, request)
         try:
             graph = graph_get(request.user, data["graph"])
-        except Exception as exc:
+        except Http404 as exc:  # unknown or not yours: the field at fault (a database error stays a 503)
             raise InvalidRequest("Unknown graph.", [{"path": "graph", "message": "no such graph in your workspaces"}]) from exc
         dataset = _dataset_for(request, data["dataset"])
         eval_run = eval_start(user=request.user, dataset=dataset, graph=graph, scorers=data["scorers"],
