@@ -1,9 +1,8 @@
 """Eval runs: every dataset item becomes a real Run (source "eval") on the workers; each is scored when its
 run finishes (the run-finished hook enqueues ``score_eval_item``), and the last one scored writes the summary.
 
-Items run concurrently the way any run does: the worker's shared loop holds many at once. A candidate prompt
-version rides on the run's override (``runs/replay_plan.py``): every step naming that prompt runs the
-candidate instead.
+Items run concurrently the way any run does: the worker's shared loop holds many at once. A candidate (a prompt
+version, or another model for one step: candidates.py) rides on the run's override (``runs/replay_plan.py``).
 """
 from __future__ import annotations
 
@@ -17,11 +16,11 @@ from django.utils import timezone
 from backend.config.errors import InvalidRequest
 from backend.engine.validation import check_input
 from backend.graphs.authz import Action, require
-from backend.graphs.models import Graph, GraphVersion, PromptVersion
-from backend.graphs.selectors import prompt_refs_in
+from backend.graphs.models import Graph, GraphVersion
 from backend.runs.models import Run
 from backend.runs.services import run_create
 
+from .candidates import MODEL_FIELD, candidate_for, model_candidate_for, override_for
 from .datasets import routes_of
 from .models import Dataset, EvalItem, EvalRun, Score
 from .scorers import Case, Outcome, Scorer, judge, parse_scorers, score
@@ -40,27 +39,11 @@ def _version(graph: Graph, number: int | None) -> GraphVersion:
     return version
 
 
-def candidate_for(graph: Graph, version: GraphVersion, ref: str) -> dict[str, Any]:
-    """``{"name", "ref"}`` for a candidate prompt version ``name@N`` the version uses; 400 otherwise."""
-    name, _, number = ref.partition("@")
-    exists = number.isdigit() and PromptVersion.objects.filter(prompt__workspace_id=graph.workspace_id,
-                                                               prompt__name=name, number=int(number)).exists()
-    if not exists:
-        raise InvalidRequest("No such prompt version.", [{"path": "candidate_prompt", "message": f"'{ref}' is not a "
-                                                          "saved prompt version (write name@number)"}])
-    used = {r.partition("@")[0] for r in prompt_refs_in(version.spec)}
-    if name not in used:
-        raise InvalidRequest("The graph does not use that prompt.", [{"path": "candidate_prompt", "message":
-                                                                      f"version {version.number} has no step using "
-                                                                      f"prompt '{name}'"}])
-    return {"name": name, "ref": f"{name}@{int(number)}"}
-
-
 CHUNK = 20  # runs created and committed together: the workers start on one chunk while the next is made
 
 
 def eval_start(*, user: Any, dataset: Dataset, graph: Graph, scorers: Any, version_number: int | None = None,
-               candidate_prompt: str = "", trigger: str = "manual") -> EvalRun:
+               candidate_prompt: str = "", candidate_model: Any = None, trigger: str = "manual") -> EvalRun:
     """Queue one run per item and return the eval run (the change triggers start it as the change's author).
 
     Every item's input is checked against the version's input schema first, so a bad item refuses the whole eval
@@ -72,7 +55,11 @@ def eval_start(*, user: Any, dataset: Dataset, graph: Graph, scorers: Any, versi
     if problems:
         raise InvalidRequest("The eval has problems; nothing was started.", problems)
     version = _version(graph, version_number)
-    candidate = candidate_for(graph, version, candidate_prompt) if candidate_prompt else {}
+    if candidate_prompt and candidate_model is not None:
+        raise InvalidRequest("One candidate at a time.", [{"path": MODEL_FIELD, "message": "try either a prompt "
+                                                           "version or another model, not both in one eval"}])
+    candidate = (candidate_for(graph, version, candidate_prompt) if candidate_prompt
+                 else model_candidate_for(version, candidate_model) if candidate_model is not None else {})
     items = list(dataset.items.all()[:MAX_ITEMS + 1])
     if not items or len(items) > MAX_ITEMS:
         raise InvalidRequest("Nothing to run." if not items else "Too many items.", [{"path": "dataset", "message":
@@ -86,7 +73,7 @@ def eval_start(*, user: Any, dataset: Dataset, graph: Graph, scorers: Any, versi
                                       candidate=candidate, scorers=[{"type": s.type, "name": s.name, **s.params}
                                                                     for s in parsed],
                                       trigger=trigger, total=len(items), created_by=user)
-    override = {"prompt_refs": {candidate["name"]: candidate["ref"]}} if candidate else {}
+    override = override_for(candidate)
     made = 0
     try:
         for first in range(0, len(items), CHUNK):

@@ -24,6 +24,11 @@ def _rate(summary: Mapping[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def drop_allowed(baseline: float, candidate: float, threshold: float) -> bool:
+    """The gate's one rule: a pass rate may fall below the baseline's by ``threshold`` at most (rate units)."""
+    return round(baseline - candidate, 10) <= threshold
+
+
 def gate_verdict(baseline_summary: Mapping[str, Any] | None, candidate_summary: Mapping[str, Any] | None,
                  threshold: float) -> Verdict:
     """Refuse when the candidate's pass rate is below the baseline's by more than ``threshold``.
@@ -37,7 +42,7 @@ def gate_verdict(baseline_summary: Mapping[str, Any] | None, candidate_summary: 
     if cand is None:
         return Verdict(False, base, None, None, threshold, "the candidate has no finished eval on the held-out sets")
     drop = round(base - cand, 10)
-    if drop > threshold:
+    if not drop_allowed(base, cand, threshold):
         return Verdict(False, base, cand, drop, threshold,
                        f"the pass rate drops from {base:.1%} to {cand:.1%}, more than the {threshold:.1%} allowed")
     return Verdict(True, base, cand, drop, threshold, f"pass rate {cand:.1%} against {base:.1%}")

@@ -100,6 +100,8 @@ class EvalIn(serializers.Serializer):
     graph = serializers.IntegerField()
     version = serializers.IntegerField(required=False, min_value=1)
     candidate_prompt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    candidate_model = serializers.JSONField(required=False, allow_null=True, default=None, help_text=(
+        'another model for one step: {"node": "<llm step id>", "model": "<alias>"}'))
     scorers = serializers.JSONField()
 
 
@@ -238,7 +240,8 @@ class EvalListView(APIView):
             raise InvalidRequest("Unknown graph.", [{"path": "graph", "message": "no such graph in your workspaces"}]) from exc
         dataset = _dataset_for(request, data["dataset"])
         eval_run = eval_start(user=request.user, dataset=dataset, graph=graph, scorers=data["scorers"],
-                              version_number=data.get("version"), candidate_prompt=data["candidate_prompt"])
+                              version_number=data.get("version"), candidate_prompt=data["candidate_prompt"],
+                              candidate_model=data["candidate_model"])
         return Response(eval_out(eval_run), status=status.HTTP_201_CREATED)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from backend.evals.verdict import drop_allowed
+
 from . import metrics
 from .graph_shape import longest_model_chain, setting
 from .records import RunRecord
@@ -20,7 +22,7 @@ VOTE_AGREES = 0.99
 LOOP_FIRST_PASS = 0.90
 LOOP_CAPPED = 0.90
 LONG_CHAIN = 4
-CHEAPER_ALIAS_TOLERANCE = 0.01  # a cheaper alias that scores within a point "answers as well"
+CHEAPER_ALIAS_TOLERANCE = 0.01  # without an eval policy: a cheaper alias within a point "answers as well"
 MIN_EVAL_ITEMS = 20
 
 
@@ -41,18 +43,23 @@ class Finding:
 
 @dataclass(frozen=True)
 class RouteEvalEvidence:
-    """A held-out eval's verdict on one router route: its alias against a cheaper one (the evals app fills it)."""
+    """A held-out eval's verdict on one router route: the model of a step on it against a cheaper one.
 
-    node_id: str
+    The evals app fills it (evals/route_evidence.py) from an eval that swapped the step's model and the baseline
+    eval of the same dataset and version, both counted on the held-out items that took the route."""
+
+    node_id: str  # the router
     route: str
-    alias: str
-    cheaper_alias: str
-    score: float  # mean score (0-1) of the route's alias on the held-out items
-    cheaper_score: float
+    alias: str  # the step's model in the graph
+    cheaper_alias: str  # the model the eval tried instead
+    pass_rate: float  # 0-1, with ``alias`` (the baseline eval)
+    cheaper_pass_rate: float  # 0-1, with ``cheaper_alias``
     items: int
-    cost_per_item_usd: float
+    cost_per_item_usd: float  # what the step's calls cost per item, as measured in each eval
     cheaper_cost_per_item_usd: float
     dataset: str = ""
+    step_id: str = ""  # the model step on the route whose model was swapped
+    tolerance: float = CHEAPER_ALIAS_TOLERANCE  # the largest pass-rate drop that still "answers as well"
 
 
 @dataclass
@@ -167,22 +174,31 @@ def long_model_chain(data: AdvisorInput) -> Finding | None:
 
 
 def cheaper_route_alias(data: AdvisorInput, evidence: RouteEvalEvidence) -> Finding | None:
-    if evidence.items < MIN_EVAL_ITEMS or evidence.cheaper_score < evidence.score - CHEAPER_ALIAS_TOLERANCE:
+    # "As well" is the eval gate's rule (evals/verdict.py), so following the advice passes the gate.
+    if evidence.items < MIN_EVAL_ITEMS or not drop_allowed(evidence.pass_rate, evidence.cheaper_pass_rate,
+                                                           evidence.tolerance):
         return None
     if evidence.cheaper_cost_per_item_usd >= evidence.cost_per_item_usd:
         return None
     routed = metrics.router_confusion(data.runs, evidence.node_id, [evidence.route], {})
     chosen = next((r["chosen"] for r in routed["per_route"] if r["route"] == evidence.route), 0)
+    if not chosen:
+        return None  # no traffic takes the route in the period: nothing is at stake
     saving = evidence.cost_per_item_usd - evidence.cheaper_cost_per_item_usd
-    traffic = chosen / routed["runs"] if routed["runs"] else 0.0
+    traffic = chosen / routed["runs"]
+    step = evidence.step_id or "its model step"
+    held_out = f"the held-out set '{evidence.dataset}'" if evidence.dataset else "a held-out set"
     return Finding(
-        rule="cheaper_route_alias", node_id=evidence.node_id,
+        rule="cheaper_route_alias", node_id=evidence.step_id or evidence.node_id,
         title=f"Route '{evidence.route}' could use '{evidence.cheaper_alias}'",
-        advice=f"On a held-out eval, '{evidence.cheaper_alias}' scored as well as '{evidence.alias}' on this "
-               "route's inputs, for less. Switch the route's model.",
-        evidence=[f"{evidence.items} held-out items{' of ' + evidence.dataset if evidence.dataset else ''}: "
-                  f"{evidence.score:.2f} with {evidence.alias}, {evidence.cheaper_score:.2f} with "
-                  f"{evidence.cheaper_alias}", f"{chosen} of {routed['runs']} runs took this route"],
+        advice=f"On {held_out}, '{evidence.cheaper_alias}' answered this route's questions as well as "
+               f"'{evidence.alias}', for less. Switch step '{step}' to '{evidence.cheaper_alias}'.",
+        evidence=[f"pass rate {_pct(evidence.cheaper_pass_rate)} with {evidence.cheaper_alias} against "
+                  f"{_pct(evidence.pass_rate)} with {evidence.alias}, on the {evidence.items} held-out items that "
+                  f"took route '{evidence.route}' (a drop of at most {_pct(evidence.tolerance)} counts as as good)",
+                  f"step '{step}' costs {_money(evidence.cheaper_cost_per_item_usd)} a run with "
+                  f"{evidence.cheaper_alias}, {_money(evidence.cost_per_item_usd)} with {evidence.alias}",
+                  f"{chosen} of {routed['runs']} runs took this route in the period"],
         usd_at_stake=saving * chosen, usd_per_1000_runs=saving * traffic * 1000)
 
 

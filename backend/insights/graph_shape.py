@@ -72,3 +72,23 @@ def longest_model_chain(spec: Mapping[str, Any]) -> list[str]:
         return best[node_id]
 
     return max((chain_from(n) for n in nodes), key=len, default=[])
+
+
+def steps_on_routes(spec: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Model step (llm) id → (router id, route) for every llm step that only one route of one router leads to.
+
+    A step after the routes join again (the output, a shared summary) belongs to no route: changing its model
+    changes every route's answers."""
+    nodes = {n["id"]: n for n in spec.get("nodes", [])}
+    found: dict[str, tuple[str, str]] = {}
+    for router in (n for n in nodes.values() if n.get("type") == "router"):
+        reach: dict[str, set[str]] = defaultdict(set)
+        for edge in spec.get("edges", []):
+            if edge.get("from") == router["id"] and edge.get("port"):
+                reach[edge["port"]] |= {edge["to"]} | downstream_of(spec, edge["to"])
+        for route, reached in reach.items():
+            elsewhere = set().union(*(r for other, r in reach.items() if other != route))
+            for step in reached - elsewhere:
+                if nodes.get(step, {}).get("type") == "llm":
+                    found[step] = (router["id"], route)
+    return found

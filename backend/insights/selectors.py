@@ -29,9 +29,11 @@ class Period:
 
 
 def period_runs(graph: Graph, period: Period) -> list[RunRecord]:
-    """The graph's finished runs created in the period (newest ``MAX_RUNS``), oldest first."""
+    """The graph's finished runs created in the period (newest ``MAX_RUNS``), oldest first.
+
+    An eval's runs are left out: they test the flow (some with another prompt or model) and are not its traffic."""
     rows = list(Run.objects.filter(graph=graph, created_at__gte=period.since, created_at__lt=period.until,
-                                   status__in=Run.FINISHED)
+                                   status__in=Run.FINISHED).exclude(source="eval")
                 .order_by("-created_at")
                 .values_list("id", "created_at", "status", "cost_usd", "latency_ms", "llm_calls", "cache_hits")
                 [:MAX_RUNS])

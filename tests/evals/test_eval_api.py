@@ -65,3 +65,51 @@ def test_export_then_import_gives_back_the_same_items(alice_api, kind: str) -> N
                           format="json").status_code == 201
     copied = alice_api.get(f"/api/datasets/{second}/").json()["item_list"]
     assert [{k: i[k] for k in ("input", "expected", "labels")} for i in copied] == items
+
+
+ROUTED = {"schema": "patchbay.graph/v1", "name": "routed", "inputs": {"type": "object"}, "nodes": [
+    {"id": "input", "type": "input"},
+    {"id": "triage", "type": "router", "config": {"mode": "rules", "input": "{{ input.q }}",
+                                                  "routes": [{"label": "tech", "keywords": ["crash"]}]}},
+    {"id": "tech", "type": "llm", "config": {"model": "frontier", "prompt": "Fix {{ input.q }}"}},
+    {"id": "other", "type": "transform", "config": {"value": "thanks"}},
+    {"id": "output", "type": "output", "config": {"value": "done"}}],
+    "edges": [{"from": "input", "to": "triage"}, {"from": "triage", "port": "tech", "to": "tech"},
+              {"from": "triage", "port": "default", "to": "other"}, {"from": "tech", "to": "output"},
+              {"from": "other", "to": "output"}]}
+
+
+@pytest.mark.parametrize(("candidate", "path", "words"), [
+    ("fast", "candidate_model", "expected"),
+    ({"model": "fast"}, "candidate_model.node", "step"),
+    ({"node": "tech"}, "candidate_model.model", "alias"),
+    ({"node": "nope", "model": "fast"}, "candidate_model.node", "no step 'nope'"),
+    ({"node": "triage", "model": "fast"}, "candidate_model.node", "router step"),
+    ({"node": "tech", "model": "no-such-alias"}, "candidate_model.model", "not a model alias"),
+    ({"node": "tech", "model": "off"}, "candidate_model.model", "switched off"),
+    ({"node": "tech", "model": "frontier"}, "candidate_model.model", "already uses"),
+    ({"node": "tech", "model": "fast", "prompt": "x"}, "candidate_model.prompt", "not a field"),
+])
+def test_a_bad_model_to_try_is_a_400_naming_the_field(alice_api, candidate, path, words) -> None:  # type: ignore[no-untyped-def]
+    from backend.providers.models import ModelAlias
+
+    ModelAlias.objects.create(alias="off", model="demo/fast", enabled=False)
+    graph = alice_api.post("/api/graphs/", {"spec": ROUTED}, format="json").json()["id"]
+    dataset = alice_api.post("/api/datasets/", {"name": "d"}, format="json").json()["id"]
+    alice_api.post(f"/api/datasets/{dataset}/items/", {"input": {"q": "crash"}}, format="json")
+    answer = alice_api.post("/api/evals/", {"dataset": dataset, "graph": graph, "scorers": [{"type": "exact"}],
+                                            "candidate_model": candidate}, format="json")
+    assert answer.status_code == 400, answer.json()
+    problem = answer.json()["problems"][0]
+    assert problem["path"] == path and words in problem["message"], problem
+    assert not EvalRun.objects.exists() and not Run.objects.exists()
+
+
+def test_a_prompt_and_a_model_together_are_refused(alice_api) -> None:  # type: ignore[no-untyped-def]
+    graph = alice_api.post("/api/graphs/", {"spec": ROUTED}, format="json").json()["id"]
+    dataset = alice_api.post("/api/datasets/", {"name": "d"}, format="json").json()["id"]
+    alice_api.post(f"/api/datasets/{dataset}/items/", {"input": {"q": "crash"}}, format="json")
+    answer = alice_api.post("/api/evals/", {"dataset": dataset, "graph": graph, "scorers": [{"type": "exact"}],
+                                            "candidate_prompt": "greet@1",
+                                            "candidate_model": {"node": "tech", "model": "fast"}}, format="json")
+    assert answer.status_code == 400 and answer.json()["problems"][0]["path"] == "candidate_model"

@@ -104,8 +104,8 @@ ROUTER = spec({"id": "triage", "type": "router", "config": {"routes": [{"label":
 
 
 def evidence(**changes: Any) -> RouteEvalEvidence:
-    base = {"node_id": "triage", "route": "technical", "alias": "frontier", "cheaper_alias": "fast", "score": 0.9,
-            "cheaper_score": 0.9, "items": 50, "cost_per_item_usd": 0.01, "cheaper_cost_per_item_usd": 0.001,
+    base = {"node_id": "triage", "route": "technical", "alias": "frontier", "cheaper_alias": "fast", "pass_rate": 0.9,
+            "cheaper_pass_rate": 0.9, "items": 50, "cost_per_item_usd": 0.01, "cheaper_cost_per_item_usd": 0.001,
             "dataset": "held-out tickets"}
     return RouteEvalEvidence(**{**base, **changes})
 
@@ -122,6 +122,29 @@ def test_route_on_an_expensive_alias_that_a_cheaper_one_answers_as_well() -> Non
 
 def test_cheaper_alias_that_scores_worse_or_on_a_thin_eval_is_not_advised() -> None:
     history = [run(router("triage", "technical")) for _ in range(10)]
-    assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[evidence(cheaper_score=0.8)])) == []
+    assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[evidence(cheaper_pass_rate=0.8)])) == []
     assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[evidence(items=10)])) == []
     assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[])) == []
+
+
+def test_cheaper_alias_within_the_policy_threshold_answers_as_well_and_says_so_in_words() -> None:
+    history = [run(router("triage", "technical")) for _ in range(10)] + [run(router("triage", "default"))
+                                                                        for _ in range(30)]
+    within = evidence(pass_rate=0.9, cheaper_pass_rate=0.86, tolerance=0.05, step_id="fix")
+    findings = advise(AdvisorInput(spec=ROUTER, runs=history, route_evals=[within]))
+    assert [f.rule for f in findings] == ["cheaper_route_alias"]
+    found = findings[0]
+    assert found.node_id == "fix" and "Switch step 'fix' to 'fast'" in found.advice
+    assert found.evidence[0].startswith("pass rate 86 % with fast against 90 % with frontier, on the 50 held-out")
+    assert found.evidence[1] == "step 'fix' costs $0.0010 a run with fast, $0.0100 with frontier"
+    assert found.evidence[2] == "10 of 40 runs took this route in the period"
+    beyond = evidence(pass_rate=0.9, cheaper_pass_rate=0.84, tolerance=0.05)
+    assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[beyond])) == []
+
+
+def test_an_alias_that_is_not_cheaper_or_a_route_nobody_takes_is_not_advised() -> None:
+    history = [run(router("triage", "technical")) for _ in range(10)]
+    dearer = evidence(cheaper_cost_per_item_usd=0.02)
+    assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[dearer])) == []
+    elsewhere = [run(router("triage", "default")) for _ in range(40)]
+    assert rules(AdvisorInput(spec=ROUTER, runs=elsewhere, route_evals=[evidence()])) == []
