@@ -73,6 +73,11 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f} %"
 
 
+def _points(rate: float) -> str:
+    points = round(rate * 100, 2)
+    return f"{points:g} point{'' if points == 1 else 's'}"
+
+
 def _money(value: float) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
@@ -195,9 +200,9 @@ def cheaper_route_alias(data: AdvisorInput, evidence: RouteEvalEvidence) -> Find
                f"'{evidence.alias}', for less. Switch step '{step}' to '{evidence.cheaper_alias}'.",
         evidence=[f"pass rate {_pct(evidence.cheaper_pass_rate)} with {evidence.cheaper_alias} against "
                   f"{_pct(evidence.pass_rate)} with {evidence.alias}, on the {evidence.items} held-out items that "
-                  f"took route '{evidence.route}' (a drop of at most {_pct(evidence.tolerance)} counts as as good)",
-                  f"step '{step}' costs {_money(evidence.cheaper_cost_per_item_usd)} a run with "
-                  f"{evidence.cheaper_alias}, {_money(evidence.cost_per_item_usd)} with {evidence.alias}",
+                  f"took route '{evidence.route}' (up to {_points(evidence.tolerance)} lower still counts as well)",
+                  f"step '{step}' costs {_money(evidence.cheaper_cost_per_item_usd * 1000)} per 1,000 runs with "
+                  f"{evidence.cheaper_alias}, {_money(evidence.cost_per_item_usd * 1000)} with {evidence.alias}",
                   f"{chosen} of {routed['runs']} runs took this route in the period"],
         usd_at_stake=saving * chosen, usd_per_1000_runs=saving * traffic * 1000)
 

@@ -136,7 +136,8 @@ def test_cheaper_alias_within_the_policy_threshold_answers_as_well_and_says_so_i
     found = findings[0]
     assert found.node_id == "fix" and "Switch step 'fix' to 'fast'" in found.advice
     assert found.evidence[0].startswith("pass rate 86 % with fast against 90 % with frontier, on the 50 held-out")
-    assert found.evidence[1] == "step 'fix' costs $0.0010 a run with fast, $0.0100 with frontier"
+    assert found.evidence[1] == "step 'fix' costs $1.00 per 1,000 runs with fast, $10.00 with frontier"
+    assert "(up to 5 points lower still counts as well)" in found.evidence[0]
     assert found.evidence[2] == "10 of 40 runs took this route in the period"
     beyond = evidence(pass_rate=0.9, cheaper_pass_rate=0.84, tolerance=0.05)
     assert rules(AdvisorInput(spec=ROUTER, runs=history, route_evals=[beyond])) == []

@@ -1,4 +1,5 @@
 /** Datasets and eval runs: one function per endpoint. */
+import type { Candidate } from "../evals/candidateWords";
 import { api } from "./client";
 
 export interface Dataset {
@@ -56,7 +57,7 @@ export interface EvalRun {
   graph: number;
   graph_name: string;
   version: number;
-  candidate: { name: string; ref: string } | null;
+  candidate: Candidate | null;
   scorers: Record<string, unknown>[];
   trigger: string;
   status: string;
@@ -97,6 +98,6 @@ export const exportUrl = (id: number, format: "jsonl" | "csv") => `/api/datasets
 
 export const listEvals = () => api<EvalRun[]>("GET", "/api/evals/");
 export const getEval = (id: string) => api<EvalRun>("GET", `/api/evals/${id}/`);
-export const startEval = (body: { dataset: number; graph: number; version?: number; candidate_prompt?: string; scorers: Record<string, unknown>[] }) =>
+export const startEval = (body: { dataset: number; graph: number; version?: number; candidate_prompt?: string; candidate_model?: { node: string; model: string }; scorers: Record<string, unknown>[] }) =>
   api<EvalRun>("POST", "/api/evals/", body);
 export const compareEvals = (a: string, b: string) => api<Comparison>("GET", `/api/evals/${a}/compare/${b}/`);

@@ -4,6 +4,7 @@ import { errorText } from "../api/client";
 import { type EvalRun, getEval, listEvals } from "../api/evals";
 import { duration, money, pretty } from "../format";
 import { navigate } from "../router";
+import { candidateWords } from "./candidateWords";
 import { interval, percent } from "./scorerChoices";
 import { useEvalProgress } from "./useEvalProgress";
 
@@ -62,7 +63,7 @@ function CompareWith({ run }: { run: EvalRun }) {
   return (
     <select aria-label="Compare with" value="" onChange={(e) => navigate(`/evals/${e.target.value}/compare/${run.id}`)} data-testid="eval-compare-with">
       <option value="">Compare with an earlier eval…</option>
-      {others.map((o) => <option key={o.id} value={o.id}>{o.graph_name} v{o.version}{o.candidate ? ` with ${o.candidate.ref}` : ""} · {percent(o.summary?.pass_rate.value)}</option>)}
+      {others.map((o) => <option key={o.id} value={o.id}>{o.graph_name} v{o.version}{o.candidate ? ` ${candidateWords(o.candidate)}` : ""} · {percent(o.summary?.pass_rate.value)}</option>)}
     </select>
   );
 }
@@ -83,7 +84,7 @@ export function EvalResult({ id }: { id: string }) {
     <section data-testid="eval-result" data-status={progress?.status ?? run.status}>
       <a href="/evals" onClick={(e) => { e.preventDefault(); navigate("/evals"); }} className="small">← All evals</a>
       <div className="row between">
-        <h1>{run.graph_name} v{run.version}{run.candidate ? ` with prompt ${run.candidate.ref}` : ""} on {run.dataset_name}</h1>
+        <h1>{run.graph_name} v{run.version}{run.candidate ? ` ${candidateWords(run.candidate)}` : ""} on {run.dataset_name}</h1>
         <CompareWith run={run} />
       </div>
       {run.status === "running" && <ProgressBar done={done} total={run.total} />}

@@ -1,4 +1,4 @@
-/** Evals: run a flow (or a candidate prompt) over a dataset, watch it, read the numbers, compare two runs. */
+/** Evals: run a flow (or a candidate prompt, or another model for one step) over a dataset, watch it, read the numbers, compare two runs. */
 import { useEffect, useState } from "react";
 import { errorText } from "../api/client";
 import { type EvalRun, listEvals } from "../api/evals";
@@ -6,6 +6,7 @@ import { when } from "../format";
 import { navigate } from "../router";
 import type { Account } from "../ui/TopBar";
 import { TopBar } from "../ui/TopBar";
+import { candidateWords } from "../evals/candidateWords";
 import { CompareView } from "../evals/CompareView";
 import { EvalResult } from "../evals/EvalResult";
 import { percent } from "../evals/scorerChoices";
@@ -25,7 +26,7 @@ function EvalList() {
       <tbody>
         {runs.map((r) => (
           <tr key={r.id} data-testid="eval-row">
-            <td><a href={`/evals/${r.id}`} onClick={(e) => { e.preventDefault(); navigate(`/evals/${r.id}`); }}>{r.graph_name} v{r.version}{r.candidate ? ` with ${r.candidate.ref}` : ""}</a></td>
+            <td><a href={`/evals/${r.id}`} onClick={(e) => { e.preventDefault(); navigate(`/evals/${r.id}`); }}>{r.graph_name} v{r.version}{r.candidate ? ` ${candidateWords(r.candidate)}` : ""}</a></td>
             <td>{r.dataset_name}</td>
             <td>{when(r.created_at)}</td>
             <td>{TRIGGER_WORDS[r.trigger] ?? r.trigger}</td>
