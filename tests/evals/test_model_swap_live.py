@@ -2,6 +2,7 @@
 worker) with both models on bench/fake_openai.py over HTTP; and the advisor finding those evals feed."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ SPEC = {"schema": "patchbay.graph/v1", "name": "help desk", "inputs": {"type": "
     {"id": "input", "type": "input"},
     {"id": "triage", "type": "router", "config": {"mode": "rules", "input": "{{ input.q }}",
                                                   "routes": [{"label": "technical", "keywords": ["crash"]}]}},
-    {"id": "fix", "type": "llm", "config": {"model": "frontier", "stream": False,
+    {"id": "fix", "type": "llm", "config": {"model": "dear", "stream": False,
                                             "prompt": "Help the customer fix this: {{ input.q }}"}},
     {"id": "thanks", "type": "transform", "config": {"value": "fake answer: thank you"}},
     {"id": "output", "type": "output", "config": {
@@ -32,15 +33,22 @@ SPEC = {"schema": "patchbay.graph/v1", "name": "help desk", "inputs": {"type": "
 SCORERS = [{"type": "contains", "name": "answered", "text": "fake answer"}]
 
 
-def fake_aliases(fake_openai: Any) -> None:
-    """Three aliases on the fake: a dear one, a cheap one, and a cheaper one that answers nothing."""
-    for alias, model, cost_in, cost_out in (("frontier", "openai/gpt-4o", 2.5, 10.0),
-                                            ("fast", "openai/gpt-4o-mini", 0.15, 0.6),
-                                            ("blank", "openai/gpt-4o-mini+empty_completion", 0.1, 0.4)):
+@pytest.fixture
+def fake_aliases(fake_openai: Any) -> Iterator[None]:
+    """Three aliases of its own on the fake: a dear one, a cheap one, and a cheaper one that answers nothing.
+
+    Deleted afterwards through the ORM, so the worker's cached routes are told (the per-test reset is not)."""
+    names = ("dear", "cheap", "blank")
+    for alias, model, cost_in, cost_out in zip(names, ("openai/gpt-4o", "openai/gpt-4o-mini",
+                                                       "openai/gpt-4o-mini+empty_completion"),
+                                               (2.5, 0.15, 0.1), (10.0, 0.6, 0.4), strict=True):
         ModelAlias.objects.update_or_create(alias=alias, defaults={
             "model": model, "api_base": fake_openai.url, "api_key_env": "PATH", "max_retries": 0,
             "input_cost_per_mtok": cost_in, "output_cost_per_mtok": cost_out, "fallbacks": [],
             "breaker_failures": 0})  # no circuit breaker: every item calls the model, so the counts are exact
+    yield
+    for row in ModelAlias.objects.filter(alias__in=names):
+        row.delete()
 
 
 def held_out_dataset(api: Any, technical: int = 22, other: int = 4) -> int:
@@ -71,8 +79,7 @@ def step_cost_per_item(eval_id: str) -> float:
 
 
 def test_an_eval_tries_a_cheaper_model_on_a_route_and_the_advisor_says_so_only_when_it_answers_as_well(
-        live_stack, alice, alice_api, fake_openai) -> None:  # type: ignore[no-untyped-def]
-    fake_aliases(fake_openai)
+        live_stack, alice, alice_api, fake_openai, fake_aliases) -> None:  # type: ignore[no-untyped-def]
     graph_id = create_graph(alice_api, SPEC)
     dataset = held_out_dataset(alice_api)
     assert alice_api.put(f"/api/graphs/{graph_id}/eval-policy/", {"datasets": [dataset], "scorers": SCORERS,
@@ -88,14 +95,14 @@ def test_an_eval_tries_a_cheaper_model_on_a_route_and_the_advisor_says_so_only_w
 
     # A cheaper model that answers nothing: it really is called, scores worse, and the advisor stays quiet.
     blank = start(alice_api, graph_id, dataset, candidate_model={"node": "fix", "model": "blank"})
-    assert blank["candidate"] == {"node": "fix", "model": "blank", "was": "frontier"}
+    assert blank["candidate"] == {"node": "fix", "model": "blank", "was": "dear"}
     assert fake_openai.stats()["calls_by_model"] == {"gpt-4o": 22, "gpt-4o-mini+empty_completion": 22}
     assert wait_eval(blank["id"]).summary["pass_rate"]["passed"] == 4, "only the items off the route pass"
     assert cheaper_findings(alice_api, graph_id) == []
 
     # A cheaper model that answers as well: the step calls it (the other steps are unchanged), and the finding
     # names the route, the model, the pass rates and the money per 1,000 runs.
-    cheap = start(alice_api, graph_id, dataset, candidate_model={"node": "fix", "model": "fast"})
+    cheap = start(alice_api, graph_id, dataset, candidate_model={"node": "fix", "model": "cheap"})
     assert fake_openai.stats()["calls_by_model"]["gpt-4o-mini"] == 22
     assert fake_openai.stats()["calls_by_model"]["gpt-4o"] == 22, "the swap did not call the step's own model"
     tech_run = next(i.run for i in EvalItem.objects.filter(eval_run_id=cheap["id"]).select_related("run")
@@ -104,9 +111,9 @@ def test_an_eval_tries_a_cheaper_model_on_a_route_and_the_advisor_says_so_only_w
     findings = cheaper_findings(alice_api, graph_id)
     assert len(findings) == 1, findings
     found = findings[0]
-    assert found["node_id"] == "fix" and found["title"] == "Route 'technical' could use 'fast'"
-    assert "Switch step 'fix' to 'fast'" in found["advice"] and "held-out tickets" in found["advice"]
-    assert found["evidence"][0].startswith("pass rate 100 % with fast against 100 % with frontier, on the 22 "
+    assert found["node_id"] == "fix" and found["title"] == "Route 'technical' could use 'cheap'"
+    assert "Switch step 'fix' to 'cheap'" in found["advice"] and "held-out tickets" in found["advice"]
+    assert found["evidence"][0].startswith("pass rate 100 % with cheap against 100 % with dear, on the 22 "
                                            "held-out items that took route 'technical'")
     assert "up to 5 points lower" in found["evidence"][0], "the graph's eval-policy threshold"
     saving = step_cost_per_item(baseline["id"]) - step_cost_per_item(cheap["id"])
@@ -117,7 +124,7 @@ def test_an_eval_tries_a_cheaper_model_on_a_route_and_the_advisor_says_so_only_w
     # Once the flow names the cheaper model, the advice is moot; a stricter policy would silence it as well.
     EvalPolicy.objects.filter(graph_id=graph_id).update(threshold=0.0)
     assert len(cheaper_findings(alice_api, graph_id)) == 1, "as well, not worse: a drop of 0 passes a 0 threshold"
-    changed = {**SPEC, "nodes": [{**n, "config": {**n["config"], "model": "fast"}} if n["id"] == "fix" else n
+    changed = {**SPEC, "nodes": [{**n, "config": {**n["config"], "model": "cheap"}} if n["id"] == "fix" else n
                                  for n in SPEC["nodes"]]}
     assert alice_api.put(f"/api/graphs/{graph_id}/", {"spec": changed}, format="json").status_code in (200, 201)
     assert cheaper_findings(alice_api, graph_id) == []

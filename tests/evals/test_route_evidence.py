@@ -18,11 +18,15 @@ from .test_model_swap_live import SCORERS, SPEC
 
 pytestmark = pytest.mark.django_db
 
-SWAP = {"node": "fix", "model": "fast", "was": "frontier"}
+SWAP = {"node": "fix", "model": "cheap", "was": "dear"}
 
 
 @pytest.fixture
 def graph(alice: Any) -> Graph:
+    from backend.providers.models import ModelAlias
+
+    for alias in ("dear", "cheap"):  # the live test's aliases (rolled back with the test)
+        ModelAlias.objects.create(alias=alias, model=f"demo/{alias}")
     return graph_create(workspace=Workspace.objects.get(membership__user=alice), user=alice, spec=SPEC)
 
 
@@ -62,7 +66,7 @@ def test_a_swap_eval_against_its_baseline_is_counted_on_the_route_items_only(gra
             step_cost=0.002)
     [evidence] = route_model_evidence(graph)
     assert (evidence.node_id, evidence.route, evidence.step_id) == ("triage", "technical", "fix")
-    assert (evidence.alias, evidence.cheaper_alias, evidence.items) == ("frontier", "fast", 20)
+    assert (evidence.alias, evidence.cheaper_alias, evidence.items) == ("dear", "cheap", 20)
     assert (evidence.pass_rate, evidence.cheaper_pass_rate) == (0.9, 0.85)
     assert evidence.cost_per_item_usd == pytest.approx(0.01)
     assert evidence.cheaper_cost_per_item_usd == pytest.approx(0.002)
