@@ -96,45 +96,54 @@ def _per_1000(usd: float, runs: int) -> float | None:
     return usd / runs * 1000 if runs else None
 
 
+def _clear_share(found: Mapping[str, Any], key: str, at_least: float) -> float | None:
+    """The metric's share when enough runs measured it and it reaches ``at_least``; None: stay quiet."""
+    value = found[key]
+    return value if found["runs"] >= MIN_RUNS and value is not None and value >= at_least else None
+
+
+def _spend_finding(data: AdvisorInput, node: Mapping[str, Any], *, rule: str, runs: int, title: str, advice: str,
+                   seen: str, spent_on: str, calls: Any) -> Finding:
+    """A step that does work the runs show is not needed: the money its ``calls`` (by name) cost is at stake."""
+    usd = _call_cost(data.runs, node["id"], calls)
+    return Finding(rule=rule, node_id=node["id"], title=title, advice=advice,
+                   evidence=[f"{runs} runs; {seen}", f"{spent_on} cost {_money(usd)} over the period"],
+                   usd_at_stake=usd, usd_per_1000_runs=_per_1000(usd, runs))
+
+
 def vote_always_agrees(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
     found = metrics.vote_agreement(data.runs, node["id"])
-    unanimous = found["unanimous_share"]
-    if found["runs"] < MIN_RUNS or unanimous is None or unanimous < VOTE_AGREES:
+    unanimous = _clear_share(found, "unanimous_share", VOTE_AGREES)
+    if unanimous is None:
         return None
-    samples = int(setting(node, "samples"))
-    extra = _call_cost(data.runs, node["id"], lambda name: name != "vote 1")
-    return Finding(
-        rule="vote_always_agrees", node_id=node["id"],
+    return _spend_finding(
+        data, node, rule="vote_always_agrees", runs=found["runs"],
         title=f"Vote '{node['id']}' almost always agrees with itself",
-        advice=f"Its {samples} samples gave the same answer on {_pct(unanimous)} of runs. Drop the vote for a "
-               "single step, or lower the number of samples.",
-        evidence=[f"{found['runs']} runs; unanimous on {_pct(unanimous)}",
-                  f"the samples after the first cost {_money(extra)} over the period"],
-        usd_at_stake=extra, usd_per_1000_runs=_per_1000(extra, found["runs"]))
+        advice=f"Its {int(setting(node, 'samples'))} samples gave the same answer on {_pct(unanimous)} of runs. Drop "
+               "the vote for a single step, or lower the number of samples.",
+        seen=f"unanimous on {_pct(unanimous)}", spent_on="the samples after the first",
+        calls=lambda name: name != "vote 1")
 
 
 def loop_passes_at_once(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
-    cap = int(setting(node, "max_iterations"))
-    found = metrics.loop_iterations(data.runs, node["id"], cap)
-    first = found["first_pass_share"]
-    if found["runs"] < MIN_RUNS or first is None or first < LOOP_FIRST_PASS:
+    found = metrics.loop_iterations(data.runs, node["id"], int(setting(node, "max_iterations")))
+    first = _clear_share(found, "first_pass_share", LOOP_FIRST_PASS)
+    if first is None:
         return None
-    judged = _call_cost(data.runs, node["id"], lambda name: name == "evaluate")
-    return Finding(
-        rule="loop_passes_at_once", node_id=node["id"],
+    return _spend_finding(
+        data, node, rule="loop_passes_at_once", runs=found["runs"],
         title=f"Loop '{node['id']}' passes on the first try",
         advice=f"The evaluator accepted the first draft on {_pct(first)} of runs: the loop rarely improves "
                "anything. Replace it with a single model step.",
-        evidence=[f"{found['runs']} runs; passed at once on {_pct(first)}",
-                  f"the evaluator's calls cost {_money(judged)} over the period"],
-        usd_at_stake=judged, usd_per_1000_runs=_per_1000(judged, found["runs"]))
+        seen=f"passed at once on {_pct(first)}", spent_on="the evaluator's calls",
+        calls=lambda name: name == "evaluate")
 
 
 def loop_hits_cap(data: AdvisorInput, node: Mapping[str, Any]) -> Finding | None:
     cap = int(setting(node, "max_iterations"))
     found = metrics.loop_iterations(data.runs, node["id"], cap)
-    capped = found["cap_share"]
-    if found["runs"] < MIN_RUNS or capped is None or capped < LOOP_CAPPED:
+    capped = _clear_share(found, "cap_share", LOOP_CAPPED)
+    if capped is None:
         return None
     steps = [s for run in data.runs if (s := run.step(node["id"])) is not None]
     spent = sum(s.cost_usd for s in steps)

@@ -124,6 +124,8 @@ def test_an_eval_tries_a_cheaper_model_on_a_route_and_the_advisor_says_so_only_w
     # Once the flow names the cheaper model, the advice is moot; a stricter policy would silence it as well.
     EvalPolicy.objects.filter(graph_id=graph_id).update(threshold=0.0)
     assert len(cheaper_findings(alice_api, graph_id)) == 1, "as well, not worse: a drop of 0 passes a 0 threshold"
+    # (The policy goes first: with it, the new version would start its own evals, still writing as the test ends.)
+    EvalPolicy.objects.filter(graph_id=graph_id).delete()
     changed = {**SPEC, "nodes": [{**n, "config": {**n["config"], "model": "cheap"}} if n["id"] == "fix" else n
                                  for n in SPEC["nodes"]]}
     assert alice_api.put(f"/api/graphs/{graph_id}/", {"spec": changed}, format="json").status_code in (200, 201)
