@@ -195,6 +195,11 @@ def live_stack(live_processes: LiveStack, transactional_db: None) -> Iterator[Li
     The test database is emptied after each test; a worker still writing a run's last
     events at that moment would deadlock with the reset or write into the next test.
     """
+    from backend.providers.registry import bump_registry_version
+
+    # The reset after the last test deleted model aliases without signals: tell the worker and web
+    # processes their cached routes are stale, so no test inherits another's override of an alias.
+    bump_registry_version()
     yield live_processes
     from backend.runs.models import Run
 
