@@ -1,8 +1,10 @@
 """The event sink: the one place that touches both the ORM and the channel layer.
 
 The engine emits events without waiting. The sink queues them and one writer
-coroutine per run drains the queue in order: it stores each batch (events,
-spans, and the run row on start and finish) in one transaction, then
+coroutine per run drains the queue in order: it stores each batch (the events
+emitted within BATCH_WINDOW_S of each other, typically one step's end and the
+next one's start; a run's last events at once), with their spans and the run
+row on start and finish, in one transaction, then
 publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
 then follow live without a gap.
@@ -63,6 +65,11 @@ PUBLISH_TIMEOUT_S = 5.0
 # Errors that say "the connection is gone", not "this data is wrong": worth a retry on a new connection.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 STORE_FAILED = "could not store the run's trace"
+# Events emitted within this long of the first one waiting are stored (and published) with it: a step's end and
+# the next step's start come a few loop turns apart, and one transaction for both halves a chain's writes.
+BATCH_WINDOW_S = 0.005
+# A run's last events are written at once: nothing follows them, and its caller is waiting for them.
+LAST_EVENTS = frozenset({"run.completed", "run.waiting"})
 
 
 def run_group(run_id: Any) -> str:
@@ -180,11 +187,15 @@ class RunEventSink:
         self._watched: list[asyncio.Future[Any]] = []
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._layer = get_channel_layer()
+        self._window: asyncio.Future[None] | None = None  # set while the writer gathers a batch
+        self._flush = False  # a run's last event (or the close) is queued: write without waiting
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def emit(self, event: dict[str, Any]) -> None:
         if not self.stopped:  # after the end, an event has nowhere to go
             self._queue.put_nowait(event)
+            if event.get("type") in LAST_EVENTS:
+                self._flush_now()
 
     def stops(self, task: asyncio.Future[Any]) -> None:
         """Cancel ``task`` (the engine's) as soon as the run can no longer be recorded."""
@@ -195,12 +206,32 @@ class RunEventSink:
     async def close(self) -> None:
         """Wait until every emitted event is stored and published (or the run is failed)."""
         self._queue.put_nowait(None)
+        self._flush_now()
         await self._writer
+
+    def _flush_now(self) -> None:
+        self._flush = True
+        if self._window is not None and not self._window.done():
+            self._window.set_result(None)
+
+    async def _gather(self) -> None:
+        """Wait BATCH_WINDOW_S for more events, or less if the run's last one (or the close) comes first."""
+        loop = asyncio.get_running_loop()
+        self._window = window = loop.create_future()
+        timer = loop.call_later(BATCH_WINDOW_S, lambda: window.done() or window.set_result(None))
+        try:
+            await window
+        finally:
+            timer.cancel()
+            self._window = None
 
     async def _drain(self) -> None:
         closing = False
         while not closing:
             batch = [await self._queue.get()]
+            if not self._flush:
+                await self._gather()
+            self._flush = False  # what made it urgent is taken below, with no await in between
             while not self._queue.empty():  # take what has piled up: one transaction per batch
                 batch.append(self._queue.get_nowait())
             if batch[-1] is None:
