@@ -47,6 +47,7 @@ from backend.engine.shapes import span_fields
 from .finished import finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
+from .trace_writes import insert_events, lock_run_status, upsert_spans
 from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
@@ -105,14 +106,10 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
     with transaction.atomic():
         # The row lock orders this batch against the sweep's finish_run_outside_engine (which locks it too).
-        status = Run.objects.select_for_update().filter(pk=run_id).values_list("status", flat=True).first()
-        if status != Run.Status.RUNNING:
+        if lock_run_status(run_id) != Run.Status.RUNNING:
             return False
-        RunEvent.objects.bulk_create([RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e)
-                                      for e in numbered])
-        if spans:
-            Span.objects.bulk_create([_span_row(run_id, s) for s in spans.values()], update_conflicts=True,
-                                     unique_fields=["run", "span_id"], update_fields=SPAN_FIELDS)
+        insert_events(RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered)
+        upsert_spans((_span_row(run_id, s) for s in spans.values()), SPAN_FIELDS)
         asked = [e for e in numbered if e["type"] == "approval.requested"]
         if asked:
             store_requests(run_id, asked)
@@ -155,6 +152,11 @@ def finish_run_outside_engine(run_id: Any, status: str, error: str, *, expected:
     except Exception:  # stored is what counts: followers read it from the database
         log.warning("run %s: could not publish its end to the channel layer", run_id, exc_info=True)
     return True
+
+
+def _settle(window: asyncio.Future[None]) -> None:
+    if not window.done():
+        window.set_result(None)
 
 
 def _message(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -211,14 +213,14 @@ class RunEventSink:
 
     def _flush_now(self) -> None:
         self._flush = True
-        if self._window is not None and not self._window.done():
-            self._window.set_result(None)
+        if self._window is not None:
+            _settle(self._window)
 
     async def _gather(self) -> None:
         """Wait BATCH_WINDOW_S for more events, or less if the run's last one (or the close) comes first."""
         loop = asyncio.get_running_loop()
         self._window = window = loop.create_future()
-        timer = loop.call_later(BATCH_WINDOW_S, lambda: window.done() or window.set_result(None))
+        timer = loop.call_later(BATCH_WINDOW_S, _settle, window)
         try:
             await window
         finally:
