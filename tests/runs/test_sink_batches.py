@@ -35,7 +35,7 @@ def _batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 
 def test_each_step_is_stored_in_one_transaction_with_the_next_steps_start(  # type: ignore[no-untyped-def]
-        monkeypatch, model: ScriptedModel, queued_run: Run) -> None:
+        monkeypatch, model: ScriptedModel, queued_run: Run) -> None:  # noqa: F811 (the fixtures imported above)
     batches = _batches(monkeypatch)
     monkeypatch.setattr(sinks, "BATCH_WINDOW_S", 0.1)  # a loaded machine's slow loop turns fit in it
     execute(queued_run)
@@ -53,7 +53,7 @@ def test_each_step_is_stored_in_one_transaction_with_the_next_steps_start(  # ty
 
 
 def test_the_claim_is_one_transaction_that_writes_the_run_row_once(  # type: ignore[no-untyped-def]
-        monkeypatch, model: ScriptedModel, queued_run: Run) -> None:
+        monkeypatch, model: ScriptedModel, queued_run: Run) -> None:  # noqa: F811 (the fixtures imported above)
     statements: list[str] = []
     run_sql = db_utils.CursorWrapper._execute
 
@@ -72,8 +72,8 @@ def test_the_claim_is_one_transaction_that_writes_the_run_row_once(  # type: ign
     assert len(writes) == 1 and all(f'"{c}"' in writes[0] for c in ("status", "started_at", "resolved")), claim
 
 
-def test_a_runs_last_event_is_written_without_waiting_out_the_window(queued_run: Run,  # type: ignore[no-untyped-def]
-                                                                     monkeypatch) -> None:
+def test_a_runs_last_event_is_written_without_waiting_out_the_window(  # type: ignore[no-untyped-def]
+        queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
     batches = _batches(monkeypatch)
     monkeypatch.setattr(sinks, "BATCH_WINDOW_S", 30.0)
     Run.objects.filter(pk=queued_run.pk).update(status="running")
