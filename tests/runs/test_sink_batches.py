@@ -92,3 +92,27 @@ def test_a_runs_last_event_is_written_without_waiting_out_the_window(  # type: i
     assert took < 10, "the run's end waited out the batching window"
     assert batches == [["run.started", "run.completed"]]
     assert Run.objects.get(pk=queued_run.pk).status == "succeeded"
+
+
+def test_a_batch_larger_than_one_statement_is_stored_whole_and_a_resent_span_is_updated(  # type: ignore[no-untyped-def]
+        queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
+    from backend.runs import trace_writes
+    from backend.runs.models import Span
+    from backend.runs.sinks import persist_events
+
+    monkeypatch.setattr(trace_writes, "ROWS_PER_STATEMENT", 2)
+    Run.objects.filter(pk=queued_run.pk).update(status="running")
+    now = time.time()
+
+    def span(n: int, status: str) -> dict[str, Any]:
+        return {"span_id": f"s{n}", "kind": "llm", "name": "llm", "node_id": f"n{n}", "status": status,
+                "started_at": now, "ended_at": now + 1, "output": {"n": n}, "attributes": {"k": [n]}}
+
+    assert persist_events(queued_run.pk, [{"type": "node.started", "seq": n, "span": span(n, "running")}
+                                          for n in range(1, 6)])
+    assert persist_events(queued_run.pk, [{"type": "node.completed", "seq": 6, "span": span(3, "succeeded")}])
+    assert [e["seq"] for e in stored_events(queued_run)] == [1, 2, 3, 4, 5, 6]
+    stored = {s.span_id: s for s in Span.objects.filter(run=queued_run)}
+    assert sorted(stored) == ["s1", "s2", "s3", "s4", "s5"]
+    assert stored["s3"].status == "succeeded" and stored["s1"].status == "running"
+    assert stored["s5"].output == {"n": 5} and stored["s5"].attributes == {"k": [5]}
