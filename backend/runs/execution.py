@@ -20,7 +20,7 @@ from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
 
 from .cache import RedisCache
-from .callers import request_id_of
+from .callers import request_id_of, with_callers
 from .live_deltas import CALLED_SOURCES, deltas_wanted_check
 from .liveness import keep_alive
 from .loop import db_call
@@ -58,31 +58,37 @@ def claim(run_id: Any) -> Claimed | None:
     message a Redis restart lost, and Celery redelivers an unacked message. A
     run found running belongs to a live worker or to a dead one; the heartbeat
     sweep (liveness.py) is the one place that tells them apart and ends it.
+
+    One transaction and one write: the run row (locked), the caller's request id (an annotation of the same
+    SELECT), the run's plan and what it resolves are read under the lock, then status, start and ``resolved``
+    are written together.
     """
     with transaction.atomic():
         # of=("self",): lock the run row only; locking the joined workspace and version rows
         # too would deadlock against concurrent run creation (found by the stack benchmark).
-        run = (Run.objects.select_for_update(of=("self",)).select_related("graph_version", "workspace", "release")
-               .filter(pk=run_id).first())
+        run = (with_callers(Run.objects.select_for_update(of=("self",)))
+               .select_related("graph_version", "workspace", "release").filter(pk=run_id).first())
         if run is None or run.is_finished:
             return None
         if run.status == Run.Status.RUNNING:
             log.info("run %s delivered again while running: left to its worker and the heartbeat sweep", run_id)
             return None
-        outcome = "cancelled" if run.cancel_requested else "claimed"
-        if outcome == "claimed":
+        cancelled = run.cancel_requested
+        if not cancelled:
+            spec, seeded = replay_plan(run, run.graph_version.spec)
+            resume = resume_plan(run)
+            # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
+            deps = dependencies(run.workspace, spec, run.release.prompts if run.release is not None else None)
             run.status, run.started_at = Run.Status.RUNNING, timezone.now()
-            run.save(update_fields=["status", "started_at"])
-    if outcome == "cancelled":
+            written = ["status", "started_at"]
+            if resume is None:  # a resumed run keeps what it resolved when it first started
+                run.resolved = resolved_for(spec, deps.subgraphs, deps.prompts)
+                written.append("resolved")
+            run.save(update_fields=written)
+    if cancelled:
         finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
                                   expected=Run.Status.QUEUED)
         return None
-    spec, seeded = replay_plan(run, run.graph_version.spec)
-    resume = resume_plan(run)
-    # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
-    deps = dependencies(run.workspace, spec, run.release.prompts if run.release is not None else None)
-    if resume is None:  # a resumed run keeps what it resolved when it first started
-        Run.objects.filter(pk=run_id).update(resolved=resolved_for(spec, deps.subgraphs, deps.prompts))
     return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
                    workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
                    source=run.source, seeded=seeded, resume=resume,
@@ -95,7 +101,15 @@ def cancel_requested(run_id: Any) -> bool:
 
 
 async def execute_run_async(run_id: Any) -> None:
-    claimed = await db_call(claim)(run_id)
+    try:
+        claimed = await db_call(claim)(run_id)
+    except TRANSIENT_ERRORS:
+        raise  # the task retries: claiming is idempotent, and nothing was written
+    except Exception as exc:  # a run that cannot even be planned ends failed, not queued until the give-up
+        log.exception("run %s could not be started", run_id)
+        await db_call(finish_run_outside_engine)(run_id, Run.Status.FAILED, f"internal error: {type(exc).__name__}",
+                                                 expected=Run.Status.QUEUED)
+        return
     if claimed is None:
         return
     # The heartbeat lasts until the run's last write: a sink waiting out a database restart belongs to a live

@@ -87,6 +87,7 @@ class _Beater:
         # execution that parked it has let go; the second must keep beating when the first one ends.
         self._runs: dict[str, int] = {}
         self._ended: set[str] = set()
+        self._fresh: set[str] = set()  # added since the last beat: they beat at once, the others on schedule
         self._wake = threading.Event()
         self._pid: int | None = None
         self.loop_turned = time.monotonic()
@@ -97,6 +98,7 @@ class _Beater:
         with self._lock:
             self._runs[str(run_id)] = self._runs.get(str(run_id), 0) + 1
             self._ended.discard(str(run_id))
+            self._fresh.add(str(run_id))
             if self._pid != os.getpid():  # first use in this process (or a forked child): start the thread
                 self._pid = os.getpid()
                 threading.Thread(target=self._forever, name="patchbay-heartbeat", daemon=True).start()
@@ -111,10 +113,14 @@ class _Beater:
             self._runs.pop(str(run_id), None)
             self._ended.add(str(run_id))
 
-    def beat_once(self) -> None:
+    def beat_once(self, *, everyone: bool = True) -> None:
+        """One pipelined write: a live key for every run (or, between beats, for the runs just added only:
+        a run starting must not rewrite the keys of all the others), a delete for the runs that ended."""
         with self._lock:
-            alive, ended = list(self._runs), list(self._ended)
+            alive = list(self._runs) if everyone else [r for r in self._fresh if r in self._runs]
+            ended = list(self._ended)
             self._ended.clear()
+            self._fresh.clear()
         if time.monotonic() - self.loop_turned > LOOP_STALL_BEATS * _beat():
             alive = []  # the run loop is wedged: let the sweep fail its runs
         if not alive and not ended:
@@ -127,11 +133,15 @@ class _Beater:
         pipe.execute()
 
     def _forever(self) -> None:
+        due = time.monotonic()  # when every run beats again
         while True:
-            self._wake.wait(_beat())
+            self._wake.wait(max(0.0, due - time.monotonic()))
             self._wake.clear()
+            everyone = time.monotonic() >= due
+            if everyone:
+                due = time.monotonic() + _beat()
             try:
-                self.beat_once()
+                self.beat_once(everyone=everyone)
                 if self._failing:
                     log.warning("heartbeats resumed")
                 self._failing = False

@@ -23,6 +23,8 @@ def decision_of(approval: Approval) -> Decision | None:
 
 def resume_plan(run: Run) -> Resume | None:
     """None for a run that never waited; otherwise where it stood when it last stopped."""
+    if run.resumed_at is None:  # never woken by a decision (finished.wake_run sets it): nothing to read
+        return None
     approvals = list(Approval.objects.filter(run=run))
     if not approvals:
         return None

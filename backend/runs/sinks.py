@@ -1,8 +1,10 @@
 """The event sink: the one place that touches both the ORM and the channel layer.
 
 The engine emits events without waiting. The sink queues them and one writer
-coroutine per run drains the queue in order: it stores each batch (events,
-spans, and the run row on start and finish) in one transaction, then
+coroutine per run drains the queue in order: it stores each batch (the events
+emitted within BATCH_WINDOW_S of each other, typically one step's end and the
+next one's start; a run's last events at once), with their spans and the run
+row on start and finish, in one transaction, then
 publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
 then follow live without a gap.
@@ -45,6 +47,7 @@ from backend.engine.shapes import span_fields
 from .finished import finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
+from .trace_writes import insert_events, lock_run_status, upsert_spans
 from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,11 @@ PUBLISH_TIMEOUT_S = 5.0
 # Errors that say "the connection is gone", not "this data is wrong": worth a retry on a new connection.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 STORE_FAILED = "could not store the run's trace"
+# Events emitted within this long of the first one waiting are stored (and published) with it: a step's end and
+# the next step's start come a few loop turns apart, and one transaction for both halves a chain's writes.
+BATCH_WINDOW_S = 0.005
+# A run's last events are written at once: nothing follows them, and its caller is waiting for them.
+LAST_EVENTS = frozenset({"run.completed", "run.waiting"})
 
 
 def run_group(run_id: Any) -> str:
@@ -98,14 +106,10 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
     with transaction.atomic():
         # The row lock orders this batch against the sweep's finish_run_outside_engine (which locks it too).
-        status = Run.objects.select_for_update().filter(pk=run_id).values_list("status", flat=True).first()
-        if status != Run.Status.RUNNING:
+        if lock_run_status(run_id) != Run.Status.RUNNING:
             return False
-        RunEvent.objects.bulk_create([RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e)
-                                      for e in numbered])
-        if spans:
-            Span.objects.bulk_create([_span_row(run_id, s) for s in spans.values()], update_conflicts=True,
-                                     unique_fields=["run", "span_id"], update_fields=SPAN_FIELDS)
+        insert_events(RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered)
+        upsert_spans((_span_row(run_id, s) for s in spans.values()), SPAN_FIELDS)
         asked = [e for e in numbered if e["type"] == "approval.requested"]
         if asked:
             store_requests(run_id, asked)
@@ -150,6 +154,11 @@ def finish_run_outside_engine(run_id: Any, status: str, error: str, *, expected:
     return True
 
 
+def _settle(window: asyncio.Future[None]) -> None:
+    if not window.done():
+        window.set_result(None)
+
+
 def _message(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "run.events", "events": events}
 
@@ -180,11 +189,15 @@ class RunEventSink:
         self._watched: list[asyncio.Future[Any]] = []
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._layer = get_channel_layer()
+        self._window: asyncio.Future[None] | None = None  # set while the writer gathers a batch
+        self._flush = False  # a run's last event (or the close) is queued: write without waiting
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def emit(self, event: dict[str, Any]) -> None:
         if not self.stopped:  # after the end, an event has nowhere to go
             self._queue.put_nowait(event)
+            if event.get("type") in LAST_EVENTS:
+                self._flush_now()
 
     def stops(self, task: asyncio.Future[Any]) -> None:
         """Cancel ``task`` (the engine's) as soon as the run can no longer be recorded."""
@@ -195,12 +208,32 @@ class RunEventSink:
     async def close(self) -> None:
         """Wait until every emitted event is stored and published (or the run is failed)."""
         self._queue.put_nowait(None)
+        self._flush_now()
         await self._writer
+
+    def _flush_now(self) -> None:
+        self._flush = True
+        if self._window is not None:
+            _settle(self._window)
+
+    async def _gather(self) -> None:
+        """Wait BATCH_WINDOW_S for more events, or less if the run's last one (or the close) comes first."""
+        loop = asyncio.get_running_loop()
+        self._window = window = loop.create_future()
+        timer = loop.call_later(BATCH_WINDOW_S, _settle, window)
+        try:
+            await window
+        finally:
+            timer.cancel()
+            self._window = None
 
     async def _drain(self) -> None:
         closing = False
         while not closing:
             batch = [await self._queue.get()]
+            if not self._flush:
+                await self._gather()
+            self._flush = False  # what made it urgent is taken below, with no await in between
             while not self._queue.empty():  # take what has piled up: one transaction per batch
                 batch.append(self._queue.get_nowait())
             if batch[-1] is None:
