@@ -68,6 +68,14 @@ def wait_healthy(url: str, stack: Stack, timeout: float = 60.0) -> float | None:
     raise RuntimeError("the stack did not become healthy")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process and its children used so far: the start's cost whatever the load."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in (proc, *proc.children(recursive=True)))
+
+
 def one_call(stack: Stack, key: str, tag: str) -> float:
     result = asyncio.run(level(stack.url, key, "bench-chain3", 1, 1, tag))
     if result["failures"]:
@@ -81,8 +89,10 @@ def measure_start(code: Path, key: str, tag: str, env: dict[str, str]) -> dict[s
         stack = Stack(code, "uvicorn", 1, tag)
     try:
         healthy = wait_healthy(stack.url, stack)
+        cpu = cpu_s(stack.web.process.pid) + cpu_s(stack.workers[0].process.pid)
         one_call(stack, key, f"{tag}-first")
-        return {"port": stack.listening_s, "healthy": healthy, "first": time.perf_counter() - stack.started}
+        return {"port": stack.listening_s, "healthy": healthy, "first": time.perf_counter() - stack.started,
+                "cpu": cpu}
     finally:
         stack.stop()
 
@@ -141,7 +151,8 @@ def report(configs: list[dict[str, Any]], repeat: int, load_before: tuple[float,
     start_rows, idle_rows = [], []
     for c in configs:
         s, i = c["start"], c["idle"]
-        start_rows.append([c["name"], _fmt(_med(s, "port")), _fmt(_med(s, "healthy")), _fmt(_med(s, "first"))])
+        start_rows.append([c["name"], _fmt(_med(s, "port")), _fmt(_med(s, "healthy")), _fmt(_med(s, "cpu")),
+                           _fmt(_med(s, "first"))])
         web_b, wrk_b = _med(i, "before", "web"), _med(i, "before", "worker")
         web_a, wrk_a = _med(i, "after", "web"), _med(i, "after", "worker")
         idle_rows.append([c["name"], _fmt(web_b, 0), _fmt(wrk_b, 0), _fmt((web_b or 0) + (wrk_b or 0), 0),
@@ -155,12 +166,14 @@ A Uvicorn web server and one Celery worker (threads, 64) started together on the
 (`bench/published_path.py`). Medians of {repeat} starts per row. **healthy** = `GET /api/health/` answers 200: the
 web serves and a worker has reported ready (its heartbeat is fresh); "—" where the tree has no health endpoint.
 **first run answered** = a sync chain3 call sent the moment the stack is healthy (or its port opens), answered.
+CPU s until healthy (for a tree without a health endpoint: until its port opened) does not depend on the load.
 
 Conditions: {machine()}; {today()}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}
 (at the start {load_before[0]:.2f}); whole script {total_s:.0f} s. The machine is shared: read times as upper
 bounds.
 
-{table(["tree", "port open s", "healthy s", "first run answered s"], start_rows)}
+{table(["tree", "port open s", "healthy s", "CPU s of web + worker until healthy", "first run answered s"],
+       start_rows)}
 
 RSS in MiB (psutil, with child processes). **Idle before the first run**: {QUIET_S:g} s after healthy, no run
 yet. Then one chain3 call (its wall time, 300 ms of it the model's), then 8 clients × 3 calls of chain3 and

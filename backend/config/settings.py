@@ -55,6 +55,9 @@ SECURE_HSTS_PRELOAD = env_bool("PATCHBAY_HSTS_PRELOAD", PATCHBAY_HTTPS)
 # so Django knows the request was https (no redirect loop, secure cookies, CSRF origin checks).
 if env_bool("PATCHBAY_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The health check is asked over plain HTTP from inside the deployment (a load balancer, compose's healthcheck,
+# serve): no redirect to https for it.
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

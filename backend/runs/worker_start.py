@@ -56,6 +56,8 @@ def _load_models() -> None:
         _models["state"] = "failed"
     finally:
         _warmed.set()
+        if _presence is not None:
+            _presence.beat()  # the health check sees the new state now, not a beat later
 
 
 def models_before_run() -> None:
