@@ -9,8 +9,8 @@ several times each, on the bench database and Redis, with the published endpoint
   200 (the web serves and at least one worker has reported ready: its heartbeat is fresh). A tree without a health
   endpoint gets "—". Also: the web's port open, and a first sync call of chain3 sent the moment the stack is
   healthy (or its port opens), answered (seconds from the start).
-- **idle before the first run**: another start, left alone until quiet (no run yet; a warmed worker has imported
-  litellm by then), RSS of web and worker (psutil, with child processes); then one call (its wall time: the
+- **idle before the first run**: another start, left alone until web and worker are at rest (no run yet; a
+  warmed worker has loaded litellm by then), RSS of web and worker (psutil, with child processes); then one call (its wall time: the
   first call on a rested worker), then 8 clients × 3 calls of each flow, 2 s of rest, RSS again (**after warm-up**).
 
     .venv/bin/python bench/start_idle.py --before /tmp/pb-before [--repeat 3] [--no-write]
@@ -41,7 +41,8 @@ from bench._stack import ensure_database, stack_env  # noqa: E402
 from bench.fake_openai import FakeConfig, start_in_thread  # noqa: E402
 from bench.published_path import DATABASE_URL, REDIS_URL, Stack, level, rss_mib, setup_fixtures  # noqa: E402
 
-QUIET_S = 12.0  # long enough for a warmed worker to have imported litellm on a busy 2-core machine
+QUIET_CPU = 0.02  # a process at rest: under 2 % of a core over a second
+SETTLE_MAX_S = 90.0
 
 
 def log(message: str) -> None:
@@ -76,6 +77,19 @@ def cpu_s(pid: int) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in (proc, *proc.children(recursive=True)))
 
 
+def settle(stack: Stack) -> None:
+    """Wait until web and worker are at rest (each under QUIET_CPU of a core over a second, three seconds in a
+    row): a warmed worker has then finished loading its models, whatever the machine's load."""
+    pids = [stack.web.process.pid, stack.workers[0].process.pid]
+    deadline, quiet = time.monotonic() + SETTLE_MAX_S, 0
+    last = [cpu_s(pid) for pid in pids]
+    while time.monotonic() < deadline and quiet < 3:
+        time.sleep(1.0)
+        now = [cpu_s(pid) for pid in pids]
+        quiet = quiet + 1 if all(b - a < QUIET_CPU for a, b in zip(last, now, strict=True)) else 0
+        last = now
+
+
 def one_call(stack: Stack, key: str, tag: str) -> float:
     result = asyncio.run(level(stack.url, key, "bench-chain3", 1, 1, tag))
     if result["failures"]:
@@ -103,7 +117,7 @@ def measure_idle(code: Path, key: str, tag: str, env: dict[str, str]) -> dict[st
         stack = Stack(code, "uvicorn", 1, tag)
     try:
         wait_healthy(stack.url, stack)
-        time.sleep(QUIET_S)
+        settle(stack)
         before = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
         first_call = one_call(stack, key, f"{tag}-rested")
         for slug in ("bench-chain3", "bench-fanout3"):
@@ -175,8 +189,8 @@ bounds.
 {table(["tree", "port open s", "healthy s", "CPU s of web + worker until healthy", "first run answered s"],
        start_rows)}
 
-RSS in MiB (psutil, with child processes). **Idle before the first run**: {QUIET_S:g} s after healthy, no run
-yet. Then one chain3 call (its wall time, 300 ms of it the model's), then 8 clients × 3 calls of chain3 and
+RSS in MiB (psutil, with child processes). **Idle before the first run**: after healthy, once web and worker are
+at rest (under {QUIET_CPU * 100:g} % of a core for 3 s: a warmed worker has loaded its models), no run yet. Then one chain3 call (its wall time, 300 ms of it the model's), then 8 clients × 3 calls of chain3 and
 fanout3, 2 s of rest: **after warm-up**.
 
 {table(["tree", "idle web", "idle worker", "idle web + worker", "first call ms", "after warm-up web",

@@ -73,7 +73,10 @@ def announce(hostname: str, **facts: Any) -> None:
 
 def withdraw(hostname: str) -> None:
     """This worker stops: it no longer counts (a worker killed outright drops out after three beats)."""
-    sync_redis().pipeline(transaction=False).zrem(WORKERS_KEY, hostname).hdel(FACTS_KEY, hostname).execute()
+    pipe = sync_redis().pipeline(transaction=False)
+    pipe.zrem(WORKERS_KEY, hostname)
+    pipe.hdel(FACTS_KEY, hostname)
+    pipe.execute()
 
 
 def ready_workers() -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from backend.providers.gateway import litellm_module
+from backend.providers.warm import load_models
 
 from .liveness import sweep_forever
 from .loop import run_loop
@@ -48,7 +48,7 @@ def models_state() -> str:
 def _load_models() -> None:
     started = time.monotonic()
     try:
-        litellm_module()
+        load_models()
         _models["state"] = "loaded"
         log.info("model gateway loaded in %.1f s", time.monotonic() - started)
     except Exception:  # the first model call tries again and reports its own error
@@ -66,7 +66,7 @@ def models_before_run() -> None:
     if _models["state"] == "loading":
         _warmed.wait()
     elif _models["state"] == "on first use":
-        litellm_module()
+        load_models()
 
 
 def warm_models_in_background() -> None:
