@@ -7,7 +7,7 @@ time on the critical path) and ``fanout3`` (input → a parallel node of 3 branc
 code tree and each flow, at 1, 8 and 64 concurrent clients: runs/s, p50/p95, errors, overhead per run at 1 client
 (client wall − model time on the critical path), and CPU milliseconds per run of the web server, the Celery
 worker(s), the PostgreSQL backends of the bench database and the Redis server (psutil over their pids). Also start
-→ healthy (port open and a first sync call answered), idle RSS of web + worker, runs/s of chain3 at 64 clients
+→ healthy (port open, /api/health/ ready, a first sync call answered), RSS of web + worker, runs/s of chain3 at 64 clients
 with 1 and 2 worker processes, and optionally a py-spy profile of web and worker at 8 clients.
 
     .venv/bin/python bench/published_path.py --before /tmp/pb-before [--profile] [--no-write]
@@ -391,6 +391,26 @@ def top_frames(path: Path, n: int = 16) -> list[tuple[str, float]]:
     return frames[:n] if total else []
 
 
+def wait_healthy(stack: Stack, timeout: float = 90.0) -> float | None:
+    """Seconds from the start until ``GET /api/health/`` answers 200 (web, database, Redis and a worker ready);
+    None for a tree without a health endpoint (its first answered call is all there is)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            try:
+                status = client.get(f"{stack.url}/api/health/").status_code
+            except httpx.HTTPError:
+                status = 0
+            if status == 200:
+                return time.perf_counter() - stack.started
+            if status == 404:
+                return None
+            time.sleep(0.05)
+    raise RuntimeError(f"{stack.tag}: not healthy after {timeout} s")
+
+
 def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Namespace,
              fake: FakeServer, step: bool = False) -> dict[str, Any]:
     """Start one tree's stack, measure it, stop it. A ``step`` (an intermediate commit) gets chain3 at 8 and 64
@@ -398,6 +418,8 @@ def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Na
     log(f"{tag}: starting {server_kind} + 1 worker from {code}")
     stack = Stack(code, server_kind, 1, tag)
     try:
+        ready_s = wait_healthy(stack)
+        rested_rss = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
         first = asyncio.run(level(stack.url, key, "bench-chain3", 1, 1, f"{tag}-first"))
         healthy_s = time.perf_counter() - stack.started
         if first["failures"]:
@@ -423,7 +445,7 @@ def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Na
             if not child.alive():
                 raise RuntimeError(f"{tag}: {child.name} died:\n{child.tail()}")
         return {"tag": tag, "server": server_kind, "listening_s": stack.listening_s, "healthy_s": healthy_s,
-                "idle_rss": idle_rss, "levels": levels, "scale": scale, "profiles": profiles}
+                "ready_s": ready_s, "ready_rss": rested_rss, "idle_rss": idle_rss, "levels": levels, "scale": scale, "profiles": profiles}
     except BaseException:
         for child in stack.children():
             print(f"--- last output of {child.name} ---\n{child.tail()}", file=sys.stderr)
@@ -460,7 +482,9 @@ def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: t
                 ratios.append([a["shape"], a["clients"], f"{(b['ok'] / b['wall']) / (a['ok'] / a['wall']):.2f}×",
                                f"{median(b['samples']) / median(a['samples']):.2f}×",
                                f"{p95(b['samples']) / p95(a['samples']):.2f}×", f"{cpu_b / cpu_a:.2f}×"])
-    start_rows = [[t["tag"], t["server"], f"{t['listening_s']:.1f}", f"{t['healthy_s']:.1f}",
+    start_rows = [[t["tag"], t["server"], f"{t['listening_s']:.1f}",
+                   "—" if t.get("ready_s") is None else f"{t['ready_s']:.1f}", f"{t['healthy_s']:.1f}",
+                   "—" if "ready_rss" not in t else f"{sum(t['ready_rss'].values()):.0f}",
                    f"{t['idle_rss']['web']:.0f}", f"{t['idle_rss']['worker']:.0f}",
                    f"{sum(t['idle_rss'].values()):.0f}"] for t in ends]
     scale_rows = []
@@ -502,11 +526,13 @@ Conditions: {machine()}; {today()}; load average at the end {load_after[0]:.2f} 
 {table(["flow", "clients", "runs/s after/before", "p50 after/before", "p95 after/before",
         "CPU per run after/before"], ratios) if ratios else ""}
 
-Start → healthy (web port open; first sync call of chain3 answered, which includes the worker's start) and idle
-RSS after warm-up (MiB, with child processes):
+Start → healthy: web port open; `GET /api/health/` answers 200 (web, database, Redis and a worker that said it
+takes tasks; "—" for a tree without it); the first sync call of chain3, sent then, answered (it waits for the
+worker's models, loaded in the background after it is ready). RSS (MiB, with child processes) of web + worker
+when healthy, before any run, and idle RSS after warm-up (`bench/start_idle.py` measures each at rest):
 
-{table(["tree", "web server", "port open s", "first run answered s", "web RSS", "worker RSS", "web + worker"],
-       start_rows)}
+{table(["tree", "web server", "port open s", "healthy s", "first run answered s", "web + worker RSS at healthy",
+        "web RSS after warm-up", "worker RSS", "web + worker"], start_rows)}
 
 Scale-out on this machine: chain3 at 64 clients with 1 and 2 worker processes (one web process):
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS = ["engine_overhead", "template_cpu", "stack_chain", "patterns_fanout", "canvas_300", "endpoint_throughput",
-              "follower_memory", "dead_worker", "storage_per_run", "projection_speed", "published_path"]
+              "follower_memory", "dead_worker", "storage_per_run", "projection_speed", "published_path", "start_idle"]
 
 
 def main() -> int:

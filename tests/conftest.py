@@ -103,6 +103,20 @@ def bob_api(bob):  # type: ignore[no-untyped-def]
     return client
 
 
+def worker_warm(redis_url: str, hostname: str) -> bool:
+    """The worker has said it takes tasks and has loaded its models (backend/runs/worker_start.py)."""
+    import redis
+    from celery.utils.nodenames import host_format
+
+    from backend.runs.worker_presence import FACTS_KEY
+
+    try:
+        facts = redis.Redis.from_url(redis_url, socket_timeout=2).hget(FACTS_KEY, host_format(hostname))
+    except redis.RedisError:
+        return False  # Redis not there (yet): not ready
+    return facts is not None and b'"loaded"' in facts
+
+
 @dataclass
 class LiveStack:
     http_url: str
@@ -149,13 +163,15 @@ def live_processes(django_db_setup: None, django_db_blocker) -> Iterator[LiveSta
     workers: list[subprocess.Popen] = []  # type: ignore[type-arg]
 
     def start_worker() -> None:
+        hostname = f"test-{os.getpid()}-{len(workers)}@%h"
         worker = subprocess.Popen(
-            worker_argv(concurrency=32, hostname=f"test-{os.getpid()}-{len(workers)}@%h", heartbeat=False),
+            worker_argv(concurrency=32, hostname=hostname, heartbeat=False),
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         workers.append(worker)
         _Tail(worker.stdout, worker_log).start()
         deadline = time.monotonic() + 90
-        while not any(" ready." in line for line in worker_log):
+        # Ready, and its models loaded (it takes tasks before: runs would wait for them, and tests time runs).
+        while not worker_warm(settings.REDIS_URL, hostname):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("Celery worker did not start:\n" + "\n".join(worker_log[-40:]))
             time.sleep(0.1)

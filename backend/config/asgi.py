@@ -12,11 +12,15 @@ django_app = get_asgi_application()
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import re_path  # noqa: E402
+from django.urls import get_resolver, re_path  # noqa: E402
 
 from backend.evals.routing import websocket_urlpatterns as eval_sockets  # noqa: E402
 from backend.runs.routing import websocket_urlpatterns  # noqa: E402
 from backend.runs.ws_auth import auth_stack, origin_checked  # noqa: E402
+
+# Load the URL conf (every view, serializer and the OpenAPI generator) now, before the server listens, not on the
+# first request: the port opens when the app is whole, and the first caller after a start is not the slow one.
+_ = get_resolver().url_patterns
 
 
 class NoSuchSocket(AsyncWebsocketConsumer):

@@ -14,7 +14,6 @@ from django.conf import settings
 
 from .finished import on_run_finished
 from .models import Run
-from .otlp import otlp_protobuf
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +41,8 @@ def push_when_finished(run_id: str) -> None:
 
 def push(run_id: Any) -> str:
     """One attempt to send the run's trace. Returns what happened; raises PushFailed when a retry may help."""
+    from .otlp import otlp_protobuf  # protobuf and the OTLP types: only a worker that pushes pays for them
+
     run = Run.objects.select_related("graph_version").filter(pk=run_id).first()
     if run is None:
         return "gone"

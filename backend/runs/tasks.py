@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from django.db import OperationalError
 
-from backend.providers.gateway import litellm_module
-
+from . import worker_start
 from .execution import execute_run_async
-from .liveness import sweep_forever
-from .loop import run_loop, run_on_loop
+from .loop import run_on_loop
 from .otlp_push import PushFailed, push
 
 
@@ -22,16 +20,23 @@ from .otlp_push import PushFailed, push
 @shared_task(name="runs.execute_run", acks_late=False, ignore_result=True,
              autoretry_for=(OperationalError,), retry_backoff=0.2, retry_backoff_max=5, max_retries=5)
 def execute_run(run_id: str) -> None:
+    worker_start.models_before_run()  # in this thread, not on the run loop
     run_on_loop(execute_run_async(run_id))
 
 
 @worker_ready.connect
+def worker_is_ready(sender: object, **_: object) -> None:
+    """Start the run loop and the sweep, say the worker is up, then load the models in the background."""
+    worker_start.on_worker_ready(getattr(sender, "hostname", None) or "worker")
+
+
 @worker_process_init.connect
-def warm_up(**_: object) -> None:
-    """Import litellm and start the run loop before the first run, not during it; start the orphan sweep."""
-    litellm_module()
-    loop = run_loop()
-    loop.call_soon_threadsafe(lambda: loop.create_task(sweep_forever()))
+def child_process_started(**_: object) -> None:  # the prefork pool's children (the threads pool has none)
+    worker_start.start_process_services()
+    worker_start.warm_models_in_background()
+
+
+worker_shutdown.connect(worker_start.on_worker_shutdown)
 
 
 # OTLP push, enqueued by the run-finished hook (otlp_push.py): a receiver that is down is retried with backoff

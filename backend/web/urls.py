@@ -1,8 +1,9 @@
 from django.urls import path, re_path
 
-from . import graph_actions, session, spa
+from . import graph_actions, health, session, spa
 
 urlpatterns = [
+    path("api/health/", health.health),
     path("api/session/", session.SessionView.as_view()),
     path("api/session/login/", session.LoginView.as_view()),
     path("api/session/logout/", session.LogoutView.as_view()),

@@ -26,3 +26,15 @@ def test_no_other_python_file_spells_the_worker_command() -> None:
                  for path in (ROOT / top).rglob("*.py")
                  if path.name not in ("worker_cmd.py", "test_worker_cmd.py") and spelled.search(path.read_text())]
     assert offenders == []
+
+
+def test_the_compose_worker_spells_the_same_pool_and_start_flags() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    command = re.search(r"  worker:\n(?:.*\n)*?    command: sh -c '(.*)'", compose)
+    assert command is not None
+    spelled = command.group(1).split()
+    assert spelled[:4] == ["celery", "-A", "backend.config", "worker"]
+    argv = worker_argv(concurrency=1)
+    for flag in ("--pool", "--without-gossip", "--without-mingle"):  # mingle and gossip slow every start
+        assert flag in spelled and flag in argv
+    assert spelled[spelled.index("--pool") + 1] == argv[argv.index("--pool") + 1]

@@ -17,7 +17,7 @@ from backend.config.web_cmd import web_argv
 from backend.runs.worker_cmd import worker_argv
 from bench._stack import Child, wait_for_port
 
-from ..conftest import ROOT, free_port
+from ..conftest import ROOT, free_port, worker_warm
 from .services import PrivateRedis, wait_until
 
 BEAT_S = 1  # fast heartbeats keep the tests short; bench/dead_worker.py measures the default
@@ -36,10 +36,10 @@ class FaultStack:
                 "LOG_LEVEL": "INFO", "SECRET_KEY": "faults-only-not-secret", **extra}
 
     def worker(self, name: str = "w") -> Child:
-        child = Child(f"worker {name}", worker_argv(concurrency=8, hostname=f"fault-{name}-{os.getpid()}@%h",
-                                                    heartbeat=False), self.env())
+        hostname = f"fault-{name}-{os.getpid()}@%h"
+        child = Child(f"worker {name}", worker_argv(concurrency=8, hostname=hostname, heartbeat=False), self.env())
         self.children.append(child)
-        wait_until(lambda: any(" ready." in line for line in child.lines) or not child.alive(), 90, "worker start")
+        wait_until(lambda: worker_warm(self.redis.url(), hostname) or not child.alive(), 90, "worker start")
         assert child.alive(), child.tail()
         return child
 

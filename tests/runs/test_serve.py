@@ -79,6 +79,8 @@ def test_make_run_on_a_fresh_data_dir_then_a_killed_worker_then_a_second_start(t
         username = re.search(r"user:\s+(\S+)", tail).group(1)  # type: ignore[union-attr]
         password = re.search(r"password:\s+(\S+)", tail).group(1)  # type: ignore[union-attr]
         assert "Traceback" not in output
+        # serve waited for GET /api/health/ (web, database, Redis and the worker ready) before the banner.
+        assert re.search(r"ready in \d+\.\d s \(web server and worker", output), output[-2000:]
         children = psutil.Process(first.process.pid).children()
         kinds = sorted(next(k for k in ("worker", "beat", "uvicorn") if k in c.cmdline()) for c in children)
         assert kinds == ["beat", "uvicorn", "worker"]

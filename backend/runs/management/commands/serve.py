@@ -50,21 +50,28 @@ def refuse_busy_port(host: str, port: int) -> None:
 READY_TIMEOUT_S = 90
 
 
-def wait_until_ready(host: str, port: int) -> bool:
-    """The page answers and a worker answers a ping: only then is the banner the last thing printed."""
-    from backend.config.celery import app
+def health_url(host: str, port: int) -> str:
+    """Where serve asks whether the stack is ready; a wildcard bind is asked on loopback."""
+    reach = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}.get(host, host)
+    if ":" in reach and not reach.startswith("["):
+        reach = f"[{reach}]"
+    return f"http://{reach}:{port}/api/health/"
 
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    web_up = worker_up = False
-    while time.monotonic() < deadline:
-        if not web_up:
-            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-                web_up = sock.connect_ex((host.strip("[]"), port)) == 0
-        if not worker_up:
-            worker_up = bool(app.control.ping(timeout=0.5))
-        if web_up and worker_up:
-            return True
-        time.sleep(0.2)
+
+def wait_until_ready(host: str, port: int, timeout_s: float = READY_TIMEOUT_S) -> bool:
+    """``GET /api/health/`` says ready (the web serves, the database and Redis answer, a worker has said it takes
+    tasks): only then is the banner the last thing printed. The same answer a load balancer waits on."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get(health_url(host, port)).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass  # not listening yet
+            time.sleep(0.1)
     return False
 
 
@@ -99,8 +106,11 @@ class Command(BaseCommand):
         created = None if options["no_prepare"] else self.prepare()
         supervisor = Supervisor(children(host, port), env={**os.environ, "PYTHONPATH": str(settings.BASE_DIR)},
                                 log=self.say)
+        started = time.monotonic()
         supervisor.start_all()
-        if not wait_until_ready(host, port):
+        if wait_until_ready(host, port):
+            self.say(f"ready in {time.monotonic() - started:.1f} s (web server and worker; GET /api/health/)")
+        else:
             self.say(f"the web server or the worker is not ready after {READY_TIMEOUT_S} s; still trying")
         self.stdout.write(f"\nPatchbay is running at http://{host}:{port}/  (Ctrl-C stops it)")
         if created:
