@@ -177,6 +177,43 @@ def test_a_replay_of_an_endpoint_run_runs_its_release_not_todays_prompt_labels(l
     assert "THREE" in overridden.output["reply"]
 
 
+def test_an_endpoint_switched_to_another_label_serves_its_release_from_the_next_call(live_stack, http, flow,  # type: ignore[no-untyped-def]
+                                                                                     alice, alice_api) -> None:
+    assert answer(http, flow)["output"]["version"] == "one"
+    save_version(alice_api, flow.graph_id, tagged_spec("two"))
+    made = alice_api.post(f"/api/graphs/{flow.graph_id}/releases/", {"version": 2, "note": "try it"}, format="json")
+    assert made.status_code == 201, made.json()
+    assert move(alice_api, flow.graph_id, "staging", made.json()["number"]).status_code == 200
+
+    switched = alice_api.patch(f"/api/endpoints/{flow.slug}/", {"label": "staging"}, format="json")
+    assert switched.status_code == 200, switched.json()
+    body = switched.json()
+    assert (body["label"], body["release"], body["version"], body["status"]) == ("staging", 2, 2, "live")
+    served = answer(http, flow)
+    assert served["output"]["version"] == "two", "the next call runs the release staging points at"
+    assert Run.objects.get(pk=served["run_id"]).release.number == 2  # type: ignore[union-attr]
+    # Production did not move: the endpoint follows another label, it moves none.
+    assert ReleaseLabel.objects.get(graph_id=flow.graph_id, name="production").release.number == 1
+    [entry] = AuditEntry.objects.filter(action="endpoint.label_changed")
+    assert (entry.target_name, entry.actor_username) == (flow.slug, "alice")
+    assert (entry.before["label"], entry.before["version"], entry.after["label"], entry.after["version"]) == (
+        "production", 1, "staging", 2)
+
+    # Unknown and malformed labels are refused, naming the field; nothing changes.
+    for label, words in (("canary", "has no label 'canary'; its labels: production, staging"),
+                         ("Not A Label", "lowercase letters")):
+        refused = alice_api.patch(f"/api/endpoints/{flow.slug}/", {"label": label}, format="json")
+        assert refused.status_code == 400, refused.json()
+        [problem] = refused.json()["problems"]
+        assert problem["path"] == "label" and words in problem["message"]
+    missing = alice_api.patch(f"/api/endpoints/{flow.slug}/", {}, format="json")
+    assert missing.status_code == 400 and missing.json()["problems"][0]["path"] == "label"
+    # Back to production: the old release answers again.
+    assert alice_api.patch(f"/api/endpoints/{flow.slug}/", {"label": "production"}, format="json").status_code == 200
+    assert answer(http, flow)["output"]["version"] == "one"
+    assert AuditEntry.objects.filter(action="endpoint.label_changed").count() == 2
+
+
 def test_the_diff_names_added_removed_and_changed_steps_and_models(alice, alice_api) -> None:  # type: ignore[no-untyped-def]
     graph_id = create_graph(alice_api, tagged_spec("one"))
     two = tagged_spec("two", model="frontier")
