@@ -10,22 +10,34 @@ export function WaitingNotice({ runId, lastSeq }: { runId: string; lastSeq: numb
   const [waiting, setWaiting] = useState<WaitingFor[]>([]);
   const [open, setOpen] = useState<Approval | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [decided, setDecided] = useState<string | null>(null);
   useEffect(() => {
     getRun(runId).then((r) => setWaiting(r.waiting_for ?? []), setError);
   }, [runId, lastSeq]);
 
-  const decide = (id: number) => getApproval(id).then((a) => { setOpen(a); setError(null); }, setError);
+  // The Decide button opens the form and closes it again: a person who only wanted to read it can put it away.
+  const decide = (id: number) => {
+    if (open?.id === id) { setOpen(null); return; }
+    getApproval(id).then((a) => { setOpen(a); setError(null); }, setError);
+  };
   return (
     <div className="run-waiting" data-testid="run-waiting-for">
       {waiting.map((w) => (
         <div className="row" key={w.approval}>
           <span>Step <b>{w.node_id}</b> needs a decision: “{w.title}”. Who may decide: {decidersWords(w.deciders)}.</span>
-          <button className="btn btn-small btn-primary" onClick={() => decide(w.approval)} data-testid={`run-decide-${w.node_id}`}>Decide</button>
+          <button className={`btn btn-small ${open?.id === w.approval ? "" : "btn-primary"}`} onClick={() => decide(w.approval)}
+            aria-expanded={open?.id === w.approval} data-testid={`run-decide-${w.node_id}`}>
+            {open?.id === w.approval ? "Close" : "Decide"}
+          </button>
         </div>
       ))}
+      {decided && <p className="small" role="status" data-testid="run-decided">{decided}</p>}
       {error ? <div className="notice notice-error" role="alert">{errorText(error)}</div> : null}
       {open && (open.can_decide
-        ? <DecisionForm approval={open} onDecide={(d) => decideApproval(open.id, d)} onDone={() => setOpen(null)} />
+        ? <DecisionForm approval={open} onDecide={(d) => decideApproval(open.id, d)} onDone={(action) => {
+            setDecided(`${action === "approve" ? "Approved" : "Rejected"} “${open.title}”: the run goes on.`);
+            setOpen(null);
+          }} />
         : <p className="muted small">You may not decide this step. {decidersWords(open.deciders)} may.</p>)}
     </div>
   );
