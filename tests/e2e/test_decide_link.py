@@ -1,9 +1,10 @@
-"""Deciding without the Inbox, in Chromium: a person with no account opens a signed one-time link
-(``/decide/<token>``), reads the draft and approves, and the run finishes; the link then says it no longer works.
-And a signed-in editor decides from the run header's Decide form: a reject without a reason is refused naming
-the field, a reason lets it through, and the run goes on down the ``rejected`` port."""
+"""Deciding without the Inbox, in Chromium: a decider gets a signed one-time link from the run header, a person
+with no account opens it (``/decide/<token>``), reads the draft and approves, and the run finishes; the link then
+says it no longer works. And a signed-in editor decides from the run header's Decide form: a reject without a
+reason is refused naming the field, a reason lets it through, and the run goes on down the ``rejected`` port."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -42,9 +43,17 @@ def test_a_person_without_an_account_decides_through_a_signed_link(browser: Brow
     b = browser
     b.sign_in()
     graph_id = b.api("POST", "/api/graphs/", {"spec": FLOW})["body"]["id"]
-    run_id, approval_id = waiting_run(b, graph_id, "Where is my parcel?")
-    link = b.api("POST", f"/api/approvals/{approval_id}/link/")
-    assert link["status"] == 201, link
+    run_id, _ = waiting_run(b, graph_id, "Where is my parcel?")
+    # The signed-in decider hands the decision on: a link from the run header, to paste into an email.
+    b.goto(f"/graphs/{graph_id}/runs/{run_id}")
+    b.page.locator("[data-testid=run-header][data-status=waiting]").wait_for()
+    b.page.get_by_test_id("run-link-review").click()
+    url = b.page.get_by_test_id("decide-link-url")
+    expect(url).to_have_value(re.compile(r"/decide/"))
+    expect(b.page.get_by_test_id("decide-link")).to_contain_text("without signing in")
+    b.screenshot("decide-link-0-made")
+    link = url.input_value()
+    assert link.startswith(b.base + "/decide/")
 
     # A fresh browser profile: no session cookie, as someone who got the link by email would open it.
     stranger = b.page.context.browser.new_context(viewport={"width": 1024, "height": 800})
@@ -52,7 +61,7 @@ def test_a_person_without_an_account_decides_through_a_signed_link(browser: Brow
         page = stranger.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(b.base + link["body"]["path"])
+        page.goto(link)
         form = page.get_by_test_id("decision-form")
         expect(form.get_by_test_id("decision-title")).to_have_text("Send this reply to the customer?")
         expect(form.get_by_test_id("decision-draft")).not_to_be_empty()
