@@ -35,6 +35,7 @@ class AuditEntry(models.Model):
         ENDPOINT_PUBLISHED = "endpoint.published"
         ENDPOINT_ROLLED_BACK = "endpoint.rolled_back"
         ENDPOINT_UNPUBLISHED = "endpoint.unpublished"
+        ENDPOINT_LABEL_CHANGED = "endpoint.label_changed"  # the endpoint follows another release label
         PROMPT_LABEL_MOVED = "prompt.label_moved"
         RELEASE_LABEL_MOVED = "release.label_moved"
         API_KEY_CREATED = "api_key.created"

@@ -56,7 +56,7 @@ def deliver(run_id: Any) -> Outcome:
         _record(delivery, CallbackDelivery.Status.REFUSED, None, str(refused))
         return Outcome(CallbackDelivery.Status.REFUSED)
     body = callback_body(run_result(run))
-    secret = delivery.endpoint.signing_secret if delivery.endpoint else ""
+    secret = delivery.endpoint.signing_secret if delivery.endpoint else ""  # deleted endpoint: sent unsigned
     result = post(target, body, callback_headers(secret=secret, body=body, run_id=str(run.pk),
                                                  request_id=call_request_id(run) or ""))
     if result.delivered:

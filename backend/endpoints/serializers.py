@@ -28,6 +28,14 @@ class EndpointCreateInput(serializers.Serializer):
         ref_name = "EndpointCreate"
 
 
+class EndpointUpdateInput(serializers.Serializer):
+    label = serializers.CharField(  # type: ignore[assignment]  # named like Field.label; DRF's metaclass moves it
+        max_length=50, help_text="The graph's release label the endpoint serves from now on (one the graph has)")
+
+    class Meta:
+        ref_name = "EndpointUpdate"
+
+
 class MoveInput(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False,
                                        help_text="Publish: default the graph's latest version. Rollback: default "

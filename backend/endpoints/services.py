@@ -16,8 +16,8 @@ from backend.audit.services import audit_if_changed, audit_record
 from backend.config.errors import InvalidRequest
 from backend.graphs.authz import Action, require
 from backend.graphs.models import Graph, GraphVersion, Workspace
-from backend.releases.models import LabelMove, Release
-from backend.releases.selectors import serving_release
+from backend.releases.models import LabelMove, Release, ReleaseLabel
+from backend.releases.selectors import labelled_release, serving_release
 from backend.releases.services import check_label, release_for_version, release_label_move
 from backend.runs.models import Run
 from backend.runs.services import QueueUnavailable, run_create
@@ -93,6 +93,34 @@ def endpoint_create(*, user: Any, graph: Graph, slug: str | None = None, descrip
                                        signing_secret=new_signing_secret(), created_by=user, label=label)
     if version is not None:
         _move(endpoint, user, EndpointRelease.Action.PUBLISHED, version, None, "first publish")
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_follow_label(*, user: Any, endpoint: Endpoint, label: str) -> Endpoint:
+    """Make the endpoint serve another release label of its graph (``staging``, a canary, back to ``production``):
+    the next call runs the release that label points at. Moves no label; audited (``endpoint.label_changed``).
+
+    Only a label the graph has (it points at a release) is accepted: following one that does not exist would
+    leave a live endpoint with nothing to serve."""
+    require(user, endpoint.workspace, Action.ENDPOINT_MANAGE)
+    check_label(label)
+    endpoint = _locked(endpoint)
+    release = labelled_release(endpoint.graph, label)
+    if release is None:
+        known = sorted(ReleaseLabel.objects.filter(graph=endpoint.graph).values_list("name", flat=True))
+        raise InvalidRequest("The graph has no such release label.", [{"path": "label", "message": (
+            f"graph {endpoint.graph_id} has no label '{label}'; its labels: {', '.join(known) or 'none yet'}")}])
+    if label == endpoint.label:
+        return endpoint
+    before = {"label": endpoint.label, **audited.endpoint_state(endpoint)}
+    endpoint.label = label
+    if endpoint.version_id is not None:  # the mirror of what it serves (labels.py); a never-published one stays so
+        endpoint.version = release.version
+    endpoint.save(update_fields=["label", "version", "updated_at"])  # post_save: callers' caches re-read it
+    audit_record(actor=user, workspace=endpoint.workspace, action="endpoint.label_changed",
+                 target=audited.endpoint_target(endpoint),
+                 before=before, after={"label": label, **audited.endpoint_state(endpoint)})
     return endpoint
 
 

@@ -33,6 +33,7 @@ from .services import (
     api_key_revoke,
     api_key_update,
     endpoint_create,
+    endpoint_follow_label,
     endpoint_publish,
     endpoint_rollback,
     endpoint_unpublish,
@@ -70,6 +71,13 @@ class EndpointListView(APIView):
 class EndpointDetailView(APIView):
     @extend_schema(responses=s.EndpointDetailOut, tags=["endpoints"])
     def get(self, request: Request, slug: str) -> Response:
+        return _endpoint(request, slug)
+
+    @extend_schema(request=s.EndpointUpdateInput, responses=s.EndpointDetailOut, tags=["endpoints"],
+                   summary="Serve another of the graph's release labels (the next call runs its release)")
+    def patch(self, request: Request, slug: str) -> Response:
+        data = parse(s.EndpointUpdateInput, request)
+        endpoint_follow_label(user=request.user, endpoint=endpoint_get(request.user, slug), label=data["label"])
         return _endpoint(request, slug)
 
 

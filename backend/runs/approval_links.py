@@ -29,6 +29,12 @@ class LinkUnusable(InvalidRequest):
     status_code = status.HTTP_410_GONE
 
 
+class LinkNotFound(InvalidRequest):
+    """404: not a link this server made (mistyped, cut short, forged); the API document says so too."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+
+
 def _hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
@@ -52,8 +58,8 @@ def approval_for_link(token: str) -> tuple[Approval, str]:
     except signing.SignatureExpired:
         raise LinkUnusable("This link has expired.", [{"path": "token", "message": "expired"}], code="gone") from None
     except signing.BadSignature:
-        raise InvalidRequest("This link is not valid.", [{"path": "token", "message": "not a link this server made"}],
-                             code="not_found") from None
+        raise LinkNotFound("This link is not valid.", [{"path": "token", "message": "not a link this server made"}],
+                           code="not_found") from None
     approval = Approval.objects.select_related("run").filter(pk=data.get("a")).first()
     if approval is None or approval.link_nonce_hash != _hash(str(data.get("n"))) or approval.link_used_at:
         raise LinkUnusable("This link no longer works: it was used or replaced.",

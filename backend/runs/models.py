@@ -59,8 +59,9 @@ class Run(models.Model):
     # What the run resolved when it started, so it can be replayed and compared exactly:
     # {"prompts": {"name@label": "name@3"}, "models": {"alias": "litellm/model"}} (runs/resolved.py).
     resolved = models.JSONField(default=dict, blank=True)
-    # The release an endpoint call ran (releases/models.py): its prompt versions are pinned. Null for canvas,
-    # API and replay runs, which run a graph version as its prompt labels resolve at the start.
+    # The release an endpoint call ran (releases/models.py), or that a replay of one on the same version runs
+    # again: its prompt versions are pinned. Null for canvas and API runs (and replays of them), which run a
+    # graph version as its prompt labels resolve at the start.
     release = models.ForeignKey("releases.Release", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="runs")
     # Set by the run-finished hook as it fires (runs/finished.py): it fires once, and a missed one is found.

@@ -1,5 +1,8 @@
 """Replay a finished run: all of it (same input, same or another version), or from one node.
 
+A replay of a run that ran a release (an endpoint call) on the same version runs that release too: its
+pinned prompt versions, not where the prompts' labels point now (``_release_to_replay``).
+
 From a node, the steps before it are not run again: their stored outputs (and
 the port each fired, so a router's route holds) come from the original's node
 spans and are handed to the engine as seeded steps. Only that node and what
@@ -54,10 +57,19 @@ def run_replay(*, run: Run, user: Any, from_node: str | None = None, version: in
         _check_stored(run, [n for n in nodes if n not in rerun], from_node)
     with transaction.atomic():  # the run is enqueued when this commits, with its replay fields set
         replay = run_create(graph=run.graph, user=user, input=run.input, version_number=number,
-                            budget=run.budget or None, source="replay")
+                            budget=run.budget or None, source="replay", release=_release_to_replay(run, target))
         replay.replay_of, replay.replay_from_node, replay.replay_override = run, from_node or "", dict(override or {})
         replay.save(update_fields=["replay_of", "replay_from_node", "replay_override"])
     return replay
+
+
+def _release_to_replay(run: Run, target: Any) -> Any:
+    """The release whose prompt pins the replay runs: the original's, when it ran one and the replay runs the
+    same graph version. A replay reproduces what was served, not what a prompt label points at today (an endpoint
+    call ran its release's pinned prompt versions, and labels move on). On another version the original's
+    release does not describe the graph that runs: its references resolve by today's labels, like a new run's."""
+    release = run.release
+    return release if release is not None and release.version_id == target.pk else None
 
 
 def _check_stored(run: Run, kept: list[str], from_node: str) -> None:

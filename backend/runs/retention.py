@@ -11,7 +11,11 @@ One function, ``runs_prune``, serves ``manage.py prune`` and the periodic Celery
    timings, tokens, cost, model, status and error: the trace still shows where time and money went.
 3. Idempotency records past their window and expired sign-in sessions are deleted.
 
-Only finished runs are touched: a queued or running run is never pruned, whatever its age. Every delete
+Only finished runs are touched: a queued, running or *waiting* run (stopped at an approval step for a person,
+who may take longer than either window) is never pruned, whatever its age: its events, its spans' bodies (a
+resume seeds its finished steps from them) and its approvals all stay until it really ends, and its windows
+count from that end. This is a whitelist of terminal statuses (``Run.FINISHED``), never a list of statuses
+to skip, so a status added later is kept until someone decides otherwise. Every delete
 and update works in batches of bounded size, each in its own short transaction, so pruning never holds a
 long lock nor loads a large table into memory; an interrupted pass is finished by the next one (each step
 selects what is still left to do). ``dry_run`` counts what would go and changes nothing.
@@ -63,7 +67,8 @@ class PruneReport:
 
 
 def _finished_before(workspace_id: int, cutoff: dt.datetime) -> QuerySet[Run]:
-    # created_at is indexed and never after finished_at, so it narrows the scan; status keeps live runs out.
+    # created_at is indexed and never after finished_at, so it narrows the scan; the terminal statuses keep
+    # queued, running and waiting runs out (tests/runs/test_retention.py).
     return Run.objects.filter(workspace_id=workspace_id, status__in=Run.FINISHED, finished_at__lt=cutoff,
                               created_at__lt=cutoff)
 

@@ -141,8 +141,9 @@ class RunOut(serializers.Serializer):
                                              "null: the whole run")
     resolved = serializers.JSONField(help_text="what the run resolved when it started: {prompts: {ref: "
                                      "\"name@version\"}, models: {alias: litellm model}}; {} before it starts")
-    release = serializers.DictField(allow_null=True, help_text="the release an endpoint call ran: {id, number}; "
-                                    "null for runs started from the canvas or the API")
+    release = serializers.DictField(allow_null=True, help_text="the release an endpoint call ran (or a replay of "
+                                    "one on the same version): {id, number}; null for runs started from the canvas "
+                                    "or the API")
 
 
 class RunDetailOut(RunOut):

@@ -295,7 +295,9 @@ RULES: dict[str, list[Case]] = {
     "api/endpoints/": [
         case("GET", V, lambda w: "/api/endpoints/", scope=LIST),
         case("POST", A, lambda w: "/api/endpoints/", lambda w: {"graph": w.graph, "slug": "fresh"}, BODY)],
-    "api/endpoints/<slug:slug>/": [case("GET", V, lambda w: f"/api/endpoints/{w.endpoint}/")],
+    "api/endpoints/<slug:slug>/": [
+        case("GET", V, lambda w: f"/api/endpoints/{w.endpoint}/"),
+        case("PATCH", A, lambda w: f"/api/endpoints/{w.endpoint}/", lambda w: {"label": "production"})],
     "api/endpoints/<slug:slug>/publish/": [
         case("POST", A, lambda w: f"/api/endpoints/{w.endpoint}/publish/", lambda w: {"version": 1})],
     "api/endpoints/<slug:slug>/rollback/": [

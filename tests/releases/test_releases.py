@@ -5,6 +5,7 @@ words of its prompt, so an answer says which prompt version ran.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -139,6 +140,78 @@ def test_a_release_pins_its_prompt_versions_after_the_label_moves_on(live_stack,
     body = answer(http, flow)
     assert "ONE" in body["output"]["reply"], "release 1 runs tone@1 though the prompt's label is on 2"
     assert Run.objects.get(pk=body["run_id"]).resolved["prompts"] == {"tone@production": "tone@1"}
+
+
+def test_a_replay_of_an_endpoint_run_runs_its_release_not_todays_prompt_labels(live_stack, http, alice,  # type: ignore[no-untyped-def]
+                                                                              alice_api) -> None:
+    flow = prompted_flow(alice, alice_api)
+    served = answer(http, flow)
+    assert "ONE" in served["output"]["reply"]
+    # The prompt's production label moves on (and production with it, to release 2); the run ran release 1.
+    alice_api.post("/api/prompts/tone/versions/", {"template": "Reply in tone TWO about {{ input.text }}"},
+                   format="json")
+    assert alice_api.put("/api/prompts/tone/labels/production/", {"version": 2}, format="json").status_code == 200
+    original = Run.objects.get(pk=served["run_id"])
+    assert original.release is not None and original.release.number == 1
+
+    def replayed(**body: Any) -> Run:
+        response = alice_api.post(f"/api/runs/{original.pk}/replay/", body, format="json")
+        assert response.status_code == 201, response.json()
+        replay_id = response.json()["id"]
+        deadline = time.monotonic() + 30
+        while not (run := Run.objects.select_related("release").get(pk=replay_id)).is_finished:
+            assert time.monotonic() < deadline, "the replay did not finish"
+            time.sleep(0.05)
+        return run
+
+    replay = replayed()
+    assert replay.status == "succeeded" and "ONE" in replay.output["reply"], "tone@1, as release 1 served it"
+    assert replay.resolved["prompts"] == {"tone@production": "tone@1"}
+    assert replay.release is not None and replay.release.number == 1
+    assert alice_api.get(f"/api/runs/{replay.pk}/").json()["release"]["number"] == 1
+    # From a node too: the replayed step runs the release's prompt version.
+    from_node = replayed(from_node="ask")
+    assert "ONE" in from_node.output["reply"] and from_node.resolved["prompts"] == {"tone@production": "tone@1"}
+    # A replay with its own prompt for the step still runs the words it was given.
+    overridden = replayed(from_node="ask", override={"node": "ask", "prompt": "Reply in tone THREE"})
+    assert "THREE" in overridden.output["reply"]
+
+
+def test_an_endpoint_switched_to_another_label_serves_its_release_from_the_next_call(live_stack, http, flow,  # type: ignore[no-untyped-def]
+                                                                                     alice, alice_api) -> None:
+    assert answer(http, flow)["output"]["version"] == "one"
+    save_version(alice_api, flow.graph_id, tagged_spec("two"))
+    made = alice_api.post(f"/api/graphs/{flow.graph_id}/releases/", {"version": 2, "note": "try it"}, format="json")
+    assert made.status_code == 201, made.json()
+    assert move(alice_api, flow.graph_id, "staging", made.json()["number"]).status_code == 200
+
+    switched = alice_api.patch(f"/api/endpoints/{flow.slug}/", {"label": "staging"}, format="json")
+    assert switched.status_code == 200, switched.json()
+    body = switched.json()
+    assert (body["label"], body["release"], body["version"], body["status"]) == ("staging", 2, 2, "live")
+    served = answer(http, flow)
+    assert served["output"]["version"] == "two", "the next call runs the release staging points at"
+    assert Run.objects.get(pk=served["run_id"]).release.number == 2  # type: ignore[union-attr]
+    # Production did not move: the endpoint follows another label, it moves none.
+    assert ReleaseLabel.objects.get(graph_id=flow.graph_id, name="production").release.number == 1
+    [entry] = AuditEntry.objects.filter(action="endpoint.label_changed")
+    assert (entry.target_name, entry.actor_username) == (flow.slug, "alice")
+    assert (entry.before["label"], entry.before["version"], entry.after["label"], entry.after["version"]) == (
+        "production", 1, "staging", 2)
+
+    # Unknown and malformed labels are refused, naming the field; nothing changes.
+    for label, words in (("canary", "has no label 'canary'; its labels: production, staging"),
+                         ("Not A Label", "lowercase letters")):
+        refused = alice_api.patch(f"/api/endpoints/{flow.slug}/", {"label": label}, format="json")
+        assert refused.status_code == 400, refused.json()
+        [problem] = refused.json()["problems"]
+        assert problem["path"] == "label" and words in problem["message"]
+    missing = alice_api.patch(f"/api/endpoints/{flow.slug}/", {}, format="json")
+    assert missing.status_code == 400 and missing.json()["problems"][0]["path"] == "label"
+    # Back to production: the old release answers again.
+    assert alice_api.patch(f"/api/endpoints/{flow.slug}/", {"label": "production"}, format="json").status_code == 200
+    assert answer(http, flow)["output"]["version"] == "one"
+    assert AuditEntry.objects.filter(action="endpoint.label_changed").count() == 2
 
 
 def test_the_diff_names_added_removed_and_changed_steps_and_models(alice, alice_api) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.graphs.models import Graph, Membership, Workspace
-from backend.runs.models import Run, RunEvent, Span
+from backend.runs.models import Approval, Run, RunEvent, Span
 from backend.runs.retention import runs_prune
 from backend.runs.sinks import persist_events
 
@@ -150,6 +150,29 @@ def test_runs_that_have_not_finished_are_never_pruned_whatever_their_age(alice, 
 
     assert Run.objects.get(pk=live.pk).status == status
     assert len(details(live)[0]) == 4 and details(live)[1][0][0] is not None
+    assert sum(report.counts.values()) == 0
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_run_waiting_for_a_person_is_never_pruned_whatever_its_age(alice, alice_api, dry_run) -> None:  # type: ignore[no-untyped-def]
+    """A person may take longer to decide than either window: the run, its events, its spans' bodies (the
+    resume seeds its steps from them) and its approval all stay until the run has really ended."""
+    graph = graph_of(alice_api)
+    waiting = make_run(graph, days_ago=400, status="running")
+    requested = NOW - dt.timedelta(days=400)
+    Approval.objects.create(run=waiting, workspace=graph.workspace, node_id="a", span_id="w1", title="Check it",
+                            draft="a draft", requested_at=requested, deadline_at=requested + dt.timedelta(days=500),
+                            on_deadline="reject")
+    # Where a real wait leaves it (finished.wait_run): waiting, its totals so far, and no end time.
+    Run.objects.filter(pk=waiting.pk).update(status=Run.Status.WAITING, resumed_at=requested)
+    assert Run.objects.get(pk=waiting.pk).finished_at is None
+    before = details(waiting)
+
+    report = runs_prune(now=NOW, dry_run=dry_run)
+
+    assert Run.objects.get(pk=waiting.pk).status == Run.Status.WAITING
+    assert details(waiting) == before and len(before[0]) == 4 and before[1][0][0] is not None
+    assert Approval.objects.filter(run=waiting, status=Approval.Status.PENDING).count() == 1
     assert sum(report.counts.values()) == 0
 
 

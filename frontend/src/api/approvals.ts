@@ -41,6 +41,8 @@ export const listInbox = () => api<Approval[]>("GET", "/api/approvals/");
 export const getApproval = (id: number) => api<Approval>("GET", `/api/approvals/${id}/`);
 export const decideApproval = (id: number, decision: Decision) =>
   api<Approval>("POST", `/api/approvals/${id}/decide/`, { via: "canvas", ...decision });
+/** A signed one-time link for someone without an account (a decider asks; any earlier link stops working). */
+export const makeDecideLink = (id: number) => api<{ token: string; path: string }>("POST", `/api/approvals/${id}/link/`);
 export const getLinkedApproval = (token: string) => api<Approval>("GET", `/api/approval-links/${encodeURIComponent(token)}/`);
 export const decideByLink = (token: string, decision: Decision) =>
   api<Approval>("POST", `/api/approval-links/${encodeURIComponent(token)}/`, { action: decision.action, output: decision.output, fields: decision.fields });

@@ -58,6 +58,8 @@ export const publishEndpoint = (slug: string, version: number, overrideReason?: 
   api<Endpoint>("POST", `/api/endpoints/${slug}/publish/`, overrideReason ? { version, override_reason: overrideReason } : { version });
 /** Without a version: back to the version live before the current one. */
 export const rollbackEndpoint = (slug: string) => api<Endpoint>("POST", `/api/endpoints/${slug}/rollback/`, {});
+/** Serve another of the graph's release labels (staging, a canary, back to production): admins; audited. */
+export const followLabel = (slug: string, label: string) => api<Endpoint>("PATCH", `/api/endpoints/${slug}/`, { label });
 export const unpublishEndpoint = (slug: string) => api<Endpoint>("POST", `/api/endpoints/${slug}/unpublish/`, {});
 
 export const listApiKeys = () => api<ApiKey[]>("GET", "/api/api-keys/");

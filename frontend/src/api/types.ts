@@ -218,6 +218,9 @@ export interface Endpoint {
   description: string;
   version: number | null;
   latest_version: number | null;
+  /** The graph's release label it serves (production unless changed) and the release number it points at. */
+  label: string;
+  release: number | null;
   urls: { run: string; openapi: string; status: string };
   example_input: unknown;
   /** Every key the server sends is shown as a tab (curl, python, javascript, openai_*, ...). */

@@ -7,7 +7,8 @@ import { draftToText, textToDraft } from "./draftText";
 interface Props {
   approval: Approval;
   onDecide: (decision: Decision) => Promise<unknown>;
-  onDone?: () => void;
+  /** After the decision was recorded, with what was decided (the page can say it back in words). */
+  onDone?: (action: "approve" | "reject") => void;
 }
 
 const DEADLINE_WORDS: Record<string, string> = { approve: "approved", reject: "rejected", fail: "stopped as failed" };
@@ -34,7 +35,7 @@ export function DecisionForm({ approval, onDecide, onDone }: Props) {
     try {
       await onDecide({ action, fields: answers, output: action === "approve" && edited && draft.ok ? draft.value : undefined });
       setError(null);
-      onDone?.();
+      onDone?.(action);
     } catch (e) {
       setError(e);
     } finally {
@@ -42,7 +43,12 @@ export function DecisionForm({ approval, onDecide, onDone }: Props) {
     }
   };
 
-  const answer = (name: string, value: string) => setAnswers((a) => ({ ...a, [name]: value }));
+  // Typing in the box a refusal named clears that refusal: a stale "a reason is required" under a reason
+  // someone has just written reads as if it were still wrong.
+  const answer = (name: string, value: string) => {
+    setAnswers((a) => ({ ...a, [name]: value }));
+    if (problemFor(error, `fields.${name}`)) setError(null);
+  };
   const reasonProblem = problemFor(error, "fields.reason");
   return (
     <div className="decision-form" data-testid="decision-form">

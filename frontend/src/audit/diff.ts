@@ -49,6 +49,7 @@ const ACTION_WORDS: Record<string, string> = {
   "endpoint.published": "Published endpoint",
   "endpoint.rolled_back": "Rolled back endpoint",
   "endpoint.unpublished": "Unpublished endpoint",
+  "endpoint.label_changed": "Changed which label an endpoint serves",
   "prompt.label_moved": "Moved prompt label",
   "release.label_moved": "Moved release label",
   "api_key.created": "Created API key",

@@ -1,11 +1,14 @@
 /** Every published flow of the workspace: live version, today's calls, errors, latency and cost, and release history. */
-import { Fragment, useCallback, useEffect, useState } from "react";
+import { Fragment, useCallback, useEffect, useState, type ReactNode } from "react";
 import { errorText } from "../api/client";
 import { listEndpoints } from "../api/endpoints";
 import type { Endpoint, EndpointRelease, Role } from "../api/types";
+import { listReleases } from "../editor/releases/releasesApi";
+import type { ReleaseLabel } from "../editor/releases/releaseTypes";
 import { duration, money, when } from "../format";
 import { navigate } from "../router";
 import { TopBar, type Account } from "../ui/TopBar";
+import { ServesLabel } from "./ServesLabel";
 import "./endpoints.css";
 
 const ACTION_WORDS: Record<EndpointRelease["action"], string> = { published: "published", rolled_back: "rolled back to", unpublished: "unpublished" };
@@ -26,18 +29,35 @@ export function EndpointsPage({ account, role }: { account: Account; role: Role 
           <button className="btn" onClick={reload} data-testid="endpoints-reload">Refresh</button>
         </div>
         <p className="muted">Flows published as HTTP endpoints. Numbers are for today (since 00:00 UTC); latency is what callers waited.
-          {role !== "admin" && " Publishing, rolling back and unpublishing are for admins, from the flow's editor."}</p>
+          {" "}“Serves” is the flow's release label an endpoint answers from (production unless changed).
+          {role !== "admin" && " Publishing, rolling back, unpublishing and changing what an endpoint serves are for admins."}</p>
         {error && <div className="notice notice-error" role="alert">{error} <button className="btn btn-small" onClick={reload}>Try again</button></div>}
         {!endpoints && !error && <p className="muted">Loading endpoints…</p>}
         {endpoints?.length === 0 && <p className="empty" data-testid="endpoints-empty">Nothing is published yet. Open a flow and press Publish.</p>}
-        {!!endpoints?.length && <EndpointTable endpoints={endpoints} />}
+        {!!endpoints?.length && <EndpointTable endpoints={endpoints} canChange={role === "admin"} onChanged={reload} />}
       </main>
     </div>
   );
 }
 
-function EndpointTable({ endpoints }: { endpoints: Endpoint[] }) {
+/** Each graph's release labels, read once per graph shown (admins only: they are the ones who switch). */
+function useGraphLabels(endpoints: Endpoint[], enabled: boolean): Record<number, ReleaseLabel[]> {
+  const [labels, setLabels] = useState<Record<number, ReleaseLabel[]>>({});
+  const graphs = [...new Set(endpoints.map((e) => e.graph.id))].sort().join(",");
+  useEffect(() => {
+    if (!enabled || !graphs) return;
+    let alive = true;
+    for (const id of graphs.split(",").map(Number)) {
+      listReleases(id).then((r) => { if (alive) setLabels((all) => ({ ...all, [id]: r.labels })); }, () => undefined);
+    }
+    return () => { alive = false; };
+  }, [graphs, enabled, endpoints]);
+  return labels;
+}
+
+function EndpointTable({ endpoints, canChange, onChanged }: { endpoints: Endpoint[]; canChange: boolean; onChanged: () => void }) {
   const [open, setOpen] = useState<string | null>(null);
+  const labels = useGraphLabels(endpoints, canChange);
   return (
     <table className="table" data-testid="endpoint-list">
       <thead>
@@ -47,7 +67,8 @@ function EndpointTable({ endpoints }: { endpoints: Endpoint[] }) {
       <tbody>
         {endpoints.map((e) => (
           <Fragment key={e.slug}>
-            <EndpointRow endpoint={e} open={open === e.slug} onToggle={() => setOpen(open === e.slug ? null : e.slug)} />
+            <EndpointRow endpoint={e} open={open === e.slug} onToggle={() => setOpen(open === e.slug ? null : e.slug)}
+              serves={<ServesLabel endpoint={e} labels={labels[e.graph.id]} canChange={canChange} onChanged={onChanged} />} />
             {open === e.slug && <tr className="history-row"><td colSpan={9}><ReleaseHistory releases={e.releases} /></td></tr>}
           </Fragment>
         ))}
@@ -56,7 +77,7 @@ function EndpointTable({ endpoints }: { endpoints: Endpoint[] }) {
   );
 }
 
-function EndpointRow({ endpoint: e, open, onToggle }: { endpoint: Endpoint; open: boolean; onToggle: () => void }) {
+function EndpointRow({ endpoint: e, open, onToggle, serves }: { endpoint: Endpoint; open: boolean; onToggle: () => void; serves: ReactNode }) {
   const t = e.today;
   const behind = e.status === "live" && e.version !== null && (e.latest_version ?? 0) > e.version;
   return (
@@ -64,6 +85,7 @@ function EndpointRow({ endpoint: e, open, onToggle }: { endpoint: Endpoint; open
       <td>
         <div className="strong mono">/{e.slug}</div>
         <a className="link small" href={`/graphs/${e.graph.id}`} onClick={(ev) => { ev.preventDefault(); navigate(`/graphs/${e.graph.id}`); }}>{e.graph.name}</a>
+        <div className="small">{serves}</div>
       </td>
       <td><span className={`pill pill-endpoint-${e.status}`} data-testid="endpoint-status">{e.status}</span></td>
       <td data-testid="endpoint-version">
