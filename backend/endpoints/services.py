@@ -294,7 +294,7 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             try:
                 run = run_create(graph=endpoint.graph, user=None, input=call.input,
-                                 version_number=version.number, budget=call.budget, source=source,
+                                 version=version, budget=call.budget, source=source,
                                  caller_authorized=True, fresh=call.fresh, release=release)
             except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
                 raise CallRefused(429, capped.default_code, str(capped.detail),

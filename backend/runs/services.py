@@ -27,19 +27,22 @@ log = logging.getLogger(__name__)
 
 def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | None = None,
                budget: dict[str, Any] | None = None, source: str = "api", caller_authorized: bool = False,
-               then: Callable[[str], Any] | None = None, fresh: bool = False, release: Any = None) -> Run:
+               then: Callable[[str], Any] | None = None, fresh: bool = False, release: Any = None,
+               version: GraphVersion | None = None) -> Run:
     """Validate and store a queued run, and enqueue it once the transaction commits.
 
     ``caller_authorized``: an outside caller was authorized already (an API key for its endpoint,
     endpoints/selectors.endpoint_for_call), so there is no user to check; that app records the call itself;
     ``then(run_id)`` may build a Celery signature to run after ``execute_run`` (result callbacks).
     ``fresh`` skips cache reads: every model call is made, and its answer refreshes the cache.
-    ``release`` (an endpoint call's) pins the prompt versions the run resolves.
+    ``release`` (an endpoint call's) pins the prompt versions the run resolves. ``version``: the graph's
+    version, when the caller has read it already (versions never change), instead of ``version_number``.
     """
     if not caller_authorized:
         require(user, graph.workspace, Action.RUN_START)
-    version: GraphVersion | None
-    if version_number is None:
+    if version is not None:
+        assert version.graph_id == graph.pk, "a version of another graph"
+    elif version_number is None:
         version = graph.latest_version
     else:
         version = graph.versions.filter(number=version_number).first()
