@@ -88,7 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "backend.config.unavailable.UnavailableMiddleware",  # database/Redis down → 503 JSON (see the module)
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "backend.config.static_files.StaticFilesMiddleware",  # WhiteNoise, async (no thread hop per request)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

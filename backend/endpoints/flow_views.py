@@ -131,7 +131,7 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
         only(request, "POST")
-        key, endpoint = await authorize_call(request.headers.get("Authorization"), slug)
+        key, endpoint, release = await authorize_call(request.headers.get("Authorization"), slug)
         call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
                           max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
         idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
@@ -140,7 +140,7 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
             await want_request_deltas(request_id)  # before the run exists: its first model call streams
         mark = listening() if call.mode == "sync" else None  # before the run exists: its end cannot be missed
         started = await db(flow_call_start)(key=key, endpoint=endpoint, call=call, request_id=request_id,
-                                            idempotency_key=idempotency_key)
+                                            idempotency_key=idempotency_key, serving=release)
     except CallRefused as refused:
         return tagged(refused.response(), request_id)
     except InvalidRequest as invalid:

@@ -273,9 +273,10 @@ def _check_callback(url: str | None) -> None:
 
 def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: str,
                     idempotency_key: str | None, source: str = "endpoint",
-                    version: GraphVersion | None = None) -> Started:
+                    version: GraphVersion | None = None, serving: Release | None = None) -> Started:
     """Start the endpoint's version (or ``version``, one it has served) on the call's input, or return the run
     an Idempotency-Key already made. ``source`` tags the run: "endpoint", or "openai" for /v1/chat/completions.
+    ``serving``: the release the endpoint serves, when the caller knows it already (call_cache.py).
 
     Refusals (``CallRefused``/``InvalidRequest``) start nothing. The run is
     enqueued when the transaction commits, after its idempotency record and
@@ -289,7 +290,7 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
                     return Started(earlier, replayed=True)
             _check_spend(key)
             _check_callback(call.callback_url)
-            release = serving_release(endpoint, version)
+            release = serving if serving is not None and version is None else serving_release(endpoint, version)
             version = release.version if release is not None else (version or endpoint.version)
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             try:
