@@ -79,8 +79,7 @@ def encode(run_id: Any, fields: dict[str, Any]) -> bytes:
     """The message for an end that wrote ``fields`` (finish_run's UPDATE, or a status alone)."""
     message: dict[str, Any] = {"run_id": str(run_id), "status": str(fields["status"])}
     finished_at = fields.get("finished_at")
-    whole = isinstance(finished_at, dt.datetime) and all(name in fields for name in TOTALS)
-    if whole:
+    if isinstance(finished_at, dt.datetime) and all(name in fields for name in TOTALS):
         message["fields"] = {**{name: fields[name] for name in ("error", "output", *TOTALS)},
                              "status": message["status"], "finished_at": finished_at.isoformat()}
         try:
