@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,8 +283,11 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
     enqueued when the transaction commits, after its idempotency record and
     callback row exist.
     """
+    # A plain call is one statement (the run and its call record) and needs no transaction of its own; an
+    # Idempotency-Key or a callback adds rows that must commit with the run.
+    alone = idempotency_key is None and not call.callback_url
     try:
-        with transaction.atomic():
+        with nullcontext() if alone else transaction.atomic():
             if idempotency_key is not None:
                 earlier = _replay(key, idempotency_key, call)
                 if earlier is not None:
@@ -296,11 +300,12 @@ def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: 
             try:
                 run = run_create(graph=endpoint.graph, user=None, input=call.input,
                                  version=version, budget=call.budget, source=source,
-                                 caller_authorized=True, fresh=call.fresh, release=release)
+                                 caller_authorized=True, fresh=call.fresh, release=release,
+                                 stored_with=lambda run: EndpointCall(endpoint=endpoint, run=run, api_key=key,
+                                                                      request_id=request_id))
             except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
                 raise CallRefused(429, capped.default_code, str(capped.detail),
                                   headers={"Retry-After": str(capped.retry_after)}) from None
-            EndpointCall.objects.create(endpoint=endpoint, run=run, api_key=key, request_id=request_id)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)
             if idempotency_key is not None:
