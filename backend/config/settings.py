@@ -85,17 +85,19 @@ INSTALLED_APPS = [
     "backend.web",
 ]
 
+# Django's own middleware, as subclasses that call their hooks on the event loop under ASGI instead of a thread
+# hop per hook (backend/config/middleware.py); WhiteNoise likewise (static_files.py).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "backend.config.middleware.Security",
     "backend.config.unavailable.UnavailableMiddleware",  # database/Redis down → 503 JSON (see the module)
-    "backend.config.static_files.StaticFilesMiddleware",  # WhiteNoise, async (no thread hop per request)
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.config.static_files.StaticFilesMiddleware",  # WhiteNoise
+    "backend.config.middleware.Session",
+    "backend.config.middleware.Common",
+    "backend.config.middleware.Csrf",
+    "backend.config.middleware.Authentication",
     "backend.audit.context.RequestIdMiddleware",  # X-Request-Id → audit entries (issue 9)
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backend.config.middleware.Messages",
+    "backend.config.middleware.XFrameOptions",
 ]
 
 ROOT_URLCONF = "backend.config.urls"
