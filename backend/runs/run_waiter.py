@@ -123,6 +123,7 @@ class RunWaiter:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                _stop_if_cancelled()
                 log.warning("run waiter: the run-ends subscription failed (%s); subscribing again in %g s",
                             error, RETRY_S)
             self._live = False
@@ -153,10 +154,19 @@ class RunWaiter:
             try:
                 ended = await self._db(finished_among)(list(self._waiting))
             except Exception as error:
+                _stop_if_cancelled()
                 log.warning("run waiter: could not read which runs ended (%s); trying again", error)
                 continue
             for key in ended:
                 self._resolve(RunEnd(key))
+
+
+def _stop_if_cancelled() -> None:
+    """A cancel that a client library turned into another error (redis-py may, while it connects) still ends
+    the task: otherwise a closing event loop waits for it forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 _waiters: dict[asyncio.AbstractEventLoop, RunWaiter] = {}

@@ -208,3 +208,29 @@ def _graph(user: Any) -> Any:
             "nodes": [{"id": "in", "type": "input"}, {"id": "out", "type": "output", "config": {"value": "x"}}],
             "edges": [{"from": "in", "to": "out"}]}
     return graph_create(user=user, workspace=Workspace.objects.get(membership__user=user), spec=spec)
+
+
+def test_a_closing_event_loop_ends_the_waiter_even_when_redis_py_turns_the_cancel_into_an_error() -> None:
+    class Swallowing:
+        """Its subscribe turns a cancel into a ConnectionError, as redis-py may while it connects."""
+
+        def pubsub(self) -> Any:
+            class PubSub:
+                async def subscribe(self, *channels: str) -> None:
+                    try:
+                        await asyncio.sleep(10)
+                    except asyncio.CancelledError:
+                        raise redis.ConnectionError("cancelled while connecting") from None
+
+                async def aclose(self) -> None:
+                    pass
+
+            return PubSub()
+
+    async def view() -> None:  # a short-lived loop: the sync test client's, or async_to_sync's
+        RunWaiter(Ended(), Swallowing, topic()).mark()
+        await asyncio.sleep(0.05)
+
+    started = time.monotonic()
+    asyncio.run(view())
+    assert time.monotonic() - started < 2
