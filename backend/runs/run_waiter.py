@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 CHECK_S = 1.0  # how often the database is asked about every waited run (lost messages, Redis outages)
 RETRY_S = 1.0  # after a failed subscription, wait this long before a new one
 RECENT = 256  # ends kept for a waiter that registers just after its run's end was heard
+CLEANUP_S = 1.0  # closing a subscription never takes longer
+POLL_S = 1.0  # the longest read of the subscription (a message ends it at once)
 
 DbRunner = Callable[[Callable[..., Any]], Callable[..., Awaitable[Any]]]
 # An async client with ``pubsub()`` (redis.asyncio.Redis), made in the loop that uses it.
@@ -133,7 +135,13 @@ class RunWaiter:
         pubsub = self._connect().pubsub()
         try:
             await pubsub.subscribe(self._topic or channel())
-            async for message in pubsub.listen():
+            while True:
+                # redis-py may swallow a cancel while it reads (a closing event loop then waits for this task
+                # forever): read with a timeout, and look at the task between reads.
+                _stop_if_cancelled()
+                message = await pubsub.get_message(timeout=POLL_S)
+                if message is None:
+                    continue
                 if message["type"] == "subscribe":  # confirmed (again, after redis-py reconnected): from now on
                     self._generation += 1           # every end arrives; a mark from before may have missed some
                     self._live = True
@@ -143,8 +151,9 @@ class RunWaiter:
                         self._heard(end)
         finally:
             self._live = False
+            # Bounded: a connection cut while it connected (a loop closing under it) may never report closed.
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await asyncio.wait_for(pubsub.aclose(), CLEANUP_S)
 
     async def _check_forever(self) -> None:
         while True:

@@ -210,7 +210,8 @@ def _graph(user: Any) -> Any:
     return graph_create(user=user, workspace=Workspace.objects.get(membership__user=user), spec=spec)
 
 
-def test_a_closing_event_loop_ends_the_waiter_even_when_redis_py_turns_the_cancel_into_an_error() -> None:
+def test_a_closing_event_loop_ends_the_waiter_even_when_redis_py_turns_the_cancel_into_an_error(  # type: ignore[no-untyped-def]
+        monkeypatch) -> None:
     class Swallowing:
         """Its subscribe turns a cancel into a ConnectionError, as redis-py may while it connects."""
 
@@ -223,7 +224,7 @@ def test_a_closing_event_loop_ends_the_waiter_even_when_redis_py_turns_the_cance
                         raise redis.ConnectionError("cancelled while connecting") from None
 
                 async def aclose(self) -> None:
-                    pass
+                    await asyncio.sleep(3600)  # a connection cut mid-connect may never report closed
 
             return PubSub()
 
@@ -231,6 +232,7 @@ def test_a_closing_event_loop_ends_the_waiter_even_when_redis_py_turns_the_cance
         RunWaiter(Ended(), Swallowing, topic()).mark()
         await asyncio.sleep(0.05)
 
+    monkeypatch.setattr(waiter_module, "CLEANUP_S", 0.2)
     started = time.monotonic()
     asyncio.run(view())
     assert time.monotonic() - started < 2
