@@ -6,25 +6,24 @@ about a dozen hops per request to the one sync thread that every request
 shares, for hooks that only read headers and cookies and set a few more (a
 sync flow call spent more CPU in those hops than in its own view). The
 subclasses here call the hooks on the event loop instead, and keep the hop
-where a hook may reach the database: a session that was used (it may be
-saved) and messages that were read or added (they may be stored in it).
+where a hook may reach the database: messages that were read or added (they
+may be stored in the session).
 Sync requests (WSGI, Django's test client) run the parent classes' code
 unchanged.
+
+Only middleware that Django's deploy checks do not look up by its exact
+dotted name is replaced (security, sessions, CSRF and X-Frame-Options are
+looked up so, and keep their hops).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponseBase
-from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
-from django.middleware.csrf import CsrfViewMiddleware
-from django.middleware.security import SecurityMiddleware
 
 
 class _OnTheLoop:
@@ -45,32 +44,8 @@ class _OnTheLoop:
         return response
 
 
-class Security(_OnTheLoop, SecurityMiddleware):
-    pass
-
-
-class Session(_OnTheLoop, SessionMiddleware):
-    def _blocks_after(self, request: HttpRequest) -> bool:
-        session = getattr(request, "session", None)
-        return session is not None and session.accessed  # used: it may be saved now
-
-
 class Common(_OnTheLoop, CommonMiddleware):
     pass
-
-
-class Csrf(_OnTheLoop, CsrfViewMiddleware):
-    """The CSRF token lives in a cookie (``CSRF_USE_SESSIONS`` is off: checked at start), so no hook does I/O."""
-
-    def __init__(self, get_response: Any) -> None:
-        assert not settings.CSRF_USE_SESSIONS, "a CSRF token in the session is read from the database"
-        super().__init__(get_response)
-        if self.async_mode:  # the handler awaits an async process_view as it is, and hops for a sync one
-            self.process_view = self._process_view_on_loop  # type: ignore[method-assign,assignment]
-
-    async def _process_view_on_loop(self, request: HttpRequest, callback: Any, callback_args: Any,
-                                    callback_kwargs: Any) -> HttpResponseBase | None:
-        return CsrfViewMiddleware.process_view(self, request, callback, callback_args, callback_kwargs)
 
 
 class Authentication(_OnTheLoop, AuthenticationMiddleware):
@@ -83,5 +58,3 @@ class Messages(_OnTheLoop, MessageMiddleware):
         return storage is not None and (storage.used or storage.added_new)  # they may go into the session
 
 
-class XFrameOptions(_OnTheLoop, XFrameOptionsMiddleware):
-    pass
