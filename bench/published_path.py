@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, ensure_database, stack_env, start_web, start_worker  # noqa: E402
+from bench._stack import Child, ensure_database, free_port, stack_env, start_web, start_worker  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_published_bench")
@@ -568,7 +568,7 @@ def main() -> None:
                                            "LOG_LEVEL")})
     ensure_database(DATABASE_URL, log)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    fake = start_in_thread(FakeConfig(latency_ms=LATENCY_MS))
+    fake = start_in_thread(FakeConfig(latency_ms=LATENCY_MS), port=free_port())
     try:
         key = setup_fixtures(fake.url)
         trees = []

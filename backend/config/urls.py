@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backend.endpoints.urls import openai_urlpatterns
+from backend.endpoints.urls import flow_urlpatterns, openai_urlpatterns
 
 urlpatterns = [
+    # Published flows first: they are the hot path, and matching them costs nothing when they lead.
+    path("api/v1/", include(flow_urlpatterns)),
+    path("v1/", include(openai_urlpatterns)),  # OpenAI-compatible: published flows as models (endpoints/openai_*)
     path("admin/", admin.site.urls),
     path("api/", include("backend.graphs.urls")),
     path("api/", include("backend.runs.urls")),
@@ -16,7 +19,6 @@ urlpatterns = [
     path("api/", include("backend.evals.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("v1/", include(openai_urlpatterns)),  # OpenAI-compatible: published flows as models (endpoints/openai_*)
     path("", include("backend.web.urls")),
 ]
 

@@ -30,7 +30,7 @@ from .auth import authenticate_api_key
 from .call_cache import authorize_call
 from .calls import header_id, new_request_id, parse_call, too_large
 from .errors import CallRefused, error_response
-from .follow import HEARTBEAT, follow_events, wait_finished
+from .follow import HEARTBEAT, follow_events, listening, wait_finished
 from .models import ApiKey
 from .results import run_accepted, run_result
 from .selectors import run_for_key, run_with_version
@@ -131,15 +131,16 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
         only(request, "POST")
-        key, endpoint = await authorize_call(request.headers.get("Authorization"), slug)
+        key, endpoint, release = await authorize_call(request.headers.get("Authorization"), slug)
         call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
                           max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
         idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
         limit = await rate_limit(key)
         if call.mode == "stream":
             await want_request_deltas(request_id)  # before the run exists: its first model call streams
+        mark = listening() if call.mode == "sync" else None  # before the run exists: its end cannot be missed
         started = await db(flow_call_start)(key=key, endpoint=endpoint, call=call, request_id=request_id,
-                                            idempotency_key=idempotency_key)
+                                            idempotency_key=idempotency_key, serving=release)
     except CallRefused as refused:
         return tagged(refused.response(), request_id)
     except InvalidRequest as invalid:
@@ -156,13 +157,19 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
         response = _accepted(run, absolute)
     else:
         response = await _wait_for_result(run, call.timeout_s or settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S,
-                                          absolute)
+                                          absolute, None if started.replayed else mark)
     return tagged(response, request_id, headers)
 
 
-async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], str]) -> JsonResponse:
-    """The result once the run ends; otherwise (still going, or anything failed while waiting) 202 + status_url."""
-    await wait_finished(run.pk, timeout)  # never raises: a failure while waiting ends the wait early
+async def _wait_for_result(run: Any, timeout: float, absolute: Callable[[str], str],
+                           since: int | None = None) -> JsonResponse:
+    """The result once the run ends; otherwise (still going, or anything failed while waiting) 202 + status_url.
+
+    The end's message carries the columns it wrote (runs/run_ends.py): the answer is built from them on the
+    row we hold. Without them (a large output, an end heard from the database) the run is read back."""
+    end = await wait_finished(run.pk, timeout, since)  # never raises: a failure while waiting ends the wait early
+    if end is not None and end.apply(run):
+        return JsonResponse(run_result(run, absolute))
     try:
         current = await db(run_with_version)(run.pk)
     except Exception:  # the database is away: the run row we have still names the status URL

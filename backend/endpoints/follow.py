@@ -11,27 +11,39 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from backend.runs.follow import HEARTBEAT, follow_run
+from backend.runs.run_ends import RunEnd
 from backend.runs.run_waiter import run_waiter
 
 from .asyncdb import db
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HEARTBEAT", "follow_events", "wait_finished"]
+__all__ = ["HEARTBEAT", "follow_events", "listening", "wait_finished"]
 
 
-async def wait_finished(run_id: Any, timeout_s: float) -> bool:
-    """True once the run has finished or stopped to wait for a decision; False if it is still going after ``timeout_s`` *or* waiting failed.
+def listening() -> int | None:
+    """A mark to take before starting a run that will be waited on (``wait_finished(since=...)``)."""
+    try:
+        return run_waiter(db).mark()
+    except Exception:
+        log.exception("the run waiter could not start; waits will ask the database")
+        return None
 
-    Never raises for a failure while waiting (channel layer, database): the caller answers 202 with the
-    run's status URL, and the run goes on regardless. The process's one run waiter (runs/run_waiter.py)
-    does the waiting: no channel and no once-a-second database check per caller.
+
+async def wait_finished(run_id: Any, timeout_s: float, since: int | None = None) -> RunEnd | None:
+    """The run's end once it has finished or stopped to wait for a decision; None if it is still going after
+    ``timeout_s`` *or* waiting failed.
+
+    Never raises for a failure while waiting (Redis, database): the caller answers 202 with the run's status
+    URL, and the run goes on regardless. The process's one run waiter (runs/run_waiter.py) does the waiting:
+    nothing sent to Redis and no database check per caller. ``since``: ``listening()``'s mark, taken before
+    the run was created (never for an Idempotency-Key replay of an earlier run).
     """
     try:
-        return await run_waiter(db).wait(run_id, timeout_s)
+        return await run_waiter(db).wait(run_id, timeout_s, since)
     except Exception:
         log.exception("waiting on run %s failed; answering with its status URL", run_id)
-        return False
+        return None
 
 
 def follow_events(run_id: Any, after: int = 0, *, max_s: float = 3600,

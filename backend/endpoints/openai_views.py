@@ -28,7 +28,7 @@ from .auth import authenticate_api_key
 from .calls import Call, header_id, new_request_id, too_large
 from .errors import CallRefused
 from .flow_views import only, rate_limit, read_body, tagged
-from .follow import wait_finished
+from .follow import listening, wait_finished
 from .openai_answers import chat_completion, response_object, run_answer
 from .openai_catalog import models_for_key, target_for_call
 from .openai_errors import OpenAIRefusal, from_call_refused, from_invalid_input, unavailable, unknown_model
@@ -90,12 +90,15 @@ async def _call(request: HttpRequest, parse: Callable[[Any], Conversation], answ
     headers: dict[str, str] = {}  # once the run exists, every answer names it (X-Run-Id)
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
+        mark = listening()  # before the run exists: its end cannot be missed
         conversation, started, headers, source = await _start(request, request_id, parse)
         run = started.run
         if conversation.stream:
             return tagged(sse_response(stream(run, conversation, source)), request_id, headers)
-        await wait_finished(run.pk, settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)  # never raises
-        finished = await db(run_with_version)(run.pk)
+        end = await wait_finished(run.pk, settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S,  # never raises
+                                  None if started.replayed else mark)
+        # The end's message carries what it wrote (runs/run_ends.py); without it, the run is read back.
+        finished = run if end is not None and end.apply(run) else await db(run_with_version)(run.pk)
         body = answer(finished, conversation, run_answer(finished, conversation.response_format))
         return tagged(JsonResponse(body), request_id, headers)
     except Exception as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,33 +302,38 @@ def _check_callback(url: str | None) -> None:
 
 def flow_call_start(*, key: ApiKey, endpoint: Endpoint, call: Call, request_id: str,
                     idempotency_key: str | None, source: str = "endpoint",
-                    version: GraphVersion | None = None) -> Started:
+                    version: GraphVersion | None = None, serving: Release | None = None) -> Started:
     """Start the endpoint's version (or ``version``, one it has served) on the call's input, or return the run
     an Idempotency-Key already made. ``source`` tags the run: "endpoint", or "openai" for /v1/chat/completions.
+    ``serving``: the release the endpoint serves, when the caller knows it already (call_cache.py).
 
     Refusals (``CallRefused``/``InvalidRequest``) start nothing. The run is
     enqueued when the transaction commits, after its idempotency record and
     callback row exist.
     """
+    # A plain call is one statement (the run and its call record) and needs no transaction of its own; an
+    # Idempotency-Key or a callback adds rows that must commit with the run.
+    alone = idempotency_key is None and not call.callback_url
     try:
-        with transaction.atomic():
+        with nullcontext() if alone else transaction.atomic():
             if idempotency_key is not None:
                 earlier = _replay(key, idempotency_key, call)
                 if earlier is not None:
                     return Started(earlier, replayed=True)
             _check_spend(key)
             _check_callback(call.callback_url)
-            release = serving_release(endpoint, version)
+            release = serving if serving is not None and version is None else serving_release(endpoint, version)
             version = release.version if release is not None else (version or endpoint.version)
             assert version is not None, "only a live endpoint is called (Endpoint.is_live; others are a 404)"
             try:
                 run = run_create(graph=endpoint.graph, user=None, input=call.input,
-                                 version_number=version.number, budget=call.budget, source=source,
-                                 caller_authorized=True, fresh=call.fresh, release=release)
+                                 version=version, budget=call.budget, source=source,
+                                 caller_authorized=True, fresh=call.fresh, release=release,
+                                 stored_with=lambda run: EndpointCall(endpoint=endpoint, run=run, api_key=key,
+                                                                      request_id=request_id))
             except SpendCapReached as capped:  # the workspace's monthly cap (runs/spend.py), in the calls' shape
                 raise CallRefused(429, capped.default_code, str(capped.detail),
                                   headers={"Retry-After": str(capped.retry_after)}) from None
-            EndpointCall.objects.create(endpoint=endpoint, run=run, api_key=key, request_id=request_id)
             if call.callback_url:
                 CallbackDelivery.objects.create(run=run, endpoint=endpoint, url=call.callback_url)
             if idempotency_key is not None:

@@ -14,10 +14,15 @@ urlpatterns = [
     path("api-keys/", views.ApiKeyListView.as_view()),
     path("api-keys/<int:key_id>/", views.ApiKeyDetailView.as_view()),
     path("api-keys/<int:key_id>/revoke/", views.ApiKeyRevokeView.as_view()),
-    path("v1/flows/<slug:slug>/run", flow_views.flow_run),
-    path("v1/flows/<slug:slug>/openapi.json", views.FlowOpenApiView.as_view()),
-    path("v1/runs/<str:run_id>", flow_views.run_status),
-    path("v1/runs/<str:run_id>/events", flow_views.run_events),
+]
+
+# The callers' routes, mounted at /api/v1/ first of all (config/urls.py): a flow call is matched before Django
+# tries every other app's routes (each miss costs a Resolver404 and its list of tried patterns).
+flow_urlpatterns = [
+    path("flows/<slug:slug>/run", flow_views.flow_run),
+    path("flows/<slug:slug>/openapi.json", views.FlowOpenApiView.as_view()),
+    path("runs/<str:run_id>", flow_views.run_status),
+    path("runs/<str:run_id>/events", flow_views.run_events),
 ]
 
 # The OpenAI-compatible routes, mounted at /v1/ (config/urls.py): OpenAI clients take base_url=http://host/v1.

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Run
+from .run_ends import announce_end
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ def finish_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, 
     # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
     moved = Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
     if moved:
+        # The waiting sync callers first (run_ends.py: what was written, so they need not read it back).
+        transaction.on_commit(lambda: announce_end(run_id, fields), robust=True)
         # robust: a hook that fails after the commit must not look like a failed write to the caller
         transaction.on_commit(lambda: notify_finished(run_id), robust=True)
     return moved
@@ -87,9 +90,13 @@ def _totals_fields(totals: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_run(run_id: Any, totals: dict[str, Any]) -> bool:
-    """Running → waiting (an approval step asks a person), with the totals so far. Not an end: no hook."""
-    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+    """Running → waiting (an approval step asks a person), with the totals so far. Not an end: no hook, but a
+    sync caller stops waiting (it is answered 202 waiting)."""
+    moved = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
         status=Run.Status.WAITING, **_totals_fields(totals)) == 1
+    if moved:
+        transaction.on_commit(lambda: announce_end(run_id, {"status": Run.Status.WAITING}), robust=True)
+    return moved
 
 
 def wake_run(run_id: Any) -> bool:

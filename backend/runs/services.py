@@ -8,8 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 
 from backend.config.errors import InvalidRequest
+from backend.config.one_statement import insert_in_one_statement
 from backend.config.sizes import input_too_large, max_input_bytes
 from backend.config.storable import NUL_PROBLEM, nul_path
 from backend.config.unavailable import OUTAGE_ERRORS
@@ -27,19 +29,24 @@ log = logging.getLogger(__name__)
 
 def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | None = None,
                budget: dict[str, Any] | None = None, source: str = "api", caller_authorized: bool = False,
-               then: Callable[[str], Any] | None = None, fresh: bool = False, release: Any = None) -> Run:
+               then: Callable[[str], Any] | None = None, fresh: bool = False, release: Any = None,
+               version: GraphVersion | None = None, stored_with: Callable[[Run], Model] | None = None) -> Run:
     """Validate and store a queued run, and enqueue it once the transaction commits.
 
     ``caller_authorized``: an outside caller was authorized already (an API key for its endpoint,
     endpoints/selectors.endpoint_for_call), so there is no user to check; that app records the call itself;
     ``then(run_id)`` may build a Celery signature to run after ``execute_run`` (result callbacks).
     ``fresh`` skips cache reads: every model call is made, and its answer refreshes the cache.
-    ``release`` (an endpoint call's) pins the prompt versions the run resolves.
+    ``release`` (an endpoint call's) pins the prompt versions the run resolves. ``version``: the graph's
+    version, when the caller has read it already (versions never change), instead of ``version_number``.
+    ``stored_with(run)``: a new row of the caller's own (an endpoint's call record) stored in the same
+    statement as the run (config/one_statement.py: one round trip instead of a transaction of four).
     """
     if not caller_authorized:
         require(user, graph.workspace, Action.RUN_START)
-    version: GraphVersion | None
-    if version_number is None:
+    if version is not None:
+        assert version.graph_id == graph.pk, "a version of another graph"
+    elif version_number is None:
         version = graph.latest_version
     else:
         version = graph.versions.filter(number=version_number).first()
@@ -59,10 +66,14 @@ def run_create(*, graph: Graph, user: Any, input: Any, version_number: int | Non
     if problems:
         raise InvalidRequest("The run request has problems; no run was started.", problems)
     check_workspace_cap(graph.workspace)  # every start passes here: canvas, API, endpoints, OpenAI routes
+    run = Run(workspace=graph.workspace, graph=graph, graph_version=version, input=input, budget=budget or {},
+              trace_id=uuid.uuid4().hex, source=source, created_by=user, fresh=fresh, release=release)
+    if stored_with is not None:
+        insert_in_one_statement(run, stored_with(run))  # one statement: atomic on its own
+        transaction.on_commit(lambda: enqueue_or_fail(run.pk, then))  # at once outside a transaction
+        return run
     with transaction.atomic():
-        run = Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=version, input=input,
-                                 budget=budget or {}, trace_id=uuid.uuid4().hex, source=source, created_by=user,
-                                 fresh=fresh, release=release)
+        run.save(force_insert=True)
         transaction.on_commit(lambda: enqueue_or_fail(run.pk, then))
     return run
 

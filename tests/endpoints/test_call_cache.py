@@ -17,6 +17,9 @@ from backend.endpoints import call_cache
 from backend.endpoints.errors import CallRefused
 from backend.endpoints.models import ApiKey, Endpoint
 from backend.endpoints.services import api_key_revoke, api_key_update, endpoint_publish, endpoint_unpublish
+from backend.graphs.models import Graph
+from backend.releases.models import Release
+from backend.releases.services import release_create, release_label_move
 
 from .conftest import create_graph, make_key, publish, tagged_spec
 
@@ -56,6 +59,11 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, str]]:
 
 
 def authorize(key: str, slug: str) -> tuple[ApiKey, Endpoint]:
+    found_key, endpoint, _ = authorized(key, slug)
+    return found_key, endpoint
+
+
+def authorized(key: str, slug: str) -> tuple[ApiKey, Endpoint, Release | None]:
     return async_to_sync(call_cache.authorize_call)(f"Bearer {key}", slug)
 
 
@@ -105,3 +113,18 @@ def test_unpublish_and_publish_are_seen_at_the_next_call(alice, alice_api, reads
     alice_api.put(f"/api/graphs/{graph}/", {"spec": tagged_spec("two")}, format="json")
     endpoint_publish(user=alice, endpoint=Endpoint.objects.get(slug="ask"))
     assert authorize(key, "ask")[1].version.number == 2, "the newly published version, not the cached one"
+
+
+def test_a_moved_release_label_is_served_from_the_next_call(alice, alice_api, reads) -> None:  # type: ignore[no-untyped-def]
+    graph_id = create_graph(alice_api, tagged_spec("one"))
+    publish(alice_api, graph_id, "ask")
+    key = make_key(alice_api)["key"]
+    first = authorized(key, "ask")[2]
+    assert first is not None and first.version.number == 1
+    assert authorized(key, "ask")[2] == first and len(reads) == 1, "the release is cached with the endpoint"
+    graph = Graph.objects.get(pk=graph_id)
+    alice_api.put(f"/api/graphs/{graph_id}/", {"spec": tagged_spec("two")}, format="json")
+    release = release_create(user=alice, graph=graph, version_number=2)
+    release_label_move(user=alice, graph=graph, label="production", release=release, override_reason="a test")
+    served = authorized(key, "ask")[2]
+    assert served is not None and served.pk == release.pk and served.version.number == 2

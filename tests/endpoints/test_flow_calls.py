@@ -49,6 +49,9 @@ def test_a_sync_call_returns_the_output_and_usage_and_tags_the_run(live_stack, h
     assert run.endpoint_call.request_id == "caller-req-42" and run.endpoint_call.endpoint.slug == "order-notes"
     assert run.status == "succeeded" and run.output == body["output"] and run.cost_usd == usage["cost_usd"]
     assert run.created_by is None
+    # The answer was built from the end's own message (runs/run_ends.py), not read back: it is the stored run.
+    assert http.get(f"/api/v1/runs/{body['run_id']}", headers={"Authorization": f"Bearer {key['key']}"}
+                    ).json() == body
 
     # Usage is recorded per key (from the run totals) and the key's last use is kept.
     listed = alice_api.get(f"/api/api-keys/{key['id']}/").json()
