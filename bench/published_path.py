@@ -393,12 +393,16 @@ def top_frames(path: Path, n: int = 16) -> list[tuple[str, float]]:
 
 def wait_healthy(stack: Stack, timeout: float = 90.0) -> float | None:
     """Seconds from the start until ``GET /api/health/`` answers 200 (web, database, Redis and a worker ready);
-    None for a tree without a health endpoint (its first answered call is all there is)."""
+    None for a tree without a health endpoint (its first answered call is all there is). A child that exits
+    while we wait ends the wait with its last lines."""
     import httpx
 
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=5, trust_env=False) as client:
         while time.monotonic() < deadline:
+            for child in stack.children():
+                if not child.alive():
+                    raise RuntimeError(f"{stack.tag}: {child.name} exited:\n{child.tail()}")
             try:
                 status = client.get(f"{stack.url}/api/health/").status_code
             except httpx.HTTPError:
@@ -409,6 +413,16 @@ def wait_healthy(stack: Stack, timeout: float = 90.0) -> float | None:
                 return None
             time.sleep(0.05)
     raise RuntimeError(f"{stack.tag}: not healthy after {timeout} s")
+
+
+def bench_environment() -> dict[str, str]:
+    """The bench database (created and migrated) and Redis, in this process's environment too; the stack's env."""
+    env = stack_env(DATABASE_URL, REDIS_URL, "unused", tempfile.gettempdir())
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
+                                           "LOG_LEVEL")})
+    ensure_database(DATABASE_URL, log)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
 
 
 def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Namespace,
@@ -563,11 +577,7 @@ def main() -> None:
     args.shapes = [s for s in args.shapes.split(",") if s]
 
     started, load_before = time.perf_counter(), os.getloadavg()
-    env = stack_env(DATABASE_URL, REDIS_URL, "unused", tempfile.gettempdir())
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
-                                           "LOG_LEVEL")})
-    ensure_database(DATABASE_URL, log)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    bench_environment()
     fake = start_in_thread(FakeConfig(latency_ms=LATENCY_MS), port=free_port())
     try:
         key = setup_fixtures(fake.url)

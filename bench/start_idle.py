@@ -23,23 +23,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, table, today, write_section  # noqa: E402
-from bench._stack import ensure_database, stack_env  # noqa: E402
 from bench.fake_openai import FakeConfig, start_in_thread  # noqa: E402
-from bench.published_path import DATABASE_URL, REDIS_URL, Stack, level, rss_mib, setup_fixtures  # noqa: E402
+from bench.published_path import (  # noqa: E402
+    Stack,
+    bench_environment,
+    level,
+    rss_mib,
+    setup_fixtures,
+    wait_healthy,
+)
 
 QUIET_CPU = 0.02  # a process at rest: under 2 % of a core over a second
 SETTLE_MAX_S = 90.0
@@ -47,26 +49,6 @@ SETTLE_MAX_S = 90.0
 
 def log(message: str) -> None:
     print(f"[start_idle {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def wait_healthy(url: str, stack: Stack, timeout: float = 60.0) -> float | None:
-    """Seconds from the stack's start until ``/api/health/`` says ready; None when the tree has no such endpoint."""
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=5) as client:
-        while time.monotonic() < deadline:
-            for child in stack.children():
-                if not child.alive():
-                    raise RuntimeError(f"{child.name} exited:\n{child.tail()}")
-            try:
-                status = client.get(f"{url}/api/health/").status_code
-            except httpx.HTTPError:
-                status = 0
-            if status == 200:
-                return time.perf_counter() - stack.started
-            if status == 404:
-                return None
-            time.sleep(0.05)
-    raise RuntimeError("the stack did not become healthy")
 
 
 def cpu_s(pid: int) -> float:
@@ -102,7 +84,7 @@ def measure_start(code: Path, key: str, tag: str, env: dict[str, str]) -> dict[s
     with _env(env):
         stack = Stack(code, "uvicorn", 1, tag)
     try:
-        healthy = wait_healthy(stack.url, stack)
+        healthy = wait_healthy(stack)
         cpu = cpu_s(stack.web.process.pid) + cpu_s(stack.workers[0].process.pid)
         one_call(stack, key, f"{tag}-first")
         return {"port": stack.listening_s, "healthy": healthy, "first": time.perf_counter() - stack.started,
@@ -116,7 +98,7 @@ def measure_idle(code: Path, key: str, tag: str, env: dict[str, str]) -> dict[st
     with _env(env):
         stack = Stack(code, "uvicorn", 1, tag)
     try:
-        wait_healthy(stack.url, stack)
+        wait_healthy(stack)
         settle(stack)
         before = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
         first_call = one_call(stack, key, f"{tag}-rested")
@@ -208,11 +190,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started, load_before = time.perf_counter(), os.getloadavg()
-    env = stack_env(DATABASE_URL, REDIS_URL, "unused", tempfile.gettempdir())
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
-                                           "LOG_LEVEL")})
-    ensure_database(DATABASE_URL, log)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    bench_environment()
     fake = start_in_thread(FakeConfig(latency_ms=100.0))
     trees: list[tuple[str, Path, dict[str, str]]] = []
     if args.before:
