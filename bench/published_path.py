@@ -351,19 +351,22 @@ AREAS = {
 }
 
 
+def collapsed(path: Path) -> list[tuple[str, int]]:
+    """(stack, samples) per line of py-spy's collapsed output; none when the profile was not taken."""
+    if not path.exists():
+        return []
+    rows = (line.rpartition(" ") for line in path.read_text().splitlines())
+    return [(stack, int(count)) for stack, _, count in rows if count.isdigit()]
+
+
 def areas(path: Path) -> list[tuple[str, float]]:
     counts: Counter[str] = Counter()
     total = 0
-    if not path.exists():
-        return []
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        total += int(count)
+    for stack, count in collapsed(path):
+        total += count
         for area, needles in AREAS.items():
             if any(needle in stack for needle in needles):
-                counts[area] += int(count)
+                counts[area] += count
     return [(area, counts[area] / total) for area in AREAS] if total else []
 
 
@@ -371,13 +374,8 @@ def top_frames(path: Path, n: int = 16) -> list[tuple[str, float]]:
     """Inclusive share of samples per function (``name (file)``), from py-spy's collapsed stacks."""
     inclusive: Counter[str] = Counter()
     total = 0
-    if not path.exists():
-        return []
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        total += int(count)
+    for stack, count in collapsed(path):
+        total += count
         seen = set()
         for frame in stack.split(";"):
             name = frame.split(":")[0].strip()  # "fn (path/to/file.py" without the line number
@@ -385,7 +383,7 @@ def top_frames(path: Path, n: int = 16) -> list[tuple[str, float]]:
             short = short.split("site-packages/")[-1] if "site-packages/" in short else short
             if short not in seen:
                 seen.add(short)
-                inclusive[short] += int(count)
+                inclusive[short] += count
     frames = [(frame + ")", count / total) for frame, count in inclusive.most_common()
               if not any(p in frame for p in _PLUMBING)]
     return frames[:n] if total else []
