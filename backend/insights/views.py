@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.plumbing import build_array_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -118,7 +119,8 @@ def projection_out(projection: Projection) -> dict[str, Any]:
 class GraphProjectionsView(APIView):
     """Cost projections of a graph: list them, or start one (a dry run on Celery; no provider is called)."""
 
-    @extend_schema(operation_id="graphs_projections_list", responses={200: OpenApiTypes.OBJECT, 404: ErrorOut})
+    @extend_schema(operation_id="graphs_projections_list",
+                   responses={200: build_array_type({"type": "object", "additionalProperties": {}}), 404: ErrorOut})
     def get(self, request: Request, graph_id: int) -> Response:
         graph = graph_get(request.user, graph_id)
         rows = Projection.objects.filter(graph=graph).select_related("graph_version")[:20]
