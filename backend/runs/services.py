@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 
@@ -94,13 +93,9 @@ def enqueue_run(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
     (liveness.requeue_lost_runs) sees a queued run without a marker and enqueues
     it again.
     """
-    from backend.config.redis_clients import sync_redis
+    from .dispatch import send_run
 
-    from .liveness import enqueued_key
-    from .tasks import execute_run
-
-    sync_redis().set(enqueued_key(run_id), "1", ex=settings.PATCHBAY_QUEUED_GIVE_UP_SECONDS)
-    execute_run.apply_async((str(run_id),), link=then(str(run_id)) if then else None)
+    send_run(run_id, then)  # one round trip for both (dispatch.py)
 
 
 def enqueue_or_fail(run_id: Any, then: Callable[[str], Any] | None = None) -> None:
