@@ -1,0 +1,296 @@
+"""Where one sync call's time goes at 1 client: a timeline from the HTTP request to the answer (issue 16).
+
+One client, keep-alive HTTP, sync calls of the published endpoint (``chain3`` and ``fanout3`` of
+``bench/published_path.py`` on a 100 ms ``bench/fake_openai.py`` model). For every call, timestamps on one clock
+(the machine's ``time.time()``):
+
+- client: request sent, answer received;
+- run row: ``created_at`` (the INSERT, in the web), ``started_at`` (the worker's claim), ``finished_at``;
+- Celery (``sitecustomize`` probe on the children's path, no code in the product): the web's publish
+  (``before_task_publish`` / ``after_task_publish``), the worker's consumer receiving the message
+  (``task_received``) and its pool thread starting the task (``task_prerun``);
+- the fake model: each request arriving and its answer leaving;
+- events: the engine's ``ts`` (emitted) of run.started and run.completed.
+
+Prints the median of each interval over ``--calls`` calls per flow. ``--before DIR`` serves another checkout of
+the project first and then this one, alternating ``--rounds`` times, in one session.
+
+    .venv/bin/python bench/hop_timeline.py [--calls 30] [--before /tmp/base] [--rounds 2] [--write]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench._common import machine, median, table, today, write_section  # noqa: E402
+from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
+from bench.published_path import DATABASE_URL, REDIS_URL, bench_environment, setup_fixtures, wait_healthy  # noqa: E402
+
+LATENCY_MS = 100.0
+
+# Loaded by every Python process whose path starts with the probe's directory (web server, worker): Celery's
+# signals, appended to HOP_PROBE_FILE as "<what> <run id> <time>". Nothing in the product knows about it.
+PROBE = '''
+import os, time
+_path = os.environ.get("HOP_PROBE_FILE")
+if _path:
+    from celery import signals
+
+    def _note(what, run_id):
+        with open(_path, "a") as out:
+            out.write(f"{what} {run_id} {time.time():.6f}\\n")
+
+    def _run_id(headers, body):
+        if (headers or {}).get("task") == "runs.execute_run":
+            return body[0][0]
+
+    def _before(sender=None, body=None, headers=None, **_):
+        run_id = _run_id(headers, body)
+        if run_id:
+            _note("publish", run_id)
+
+    def _after(sender=None, body=None, headers=None, **_):
+        run_id = _run_id(headers, body)
+        if run_id:
+            _note("published", run_id)
+
+    def _received(sender=None, request=None, **_):
+        if request is not None and request.name == "runs.execute_run":
+            _note("received", request.args[0])
+
+    def _prerun(sender=None, args=None, **_):
+        if getattr(sender, "name", "") == "runs.execute_run":
+            _note("prerun", args[0])
+
+    signals.before_task_publish.connect(_before, weak=False)
+    signals.after_task_publish.connect(_after, weak=False)
+    signals.task_received.connect(_received, weak=False)
+    signals.task_prerun.connect(_prerun, weak=False)
+'''
+
+
+def log(message: str) -> None:
+    print(f"[hop_timeline {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class TimedFake:
+    """bench/fake_openai.py with each request's arrival and answer times, keyed by the input tag in its prompt."""
+
+    def __init__(self) -> None:
+        from aiohttp import web
+
+        from bench.fake_openai import FakeConfig, _start, make_app
+
+        self.seen: list[tuple[float, float]] = []  # arrived, answered
+
+        @web.middleware
+        async def timed(request: web.Request, handler: Any) -> Any:
+            arrived = time.time()
+            response = await handler(request)
+            self.seen.append((arrived, time.time()))
+            return response
+
+        app = make_app(FakeConfig(latency_ms=LATENCY_MS))
+        app.middlewares.insert(0, timed)
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        box: dict[str, Any] = {}
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            box["runner"], box["port"] = self.loop.run_until_complete(_start(app, 0))
+            ready.set()
+            self.loop.run_forever()
+
+        threading.Thread(target=serve, daemon=True).start()
+        ready.wait(10)
+        self.url = f"http://127.0.0.1:{box['port']}/v1"
+
+    def calls_between(self, start: float, end: float) -> list[tuple[float, float]]:
+        """The model calls that arrived in [start, end]: one client, so one run's (its later steps' prompts hold
+        the model's answers, not the input's tag)."""
+        return sorted((a, b) for a, b in self.seen if start <= a <= end)
+
+
+class Stack:
+    """Web server + one worker of one tree with the probe on their path."""
+
+    def __init__(self, code: Path, tag: str, probe_dir: str):
+        self.data_dir = tempfile.mkdtemp(prefix="patchbay-hop-")
+        self.queue = f"patchbay-hop-{os.getpid()}-{tag}"
+        self.probe_file = Path(self.data_dir) / "probe.log"
+        env = stack_env(DATABASE_URL, REDIS_URL, self.queue, self.data_dir)
+        env["PYTHONPATH"] = f"{probe_dir}{os.pathsep}{code}"
+        env["HOP_PROBE_FILE"] = str(self.probe_file)
+        self.worker = start_worker(env, f"hop-{os.getpid()}-{tag}@{socket.gethostname()}", 64, code)
+        self.web, port = start_web(env, code)
+        self.url = f"http://127.0.0.1:{port}"
+        self.started = time.perf_counter()
+        self.processes: list[Child] = [self.worker, self.web]
+
+    def children(self) -> list[Child]:
+        return self.processes
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the web server and the worker (user + system)."""
+        import psutil
+
+        def used(child: Child) -> float:
+            times = psutil.Process(child.process.pid).cpu_times()
+            return times.user + times.system
+
+        return {"web": used(self.web), "worker": used(self.worker)}
+
+    def probes(self) -> dict[str, dict[str, float]]:
+        found: dict[str, dict[str, float]] = defaultdict(dict)
+        if self.probe_file.exists():
+            for line in self.probe_file.read_text().splitlines():
+                what, run_id, at = line.split()
+                found[run_id].setdefault(what, float(at))
+        return found
+
+    def stop(self) -> None:
+        import shutil
+
+        import redis
+
+        for child in reversed(self.processes):
+            child.stop()
+        redis.Redis.from_url(REDIS_URL).delete(self.queue, f"_kombu.binding.{self.queue}")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+async def calls(url: str, key: str, shape: str, n: int, tag: str) -> list[tuple[str, float, float, str]]:
+    """``n`` sync calls back to back on one keep-alive connection: (input tag, sent, answered, run id)."""
+    import httpx
+
+    out = []
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+        for i in range(n):
+            text = f"{tag}-{i}-{time.time_ns()}"
+            sent = time.time()
+            response = await client.post(f"/api/v1/flows/bench-{shape}/run", json={"input": {"text": text}})
+            answered = time.time()
+            body = response.json()
+            if response.status_code != 200 or body.get("status") != "succeeded":
+                raise RuntimeError(f"{shape} call failed: {response.status_code} {body}")
+            out.append((text, sent, answered, str(body.get("run_id") or body.get("id"))))
+    return out
+
+
+def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float, str]]) -> list[dict[str, float]]:
+    """Per call, the intervals (ms) between consecutive points of its timeline."""
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from backend.runs.models import Run, RunEvent
+
+    probes = stack.probes()
+    rows = []
+    for _text, sent, answered, run_id in done:
+        run = Run.objects.get(pk=run_id)
+        events = {e.type: e.payload.get("ts") for e in RunEvent.objects.filter(run_id=run_id,
+                                                                              type__in=["run.started",
+                                                                                        "run.completed"])}
+        model = fake.calls_between(sent, answered)
+        p = probes.get(run_id, {})
+        assert run.started_at is not None and run.finished_at is not None
+        points = [("request sent", sent), ("run row INSERT", run.created_at.timestamp()),
+                  ("publish begins", p.get("publish", float("nan"))),
+                  ("publish done", p.get("published", float("nan"))),
+                  ("worker receives", p.get("received", float("nan"))),
+                  ("task thread starts", p.get("prerun", float("nan"))),
+                  ("claimed", run.started_at.timestamp()),
+                  ("run.started emitted", events.get("run.started") or float("nan")),
+                  ("first model request", model[0][0]), ("last model answer", max(b for _, b in model)),
+                  ("run.completed emitted", events.get("run.completed") or float("nan")),
+                  ("finish_run wrote", run.finished_at.timestamp()), ("answer received", answered)]
+        row = {f"{a} → {b}": (tb - ta) * 1000 for (a, ta), (b, tb) in zip(points, points[1:])}
+        # Model time on the critical path is the fake's; what the worker adds between model calls is the gaps.
+        gaps = [(model[i + 1][0] - model[i][1]) * 1000 for i in range(len(model) - 1)] if len(model) == 3 and \
+            all(model[i + 1][0] > model[i][1] for i in range(2)) else []
+        row["between model calls (sum)"] = sum(gaps) if gaps else float("nan")
+        row["model answers (sum of critical path)"] = (
+            sum(b - a for a, b in model) if gaps else max(b for _, b in model) - min(a for a, _ in model)) * 1000
+        row["total wall"] = (answered - sent) * 1000
+        row["overhead (wall − 100 ms × steps)"] = row["total wall"] - LATENCY_MS * (3 if gaps else 1)
+        rows.append(row)
+    connections.close_all()
+    return rows
+
+
+def med(rows: list[dict[str, float]], key: str) -> float:
+    values = [r[key] for r in rows if r[key] == r[key]]
+    return median(values) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=30, help="sync calls per flow and tree per round")
+    parser.add_argument("--before", type=Path, help="another checkout served first (the baseline)")
+    parser.add_argument("--rounds", type=int, default=1, help="before/after alternations")
+    parser.add_argument("--write", action="store_true", help="write the section to bench/results.md")
+    args = parser.parse_args()
+
+    bench_environment()
+    fake = TimedFake()
+    key = setup_fixtures(fake.url)
+    probe_dir = tempfile.mkdtemp(prefix="patchbay-hop-probe-")
+    (Path(probe_dir) / "sitecustomize.py").write_text(PROBE)
+    trees = [("before", args.before), ("after", ROOT)] if args.before else [("after", ROOT)]
+    results: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
+    load = os.getloadavg()
+    for round_no in range(args.rounds):
+        for tag, code in trees:
+            log(f"round {round_no + 1}: {tag} ({code})")
+            stack = Stack(code, f"{tag}{round_no}", probe_dir)
+            try:
+                wait_healthy(stack)  # type: ignore[arg-type]  # it reads .url and .children() of any stack
+                for shape in ("chain3", "fanout3"):  # warm: models loaded, pools and caches filled
+                    asyncio.run(calls(stack.url, key, shape, 5, f"warm-{tag}"))
+                for shape in ("chain3", "fanout3"):
+                    cpu_before = stack.cpu_seconds()
+                    done = asyncio.run(calls(stack.url, key, shape, args.calls, f"{tag}{round_no}-{shape}"))
+                    cpu = {k: (v - cpu_before[k]) * 1000 / len(done) for k, v in stack.cpu_seconds().items()}
+                    rows = timelines(stack, fake, done)
+                    for row in rows:  # the level's mean, on every row: the median of the rows is the mean
+                        row["web CPU ms per run (mean)"], row["worker CPU ms per run (mean)"] = cpu["web"], cpu["worker"]
+                    results[(tag, shape)] += rows
+            except BaseException:
+                for child in stack.processes:
+                    print(f"--- {child.name} ---\n{child.tail()}", file=sys.stderr)
+                raise
+            finally:
+                stack.stop()
+
+    sections = []
+    for shape in ("chain3", "fanout3"):
+        keys = list(results[(trees[0][0], shape)][0])
+        rows = [[k, *[f"{med(results[(tag, shape)], k):.1f}" for tag, _ in trees]] for k in keys]
+        sections.append(f"**{shape}** (median ms over {len(results[(trees[-1][0], shape)])} calls per tree)\n\n"
+                        + table(["interval", *[tag for tag, _ in trees]], rows))
+    body = (f"Conditions: {machine()}; {today()}; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+            f"at the end {os.getloadavg()[0]:.2f}; {args.rounds} round(s), trees alternating.\n\n"
+            + "\n\n".join(sections))
+    print(body)
+    if args.write:
+        write_section("hop_timeline", body)
+
+
+if __name__ == "__main__":
+    main()
