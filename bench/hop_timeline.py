@@ -40,6 +40,7 @@ from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
 from bench.published_path import DATABASE_URL, REDIS_URL, bench_environment, setup_fixtures, wait_healthy  # noqa: E402
 
 LATENCY_MS = 100.0
+nan = float("nan")
 
 # Loaded by every Python process whose path starts with the probe's directory (web server, worker): Celery's
 # signals, appended to HOP_PROBE_FILE as "<what> <run id> <time>". Nothing in the product knows about it.
@@ -211,20 +212,20 @@ def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float,
         p = probes.get(run_id, {})
         assert run.started_at is not None and run.finished_at is not None
         points = [("request sent", sent), ("run row INSERT", run.created_at.timestamp()),
-                  ("publish begins", p.get("publish", float("nan"))),
-                  ("publish done", p.get("published", float("nan"))),
-                  ("worker receives", p.get("received", float("nan"))),
-                  ("task thread starts", p.get("prerun", float("nan"))),
+                  ("worker receives", p.get("received", nan)),
+                  ("task thread starts", p.get("prerun", nan)),
                   ("claimed", run.started_at.timestamp()),
-                  ("run.started emitted", events.get("run.started") or float("nan")),
+                  ("run.started emitted", events.get("run.started") or nan),
                   ("first model request", model[0][0]), ("last model answer", max(b for _, b in model)),
-                  ("run.completed emitted", events.get("run.completed") or float("nan")),
+                  ("run.completed emitted", events.get("run.completed") or nan),
                   ("finish_run wrote", run.finished_at.timestamp()), ("answer received", answered)]
         row = {f"{a} → {b}": (tb - ta) * 1000 for (a, ta), (b, tb) in zip(points, points[1:])}
+        # Only where the message goes through apply_async (Celery's publish signals; runs/dispatch.py has none).
+        row["of the hop: apply_async's publish"] = (p.get("published", nan) - p.get("publish", nan)) * 1000
         # Model time on the critical path is the fake's; what the worker adds between model calls is the gaps.
         gaps = [(model[i + 1][0] - model[i][1]) * 1000 for i in range(len(model) - 1)] if len(model) == 3 and \
             all(model[i + 1][0] > model[i][1] for i in range(2)) else []
-        row["between model calls (sum)"] = sum(gaps) if gaps else float("nan")
+        row["between model calls (sum)"] = sum(gaps) if gaps else nan
         row["model answers (sum of critical path)"] = (
             sum(b - a for a, b in model) if gaps else max(b for _, b in model) - min(a for a, _ in model)) * 1000
         row["total wall"] = (answered - sent) * 1000
@@ -234,9 +235,45 @@ def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float,
     return rows
 
 
+def enqueue_cpu(rounds: int, per_round: int = 200) -> dict[str, float]:
+    """CPU ms per enqueue in this process: before = the marker's SET then ``execute_run.apply_async`` (what
+    ``enqueue_run`` did before runs/dispatch.py), after = ``send_run``; alternating, median of the rounds.
+    Messages go to a queue no worker reads, deleted afterwards."""
+    import uuid
+
+    from django.conf import settings
+    from django.test import override_settings
+
+    from backend.config.redis_clients import sync_redis
+    from backend.runs.dispatch import send_run
+    from backend.runs.liveness import enqueued_key
+    from backend.runs.tasks import execute_run
+
+    queue = f"patchbay-hop-enqueue-{os.getpid()}"
+
+    def before(run_id: str) -> None:
+        sync_redis().set(enqueued_key(run_id), "1", ex=settings.PATCHBAY_QUEUED_GIVE_UP_SECONDS)
+        execute_run.apply_async((run_id,), queue=queue)
+
+    ids: list[str] = []
+    spent: dict[str, list[float]] = {"before": [], "after": []}
+    with override_settings(CELERY_TASK_DEFAULT_QUEUE=queue):
+        for _ in range(rounds + 1):  # the first round warms both and is not counted
+            for tag, send in (("before", before), ("after", send_run)):
+                batch = [str(uuid.uuid4()) for _ in range(per_round)]
+                ids += batch
+                started = time.process_time()
+                for run_id in batch:
+                    send(run_id)
+                spent[tag].append((time.process_time() - started) * 1000 / per_round)
+    client = sync_redis()
+    client.delete(queue, f"_kombu.binding.{queue}", *[enqueued_key(i) for i in ids])
+    return {tag: median(values[1:]) for tag, values in spent.items()}
+
+
 def med(rows: list[dict[str, float]], key: str) -> float:
     values = [r[key] for r in rows if r[key] == r[key]]
-    return median(values) if values else float("nan")
+    return median(values) if values else nan
 
 
 def main() -> None:
@@ -278,7 +315,10 @@ def main() -> None:
             finally:
                 stack.stop()
 
-    sections = []
+    enqueue = enqueue_cpu(max(3, 2 * args.rounds))
+    sections = [table(["web CPU ms per enqueue (in process, 200 × alternating rounds)", "before", "after"],
+                      [["SET marker + apply_async → MULTI(SET, LPUSH)", f"{enqueue['before']:.3f}",
+                        f"{enqueue['after']:.3f}"]])]
     for shape in ("chain3", "fanout3"):
         keys = list(results[(trees[0][0], shape)][0])
         rows = [[k, *[f"{med(results[(tag, shape)], k):.1f}" for tag, _ in trees]] for k in keys]
