@@ -83,6 +83,18 @@ if _path:
 '''
 
 
+INTRO = """## One sync call's timeline at 1 client, and the web → worker hop (`bench/hop_timeline.py`, issue 16)
+
+One keep-alive client, sync calls of the published endpoints of `bench/published_path.py` (`chain3`: 3 llm steps
+in a row; `fanout3`: a parallel node of 3 branches) on `bench/fake_openai.py` at 100 ms per call. Timestamps on the
+machine's clock: the client's send and answer, the run row (`created_at` = the web's INSERT, `started_at` = the
+claim, `finished_at`), Celery's signals in web and worker (a `sitecustomize` probe on their path, nothing in the
+product), the engine's `ts` of run.started / run.completed, and the fake model's arrival and answer of each call.
+**before** = the `--before` checkout, **after** = this tree; the two alternate `--rounds` times, `--calls` calls of
+each flow per round. The in-process enqueue row: before = the marker's `SET` then `execute_run.apply_async`,
+after = `runs/dispatch.py` (the same Celery message pushed with the marker in one `MULTI`/`EXEC`). CPU per run = psutil CPU of the web server and of the worker over the level / calls."""
+
+
 def log(message: str) -> None:
     print(f"[hop_timeline {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -324,7 +336,8 @@ def main() -> None:
         rows = [[k, *[f"{med(results[(tag, shape)], k):.1f}" for tag, _ in trees]] for k in keys]
         sections.append(f"**{shape}** (median ms over {len(results[(trees[-1][0], shape)])} calls per tree)\n\n"
                         + table(["interval", *[tag for tag, _ in trees]], rows))
-    body = (f"Conditions: {machine()}; {today()}; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+    where = machine().split(", load average")[0]  # machine() reads the load now, i.e. at the end
+    body = INTRO + "\n\n" + (f"Conditions: {where}; {today()}; load average at the start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
             f"at the end {os.getloadavg()[0]:.2f}; {args.rounds} round(s), trees alternating.\n\n"
             + "\n\n".join(sections))
     print(body)
