@@ -12,21 +12,22 @@ call made eleven hops and started one thread, a third of the web process's CPU
   looks them up so); this handler loads the subclasses of
   config/middleware.py in their place, which call the same hooks on the
   event loop (a hop only where a used session is saved).
-* **Callers' routes share one sync thread.** Requests under ``CALLER_PREFIXES``
-  (API keys: published flows, their runs, the OpenAI-compatible routes) are
-  async views whose ORM work runs on the endpoints' pool (endpoints/asyncdb.py);
+* **Callers' routes share one sync thread.** Requests that ``CALLER_ROUTES``
+  matches (API keys: a flow call, its run and events, the OpenAI-compatible
+  routes) go to async views whose ORM work runs on the endpoints' pool (endpoints/asyncdb.py);
   what is left sync for them is Django's ``request_started`` and
   ``response.close`` (connection housekeeping). They run without a per-request
   context, so those two calls go to asgiref's one long-lived sync thread instead
   of a new thread per request. Every other route (sessions, the admin, DRF's sync
-  views) keeps Django's per-request context: their sync work never queues
-  behind another request's.
+  views, a flow's OpenAPI document) keeps Django's per-request context: their sync
+  work never queues behind another request's, nor a caller's behind theirs.
 
 Django's test clients build their own handlers: this one is only what
 ``config/asgi.py`` serves.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -40,8 +41,10 @@ ON_THE_LOOP = {
     "django.middleware.clickjacking.XFrameOptionsMiddleware": "backend.config.middleware.XFrameOptions",
 }
 
-# Routes called with API keys: async views, no session, their database work on the endpoints' pool.
-CALLER_PREFIXES = ("/api/v1/", "/v1/")
+# Routes called with API keys whose views are async (endpoints/urls.py: flow_urlpatterns, openai_urlpatterns), with
+# no session and their database work on the endpoints' pool. A sync view must not match: it would run in the one
+# shared thread. A path that matches no route is answered 404 on this path too.
+CALLER_ROUTES = re.compile(r"/api/v1/(flows/[^/]+/run|runs/[^/]+(/events)?)|/v1/.*", re.S)
 
 
 def served_middleware(listed: list[str]) -> list[str]:
@@ -61,7 +64,7 @@ class WebHandler(ASGIHandler):
             settings.MIDDLEWARE = listed
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("path", "").startswith(CALLER_PREFIXES):
+        if scope["type"] == "http" and CALLER_ROUTES.fullmatch(scope.get("path", "")):
             await self.handle(scope, receive, send)  # no per-request thread: see the module's docstring
             return
         await super().__call__(scope, receive, send)

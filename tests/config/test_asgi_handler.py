@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from backend.config import middleware
-from backend.config.asgi_handler import ON_THE_LOOP, WebHandler, served_middleware
+from backend.config.asgi_handler import CALLER_ROUTES, ON_THE_LOOP, WebHandler, served_middleware
 
 
 def _get(app: Any, path: str, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None,
@@ -97,3 +97,22 @@ def test_https_is_enforced_on_the_callers_route_as_everywhere() -> None:
     assert status == 301 and headers["location"] == ["https://testserver/api/v1/flows/nope/run"]
     status, headers = _get(handler, "/api/v1/flows/nope/run", method="POST", scheme="https")
     assert status == 401 and headers["strict-transport-security"] == ["max-age=3600"]
+
+
+def test_exactly_the_callers_async_routes_skip_the_per_request_thread() -> None:
+    """A sync view served without Django's per-request context would run in the one shared thread."""
+    import re
+
+    from asgiref.sync import iscoroutinefunction
+
+    from backend.endpoints.urls import flow_urlpatterns, openai_urlpatterns
+
+    checked = 0
+    for prefix, patterns in (("/api/v1/", flow_urlpatterns), ("/v1/", openai_urlpatterns)):
+        for pattern in patterns:
+            route = str(pattern.pattern).lstrip("^").rstrip("$")
+            path = prefix + re.sub(r"<[^>]+>|\(\?P<\w+>\.\*\)", "some-id", route)
+            assert bool(CALLER_ROUTES.fullmatch(path)) == iscoroutinefunction(pattern.callback), path
+            checked += 1
+    assert checked >= 8
+    assert not CALLER_ROUTES.fullmatch("/api/v1/flows/a/openapi.json") and not CALLER_ROUTES.fullmatch("/api/runs/")
