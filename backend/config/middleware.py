@@ -77,7 +77,7 @@ class Session(_OnTheLoop, SessionMiddleware):
 
     def _blocks_after(self, request: HttpRequest) -> bool:
         session = getattr(request, "session", None)
-        return session is not None and session.accessed
+        return session is not None and (session.accessed or settings.SESSION_SAVE_EVERY_REQUEST)
 
 
 class Csrf(_OnTheLoop, CsrfViewMiddleware):

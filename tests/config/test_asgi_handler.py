@@ -21,18 +21,21 @@ from backend.config.asgi_handler import CALLER_ROUTES, ON_THE_LOOP, WebHandler, 
 
 
 def _get(app: Any, path: str, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None,
-         scheme: str = "http", executors: list[object] | None = None) -> tuple[int, dict[str, list[str]]]:
+         scheme: str = "http", executors: list[object] | None = None, body: bytes = b"",
+         ) -> tuple[int, dict[str, list[str]]]:
     """One request through ``app``; ``executors`` (thread_executors) keeps only those made while it is served."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": scheme,
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), *(headers or [])], "client": ("127.0.0.1", 5000),
+             "headers": [(b"host", b"testserver"), *(headers or []),
+                         *([(b"content-length", str(len(body)).encode())] if body else [])],
+             "client": ("127.0.0.1", 5000),
              "server": ("testserver", 80)}
 
     async def call() -> tuple[int, dict[str, list[str]]]:
         if executors is not None:
             executors.clear()  # async_to_sync made one to run this loop
         communicator = ApplicationCommunicator(app, scope)
-        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
         start = await communicator.receive_output(10)
         while (await communicator.receive_output(10)).get("more_body"):
             pass
@@ -116,3 +119,40 @@ def test_exactly_the_callers_async_routes_skip_the_per_request_thread() -> None:
             checked += 1
     assert checked >= 8
     assert not CALLER_ROUTES.fullmatch("/api/v1/flows/a/openapi.json") and not CALLER_ROUTES.fullmatch("/api/runs/")
+
+
+def _cookie(headers: dict[str, list[str]], name: str) -> str:
+    return next(c.split(";")[0].split("=", 1)[1] for c in headers["set-cookie"] if c.startswith(name + "="))
+
+
+@pytest.mark.django_db(transaction=True)  # the login view saves the session from a thread of its own
+def test_csrf_and_a_saved_session_through_the_servers_handler(alice) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from backend.config.asgi import application
+
+    status, headers = _get(application, "/api/session/")
+    token = _cookie(headers, "csrftoken")
+    login = json.dumps({"username": "alice", "password": "alice-pass-123"}).encode()
+    form = [(b"content-type", b"application/json"), (b"cookie", f"csrftoken={token}".encode())]
+
+    status, _ = _get(application, "/api/session/login/", "POST", form, body=login)
+    assert status == 403, "no CSRF token: refused"
+    status, headers = _get(application, "/api/session/login/", "POST",
+                           [*form, (b"x-csrftoken", token.encode())], body=login)
+    assert status == 200 and "Cookie" in headers["vary"][0]
+    session = _cookie(headers, "sessionid")
+    assert session, "the session was saved"
+
+    async def whoami() -> dict[str, Any]:
+        communicator = ApplicationCommunicator(application, {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+            "path": "/api/session/", "raw_path": b"/api/session/", "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={session}".encode())],
+            "client": ("127.0.0.1", 5000), "server": ("testserver", 80)})
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await communicator.receive_output(10)
+        return dict(json.loads((await communicator.receive_output(10))["body"]))
+
+    me = async_to_sync(whoami)()
+    assert me["authenticated"] is True and me["user"]["username"] == "alice"
