@@ -5,10 +5,11 @@ import json
 import os
 from typing import Any
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.config.settings")
-django_app = get_asgi_application()
+
+from backend.config.asgi_handler import web_application  # noqa: E402
+
+django_app = web_application()  # Django's ASGI handler without a thread per request (see asgi_handler.py)
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -11,19 +11,26 @@ may be stored in the session).
 Sync requests (WSGI, Django's test client) run the parent classes' code
 unchanged.
 
-Only middleware that Django's deploy checks do not look up by its exact
-dotted name is replaced (security, sessions, CSRF and X-Frame-Options are
-looked up so, and keep their hops).
+Middleware that Django's deploy checks look up by its exact dotted name
+(security, sessions, CSRF, X-Frame-Options) keeps that name in
+``settings.MIDDLEWARE``; the web server's handler (config/asgi_handler.py)
+loads the subclasses below in their place, so ``check --deploy`` reads what
+it expects and Uvicorn runs the same hooks without the hops.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponseBase
+from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
+from django.middleware.csrf import CsrfViewMiddleware
+from django.middleware.security import SecurityMiddleware
 
 
 class _OnTheLoop:
@@ -58,3 +65,34 @@ class Messages(_OnTheLoop, MessageMiddleware):
         return storage is not None and (storage.used or storage.added_new)  # they may go into the session
 
 
+# Loaded by the web server's handler in place of Django's classes of the same job (config/asgi_handler.py).
+
+
+class Security(_OnTheLoop, SecurityMiddleware):
+    pass  # the HTTPS redirect and the security headers: settings and the request, no I/O
+
+
+class Session(_OnTheLoop, SessionMiddleware):
+    """The session is lazy (nothing is read until it is used); saving a used one goes to the database."""
+
+    def _blocks_after(self, request: HttpRequest) -> bool:
+        session = getattr(request, "session", None)
+        return session is not None and (session.accessed or settings.SESSION_SAVE_EVERY_REQUEST)
+
+
+class Csrf(_OnTheLoop, CsrfViewMiddleware):
+    """The CSRF token lives in a cookie (``CSRF_USE_SESSIONS`` is off: checked at start), so no hook does I/O."""
+
+    def __init__(self, get_response: Any) -> None:
+        assert not settings.CSRF_USE_SESSIONS, "a CSRF token in the session is read from the database"
+        super().__init__(get_response)
+        if self.async_mode:  # the handler awaits an async process_view as it is, and hops for a sync one
+            self.process_view = self._process_view_on_loop  # type: ignore[method-assign,assignment]
+
+    async def _process_view_on_loop(self, request: HttpRequest, callback: Any, callback_args: Any,
+                                    callback_kwargs: Any) -> HttpResponseBase | None:
+        return CsrfViewMiddleware.process_view(self, request, callback, callback_args, callback_kwargs)
+
+
+class XFrameOptions(_OnTheLoop, XFrameOptionsMiddleware):
+    pass
