@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -21,16 +22,23 @@ log = logging.getLogger(__name__)
 @on_run_finished("evals")
 def run_finished(run_id: str) -> None:
     from backend.endpoints.models import EndpointCall
+    from backend.runs.models import Run
 
     from .scoring import request_pass
     from .tasks import sample_run
 
-    eval_run_id = EvalItem.objects.filter(run_id=run_id).values_list("eval_run_id", flat=True).first()
+    # One statement: every run ends through here, and nearly all are neither an eval item nor sampled.
+    facts = Run.objects.filter(pk=run_id).values_list(
+        Subquery(EvalItem.objects.filter(run_id=OuterRef("pk")).values("eval_run_id")[:1]),
+        Exists(EndpointCall.objects.filter(run_id=OuterRef("pk"))),
+        Exists(SamplingRule.objects.filter(graph_id=OuterRef("graph_id")))).first()
+    if facts is None:
+        return
+    eval_run_id, called, sampled = facts
     if eval_run_id is not None:
         request_pass(eval_run_id)
         return
-    graph_id = EndpointCall.objects.filter(run_id=run_id).values_list("run__graph_id", flat=True).first()
-    if graph_id is not None and SamplingRule.objects.filter(graph_id=graph_id).exists():
+    if called and sampled:  # endpoint traffic of a graph with a sampling rule
         sample_run.delay(run_id)
 
 
