@@ -34,7 +34,7 @@ from .replay_plan import replay_plan
 from .resolved import resolved_for
 from .resume_plan import resume_plan
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
-from .trace_writes import update_run
+from .trace_writes import run_cancel_requested, update_run
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def claim(run_id: Any) -> Claimed | None:
 
 
 def cancel_requested(run_id: Any) -> bool:
-    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+    return run_cancel_requested(run_id)
 
 
 async def execute_run_async(run_id: Any) -> None:

@@ -83,6 +83,25 @@ def lock_run_status(run_id: Any) -> str | None:
 
 
 @functools.cache
+def _cancel_sql() -> str:
+    pk = Run._meta.pk
+    assert pk is not None
+    return (f"SELECT {_column(Run, 'cancel_requested')} FROM {_quoted(Run._meta.db_table)} "
+            f"WHERE {_quoted(pk.column)} = %s")
+
+
+def run_cancel_requested(run_id: Any) -> bool:
+    """Whether someone asked the run to stop (a running run asks this while its steps wait, several times a
+    second: a plain statement, not an ORM query compiled each time)."""
+    pk = Run._meta.pk
+    assert pk is not None
+    with connection.cursor() as cursor:
+        cursor.execute(_cancel_sql(), [pk.get_db_prep_value(run_id, connection)])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+@functools.cache
 def _update_sql(names: tuple[str, ...], equal: tuple[str, ...], statuses: int) -> str:
     pk = Run._meta.pk
     assert pk is not None
