@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from backend.config.compiled_query import CompiledQuery
 from backend.engine import Resume, SeededStep, execute_graph, parse_graph
 from backend.engine.ports import Cache, Ports, SystemClock, WriteOnlyCache
 from backend.engine.runtime import PromptTemplate
@@ -57,25 +58,14 @@ class Claimed:
     resume: Resume | None = None  # a run woken by a decision: where it stood when it stopped to wait
 
 
-# A value no run has: the claim's SELECT is compiled once with it, then run with each run's id in its place.
-_ANY_RUN = uuid.UUID(int=0)
-
-
-@functools.cache
-def _claim_statement() -> tuple[str, tuple[Any, ...], int]:
-    """The claim's SELECT (the run row locked, with its caller's request id), compiled once per process.
-
-    Compiling it through the ORM (the lock, the annotation) cost more CPU than the rest of the claim.
-    """
-    query = with_callers(Run.objects.select_for_update(of=("self",))).filter(pk=_ANY_RUN).query
-    sql, params = query.get_compiler(using="default").as_sql()
-    return sql, tuple(params), [str(p) for p in params].index(str(_ANY_RUN))
+# The claim's SELECT: the run row locked, with its caller's request id. Compiling it through the ORM (the lock,
+# the annotation) cost more CPU than the rest of the claim: compiled once per process.
+_LOCKED_RUN = CompiledQuery(
+    lambda pk: with_callers(Run.objects.select_for_update(of=("self",))).filter(pk=pk), uuid.UUID(int=0))
 
 
 def _locked_run(run_id: Any) -> Run | None:
-    sql, params, at = _claim_statement()
-    params = params[:at] + (uuid.UUID(str(run_id)),) + params[at + 1:]
-    return next(iter(Run.objects.raw(sql, params)), None)
+    return next(iter(_LOCKED_RUN.models(uuid.UUID(str(run_id)))), None)
 
 
 @functools.lru_cache(maxsize=512)

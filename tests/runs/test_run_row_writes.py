@@ -1,6 +1,8 @@
 """The run row's plain statements (runs/trace_writes.py) and the claim that reads versions once per worker."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.utils import timezone
 
@@ -24,8 +26,8 @@ CHAIN = {
 
 
 def _run(graph: Graph, **fields: object) -> Run:
-    return Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version,
-                              input={"q": 1}, trace_id="e" * 32, **fields)
+    return Run.objects.create(**{"workspace": graph.workspace, "graph": graph, "graph_version": graph.latest_version,
+                                 "input": {"q": 1}, "trace_id": "e" * 32, **fields})
 
 
 @pytest.fixture
@@ -83,3 +85,17 @@ def test_a_claim_of_a_run_stopped_while_queued_ends_it_cancelled(graph: Graph) -
     assert claim(run.pk) is None
     assert Run.objects.get(pk=run.pk).status == "cancelled"
     assert claim(run.pk) is None  # a second delivery does nothing
+
+
+def test_a_compiled_query_answers_for_each_value_it_is_given(graph: Graph) -> None:
+    from django.db.models import Value
+
+    from backend.config.compiled_query import CompiledQuery
+
+    first, second = _run(graph, input={"n": 1}), _run(graph, input={"n": 2})
+    query = CompiledQuery(lambda pk: Run.objects.filter(pk=pk).annotate(tag=Value("t")), uuid.UUID(int=0))
+    assert [(r.pk, r.input, r.tag) for r in query.models(second.pk)] == [(second.pk, {"n": 2}, "t")]
+    assert [(r.pk, r.input) for r in query.models(first.pk)] == [(first.pk, {"n": 1})]
+    assert list(query.models(uuid.uuid4())) == []
+    rows = CompiledQuery(lambda pk: Run.objects.filter(pk=pk).values_list("status", "trace_id"), uuid.UUID(int=0))
+    assert rows.rows(first.pk) == [("queued", "e" * 32)]
