@@ -280,8 +280,29 @@ def run_tree(tag: str, code: Path, args: argparse.Namespace, model_url: str) -> 
                           "--profile", f"{args.profile}.{tag}" if args.profile else ""],
                          cwd=code, env=_env(code, f"q_bench_store_{tag}"), capture_output=True, text=True)
     if out.returncode != 0:
-        raise RuntimeError(f"{tag}: child failed:\n{out.stderr[-4000:]}")
+        raise RuntimeError(f"{tag}: child failed:\n{out.stderr[:3000]}\n…\n{out.stderr[-2000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# Frames whose samples make the "where the worker's Python time goes" line (inclusive: a sample counts for each).
+PROFILE_FRAMES = {"model calls (litellm, providers/)": "LiteLLMGateway.complete", "database threads": "recovering",
+                  "sink batches (persist_events)": "persist_events", "claim": "claim",
+                  "run-finished hook": "notify_finished", "channel-layer publish": "RunEventSink._publish",
+                  "cancel checks": "is_cancelled", "heartbeat": "beat_once"}
+
+
+def profile_shares(path: str, n: int) -> str:
+    """GIL samples (200 Hz) per run and the share of each of PROFILE_FRAMES, from a py-spy raw file."""
+    total, hits = 0, Counter[str]()
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = {f.split(" (")[0] for f in stack.split(";")}
+        total += int(count)
+        for label, frame in PROFILE_FRAMES.items():
+            if any(f == frame or f.startswith(frame + ".") for f in frames):
+                hits[label] += int(count)
+    shares = ", ".join(f"{label} {100 * hits[label] / max(total, 1):.0f} %" for label in PROFILE_FRAMES)
+    return f"{1000 * total / 200 / n:.1f} ms of GIL-holding samples per run; {shares}"
 
 
 def _fmt(counter: dict[str, float], n: int, digits: int = 1) -> str:
@@ -305,6 +326,9 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
                        f"{_fmt(last['transactions'], n)}; Redis commands/run: {_fmt(last['redis'], n)}; "
                        f"database-thread CPU ms/run: {_fmt(last['db_thread_ms_per_run'], 1, 2)}; "
                        f"statuses: {last['statuses']}")
+        if args.profile and Path(f"{args.profile}.{tag}").exists():
+            details.append(f"  py-spy (`--gil`, 200 Hz, last round's timed pass): "
+                           f"{profile_shares(f'{args.profile}.{tag}', n)}")
     load = os.getloadavg()
     return "\n".join([
         "## The worker's database and Redis work per run (`bench/worker_store.py`, issue 16)",
