@@ -329,7 +329,6 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         if args.profile and Path(f"{args.profile}.{tag}").exists():
             details.append(f"  py-spy (`--gil`, 200 Hz, last round's timed pass): "
                            f"{profile_shares(f'{args.profile}.{tag}', n)}")
-    load = os.getloadavg()
     return "\n".join([
         "## The worker's database and Redis work per run (`bench/worker_store.py`, issue 16)",
         "",
@@ -340,8 +339,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         "transactions also from `pg_stat_database`, Redis commands packed by redis-py), attributed to the "
         "`backend/runs` function that made them. Trees alternate, one child process per pass.",
         "",
-        f"Conditions: {machine()}; {today()}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-        "(the machine is shared with other sessions: CPU numbers are upper bounds, compare within a row set).",
+        f"Conditions: {machine()}; {today()} (the machine is shared with other sessions: CPU numbers are upper "
+        "bounds, compare within a row set).",
         "",
         table(["tree", "rounds", "worker CPU ms/run (each round)", "median", "of it DB threads ms/run",
                "SQL statements/run", "transactions/run (Django)", "transactions/run (pg_stat_database)",
