@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,13 +14,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from backend.config.compiled_query import CompiledQuery
 from backend.engine import Resume, SeededStep, execute_graph, parse_graph
 from backend.engine.ports import Cache, Ports, SystemClock, WriteOnlyCache
 from backend.engine.runtime import PromptTemplate
 from backend.engine.spec import Budget
+from backend.graphs.models import GraphVersion, Workspace
 from backend.graphs.selectors import dependencies
 from backend.providers.gateway import LiteLLMGateway
 from backend.providers.registry import resolve_route
+from backend.releases.models import Release
 
 from .cache import RedisCache
 from .callers import request_id_of, with_callers
@@ -29,6 +35,7 @@ from .replay_plan import replay_plan
 from .resolved import resolved_for
 from .resume_plan import resume_plan
 from .sinks import TRANSIENT_ERRORS, RunEventSink, finish_run_outside_engine
+from .trace_writes import run_cancel_requested, update_run
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,26 @@ class Claimed:
     resume: Resume | None = None  # a run woken by a decision: where it stood when it stopped to wait
 
 
+# The claim's SELECT: the run row locked, with its caller's request id. Compiling it through the ORM (the lock,
+# the annotation) cost more CPU than the rest of the claim: compiled once per process.
+_LOCKED_RUN = CompiledQuery(
+    lambda pk: with_callers(Run.objects.select_for_update(of=("self",))).filter(pk=pk), uuid.UUID(int=0))
+
+
+def _locked_run(run_id: Any) -> Run | None:
+    return next(iter(_LOCKED_RUN.models(uuid.UUID(str(run_id)))), None)
+
+
+@functools.lru_cache(maxsize=512)
+def _graph_version(pk: int) -> GraphVersion:
+    return GraphVersion.objects.get(pk=pk)  # immutable: a worker keeps the versions it ran
+
+
+@functools.lru_cache(maxsize=512)
+def _release_prompts(pk: int) -> dict[str, str]:
+    return dict(Release.objects.values_list("prompts", flat=True).get(pk=pk))  # immutable, like versions
+
+
 def claim(run_id: Any) -> Claimed | None:
     """Move a queued run to running, once; any other delivery of the same run does nothing.
 
@@ -59,15 +86,12 @@ def claim(run_id: Any) -> Claimed | None:
     run found running belongs to a live worker or to a dead one; the heartbeat
     sweep (liveness.py) is the one place that tells them apart and ends it.
 
-    One transaction and one write: the run row (locked), the caller's request id (an annotation of the same
-    SELECT), the run's plan and what it resolves are read under the lock, then status, start and ``resolved``
-    are written together.
+    One transaction and two statements: the run row (locked) with the caller's request id (an annotation of
+    the same SELECT), then status, start and ``resolved`` written together. The graph version and release
+    the run names are immutable, so each worker process reads them once (``_graph_version``).
     """
     with transaction.atomic():
-        # of=("self",): lock the run row only; locking the joined workspace and version rows
-        # too would deadlock against concurrent run creation (found by the stack benchmark).
-        run = (with_callers(Run.objects.select_for_update(of=("self",)))
-               .select_related("graph_version", "workspace", "release").filter(pk=run_id).first())
+        run = _locked_run(run_id)
         if run is None or run.is_finished:
             return None
         if run.status == Run.Status.RUNNING:
@@ -75,16 +99,18 @@ def claim(run_id: Any) -> Claimed | None:
             return None
         cancelled = run.cancel_requested
         if not cancelled:
-            spec, seeded = replay_plan(run, run.graph_version.spec)
+            # A copy: the spec goes on to the engine, and the cached version must stay as stored.
+            spec, seeded = replay_plan(run, copy.deepcopy(_graph_version(run.graph_version_id).spec))
             resume = resume_plan(run)
             # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
-            deps = dependencies(run.workspace, spec, run.release.prompts if run.release is not None else None)
+            # The workspace only scopes the lookups: its id is all they read.
+            deps = dependencies(Workspace(pk=run.workspace_id), spec,
+                                _release_prompts(run.release_id) if run.release_id is not None else None)
             run.status, run.started_at = Run.Status.RUNNING, timezone.now()
-            written = ["status", "started_at"]
+            written: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
             if resume is None:  # a resumed run keeps what it resolved when it first started
-                run.resolved = resolved_for(spec, deps.subgraphs, deps.prompts)
-                written.append("resolved")
-            run.save(update_fields=written)
+                run.resolved = written["resolved"] = resolved_for(spec, deps.subgraphs, deps.prompts)
+            update_run(run_id, written)
     if cancelled:
         finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
                                   expected=Run.Status.QUEUED)
@@ -97,7 +123,7 @@ def claim(run_id: Any) -> Claimed | None:
 
 
 def cancel_requested(run_id: Any) -> bool:
-    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+    return run_cancel_requested(run_id)
 
 
 async def execute_run_async(run_id: Any) -> None:

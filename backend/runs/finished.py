@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from .models import Run
 from .run_ends import announce_end
+from .trace_writes import update_run
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def finish_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, 
     if totals is not None:
         fields.update(_totals_fields(totals))
     # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
-    moved = Run.objects.filter(pk=run_id, status=expected).update(**fields) == 1
+    moved = update_run(run_id, fields, statuses=[expected]) == 1
     if moved:
         # The waiting sync callers first (run_ends.py: what was written, so they need not read it back).
         transaction.on_commit(lambda: announce_end(run_id, fields), robust=True)
@@ -107,8 +108,8 @@ def wake_run(run_id: Any) -> bool:
 
 def notify_finished(run_id: Any) -> bool:
     """Fire the run-finished hook for a finished run, at most once. Returns whether it fired."""
-    claimed = Run.objects.filter(pk=run_id, status__in=Run.FINISHED, finish_notified=False).update(
-        finish_notified=True) == 1
+    claimed = update_run(run_id, {"finish_notified": True}, statuses=sorted(Run.FINISHED),
+                         where={"finish_notified": False}) == 1
     if not claimed:
         return False
     for name, fn in list(_subscribers.items()):

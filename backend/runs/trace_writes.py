@@ -1,4 +1,5 @@
-"""A batch of a run's trace written in three plain statements: lock the run, insert the events, upsert the spans.
+"""A batch of a run's trace written in three plain statements: lock the run, insert the events, upsert the spans;
+and the run row's own guarded updates (claim, end, hook flag) as one plain statement each.
 
 The sink writes a batch every few milliseconds of every run, and the ORM's ``bulk_create`` spent ~1.5 ms of CPU
 per batch compiling SQL for a handful of rows (2.3 ms against 0.8 ms for the same rows here, measured on a
@@ -79,6 +80,63 @@ def lock_run_status(run_id: Any) -> str | None:
                        f"WHERE {_quoted(pk.column)} = %s FOR UPDATE", [pk.get_db_prep_value(run_id, connection)])
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+@functools.cache
+def _cancel_sql() -> str:
+    pk = Run._meta.pk
+    assert pk is not None
+    return (f"SELECT {_column(Run, 'cancel_requested')} FROM {_quoted(Run._meta.db_table)} "
+            f"WHERE {_quoted(pk.column)} = %s")
+
+
+def run_cancel_requested(run_id: Any) -> bool:
+    """Whether someone asked the run to stop (a running run asks this while its steps wait, several times a
+    second: a plain statement, not an ORM query compiled each time)."""
+    pk = Run._meta.pk
+    assert pk is not None
+    with connection.cursor() as cursor:
+        cursor.execute(_cancel_sql(), [pk.get_db_prep_value(run_id, connection)])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+@functools.cache
+def _update_sql(names: tuple[str, ...], equal: tuple[str, ...], statuses: int) -> str:
+    pk = Run._meta.pk
+    assert pk is not None
+    sets = ", ".join(f"{_column(Run, name)} = %s" for name in names)
+    where = " AND ".join([f"{_quoted(pk.column)} = %s", *(f"{_column(Run, name)} = %s" for name in equal)])
+    if statuses:
+        where += f" AND {_column(Run, 'status')} IN ({', '.join(['%s'] * statuses)})"
+    return f"UPDATE {_quoted(Run._meta.db_table)} SET {sets} WHERE {where}"
+
+
+def _prepared(values: dict[str, Any]) -> list[Any]:
+    prepared = []
+    for name, value in values.items():
+        field = Run._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        prepared.append(field.get_db_prep_save(value, connection))
+    return prepared
+
+
+def update_run(run_id: Any, fields: dict[str, Any], *, statuses: Sequence[str] = (),
+               where: dict[str, Any] | None = None) -> int:
+    """``Run.objects.filter(pk=run_id, status__in=statuses, **where).update(**fields)``, not compiled each time.
+
+    The run row is updated a few times per run (claimed, ended, its hook claimed), and the ORM spent about a
+    millisecond of CPU compiling each of these one-row UPDATEs. Values still go through their fields'
+    ``get_db_prep_save`` (``None`` is SQL NULL, as ``update`` writes it). Returns the rows updated (0 or 1).
+    """
+    pk = Run._meta.pk
+    assert pk is not None
+    where = where or {}
+    sql = _update_sql(tuple(fields), tuple(where), len(statuses))
+    params = [*_prepared(fields), pk.get_db_prep_value(run_id, connection), *_prepared(where), *map(str, statuses)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def insert_events(events: Iterable[RunEvent]) -> None:
