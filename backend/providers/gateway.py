@@ -159,7 +159,7 @@ class LiteLLMGateway:
                     # A hard bound on the whole attempt: litellm's timeout is per read, and a stream that
                     # trickles forever must not outlive the route's timeout or the run's max_seconds.
                     async with asyncio.timeout(timeout):
-                        result = await self._call(route, request, deltas, timeout)
+                        result = await self._call(route, request, deltas)
                 except TimeoutError as exc:
                     raise AttemptFailed("timeout", "timed out", f"no answer within {timeout:.3g} s") from exc
             except AttemptFailed as caught:
@@ -184,15 +184,18 @@ class LiteLLMGateway:
             return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _call(self, route: ModelRoute, request: LLMRequest, on_delta: Callable[[str], None] | None,
-                    timeout: float) -> LLMResult:
+    async def _call(self, route: ModelRoute, request: LLMRequest, on_delta: Callable[[str], None] | None
+                    ) -> LLMResult:
         """One attempt. Raises AttemptFailed with its kind; the answer is checked before it counts."""
         litellm = litellm_module()
         kwargs: dict[str, Any] = {
             "model": route.model,
             "messages": request.messages,
             "max_retries": 0,  # retries are ours (_call_with_retries): counted, classified, within the deadline
-            "timeout": timeout,
+            # The route's own timeout, not the attempt's: litellm keeps one openai client (with its connection
+            # pool) per (key, base, timeout, ...) and builds a new one, with a new TCP connection, for every new
+            # value. The attempt's shorter bound (the run's deadline) is the asyncio.timeout around this call.
+            "timeout": route.timeout_s,
             **request.params,
         }
         if route.api_base:

@@ -1,0 +1,234 @@
+"""CPU per model call in the worker: ``LiteLLMGateway`` as a run uses it, against the fake model over real HTTP.
+
+Each measured call is what a run's LLM step costs the worker: the budget estimate (``estimate_cost``), then
+``complete`` with ``stream=True`` as a published endpoint's sync run asks it (the deltas check says nobody reads
+live, so the answer comes whole), the route from the real registry (Redis version GET, PostgreSQL on a miss), the
+real circuit breaker (a closed one: one EVAL per call) and litellm → the openai client → `bench/fake_openai.py`
+(0 ms latency, its own process, so its CPU is not counted). ``--concurrency`` calls at a time on one event loop.
+
+CPU µs per call = this process's CPU time (user + system) over the measured calls / calls, after a warm-up.
+Trees alternate, each in a fresh child process, ``--rounds`` times, so the machine's load hits both alike.
+
+    .venv/bin/python bench/model_call_cpu.py [--before /tmp/llm-base] [--calls 600] [--concurrency 8]
+                                             [--rounds 3] [--profile] [--no-write]
+
+``--before``: a second tree (``git archive <commit> | tar -x -C /tmp/x``) measured the same way.
+``--profile``: one extra cProfile pass of this tree, its top functions by own time and a breakdown by area.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/patchbay_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+ALIAS = "bench-call-cpu"
+WARMUP = 40
+
+# Areas of a profile, by the file a function lives in (first match wins).
+AREAS = [
+    ("litellm logging + callbacks", ("litellm_core_utils/litellm_logging", "integrations/", "custom_logger",
+                                     "logging_callback", "callbacks")),
+    ("litellm cost calculation", ("cost_calculator", "llm_cost_calc", "model_prices")),
+    ("litellm token counting", ("token_counter", "tiktoken", "tokenizer")),
+    ("litellm response objects", ("types/utils", "convert_dict_to_response", "response_object")),
+    ("litellm (rest)", ("litellm/",)),
+    ("openai client", ("openai/",)),
+    ("httpx / httpcore / aiohttp", ("httpx/", "httpcore/", "aiohttp/", "h11/", "anyio/")),
+    ("pydantic", ("pydantic",)),
+    ("redis client", ("redis/",)),
+    ("our gateway", ("backend/providers/", "backend/runs/live_deltas")),
+    ("asyncio + stdlib", ("asyncio/", "python3.11/")),
+]
+
+
+def log(message: str) -> None:
+    print(f"[model_call_cpu {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the child: one tree, one process
+
+
+def child(root: Path, fake_url: str, calls: int, concurrency: int, profile: bool) -> dict[str, Any]:
+    sys.path.insert(0, str(root))
+    os.environ.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-only-not-secret",
+                       "PATCHBAY_DATA_DIR": tempfile.mkdtemp(prefix="patchbay-callcpu-"), "LOG_LEVEL": "WARNING",
+                       "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DJANGO_SETTINGS_MODULE": "backend.config.settings",
+                       "BENCH_FAKE_KEY": "bench-key"})
+    import django
+
+    django.setup()
+    from backend.providers.models import ModelAlias
+    from backend.providers.registry import bump_registry_version
+
+    ModelAlias.objects.update_or_create(alias=ALIAS, defaults={
+        "model": "openai/gpt-4o-mini", "api_base": fake_url, "api_key_env": "BENCH_FAKE_KEY", "enabled": True,
+        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
+    bump_registry_version()
+    from backend.providers.warm import load_models
+
+    load_models()
+    return asyncio.run(_measure(calls, concurrency, profile))
+
+
+async def _measure(calls: int, concurrency: int, profile: bool) -> dict[str, Any]:
+    import uuid
+
+    from backend.engine.ports import LLMRequest
+    from backend.providers.gateway import LiteLLMGateway
+    from backend.providers.registry import resolve_route
+    from backend.runs.live_deltas import deltas_wanted_check
+
+    # As a published endpoint's sync run: source "endpoint", nobody asked for deltas.
+    gateway = LiteLLMGateway(resolve_route, stream_when=deltas_wanted_check(uuid.uuid4(), "endpoint", "req-bench"))
+    counter = iter(range(10**9))
+
+    async def one() -> None:
+        n = next(counter)
+        request = LLMRequest(ALIAS, [{"role": "system", "content": "You are a concise assistant."},
+                                     {"role": "user", "content": f"Summarise ticket {n}: the printer on floor "
+                                                                 f"{n % 7} jams when printing double-sided."}],
+                             params={"max_tokens": 200}, stream=True, timeout_s=30)
+        estimate = await gateway.estimate_cost(request)
+        result = await gateway.complete(request, lambda text, attempt: None)
+        assert result.text and result.cost_usd > 0 and estimate > 0 and result.input_tokens > 0, result
+
+    async def batch(n: int) -> None:
+        left = iter(range(n))
+
+        async def lane() -> None:
+            for _ in left:
+                await one()
+
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+
+    await batch(WARMUP)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await batch(calls)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    out: dict[str, Any] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3}
+    if profiler is not None:
+        profiler.disable()
+        out["profile"] = _profile_summary(profiler, cpu)
+    return out
+
+
+def _profile_summary(profiler: Any, cpu_s: float) -> dict[str, Any]:
+    import pstats
+
+    stats = pstats.Stats(profiler)
+    raw = stats.stats  # type: ignore[attr-defined]
+    total_own = sum(v[2] for v in raw.values()) or 1.0
+    areas: dict[str, float] = {}
+    rows = []
+    for (filename, line, name), (_cc, _nc, own, cum, _callers) in raw.items():
+        area = next((a for a, marks in AREAS if any(m in filename for m in marks)), "other")
+        areas[area] = areas.get(area, 0.0) + own
+        short = filename.split("site-packages/")[-1].split("/work/wt/")[-1]
+        rows.append((own, cum, f"{name} ({short}:{line})"))
+    rows.sort(reverse=True)
+    return {"areas": {a: round(100 * v / total_own, 1) for a, v in sorted(areas.items(), key=lambda kv: -kv[1])},
+            "top_own": [(round(100 * o / total_own, 1), f) for o, _c, f in rows[:25]],
+            "top_cum": [(round(100 * c / total_own, 1), f) for _o, c, f in sorted(rows, key=lambda r: -r[1])[:40]]}
+
+
+# ---------------------------------------------------------------- the parent: fake model, trees, rounds
+
+
+def run_child(root: Path, fake_url: str, args: argparse.Namespace, profile: bool = False) -> dict[str, Any]:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(root), "--fake-url", fake_url,
+            "--calls", str(args.calls), "--concurrency", str(args.concurrency)] + (["--profile"] if profile else [])
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    if done.returncode != 0:
+        raise RuntimeError(f"child for {root} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="a baseline tree measured alongside this one")
+    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--fake-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.fake_url, args.calls, args.concurrency, args.profile)))
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    from bench._common import machine, median, table, today, write_section
+    from bench._stack import Child, ensure_database, free_port, wait_for_port
+
+    ensure_database(DATABASE_URL, log)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
+                   env={**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+                        "SECRET_KEY": "bench-only-not-secret", "LOG_LEVEL": "WARNING"})
+    where = machine()
+    port = free_port()
+    fake = Child("fake model", [sys.executable, str(BENCH / "fake_openai.py"), "--port", str(port)], dict(os.environ))
+    try:
+        wait_for_port(port, fake.alive)
+        fake_url = f"http://127.0.0.1:{port}/v1"
+        trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
+        cpu: dict[str, list[float]] = {t: [] for t in trees}
+        wall: dict[str, list[float]] = {t: [] for t in trees}
+        for r in range(args.rounds):
+            for name, root in trees.items():
+                got = run_child(root, fake_url, args)
+                cpu[name].append(got["cpu_us"])
+                wall[name].append(got["wall_ms"])
+                log(f"round {r + 1} {name}: {got['cpu_us']:.0f} µs CPU per call")
+        prof = run_child(ROOT, fake_url, args, profile=True)["profile"] if args.profile else None
+    finally:
+        fake.stop()
+    rows = [[name, f"{median(cpu[name]):.0f}", " / ".join(f"{v:.0f}" for v in cpu[name]),
+             f"{median(wall[name]):.2f}"] for name in trees]
+    body = f"""## CPU per model call in the worker (`bench/model_call_cpu.py`, {today()})
+
+{where}
+
+`LiteLLMGateway.estimate_cost` + `complete` as a published endpoint's sync run calls them (real registry route,
+closed circuit breaker, the live-deltas check, litellm → `bench/fake_openai.py` at 0 ms over HTTP, in its own
+process), {args.calls} calls per measurement after {WARMUP} warm-up calls, {args.concurrency} at a time on one event
+loop; {args.rounds} rounds, trees alternating, each in a fresh process. CPU = the process's user + system time.
+
+{table(["tree", "CPU µs per call (median)", "each round", "wall ms per call"], rows)}
+"""
+    if prof is not None:
+        body += "\ncProfile of one pass (share of profiled own time; cProfile inflates small calls):\n\n"
+        body += table(["area", "share %"], [[a, s] for a, s in prof["areas"].items()]) + "\n\n"
+        body += table(["own %", "function"], [[s, f"`{f}`"] for s, f in prof["top_own"][:15]]) + "\n"
+    if args.before is not None:
+        body += f"\n`before` = `{args.before}`.\n"
+    print(body)
+    if prof is not None:
+        print(json.dumps(prof, indent=1))
+    if not args.no_write:
+        write_section("model_call_cpu", body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
