@@ -35,6 +35,9 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ALIAS = "bench-call-cpu"
 WARMUP = 40
+# A run without a time budget (as bench/published_path.py's flows), and one with max_seconds, whose calls each
+# get what is left of it as their deadline.
+VARIANTS = ("no_time_budget", "max_seconds")
 
 # Areas of a profile, by the file a function lives in (first match wins).
 AREAS = [
@@ -94,12 +97,17 @@ async def _measure(calls: int, concurrency: int, profile: bool) -> dict[str, Any
     gateway = LiteLLMGateway(resolve_route, stream_when=deltas_wanted_check(uuid.uuid4(), "endpoint", "req-bench"))
     counter = iter(range(10**9))
 
+    time_left: float | None = None
+
     async def one() -> None:
         n = next(counter)
         request = LLMRequest(ALIAS, [{"role": "system", "content": "You are a concise assistant."},
                                      {"role": "user", "content": f"Summarise ticket {n}: the printer on floor "
                                                                  f"{n % 7} jams when printing double-sided."}],
-                             params={"max_tokens": 200}, stream=True, timeout_s=30)
+                             params={"max_tokens": 200}, stream=True)
+        if time_left is not None:
+            # A run with max_seconds: the engine hands each call what is left of it (runtime.call_llm).
+            request.timeout_s = time_left - n * 0.001
         estimate = await gateway.estimate_cost(request)
         result = await gateway.complete(request, lambda text, attempt: None)
         assert result.text and result.cost_usd > 0 and estimate > 0 and result.input_tokens > 0, result
@@ -114,23 +122,28 @@ async def _measure(calls: int, concurrency: int, profile: bool) -> dict[str, Any
         await asyncio.gather(*(lane() for _ in range(concurrency)))
 
     await batch(WARMUP)
+    out: dict[str, Any] = {}
     profiler = None
     if profile:
         import cProfile
 
         profiler = cProfile.Profile()
-        profiler.enable()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await batch(calls)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    out: dict[str, Any] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3}
+    for variant in VARIANTS:
+        time_left = 600.0 if variant == "max_seconds" else None
+        if profiler is not None:
+            profiler.enable()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await batch(calls)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        if profiler is not None:
+            profiler.disable()
+        out[variant] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3}
     if profiler is not None:
-        profiler.disable()
-        out["profile"] = _profile_summary(profiler, cpu)
+        out["profile"] = _profile_summary(profiler)
     return out
 
 
-def _profile_summary(profiler: Any, cpu_s: float) -> dict[str, Any]:
+def _profile_summary(profiler: Any) -> dict[str, Any]:
     import pstats
 
     stats = pstats.Stats(profiler)
@@ -192,29 +205,32 @@ def main() -> int:
         wait_for_port(port, fake.alive)
         fake_url = f"http://127.0.0.1:{port}/v1"
         trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
-        cpu: dict[str, list[float]] = {t: [] for t in trees}
-        wall: dict[str, list[float]] = {t: [] for t in trees}
+        cpu: dict[tuple[str, str], list[float]] = {(t, v): [] for v in VARIANTS for t in trees}
+        wall: dict[tuple[str, str], list[float]] = {(t, v): [] for v in VARIANTS for t in trees}
         for r in range(args.rounds):
             for name, root in trees.items():
                 got = run_child(root, fake_url, args)
-                cpu[name].append(got["cpu_us"])
-                wall[name].append(got["wall_ms"])
-                log(f"round {r + 1} {name}: {got['cpu_us']:.0f} µs CPU per call")
+                for v in VARIANTS:
+                    cpu[name, v].append(got[v]["cpu_us"])
+                    wall[name, v].append(got[v]["wall_ms"])
+                log(f"round {r + 1} {name}: " + ", ".join(f"{v} {got[v]['cpu_us']:.0f}" for v in VARIANTS)
+                    + " µs CPU per call")
         prof = run_child(ROOT, fake_url, args, profile=True)["profile"] if args.profile else None
     finally:
         fake.stop()
-    rows = [[name, f"{median(cpu[name]):.0f}", " / ".join(f"{v:.0f}" for v in cpu[name]),
-             f"{median(wall[name]):.2f}"] for name in trees]
+    rows = [[v.replace("_", " "), name, f"{median(cpu[name, v]):.0f}", " / ".join(f"{x:.0f}" for x in cpu[name, v]),
+             f"{median(wall[name, v]):.2f}"] for v in VARIANTS for name in trees]
     body = f"""## CPU per model call in the worker (`bench/model_call_cpu.py`, {today()})
 
 {where}
 
 `LiteLLMGateway.estimate_cost` + `complete` as a published endpoint's sync run calls them (real registry route,
 closed circuit breaker, the live-deltas check, litellm → `bench/fake_openai.py` at 0 ms over HTTP, in its own
-process), {args.calls} calls per measurement after {WARMUP} warm-up calls, {args.concurrency} at a time on one event
+process), in a run without a time budget and in one with `max_seconds` (each call's deadline is what is left
+of it), {args.calls} calls per measurement after {WARMUP} warm-up calls, {args.concurrency} at a time on one event
 loop; {args.rounds} rounds, trees alternating, each in a fresh process. CPU = the process's user + system time.
 
-{table(["tree", "CPU µs per call (median)", "each round", "wall ms per call"], rows)}
+{table(["run", "tree", "CPU µs per call (median)", "each round", "wall ms per call"], rows)}
 """
     if prof is not None:
         body += "\ncProfile of one pass (share of profiled own time; cProfile inflates small calls):\n\n"
