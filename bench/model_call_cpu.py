@@ -13,7 +13,7 @@ Trees alternate, each in a fresh child process, ``--rounds`` times, so the machi
                                              [--rounds 3] [--profile] [--no-write]
 
 ``--before``: a second tree (``git archive <commit> | tar -x -C /tmp/x``) measured the same way.
-``--profile``: one extra cProfile pass of this tree, its top functions by own time and a breakdown by area.
+``--profile``: one extra pass of each tree under py-spy: where its CPU goes, by area.
 """
 from __future__ import annotations
 
@@ -39,20 +39,19 @@ WARMUP = 40
 # get what is left of it as their deadline.
 VARIANTS = ("no_time_budget", "max_seconds")
 
-# Areas of a profile, by the file a function lives in (first match wins).
+# Areas of a py-spy profile: a sample goes to the innermost frame whose file matches one (first match wins).
 AREAS = [
-    ("litellm logging + callbacks", ("litellm_core_utils/litellm_logging", "integrations/", "custom_logger",
-                                     "logging_callback", "callbacks")),
-    ("litellm cost calculation", ("cost_calculator", "llm_cost_calc", "model_prices")),
-    ("litellm token counting", ("token_counter", "tiktoken", "tokenizer")),
-    ("litellm response objects", ("types/utils", "convert_dict_to_response", "response_object")),
-    ("litellm (rest)", ("litellm/",)),
-    ("openai client", ("openai/",)),
-    ("httpx / httpcore / aiohttp", ("httpx/", "httpcore/", "aiohttp/", "h11/", "anyio/")),
+    ("redis client (registry GET, breaker EVAL, deltas MGET)", ("redis/",)),
+    ("litellm token counting (the budget estimate)", ("token_counter", "tiktoken")),
+    ("litellm cost calculation", ("cost_calculator", "llm_cost_calc")),
+    ("HTTP: httpx + litellm's aiohttp transport + aiohttp", ("httpx/", "aiohttp", "aiohappyeyeballs", "yarl/",
+                                                             "multidict/")),
+    ("openai SDK (request building, response parsing)", ("openai/_", "openai/resources")),
+    ("litellm Logging object + success handler", ("litellm_logging", "logging_utils", "logging_worker")),
+    ("litellm response objects", ("convert_dict_to_response", "types/utils")),
+    ("litellm (the rest: wrapper, function_setup, params, metadata)", ("litellm/",)),
     ("pydantic", ("pydantic",)),
-    ("redis client", ("redis/",)),
-    ("our gateway", ("backend/providers/", "backend/runs/live_deltas")),
-    ("asyncio + stdlib", ("asyncio/", "python3.11/")),
+    ("our gateway, registry, breaker", ("backend/",)),
 ]
 
 
@@ -63,7 +62,7 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------- the child: one tree, one process
 
 
-def child(root: Path, fake_url: str, calls: int, concurrency: int, profile: bool) -> dict[str, Any]:
+def child(root: Path, fake_url: str, calls: int, concurrency: int) -> dict[str, Any]:
     sys.path.insert(0, str(root))
     os.environ.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-only-not-secret",
                        "PATCHBAY_DATA_DIR": tempfile.mkdtemp(prefix="patchbay-callcpu-"), "LOG_LEVEL": "WARNING",
@@ -82,10 +81,10 @@ def child(root: Path, fake_url: str, calls: int, concurrency: int, profile: bool
     from backend.providers.warm import load_models
 
     load_models()
-    return asyncio.run(_measure(calls, concurrency, profile))
+    return asyncio.run(_measure(calls, concurrency))
 
 
-async def _measure(calls: int, concurrency: int, profile: bool) -> dict[str, Any]:
+async def _measure(calls: int, concurrency: int) -> dict[str, Any]:
     import uuid
 
     from backend.engine.ports import LLMRequest
@@ -123,56 +122,48 @@ async def _measure(calls: int, concurrency: int, profile: bool) -> dict[str, Any
 
     await batch(WARMUP)
     out: dict[str, Any] = {}
-    profiler = None
-    if profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
     for variant in VARIANTS:
         time_left = 600.0 if variant == "max_seconds" else None
-        if profiler is not None:
-            profiler.enable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await batch(calls)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        if profiler is not None:
-            profiler.disable()
         out[variant] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3}
-    if profiler is not None:
-        out["profile"] = _profile_summary(profiler)
     return out
 
 
-def _profile_summary(profiler: Any) -> dict[str, Any]:
-    import pstats
-
-    stats = pstats.Stats(profiler)
-    raw = stats.stats  # type: ignore[attr-defined]
-    total_own = sum(v[2] for v in raw.values()) or 1.0
-    areas: dict[str, float] = {}
-    rows = []
-    for (filename, line, name), (_cc, _nc, own, cum, _callers) in raw.items():
-        area = next((a for a, marks in AREAS if any(m in filename for m in marks)), "other")
-        areas[area] = areas.get(area, 0.0) + own
-        short = filename.split("site-packages/")[-1].split("/work/wt/")[-1]
-        rows.append((own, cum, f"{name} ({short}:{line})"))
-    rows.sort(reverse=True)
-    return {"areas": {a: round(100 * v / total_own, 1) for a, v in sorted(areas.items(), key=lambda kv: -kv[1])},
-            "top_own": [(round(100 * o / total_own, 1), f) for o, _c, f in rows[:25]],
-            "top_cum": [(round(100 * c / total_own, 1), f) for _o, c, f in sorted(rows, key=lambda r: -r[1])[:40]]}
+def profile_areas(raw: Path) -> dict[str, float]:
+    """Shares of py-spy's samples on the event loop (set-up and imports left out), by AREAS."""
+    counts: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if "run_until_complete" not in stack:
+            continue
+        area = "asyncio loop + other"
+        for frame in reversed(stack.split(";")):
+            path = frame[frame.rfind("(") + 1:]
+            hit = next((a for a, marks in AREAS if any(m in path for m in marks)), None)
+            if hit is not None:
+                area = hit
+                break
+        counts[area] = counts.get(area, 0) + int(n)
+    total = sum(counts.values()) or 1
+    return {a: round(100 * c / total, 1) for a, c in sorted(counts.items(), key=lambda kv: -kv[1])}
 
 
 # ---------------------------------------------------------------- the parent: fake model, trees, rounds
 
 
-def run_child(root: Path, fake_url: str, args: argparse.Namespace, profile: bool = False) -> dict[str, Any]:
+def run_child(root: Path, fake_url: str, args: argparse.Namespace, spy_to: Path | None = None) -> dict[str, Any]:
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(root), "--fake-url", fake_url,
-            "--calls", str(args.calls), "--concurrency", str(args.concurrency)] + (["--profile"] if profile else [])
+            "--calls", str(args.calls), "--concurrency", str(args.concurrency)]
+    if spy_to is not None:  # py-spy samples the child (it adds a little CPU of its own: not a measured round)
+        argv = [str(Path(sys.executable).with_name("py-spy")), "record", "-r", "250", "--format", "raw", "-o",
+                str(spy_to), "--", *argv]
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(root)})
     if done.returncode != 0:
         raise RuntimeError(f"child for {root} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
 
 
 def main() -> int:
@@ -187,7 +178,7 @@ def main() -> int:
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.fake_url, args.calls, args.concurrency, args.profile)))
+        print(json.dumps(child(args.child, args.fake_url, args.calls, args.concurrency)))
         return 0
 
     sys.path.insert(0, str(ROOT))
@@ -215,7 +206,12 @@ def main() -> int:
                     wall[name, v].append(got[v]["wall_ms"])
                 log(f"round {r + 1} {name}: " + ", ".join(f"{v} {got[v]['cpu_us']:.0f}" for v in VARIANTS)
                     + " µs CPU per call")
-        prof = run_child(ROOT, fake_url, args, profile=True)["profile"] if args.profile else None
+        prof: dict[str, dict[str, float]] = {}
+        if args.profile:
+            for name, root in trees.items():
+                raw = Path(tempfile.mkdtemp(prefix="model-call-spy-")) / "raw.txt"
+                run_child(root, fake_url, args, spy_to=raw)
+                prof[name] = profile_areas(raw)
     finally:
         fake.stop()
     rows = [[v.replace("_", " "), name, f"{median(cpu[name, v]):.0f}", " / ".join(f"{x:.0f}" for x in cpu[name, v]),
@@ -232,15 +228,15 @@ loop; {args.rounds} rounds, trees alternating, each in a fresh process. CPU = th
 
 {table(["run", "tree", "CPU µs per call (median)", "each round", "wall ms per call"], rows)}
 """
-    if prof is not None:
-        body += "\ncProfile of one pass (share of profiled own time; cProfile inflates small calls):\n\n"
-        body += table(["area", "share %"], [[a, s] for a, s in prof["areas"].items()]) + "\n\n"
-        body += table(["own %", "function"], [[s, f"`{f}`"] for s, f in prof["top_own"][:15]]) + "\n"
+    if prof:
+        areas = list(next(iter(prof.values())))
+        body += ("\nWhere the CPU goes (py-spy, 250 Hz, one extra pass per tree, both runs; share of the samples on "
+                 "the event loop, each given to the innermost matching frame):\n\n")
+        body += table(["area", *(f"{name} %" for name in prof)],
+                      [[a, *(p.get(a, 0.0) for p in prof.values())] for a in areas]) + "\n"
     if args.before is not None:
         body += f"\n`before` = `{args.before}`.\n"
     print(body)
-    if prof is not None:
-        print(json.dumps(prof, indent=1))
     if not args.no_write:
         write_section("model_call_cpu", body)
     return 0
