@@ -36,7 +36,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ALIAS = "bench-call-cpu"
 WARMUP = 40
 # A run without a time budget (as bench/published_path.py's flows), and one with max_seconds, whose calls each
-# get what is left of it as their deadline.
+# get what is left of it (here less than the route's timeout) as their deadline.
 VARIANTS = ("no_time_budget", "max_seconds")
 
 # Areas of a py-spy profile: a sample goes to the innermost frame whose file matches one (first match wins).
@@ -88,7 +88,7 @@ async def _measure(calls: int, concurrency: int) -> dict[str, Any]:
     import uuid
 
     from backend.engine.ports import LLMRequest
-    from backend.providers.gateway import LiteLLMGateway
+    from backend.providers.gateway import LiteLLMGateway, litellm_module
     from backend.providers.registry import resolve_route
     from backend.runs.live_deltas import deltas_wanted_check
 
@@ -123,11 +123,15 @@ async def _measure(calls: int, concurrency: int) -> dict[str, Any]:
     await batch(WARMUP)
     out: dict[str, Any] = {}
     for variant in VARIANTS:
-        time_left = 600.0 if variant == "max_seconds" else None
+        # Less left than the route's 30 s timeout: the attempt's deadline is the run's (runtime.call_llm).
+        time_left = 20.0 if variant == "max_seconds" else None
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await batch(calls)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        out[variant] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3}
+        # openai clients litellm holds for the fake model: one per distinct timeout it was handed (a new client is
+        # a new connection pool: a TCP connection per call when every call has its own timeout).
+        clients = sum(1 for key in litellm_module().in_memory_llm_clients_cache.cache_dict if "127.0.0.1" in str(key))
+        out[variant] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3, "clients": clients}
     return out
 
 
@@ -198,12 +202,14 @@ def main() -> int:
         trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
         cpu: dict[tuple[str, str], list[float]] = {(t, v): [] for v in VARIANTS for t in trees}
         wall: dict[tuple[str, str], list[float]] = {(t, v): [] for v in VARIANTS for t in trees}
+        clients: dict[tuple[str, str], int] = {}
         for r in range(args.rounds):
             for name, root in trees.items():
                 got = run_child(root, fake_url, args)
                 for v in VARIANTS:
                     cpu[name, v].append(got[v]["cpu_us"])
                     wall[name, v].append(got[v]["wall_ms"])
+                    clients[name, v] = got[v]["clients"]
                 log(f"round {r + 1} {name}: " + ", ".join(f"{v} {got[v]['cpu_us']:.0f}" for v in VARIANTS)
                     + " µs CPU per call")
         prof: dict[str, dict[str, float]] = {}
@@ -215,7 +221,7 @@ def main() -> int:
     finally:
         fake.stop()
     rows = [[v.replace("_", " "), name, f"{median(cpu[name, v]):.0f}", " / ".join(f"{x:.0f}" for x in cpu[name, v]),
-             f"{median(wall[name, v]):.2f}"] for v in VARIANTS for name in trees]
+             f"{median(wall[name, v]):.2f}", clients[name, v]] for v in VARIANTS for name in trees]
     body = f"""## CPU per model call in the worker (`bench/model_call_cpu.py`, {today()})
 
 {where}
@@ -226,7 +232,8 @@ process), in a run without a time budget and in one with `max_seconds` (each cal
 of it), {args.calls} calls per measurement after {WARMUP} warm-up calls, {args.concurrency} at a time on one event
 loop; {args.rounds} rounds, trees alternating, each in a fresh process. CPU = the process's user + system time.
 
-{table(["run", "tree", "CPU µs per call (median)", "each round", "wall ms per call"], rows)}
+{table(["run", "tree", "CPU µs per call (median)", "each round", "wall ms per call",
+        "openai clients litellm holds after"], rows)}
 """
     if prof:
         areas = list(next(iter(prof.values())))
