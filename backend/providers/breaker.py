@@ -34,18 +34,21 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "patchbay:breaker:"
 KEEP_MS = 7 * 24 * 3600 * 1000  # an untouched breaker is forgotten after a week (it is closed by then)
 
-# Returns {verdict, until_ms, fails}: verdict closed | open | half_open (someone else probes) | probe (you do).
+# Returns {verdict, until_ms, fails, peeked...}: verdict closed | open | half_open (someone else probes) | probe
+# (you do); peeked: the values of KEYS[2..] (the caller's other reads before the call, in this round trip).
 _ALLOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local peeked = {}
+if #KEYS > 1 then peeked = redis.call('MGET', unpack(KEYS, 2)) end
 local h = redis.call('HMGET', KEYS[1], 'state', 'until', 'fails')
 local state = h[1] or 'closed'
-if state == 'closed' then return {'closed', 0, tonumber(h[3] or '0')} end
+if state == 'closed' then return {'closed', 0, tonumber(h[3] or '0'), unpack(peeked)} end
 local until_ms = tonumber(h[2] or '0')
-if now < until_ms then return {state, until_ms, 0} end
+if now < until_ms then return {state, until_ms, 0, unpack(peeked)} end
 local claim = now + tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'half_open', 'until', claim)
-return {'probe', claim, 0}
+return {'probe', claim, 0, unpack(peeked)}
 """
 
 # ARGV: failures, window_ms, cooldown_ms, was_probe, detail. Returns {event, until_ms}.
@@ -100,6 +103,7 @@ class Gate:
     state: str = "closed"  # closed | open | half_open | unknown (Redis down)
     until: float | None = None  # epoch seconds the cooldown (or the probe's claim) ends
     clean: bool = True  # closed with no failure counted: a success needs no write
+    peeked: tuple[Any, ...] | None = None  # the values of allow()'s peek keys; None: not read (no breaker, Redis down)
 
 
 OPEN_ANYWAY = Gate(allowed=True, state="unknown")
@@ -119,23 +123,26 @@ class RedisBreaker:
             self._warned_at = now
             log.warning("circuit breaker: Redis unreachable (%s); calls go through unguarded until it is back", exc)
 
-    async def allow(self, route: ModelRoute) -> Gate:
+    async def allow(self, route: ModelRoute, peek: tuple[str, ...] = ()) -> Gate:
+        """May this call go to the provider? ``peek``: other keys the caller reads before the call; their values
+        come back on the gate (``peeked``) from the same round trip."""
         policy = route.breaker
         if policy is None:
             return Gate(allowed=True)
         try:
-            verdict, until_ms, fails = await self._client().eval(
-                _ALLOW, 1, KEY_PREFIX + route.alias, int(_probe_claim_s(route) * 1000))
+            verdict, until_ms, fails, *peeked = await self._client().eval(
+                _ALLOW, 1 + len(peek), KEY_PREFIX + route.alias, *peek, int(_probe_claim_s(route) * 1000))
         except (RedisError, OSError) as exc:
             self._down(exc)
             return OPEN_ANYWAY
         verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
         until = int(until_ms) / 1000 or None
+        values = tuple(peeked) if peek else None
         if verdict == "closed":
-            return Gate(allowed=True, clean=int(fails) == 0)
+            return Gate(allowed=True, clean=int(fails) == 0, peeked=values)
         if verdict == "probe":
-            return Gate(allowed=True, probe=True, state="half_open", until=until, clean=False)
-        return Gate(allowed=False, state=verdict, until=until, clean=False)
+            return Gate(allowed=True, probe=True, state="half_open", until=until, clean=False, peeked=values)
+        return Gate(allowed=False, state=verdict, until=until, clean=False, peeked=values)
 
     async def failure(self, route: ModelRoute, gate: Gate, detail: str) -> bool:
         """Count one failed attempt. True when the breaker is (now) open: stop calling this alias."""

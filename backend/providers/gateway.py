@@ -83,6 +83,8 @@ class LiteLLMGateway:
         self._breaker = breaker or shared_breaker()
         # Asked before a streamed call: is anyone reading the deltas live (runs/live_deltas.py)? If not, the
         # answer is asked for whole, at a third of the CPU. None: always stream what the step asks to stream.
+        # One that names its Redis ``keys`` (and decides with ``wanted(values)``) is read in the circuit
+        # breaker's round trip before the call instead of one of its own.
         self._stream_when = stream_when
         # The route found for a request's estimate is reused for its call: one registry read per call.
         self._estimated: dict[int, ModelRoute] = {}
@@ -116,7 +118,7 @@ class LiteLLMGateway:
                 failures.append(f"{candidate.alias} is switched off")
                 skipped.append((candidate.alias, "disabled"))
                 continue
-            gate = await self._breaker.allow(candidate)
+            gate = await self._breaker.allow(candidate, peek=self._stream_keys(request))
             if not gate.allowed:
                 failures.append(f"{candidate.alias}'s circuit is open{_until(gate.until)}")
                 skipped.append((candidate.alias, "circuit_open"))
@@ -140,6 +142,17 @@ class LiteLLMGateway:
             return result
         raise _nobody_answered(request.alias, route, skipped, failures, last, log)
 
+    def _stream_keys(self, request: LLMRequest) -> tuple[str, ...]:
+        return tuple(getattr(self._stream_when, "keys", ())) if request.stream else ()
+
+    async def _streams(self, request: LLMRequest, peeked: tuple[Any, ...] | None) -> bool:
+        """Ask for this attempt's answer as a stream? ``peeked``: the stream_when keys, read with the breaker."""
+        if not request.stream or self._stream_when is None:
+            return request.stream
+        if peeked is not None:
+            return bool(getattr(self._stream_when, "wanted", any)(peeked))
+        return await self._stream_when()
+
     async def _call_with_retries(self, route: ModelRoute, request: LLMRequest, on_delta: DeltaCallback | None,
                                  deadline: float | None, log: AttemptLog, gate: Gate) -> LLMResult:
         """Call one route up to 1 + max_retries times; litellm itself never retries (max_retries=0).
@@ -159,7 +172,8 @@ class LiteLLMGateway:
                     # A hard bound on the whole attempt: litellm's timeout is per read, and a stream that
                     # trickles forever must not outlive the route's timeout or the run's max_seconds.
                     async with asyncio.timeout(timeout):
-                        result = await self._call(route, request, deltas, timeout)
+                        # The marks read with the breaker hold for the first attempt; a retry asks again.
+                        result = await self._call(route, request, deltas, gate.peeked if n == 1 else None)
                 except TimeoutError as exc:
                     raise AttemptFailed("timeout", "timed out", f"no answer within {timeout:.3g} s") from exc
             except AttemptFailed as caught:
@@ -185,14 +199,17 @@ class LiteLLMGateway:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _call(self, route: ModelRoute, request: LLMRequest, on_delta: Callable[[str], None] | None,
-                    timeout: float) -> LLMResult:
+                    peeked: tuple[Any, ...] | None) -> LLMResult:
         """One attempt. Raises AttemptFailed with its kind; the answer is checked before it counts."""
         litellm = litellm_module()
         kwargs: dict[str, Any] = {
             "model": route.model,
             "messages": request.messages,
             "max_retries": 0,  # retries are ours (_call_with_retries): counted, classified, within the deadline
-            "timeout": timeout,
+            # The route's own timeout, not the attempt's: litellm keeps one openai client (with its connection
+            # pool) per (key, base, timeout, ...) and builds a new one, with a new TCP connection, for every new
+            # value. The attempt's shorter bound (the run's deadline) is the asyncio.timeout around this call.
+            "timeout": route.timeout_s,
             **request.params,
         }
         if route.api_base:
@@ -208,7 +225,7 @@ class LiteLLMGateway:
                 "json_schema": {"name": "output", "schema": request.response_schema},
             }
         started = time.monotonic()
-        if request.stream and (self._stream_when is None or await self._stream_when()):
+        if await self._streams(request, peeked):
             answer = await self._stream(litellm, kwargs, on_delta)
         else:
             answer = await self._plain(litellm, kwargs)

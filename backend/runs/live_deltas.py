@@ -16,12 +16,14 @@ streams only when someone asked for its deltas:
 
 A sync or async call has no live reader, so its runs ask for answers whole:
 the same spans, outputs, usage and stored events, no ``node.delta``. When Redis
-cannot answer, the worker streams (the behaviour before this module).
+cannot answer, the worker streams (the behaviour before this module). The marks
+are read in the circuit breaker's round trip before each call when the route has
+a breaker (``DeltasCheck.keys``), else with an ``MGET`` of their own.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -59,17 +61,29 @@ async def want_run_deltas(run_id: Any) -> None:
         log.info("could not mark run %s for live deltas", run_id)
 
 
-def deltas_wanted_check(run_id: Any, source: str, request_id: str) -> Callable[[], Awaitable[bool]] | None:
-    """The gateway's ``stream_when`` for one run: None (always stream) unless an endpoint or OpenAI call made it."""
-    if source not in CALLED_SOURCES:
-        return None
-    keys = [_run_key(run_id)] + ([_request_key(request_id)] if request_id else [])
+class DeltasCheck:
+    """The gateway's ``stream_when`` for one run: are the run's or its request's marks set?
 
-    async def wanted() -> bool:
+    Callable on its own (one ``MGET``), and it names its ``keys`` so the gateway can read them in the round trip
+    it makes anyway before a call (the circuit breaker's, providers/breaker.py) and decide with ``wanted``.
+    """
+
+    def __init__(self, keys: tuple[str, ...]):
+        self.keys = keys
+
+    @staticmethod
+    def wanted(values: Sequence[Any]) -> bool:
+        return any(values)
+
+    async def __call__(self) -> bool:
         try:
-            return any(await async_redis().mget(keys))
+            return self.wanted(await async_redis().mget(list(self.keys)))
         except RedisError:
             return True
 
-    return wanted
 
+def deltas_wanted_check(run_id: Any, source: str, request_id: str) -> DeltasCheck | None:
+    """The gateway's ``stream_when`` for one run: None (always stream) unless an endpoint or OpenAI call made it."""
+    if source not in CALLED_SOURCES:
+        return None
+    return DeltasCheck((_run_key(run_id),) + ((_request_key(request_id),) if request_id else ()))

@@ -83,3 +83,27 @@ def test_a_provider_repeating_the_key_in_its_error_does_not_pass_it_on(fake_open
         chain.append(f"{seen} {getattr(seen, 'attributes', '')}")
         seen = seen.__cause__
     assert all(secret not in text for text in chain), chain
+
+
+def test_calls_with_different_time_left_share_one_provider_client(fake_openai) -> None:  # type: ignore[no-untyped-def]
+    """litellm keeps one openai client (and its connection pool) per timeout it is given: the time a run has left
+    differs on every call, so passing it would build a client and open a connection per call. The route's
+    timeout goes to litellm; the run's deadline still bounds the attempt (test_provider_answers)."""
+    import hashlib
+
+    from backend.providers.gateway import litellm_module
+
+    fake_openai.configure(fail_first_n=0, latency_ms=0, hang_rate=0.0)
+    key = "k-one-client-per-route"
+    route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key=key, timeout_s=20)
+    calls = gateway({"r": route})
+
+    async def three_calls() -> None:
+        for time_left in (9.0, 7.25, 3.5):
+            result = await calls.complete(LLMRequest("r", MESSAGES, timeout_s=time_left))
+            assert result.text and result.cost_usd > 0
+
+    asyncio.run(three_calls())
+    hashed = hashlib.sha256(key.encode()).hexdigest()
+    cached = [k for k in litellm_module().in_memory_llm_clients_cache.cache_dict if hashed in str(k)]
+    assert len(cached) == 1, cached

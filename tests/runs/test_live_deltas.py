@@ -71,3 +71,47 @@ def test_the_gateway_asks_for_a_whole_answer_when_nobody_reads_deltas(fake_opena
         LLMRequest("primary", MESSAGES, stream=True), on_delta))
     assert result.text == make_answer({"messages": MESSAGES}) and result.output_tokens > 0
     assert ("".join(deltas) == result.text) if read else deltas == []
+
+
+def test_the_marks_are_read_with_the_circuit_breaker_in_one_round_trip(fake_openai: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a breaker on the route, the check's own MGET is never sent: its keys ride on the breaker's EVAL, and
+    a mark set before a call still makes that call stream (a follower's join reaches the next call)."""
+    import redis.asyncio as aioredis
+    from django.conf import settings
+
+    from backend.providers.breaker import RedisBreaker
+    from backend.providers.routes import BreakerPolicy
+
+    fake_openai.configure(**vars(FakeConfig()))
+    primary = ModelRoute(alias=f"peek-{uuid.uuid4().hex[:8]}", model="openai/gpt-4o-mini", api_base=fake_openai.url,
+                         api_key="k", timeout_s=5, breaker=BreakerPolicy(failures=5, window_s=60, cooldown_s=30))
+    run_id = str(uuid.uuid4())
+    check = live_deltas.deltas_wanted_check(run_id, "endpoint", "")
+    own_reads: list[str] = []
+    real_mget = live_deltas.DeltasCheck.__call__
+
+    async def counted(self: live_deltas.DeltasCheck) -> bool:
+        own_reads.append("mget")
+        return await real_mget(self)
+
+    monkeypatch.setattr(live_deltas.DeltasCheck, "__call__", counted)
+
+    async def resolve(alias: str) -> ModelRoute:
+        return primary
+
+    async def one_call() -> list[str]:
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        deltas: list[str] = []
+        try:
+            gateway = LiteLLMGateway(resolve, RedisBreaker(lambda: client), stream_when=check)
+            await gateway.complete(LLMRequest(primary.alias, MESSAGES, stream=True),
+                                   lambda text, attempt=1: deltas.append(text))
+        finally:
+            await client.aclose()
+        return deltas
+
+    assert asyncio.run(one_call()) == [], "nobody reads: a whole answer"
+    asyncio.run(live_deltas.want_run_deltas(run_id))
+    assert "".join(asyncio.run(one_call())) == make_answer({"messages": MESSAGES}), "a follower joined: it streams"
+    assert own_reads == []
