@@ -13,6 +13,7 @@ import re
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -92,3 +93,26 @@ def write_section(name: str, body: str) -> None:
 
 def ms(seconds: float, digits: int = 2) -> str:
     return f"{seconds * 1000:.{digits}f}"
+
+
+def bench_workspace(username: str, model_url: str) -> tuple[Any, Any]:
+    """The bench user and its workspace, emptied of earlier bench runs (then their endpoints, graphs and keys),
+    and the ``bench100`` model alias pointed at ``model_url`` (a fake model). Needs Django set up."""
+    from django.contrib.auth import get_user_model
+
+    from backend.endpoints.models import ApiKey, Endpoint
+    from backend.graphs.models import Graph
+    from backend.graphs.services import workspace_for_user
+    from backend.providers.models import ModelAlias
+    from backend.runs.models import Run
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    workspace = workspace_for_user(user)
+    Run.objects.filter(workspace=workspace).delete()
+    Endpoint.objects.filter(workspace=workspace).delete()
+    Graph.objects.filter(workspace=workspace).delete()
+    ApiKey.objects.filter(workspace=workspace).delete()
+    ModelAlias.objects.update_or_create(alias="bench100", defaults={
+        "model": "openai/gpt-4o-mini", "api_base": model_url, "api_key_env": "PATH", "enabled": True,
+        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
+    return user, workspace

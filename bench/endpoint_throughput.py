@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import machine, median, p95, table, today, write_section  # noqa: E402
+from bench._common import bench_workspace, machine, median, p95, table, today, write_section  # noqa: E402
 from bench._stack import Child, require_alive, stack_env, start_web, start_worker  # noqa: E402
 from bench._stack import ensure_database as create_database  # noqa: E402
 from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
@@ -68,25 +68,12 @@ def setup_fixtures(model_url: str) -> str:
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.db import connections
 
-    from backend.endpoints.models import ApiKey, Endpoint
     from backend.endpoints.services import api_key_create, endpoint_create
-    from backend.graphs.models import Graph
-    from backend.graphs.services import graph_create, workspace_for_user
-    from backend.providers.models import ModelAlias
-    from backend.runs.models import Run
+    from backend.graphs.services import graph_create
 
-    user, _ = get_user_model().objects.get_or_create(username="bench-endpoints")
-    workspace = workspace_for_user(user)
-    Run.objects.filter(workspace=workspace).delete()  # earlier bench runs, then their graphs and endpoints
-    Endpoint.objects.filter(workspace=workspace).delete()
-    Graph.objects.filter(workspace=workspace).delete()
-    ApiKey.objects.filter(workspace=workspace).delete()
-    ModelAlias.objects.update_or_create(alias="bench100", defaults={
-        "model": "openai/gpt-4o-mini", "api_base": model_url, "api_key_env": "PATH", "enabled": True,
-        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
+    user, workspace = bench_workspace("bench-endpoints", model_url)
     spec = {
         "schema": "patchbay.graph/v1", "name": "bench answer",
         "inputs": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},

@@ -141,25 +141,13 @@ class DbThreadCpu:
 
 
 def _fixtures(model_url: str, queue: str) -> tuple[Any, Any, Any]:
-    from django.contrib.auth import get_user_model
-
-    from backend.endpoints.models import ApiKey, Endpoint
     from backend.endpoints.services import api_key_create, endpoint_create
-    from backend.graphs.models import Graph
-    from backend.graphs.services import graph_create, workspace_for_user
-    from backend.providers.models import ModelAlias
+    from backend.graphs.services import graph_create
     from backend.runs.models import Run
+    from bench._common import bench_workspace
     from bench.published_path import flow_spec
 
-    user, _ = get_user_model().objects.get_or_create(username=f"bench-store-{queue}")
-    workspace = workspace_for_user(user)
-    Run.objects.filter(workspace=workspace).delete()
-    Endpoint.objects.filter(workspace=workspace).delete()
-    Graph.objects.filter(workspace=workspace).delete()
-    ApiKey.objects.filter(workspace=workspace).delete()
-    ModelAlias.objects.update_or_create(alias="bench100", defaults={
-        "model": "openai/gpt-4o-mini", "api_base": model_url, "api_key_env": "PATH", "enabled": True,
-        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
+    user, workspace = bench_workspace(f"bench-store-{queue}", model_url)
     graph = graph_create(workspace=workspace, user=user, spec=flow_spec("chain3"), message="bench")
     endpoint = endpoint_create(user=user, graph=graph, slug=f"bench-store-{queue}".replace("_", "-"))
     key, _ = api_key_create(user=user, workspace=workspace, name="bench", rate_limit_per_minute=None)
