@@ -282,7 +282,9 @@ def test_concurrent_requests_are_not_serialised(server: FakeServer) -> None:
     statuses = asyncio.run(burst())
     elapsed = time.monotonic() - start
     assert statuses == [200] * 32
-    assert 0.2 <= elapsed < 2.0
+    assert elapsed >= 0.2  # the latency was kept
+    # Concurrency is read off the server, not the wall clock (a loaded machine stretched 32 × 200 ms past 2 s once):
+    # serialised, at most one request would ever be in flight.
     stats = server.stats()
     assert stats["max_in_flight"] >= 16 and stats["in_flight"] == 0
 
