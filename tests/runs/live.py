@@ -13,6 +13,17 @@ from backend.runs.models import Run
 FINISHED = {"succeeded", "failed", "budget_exceeded", "cancelled"}
 
 
+def one_step_chain(name: str) -> dict[str, Any]:
+    """input → one llm step on the instant ``fast`` alias → output: the smallest graph that calls a model."""
+    return {
+        "schema": "patchbay.graph/v1", "name": name,
+        "nodes": [{"id": "in", "type": "input"},
+                  {"id": "a", "type": "llm", "config": {"model": "fast", "prompt": "one {{ input }}"}},
+                  {"id": "out", "type": "output", "config": {"value": "{{ nodes.a.output }}"}}],
+        "edges": [{"from": "in", "to": "a"}, {"from": "a", "to": "out"}],
+    }
+
+
 def create_graph(api: Any, spec: dict[str, Any]) -> int:
     response = api.post("/api/graphs/", {"spec": spec}, format="json")
     assert response.status_code == 201, response.json()

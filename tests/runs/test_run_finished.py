@@ -21,17 +21,11 @@ from backend.runs.models import Run
 from backend.runs.services import run_cancel
 from backend.runs.sinks import persist_events
 
-from .live import create_graph, start_run, wait_finished
+from .live import create_graph, one_step_chain, start_run, wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHAIN = {
-    "schema": "patchbay.graph/v1", "name": "hooked",
-    "nodes": [{"id": "in", "type": "input"},
-              {"id": "a", "type": "llm", "config": {"model": "fast", "prompt": "one {{ input }}"}},
-              {"id": "out", "type": "output", "config": {"value": "{{ nodes.a.output }}"}}],
-    "edges": [{"from": "in", "to": "a"}, {"from": "a", "to": "out"}],
-}
+CHAIN = one_step_chain("hooked")
 
 
 @pytest.fixture

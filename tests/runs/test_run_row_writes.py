@@ -12,17 +12,11 @@ from backend.runs.finished import finish_run, notify_finished
 from backend.runs.models import Run
 from backend.runs.trace_writes import update_run
 
-from .live import create_graph
+from .live import create_graph, one_step_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHAIN = {
-    "schema": "patchbay.graph/v1", "name": "rows",
-    "nodes": [{"id": "in", "type": "input"},
-              {"id": "a", "type": "llm", "config": {"model": "fast", "prompt": "one {{ input }}"}},
-              {"id": "out", "type": "output", "config": {"value": "{{ nodes.a.output }}"}}],
-    "edges": [{"from": "in", "to": "a"}, {"from": "a", "to": "out"}],
-}
+CHAIN = one_step_chain("rows")
 
 
 def _run(graph: Graph, **fields: object) -> Run:
