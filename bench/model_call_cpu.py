@@ -128,9 +128,10 @@ async def _measure(calls: int, concurrency: int) -> dict[str, Any]:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await batch(calls)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        # openai clients litellm holds for the fake model: one per distinct timeout it was handed (a new client is
-        # a new connection pool: a TCP connection per call when every call has its own timeout).
-        clients = sum(1 for key in litellm_module().in_memory_llm_clients_cache.cache_dict if "127.0.0.1" in str(key))
+        # HTTP clients litellm holds (openai SDK clients and its own handler's): the openai SDK path keeps one per
+        # distinct timeout it was handed (a new client is a new connection pool: a TCP connection per call when
+        # every call has its own timeout); only the fake model is called here.
+        clients = len(litellm_module().in_memory_llm_clients_cache.cache_dict)
         out[variant] = {"cpu_us": cpu / calls * 1e6, "wall_ms": wall / calls * 1e3, "clients": clients}
     return out
 
@@ -233,7 +234,7 @@ of it), {args.calls} calls per measurement after {WARMUP} warm-up calls, {args.c
 loop; {args.rounds} rounds, trees alternating, each in a fresh process. CPU = the process's user + system time.
 
 {table(["run", "tree", "CPU µs per call (median)", "each round", "wall ms per call",
-        "openai clients litellm holds after"], rows)}
+        "HTTP clients litellm holds after"], rows)}
 """
     if prof:
         areas = list(next(iter(prof.values())))

@@ -141,15 +141,30 @@ def _retry_after(chain: list[BaseException]) -> float | None:
     return None
 
 
-# litellm stacks wrapper names in front of the provider's message: "litellm.X: X: OpenAIException - ...".
-_WRAPPER_PREFIX = re.compile(r"^(?:litellm\.\w+: |\w+(?:Error|Exception): |OpenAIException - )+")
+# litellm stacks wrapper names in front of the provider's message: "litellm.X: X: OpenAIException - ..."
+# ("Hosted_vllmException - ..." through its own HTTP handler, gateway.litellm_model).
+_WRAPPER_PREFIX = re.compile(r"^(?:litellm\.\w+: |\w+(?:Error|Exception): |\w+Exception - )+")
 
 
 def _detail(exc: BaseException) -> str:
     text = str(getattr(exc, "message", "") or exc).strip()
     if not text:
         return type(exc).__name__
-    return _WRAPPER_PREFIX.sub("", text.splitlines()[0])[:300] or type(exc).__name__
+    return _error_message(_WRAPPER_PREFIX.sub("", text.splitlines()[0]))[:300] or type(exc).__name__
+
+
+def _error_message(text: str) -> str:
+    """The message of an OpenAI-shaped error body (``{"error": {"message": ...}}``), as the openai SDK reports
+    it; litellm's own HTTP handler hands on the whole body. Any other text as it is."""
+    if not text.startswith("{"):
+        return text
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message else text
 
 
 def _http_status(chain: list[BaseException]) -> int | None:

@@ -85,25 +85,52 @@ def test_a_provider_repeating_the_key_in_its_error_does_not_pass_it_on(fake_open
     assert all(secret not in text for text in chain), chain
 
 
-def test_calls_with_different_time_left_share_one_provider_client(fake_openai) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("own_key", [True, False], ids=["own key: litellm's HTTP handler", "no key: openai SDK"])
+def test_calls_with_different_time_left_share_one_provider_client(fake_openai, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                   own_key: bool) -> None:
     """litellm keeps one openai client (and its connection pool) per timeout it is given: the time a run has left
     differs on every call, so passing it would build a client and open a connection per call. The route's
-    timeout goes to litellm; the run's deadline still bounds the attempt (test_provider_answers)."""
-    import hashlib
-
+    timeout goes to litellm; the run's deadline still bounds the attempt (test_provider_answers). Either call
+    path (gateway.litellm_model): after the first call, no call adds a client."""
     from backend.providers.gateway import litellm_module
 
     fake_openai.configure(fail_first_n=0, latency_ms=0, hang_rate=0.0)
-    key = "k-one-client-per-route"
-    route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key=key, timeout_s=20)
+    monkeypatch.setenv("OPENAI_API_KEY", "k-from-the-environment")
+    route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url,
+                       api_key="k-one-client-per-route" if own_key else None, timeout_s=20)
     calls = gateway({"r": route})
+    clients: list[set[str]] = []
 
     async def three_calls() -> None:
         for time_left in (9.0, 7.25, 3.5):
             result = await calls.complete(LLMRequest("r", MESSAGES, timeout_s=time_left))
             assert result.text and result.cost_usd > 0
+            clients.append({str(k) for k in litellm_module().in_memory_llm_clients_cache.cache_dict})
 
     asyncio.run(three_calls())
-    hashed = hashlib.sha256(key.encode()).hexdigest()
-    cached = [k for k in litellm_module().in_memory_llm_clients_cache.cache_dict if hashed in str(k)]
-    assert len(cached) == 1, cached
+    assert clients[0] == clients[1] == clients[2], [sorted(c - clients[0]) for c in clients]
+
+
+def test_a_self_hosted_openai_route_answers_under_its_own_name(fake_openai) -> None:  # type: ignore[no-untyped-def]
+    """litellm calls an ``openai/`` route with its own api_base and key through its ``hosted_vllm`` provider
+    for a whole answer (gateway.litellm_model: litellm's HTTP handler, not the openai SDK); the model, provider
+    and price the span and budget see are still the route's."""
+    from backend.providers.gateway import litellm_model
+
+    fake_openai.configure(fail_first_n=0, latency_ms=0, hang_rate=0.0)
+    route = ModelRoute(alias="r", model="openai/gpt-4o-mini", api_base=fake_openai.url, api_key="k")
+    assert litellm_model(route, streamed=False) == "hosted_vllm/gpt-4o-mini"
+    assert litellm_model(route, streamed=True) == "openai/gpt-4o-mini"
+    keyless = ModelRoute(alias="o", model="openai/gpt-4o-mini", api_base=fake_openai.url)
+    assert litellm_model(keyless, streamed=False) == "openai/gpt-4o-mini"
+    for stream in (False, True):
+        result = asyncio.run(gateway({"r": route}).complete(LLMRequest("r", MESSAGES, stream=stream)))
+        assert result.model == "openai/gpt-4o-mini" and result.attributes["gen_ai.system"] == "openai"
+        assert result.cost_usd == pytest.approx(sum(litellm_module_cost(result.input_tokens, result.output_tokens)))
+
+
+def litellm_module_cost(prompt_tokens: int, completion_tokens: int) -> tuple[float, float]:
+    from backend.providers.gateway import litellm_module
+
+    return litellm_module().cost_per_token(model="openai/gpt-4o-mini", prompt_tokens=prompt_tokens,
+                                           completion_tokens=completion_tokens)
