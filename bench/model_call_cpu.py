@@ -47,6 +47,10 @@ AREAS = [
     ("HTTP: httpx + litellm's aiohttp transport + aiohttp", ("httpx/", "aiohttp", "aiohappyeyeballs", "yarl/",
                                                              "multidict/")),
     ("openai SDK (request building, response parsing)", ("openai/_", "openai/resources")),
+    # What the openai SDK does on the openai/ path, litellm's own handler does on hosted_vllm/ (gateway.litellm_model).
+    # py-spy names these files without their folder.
+    ("litellm's own HTTP handler + OpenAI request/response transform", ("llm_http_handler.py", "http_handler.py",
+                                                                       "gpt_transformation.py", "hosted_vllm/")),
     ("litellm Logging object + success handler", ("litellm_logging", "logging_utils", "logging_worker")),
     ("litellm response objects", ("convert_dict_to_response", "types/utils")),
     ("litellm (the rest: wrapper, function_setup, params, metadata)", ("litellm/",)),
