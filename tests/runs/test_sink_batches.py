@@ -94,13 +94,11 @@ def test_a_runs_last_event_is_written_without_waiting_out_the_window(  # type: i
     assert Run.objects.get(pk=queued_run.pk).status == "succeeded"
 
 
-def test_a_batch_larger_than_one_statement_is_stored_whole_and_a_resent_span_is_updated(  # type: ignore[no-untyped-def]
-        queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
-    from backend.runs import trace_writes
-    from backend.runs.models import Span
+def test_a_batch_of_many_rows_is_stored_whole_in_order_and_a_resent_span_is_updated(  # type: ignore[no-untyped-def]
+        queued_run: Run) -> None:  # noqa: F811 (the fixture imported above)
+    from backend.runs.models import RunEvent, Span
     from backend.runs.sinks import persist_events
 
-    monkeypatch.setattr(trace_writes, "ROWS_PER_STATEMENT", 2)
     Run.objects.filter(pk=queued_run.pk).update(status="running")
     now = time.time()
 
@@ -112,6 +110,8 @@ def test_a_batch_larger_than_one_statement_is_stored_whole_and_a_resent_span_is_
                                           for n in range(1, 6)])
     assert persist_events(queued_run.pk, [{"type": "node.completed", "seq": 6, "span": span(3, "succeeded")}])
     assert [e["seq"] for e in stored_events(queued_run)] == [1, 2, 3, 4, 5, 6]
+    # rows are inserted in the batch's order (ids follow seq), though they travel as one JSON document
+    assert list(RunEvent.objects.filter(run=queued_run).order_by("id").values_list("seq", flat=True)) == [1, 2, 3, 4, 5, 6]
     stored = {s.span_id: s for s in Span.objects.filter(run=queued_run)}
     assert sorted(stored) == ["s1", "s2", "s3", "s4", "s5"]
     assert stored["s3"].status == "succeeded" and stored["s1"].status == "running"
