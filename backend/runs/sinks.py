@@ -4,7 +4,8 @@ The engine emits events without waiting. The sink queues them and one writer
 coroutine per run drains the queue in order: it stores each batch (the events
 emitted within BATCH_WINDOW_S of each other, typically one step's end and the
 next one's start; a run's last events at once), with their spans and the run
-row on start and finish, in one transaction, then
+row on start and finish, in one transaction (one statement, trace_writes.store_batch,
+unless the batch also ends the run, parks it or asks for an approval), then
 publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
 then follow live without a gap.
