@@ -200,6 +200,26 @@ def _xacts() -> int:
     return int(row[0]) if row else 0
 
 
+def _postgres_cpu_s() -> float:
+    """CPU seconds so far of the PostgreSQL backends serving the bench database (from their /proc stat).
+
+    The worker keeps its connections (CONN_MAX_AGE), so the backends that serve a pass live through it; one that
+    exited during it would be missed (none does here: the same backends serve the warm-up and both passes).
+    """
+    name = f" {DATABASE_URL.rsplit('/', 1)[-1].split('?')[0]} ".encode()
+    ticks = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes()
+            if not command.startswith(b"postgres: ") or name not in command:
+                continue
+            fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime (stat fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _profiler(path: str) -> subprocess.Popen[bytes] | None:
     """py-spy on this process (the thread holding the GIL) for the timed pass, when asked; its CPU is its own."""
     if not path:
@@ -238,9 +258,9 @@ def child(args: argparse.Namespace) -> None:
 
     cpu.seconds.clear()
     spy = _profiler(args.profile)
-    start = time.process_time()
+    start, pg_start = time.process_time(), _postgres_cpu_s()
     _execute_all(timed, args.concurrency)
-    cpu_s = time.process_time() - start
+    cpu_s, pg_s = time.process_time() - start, _postgres_cpu_s() - pg_start
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait()
@@ -248,6 +268,7 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({
         "statements": dict(counting.statements), "transactions": dict(counting.transactions),
         "redis": dict(counting.redis), "pg_xacts": xacts, "cpu_ms_per_run": 1000 * cpu_s / n,
+        "pg_ms_per_run": 1000 * pg_s / n,
         "db_thread_ms_per_run": {k: 1000 * v / n for k, v in cpu.seconds.items()}, "statuses": dict(statuses),
     }))
 
@@ -305,9 +326,11 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     rows, details = [], []
     for tag, rounds in results.items():
         cpu = [r["cpu_ms_per_run"] for r in rounds]
+        pg = [r.get("pg_ms_per_run", 0.0) for r in rounds]
         last = rounds[-1]
         db_ms = sum(last["db_thread_ms_per_run"].values())
         rows.append([tag, len(rounds), " / ".join(f"{c:.1f}" for c in cpu), f"{median(cpu):.1f}", f"{db_ms:.1f}",
+                     " / ".join(f"{p:.1f}" for p in pg),
                      f"{sum(last['statements'].values()) / n:.1f}", f"{sum(last['transactions'].values()) / n:.1f}",
                      f"{last['pg_xacts'] / n:.1f}", f"{sum(last['redis'].values()) / n:.1f}"])
         details.append(f"- **{tag}** — statements/run: {_fmt(last['statements'], n)}; transactions/run: "
@@ -323,7 +346,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         f"{n} chain3 runs of a published endpoint per pass (3 llm steps, `bench/fake_openai.py` at "
         f"{args.latency_ms:g} ms per call through litellm), {args.concurrency} at a time on the worker's run loop, "
         "created as a flow call creates them; no web server or Celery. CPU: the whole worker process per run "
-        "(timed pass, nothing installed); counts: the counted pass (statements and transactions seen by Django, "
+        "(timed pass, nothing installed), and of the PostgreSQL backends serving it (their /proc CPU over the "
+        "timed pass); counts: the counted pass (statements and transactions seen by Django, "
         "transactions also from `pg_stat_database`, Redis commands packed by redis-py), attributed to the "
         "`backend/runs` function that made them. Trees alternate, one child process per pass.",
         "",
@@ -331,6 +355,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         "bounds, compare within a row set).",
         "",
         table(["tree", "rounds", "worker CPU ms/run (each round)", "median", "of it DB threads ms/run",
+               "PostgreSQL backends CPU ms/run (each round)",
                "SQL statements/run", "transactions/run (Django)", "transactions/run (pg_stat_database)",
                "Redis commands/run"], rows),
         "",

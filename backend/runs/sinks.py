@@ -4,7 +4,8 @@ The engine emits events without waiting. The sink queues them and one writer
 coroutine per run drains the queue in order: it stores each batch (the events
 emitted within BATCH_WINDOW_S of each other, typically one step's end and the
 next one's start; a run's last events at once), with their spans and the run
-row on start and finish, in one transaction, then
+row on start and finish, in one transaction (one statement, trace_writes.store_batch,
+unless the batch also ends the run, parks it or asks for an approval), then
 publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
 then follow live without a gap.
@@ -47,7 +48,7 @@ from backend.engine.shapes import span_fields
 from .finished import finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
-from .trace_writes import insert_events, lock_run_status, upsert_spans
+from .trace_writes import store_batch
 from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ STORE_FAILED = "could not store the run's trace"
 BATCH_WINDOW_S = 0.005
 # A run's last events are written at once: nothing follows them, and its caller is waiting for them.
 LAST_EVENTS = frozenset({"run.completed", "run.waiting"})
+# Events that write more than the trace (the run's end, its wait, an approval request): their batch is one
+# transaction with those writes, so the run's end and its last events commit together.
+ROW_EVENTS = frozenset({"run.completed", "run.waiting", "approval.requested"})
 
 
 def run_group(run_id: Any) -> str:
@@ -104,12 +108,15 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     if not numbered:
         return True
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
+    rows = [RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered]
+    span_rows = [_span_row(run_id, s) for s in spans.values()]
+    if not any(e["type"] in ROW_EVENTS for e in numbered):
+        # A batch of trace only is one statement, a transaction of its own: no BEGIN and COMMIT round trips.
+        return store_batch(run_id, rows, span_rows, SPAN_FIELDS) == Run.Status.RUNNING
     with transaction.atomic():
-        # The row lock orders this batch against the sweep's finish_run_outside_engine (which locks it too).
-        if lock_run_status(run_id) != Run.Status.RUNNING:
+        # The batch's statement locks the run row until this transaction ends, and writes only if it is running.
+        if store_batch(run_id, rows, span_rows, SPAN_FIELDS) != Run.Status.RUNNING:
             return False
-        insert_events(RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered)
-        upsert_spans((_span_row(run_id, s) for s in spans.values()), SPAN_FIELDS)
         asked = [e for e in numbered if e["type"] == "approval.requested"]
         if asked:
             store_requests(run_id, asked)

@@ -1,28 +1,30 @@
-"""A batch of a run's trace written in three plain statements: lock the run, insert the events, upsert the spans;
-and the run row's own guarded updates (claim, end, hook flag) as one plain statement each.
+"""A batch of a run's trace written in one statement (lock the run, insert the events, upsert the spans), and
+the run row's own guarded updates (claim, end, hook flag) as one plain statement each.
 
-The sink writes a batch every few milliseconds of every run, and the ORM's ``bulk_create`` spent ~1.5 ms of CPU
-per batch compiling SQL for a handful of rows (2.3 ms against 0.8 ms for the same rows here, measured on a
-batch of three events and two spans). The statements are built once from the models' own fields, and every
-value still goes through its field's ``get_db_prep_save`` (JSON, dates, defaults, ``auto_now_add``), so the
-models remain the one description of these tables. Must run inside a transaction (the caller's).
+The sink writes a batch every few milliseconds of every run. The ORM's ``bulk_create`` spent ~1.5 ms of CPU per
+batch compiling SQL; plain statements with a parameter per column per row then spent most of a batch's CPU in
+psycopg binding (and quoting) each JSON value client-side, and three statements plus BEGIN/COMMIT cost five
+round trips. Here a batch is one statement with data-modifying CTEs, and its rows travel as ONE JSON document
+per table that PostgreSQL expands with ``jsonb_populate_recordset`` over the table's own row type: one round
+trip, one parse, one bound value per table. Every value still goes through its field's ``pre_save`` and
+``get_prep_value`` (defaults, ``auto_now_add``, ``int()`` of a count), and the row type is the table's, so the
+models remain the one description of these tables (a value too long for a column is refused as before).
 
 Errors are the ORM's: the cursor is Django's, so a value PostgreSQL refuses raises ``DataError`` /
 ``IntegrityError`` and a dropped connection ``OperationalError``, as ``bulk_create`` did.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+import json
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
 
 from .models import Run, RunEvent, Span
-
-# Rows per INSERT: far under PostgreSQL's 65,535 parameters per statement (a span has 20 columns), large enough
-# that a batch the sink gathered while the database was away still takes a few statements, not thousands.
-ROWS_PER_STATEMENT = 500
 
 
 def _quoted(name: str | None) -> str:
@@ -42,42 +44,59 @@ def _columns(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
     return tuple(f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField)))
 
 
-@functools.cache
-def _insert_head(model: type[models.Model]) -> str:
+def _plain(value: Any) -> Any:
+    """A prepared value as JSON can carry it to PostgreSQL (which reads it back with the column's input)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()  # exact to the microsecond; timestamptz reads the offset
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _json_rows(rows: Sequence[models.Model]) -> str:
+    """The rows as one JSON array of objects keyed by column, each value as its field prepares it for saving."""
+    fields = _columns(type(rows[0])) if rows else ()
+    return json.dumps([{f.column: _plain(f.get_prep_value(f.pre_save(row, True))) for f in fields}
+                       for row in rows])
+
+
+def _rows_of(model: type[models.Model]) -> str:
+    """SELECT the JSON rows (parameter 1) in their order, only while the locked run has status parameter 2."""
+    table = _quoted(model._meta.db_table)
     names = ", ".join(_quoted(f.column) for f in _columns(model))
-    return f"INSERT INTO {_quoted(model._meta.db_table)} ({names}) VALUES "
+    picked = ", ".join(f"r.{_quoted(f.column)}" for f in _columns(model))
+    return (f"INSERT INTO {table} ({names}) SELECT {picked} FROM locked, "
+            f"ROWS FROM (jsonb_populate_recordset(NULL::{table}, %s::jsonb)) WITH ORDINALITY AS r "
+            f"WHERE locked.status = %s ORDER BY r.ordinality")
 
 
 @functools.cache
-def _span_conflict(update: tuple[str, ...]) -> str:
-    key = ", ".join(_column(Span, name) for name in ("run", "span_id"))
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(Span, name) for name in update))
-    return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
-
-
-def _values(rows: Sequence[models.Model]) -> list[Any]:
-    fields = _columns(type(rows[0]))
-    return [f.get_db_prep_save(f.pre_save(row, True), connection) for row in rows for f in fields]
-
-
-def _insert(rows: Sequence[models.Model], suffix: str = "") -> None:
-    if not rows:
-        return
-    model = type(rows[0])
-    one = "(" + ", ".join(["%s"] * len(_columns(model))) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start:start + ROWS_PER_STATEMENT]
-            cursor.execute(_insert_head(model) + ", ".join([one] * len(chunk)) + suffix, _values(chunk))
-
-
-def lock_run_status(run_id: Any) -> str | None:
-    """The run's status, with its row locked until the transaction ends (None: no such run)."""
+def _batch_sql(update: tuple[str, ...]) -> str:
     pk = Run._meta.pk
     assert pk is not None
+    key = ", ".join(_column(Span, name) for name in ("run", "span_id"))
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(Span, name) for name in update))
+    # The lock is taken first (both inserts read ``locked``) and held to the end of the transaction: it orders
+    # the batch against the sweep's finish_run_outside_engine, which locks the row too. Under READ COMMITTED a
+    # lock that waited reads the row as the other writer left it, so a run ended meanwhile gets nothing.
+    return (f"WITH locked AS (SELECT {_column(Run, 'status')} AS status FROM {_quoted(Run._meta.db_table)} "
+            f"WHERE {_quoted(pk.column)} = %s FOR UPDATE), "
+            f"events AS ({_rows_of(RunEvent)}), "
+            f"spans AS ({_rows_of(Span)} ON CONFLICT ({key}) DO UPDATE SET {sets}) "
+            f"SELECT status FROM locked")
+
+
+def store_batch(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span], update: Sequence[str]) -> str | None:
+    """Lock the run; if it is running, insert ``events`` and upsert ``spans`` (a span already stored, same run
+    and span id, gets ``update``'s fields overwritten). One statement: atomic on its own, or part of the
+    caller's transaction. Returns the run's status as locked (None: no such run); nothing is written unless
+    it is ``running``. Spans must have distinct ids (one upsert cannot touch a row twice)."""
+    pk = Run._meta.pk
+    assert pk is not None
+    running = str(Run.Status.RUNNING)
+    params = [pk.get_db_prep_value(run_id, connection), _json_rows(events), running, _json_rows(spans), running]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_column(Run, 'status')} FROM {_quoted(Run._meta.db_table)} "
-                       f"WHERE {_quoted(pk.column)} = %s FOR UPDATE", [pk.get_db_prep_value(run_id, connection)])
+        cursor.execute(_batch_sql(tuple(update)), params)
         row = cursor.fetchone()
     return None if row is None else row[0]
 
@@ -137,12 +156,3 @@ def update_run(run_id: Any, fields: dict[str, Any], *, statuses: Sequence[str] =
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
-
-
-def insert_events(events: Iterable[RunEvent]) -> None:
-    _insert(list(events))
-
-
-def upsert_spans(spans: Iterable[Span], update: Sequence[str]) -> None:
-    """Insert the spans; one already stored (same run and span id) gets ``update``'s fields overwritten."""
-    _insert(list(spans), _span_conflict(tuple(update)))

@@ -94,13 +94,11 @@ def test_a_runs_last_event_is_written_without_waiting_out_the_window(  # type: i
     assert Run.objects.get(pk=queued_run.pk).status == "succeeded"
 
 
-def test_a_batch_larger_than_one_statement_is_stored_whole_and_a_resent_span_is_updated(  # type: ignore[no-untyped-def]
-        queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
-    from backend.runs import trace_writes
-    from backend.runs.models import Span
+def test_a_batch_of_many_rows_is_stored_whole_in_order_and_a_resent_span_is_updated(  # type: ignore[no-untyped-def]
+        queued_run: Run) -> None:  # noqa: F811 (the fixture imported above)
+    from backend.runs.models import RunEvent, Span
     from backend.runs.sinks import persist_events
 
-    monkeypatch.setattr(trace_writes, "ROWS_PER_STATEMENT", 2)
     Run.objects.filter(pk=queued_run.pk).update(status="running")
     now = time.time()
 
@@ -112,7 +110,63 @@ def test_a_batch_larger_than_one_statement_is_stored_whole_and_a_resent_span_is_
                                           for n in range(1, 6)])
     assert persist_events(queued_run.pk, [{"type": "node.completed", "seq": 6, "span": span(3, "succeeded")}])
     assert [e["seq"] for e in stored_events(queued_run)] == [1, 2, 3, 4, 5, 6]
+    # rows are inserted in the batch's order (ids follow seq), though they travel as one JSON document
+    assert list(RunEvent.objects.filter(run=queued_run).order_by("id").values_list("seq", flat=True)) == [1, 2, 3, 4, 5, 6]
     stored = {s.span_id: s for s in Span.objects.filter(run=queued_run)}
     assert sorted(stored) == ["s1", "s2", "s3", "s4", "s5"]
     assert stored["s3"].status == "succeeded" and stored["s1"].status == "running"
     assert stored["s5"].output == {"n": 5} and stored["s5"].attributes == {"k": [5]}
+
+
+def test_a_batch_of_trace_only_is_one_statement_that_commits_on_its_own(  # type: ignore[no-untyped-def]
+        queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
+    from django.db import connection
+
+    from backend.runs.sinks import persist_events
+
+    Run.objects.filter(pk=queued_run.pk).update(status="running")
+    seen: list[tuple[str, bool]] = []
+    run_sql = db_utils.CursorWrapper._execute
+
+    def recorded(self: Any, sql: str, *args: Any) -> Any:
+        seen.append((sql, connection.in_atomic_block))
+        return run_sql(self, sql, *args)
+
+    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", recorded)
+    span = {"span_id": "s1", "kind": "node", "name": "a", "node_id": "a", "status": "running", "started_at": 1.5}
+    assert persist_events(queued_run.pk, [{"type": "run.started", "seq": 1},
+                                          {"type": "node.started", "seq": 2, "span": span}])
+    assert len(seen) == 1 and not seen[0][1], seen  # no BEGIN/COMMIT around it: autocommit
+    assert [e["seq"] for e in stored_events(queued_run)] == [1, 2]
+
+
+def test_a_batch_waits_for_a_finisher_holding_the_run_row_then_stores_nothing(  # type: ignore[no-untyped-def]
+        queued_run: Run) -> None:  # noqa: F811 (the fixture imported above)
+    import threading
+
+    from django.db import connection, transaction
+
+    from backend.runs.models import RunEvent, Span
+    from backend.runs.sinks import persist_events
+
+    Run.objects.filter(pk=queued_run.pk).update(status="running")
+    holding, done = threading.Event(), threading.Event()
+
+    def finisher() -> None:  # as the sweep's finish_run_outside_engine: lock the row, then end the run
+        try:
+            with transaction.atomic():
+                Run.objects.select_for_update().get(pk=queued_run.pk)
+                holding.set()
+                done.wait(0.5)  # the batch below runs meanwhile and waits for the lock (or comes after: same end)
+                Run.objects.filter(pk=queued_run.pk).update(status="failed")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=finisher)
+    thread.start()
+    holding.wait(10)
+    span = {"span_id": "s1", "kind": "node", "name": "a", "status": "running", "started_at": 1.0}
+    stored = persist_events(queued_run.pk, [{"type": "node.started", "seq": 1, "span": span}])
+    thread.join()
+    assert stored is False  # it read the row as the finisher left it
+    assert not RunEvent.objects.filter(run=queued_run).exists() and not Span.objects.filter(run=queued_run).exists()
