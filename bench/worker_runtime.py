@@ -137,6 +137,34 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({"cpu_ms_per_run": 1000 * cpu_s / n, "wall_s": wall_s, "statuses": dict(statuses)}))
 
 
+def engine_child(args: argparse.Namespace) -> None:
+    """The engine alone, in this tree: CPU per run of ``execute_graph`` (``parse_graph`` included, as the worker
+    does it) on chain3 and on engine_overhead's 50-node llm chain, with a 0 ms model and events dropped."""
+    sys.path.insert(0, str(Path(args.code).resolve()))
+    sys.path.insert(1, str(ROOT))
+    import asyncio
+
+    from backend.engine import execute_graph, parse_graph
+    from backend.engine.ports import Ports
+    from bench.engine_overhead import NullEvents, ZeroLatencyLLM, chain_graph
+    from bench.published_path import flow_spec
+
+    async def cpu_per_run(doc: dict[str, Any], runs: int) -> float:
+        llm = ZeroLatencyLLM()
+        for warm in (True, False):
+            start = time.process_time()
+            for _ in range(20 if warm else runs):
+                ports = Ports(llm=llm, events=NullEvents())
+                result = await execute_graph(parse_graph(doc), {"text": "hello"}, ports=ports)
+                if result.status != "succeeded":
+                    raise SystemExit(f"{doc['name']}: run {result.status}: {result.error}")
+        return (time.process_time() - start) / runs
+
+    chain3 = asyncio.run(cpu_per_run(flow_spec("chain3"), args.runs * 20))
+    chain50 = asyncio.run(cpu_per_run(chain_graph("llm"), args.runs * 2))
+    print(json.dumps({"chain3_us": 1e6 * chain3, "chain50_us": 1e6 * chain50}))
+
+
 # --------------------------------------------------------------------------- the parent
 
 
@@ -145,6 +173,15 @@ def _env(code: Path, queue: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "backend.config.settings", "LOG_LEVEL": "WARNING",
             "SECRET_KEY": "bench-only-not-secret", "PATCHBAY_DATA_DIR": "/tmp/pb-worker-runtime-data",
             "PYTHONPATH": str(code), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def run_engine(tag: str, code: Path, args: argparse.Namespace) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--engine-child", "--code", str(code),
+                          "--runs", str(args.runs)], cwd=code, env=_env(code, f"q_bench_runtime_{tag}"),
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{tag}: engine child failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def run_tree(tag: str, code: Path, args: argparse.Namespace, model_url: str, profile: str) -> dict[str, Any]:
@@ -184,7 +221,8 @@ def profile_shares(path: str, n: int) -> list[tuple[str, float]]:
     return [(label, 1000 * hits[label] / 200 / n) for label, _ in AREAS]
 
 
-def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], args: argparse.Namespace) -> str:
+def report(results: dict[str, list[dict[str, Any]]], engine: dict[str, list[dict[str, Any]]],
+           profiles: dict[str, str], args: argparse.Namespace) -> str:
     from bench._common import machine, median, table, today
 
     rows = []
@@ -211,6 +249,17 @@ def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], a
         table(["tree", "rounds", "worker CPU ms/run (each round)", "median", "wall ms per run (8 in flight)",
                "statuses"], rows),
     ]
+    erows = []
+    for tag, rounds in engine.items():
+        chain3, chain50 = [r["chain3_us"] for r in rounds], [r["chain50_us"] for r in rounds]
+        erows.append([tag, " / ".join(f"{c:.0f}" for c in chain3), f"{median(chain3):.0f}",
+                      " / ".join(f"{c:.0f}" for c in chain50), f"{median(chain50):.0f}"])
+    if erows:
+        lines += ["", f"The engine alone, in a child process per tree and round (`execute_graph` with `parse_graph`, a 0 ms "
+                  f"scripted model, events dropped; CPU per run over {args.runs * 20} chain3 runs and "
+                  f"{args.runs * 2} runs of engine_overhead's 50-node llm chain):", "",
+                  table(["tree", "chain3 µs/run (each round)", "median", "50-node chain µs/run (each round)",
+                         "median"], erows)]
     if profiles:
         tags = list(profiles)
         shares = {tag: profile_shares(path, args.runs) for tag, path in profiles.items()}
@@ -232,11 +281,15 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="keep the section in bench/results.md")
     parser.add_argument("--profile", default="", help="py-spy the worker in the last round into this raw file (+ tag)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engine-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code", default=str(ROOT), help=argparse.SUPPRESS)
     parser.add_argument("--model-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
+        return
+    if args.engine_child:
+        engine_child(args)
         return
     sys.path.insert(0, str(ROOT))
     from bench._common import write_section
@@ -250,15 +303,17 @@ def main() -> None:
     model_url = f"{fake.url}/v1" if not fake.url.endswith("/v1") else fake.url
     trees = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
     results: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in trees}
+    engine: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in trees}
     profiles: dict[str, str] = {}
     for round_no in range(args.rounds):
         for tag, code in trees:
             log(f"round {round_no + 1}: {tag}")
             profile = f"{args.profile}.{tag}" if args.profile and round_no == args.rounds - 1 else ""
             results[tag].append(run_tree(tag, code, args, model_url, profile))
+            engine[tag].append(run_engine(tag, code, args))
             if profile:
                 profiles[tag] = profile
-    body = report(results, profiles, args)
+    body = report(results, engine, profiles, args)
     print(body)
     if args.write:
         write_section("worker_runtime", body)
