@@ -239,7 +239,7 @@ def report(results: dict[str, list[dict[str, Any]]], engine: dict[str, list[dict
         "",
         f"{args.runs} chain3 runs of a published endpoint per pass (3 llm steps, `bench/fake_openai.py` at "
         f"{args.latency_ms:g} ms per call through litellm), created and enqueued as a sync flow call does it, "
-        f" {args.concurrency} in flight at a time, to one Celery worker process (threads pool, 64 "
+        f"{args.concurrency} in flight at a time, to one Celery worker process (threads pool, 64 "
         "threads, as `worker_cmd` starts it) per tree and round, after a warm-up pass of the same size. CPU: the "
         "worker process (all threads, user + system, from /proc) per run. Trees alternate.",
         "",
