@@ -15,6 +15,10 @@ cannot run. ``pattern`` keywords run on RE2 as every user pattern does
 """
 from __future__ import annotations
 
+import copy
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -112,13 +116,39 @@ def compile_schema(schema: Mapping[str, Any] | bool) -> Any:
     return _Validator(schema, registry=REGISTRY)
 
 
+# Validators by the schema's JSON text: every run checks its input against its graph's input schema (a fresh copy
+# of the stored one each time), every structured step its answer against its output schema. Building the
+# validator costs ~10× encoding a small schema; the text is the key because equal schemas validate equally.
+_VALIDATORS: OrderedDict[str, Any] = OrderedDict()
+_VALIDATORS_KEPT = 256
+_VALIDATORS_LOCK = threading.Lock()  # render and database threads validate too
+
+
+def _validator(schema: Mapping[str, Any] | bool) -> Any:
+    try:
+        key = json.dumps(schema, separators=(",", ":"), allow_nan=False)  # key order kept: errors come in it
+    except (TypeError, ValueError, RecursionError):  # not JSON text: build it for this call only
+        return compile_schema(schema)
+    with _VALIDATORS_LOCK:
+        found = _VALIDATORS.get(key)
+        if found is not None:
+            _VALIDATORS.move_to_end(key)
+            return found
+    validator = compile_schema(copy.deepcopy(schema))  # its own copy: the caller's may change after
+    with _VALIDATORS_LOCK:
+        _VALIDATORS[key] = validator
+        if len(_VALIDATORS) > _VALIDATORS_KEPT:
+            _VALIDATORS.popitem(last=False)
+    return validator
+
+
 def schema_errors(schema: Mapping[str, Any] | bool, value: Any) -> list[ValidationError]:
     """Every way ``value`` misses ``schema``; raises SchemaUnusable when the schema cannot be applied.
 
     Schemas saved since refs were checked at save time do not raise; graphs saved before may.
     """
     try:
-        return list(compile_schema(schema).iter_errors(value))
+        return list(_validator(schema).iter_errors(value))
     except Unresolvable as exc:  # jsonschema wraps it, keeping this base class
         raise SchemaUnusable(f"the schema has a $ref that does not resolve inside it ({_ref_of(exc)}); "
                              "refs are never fetched") from None

@@ -11,7 +11,6 @@ seen within microseconds.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from typing import Any
 
@@ -49,6 +48,23 @@ class RenderCancelled(Exception):
     """The run this render belongs to stopped; the render thread gives up at its next step."""
 
 
+class CancelFlag:
+    """Set once by the loop, read by the render thread at its checks. A plain attribute (an assignment and a
+    read are atomic in Python): ``threading.Event`` builds a lock and a condition for every render, and nothing
+    here ever waits on the flag."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 class RenderGuard:
     """One render's counters, deadline and cancel flag. Cheap: an increment per operation."""
 
@@ -58,7 +74,7 @@ class RenderGuard:
         self.seconds = limit
         self.deadline = time.monotonic() + limit
         self.operations = 0
-        self.cancelled = threading.Event()
+        self.cancelled = CancelFlag()
         self._weights: dict[int, tuple[Any, int]] = {}
 
     def tick(self, n: int = 1) -> None:

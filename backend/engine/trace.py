@@ -6,7 +6,7 @@ exported to any OTel backend without renaming.
 """
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,9 @@ PERSISTED_EVENTS = (
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    """16 random hex digits (64 bits, an OTLP span id). Made for every span of every run: ``os.urandom``
+    directly, not a UUID built and cut down (uuid4 costs ~3× as much and gives 4 fixed bits)."""
+    return os.urandom(8).hex()
 
 
 @dataclass

@@ -32,8 +32,14 @@ C = TypeVar("C")
 def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
     """The ``default`` of each top-level property of a config schema: the one place defaults are written."""
     properties = schema.get("properties") or {}
-    return {key: copy.deepcopy(prop["default"]) for key, prop in properties.items()
+    return {key: _fresh(prop["default"]) for key, prop in properties.items()
             if isinstance(prop, dict) and "default" in prop}
+
+
+def _fresh(value: Any) -> Any:
+    """A default the node may change without changing the schema: lists and objects copied, scalars as they are
+    (every step of every run parses its config: a deepcopy per scalar default is most of that)."""
+    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
 
 
 def parse_config(cls: type[C], schema: Mapping[str, Any], config: Mapping[str, Any]) -> C:
