@@ -26,6 +26,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+# bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
+from _trees import prepare, tree_env, tree_parser, trees
+
 ROOT = Path(__file__).resolve().parents[1]
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_worker_runtime_bench")
@@ -169,10 +172,8 @@ def engine_child(args: argparse.Namespace) -> None:
 
 
 def _env(code: Path, queue: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "PATCHBAY_QUEUE": queue,
-            "DJANGO_SETTINGS_MODULE": "backend.config.settings", "LOG_LEVEL": "WARNING",
-            "SECRET_KEY": "bench-only-not-secret", "PATCHBAY_DATA_DIR": "/tmp/pb-worker-runtime-data",
-            "PYTHONPATH": str(code), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    return tree_env(code, queue=queue, database_url=DATABASE_URL, redis_url=REDIS_URL,
+                    data_dir="/tmp/pb-worker-runtime-data")
 
 
 def run_engine(tag: str, code: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -272,18 +273,8 @@ def report(results: dict[str, list[dict[str, Any]]], engine: dict[str, list[dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", type=Path, help="another checkout to measure first (alternating)")
-    parser.add_argument("--runs", type=int, default=60)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--latency-ms", type=float, default=100.0)
-    parser.add_argument("--write", action="store_true", help="keep the section in bench/results.md")
-    parser.add_argument("--profile", default="", help="py-spy the worker in the last round into this raw file (+ tag)")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser = tree_parser(__doc__, rounds=3, latency_ms=100.0)
     parser.add_argument("--engine-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--code", default=str(ROOT), help=argparse.SUPPRESS)
-    parser.add_argument("--model-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -293,20 +284,14 @@ def main() -> None:
         return
     sys.path.insert(0, str(ROOT))
     from bench._common import write_section
-    from bench._stack import ensure_database
-    from bench.fake_openai import FakeConfig, start_in_thread
 
-    ensure_database(DATABASE_URL, log)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
-                   env=_env(ROOT, "q_bench_runtime"), check=True)
-    fake = start_in_thread(FakeConfig(latency_ms=args.latency_ms))
-    model_url = f"{fake.url}/v1" if not fake.url.endswith("/v1") else fake.url
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
-    results: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in trees}
-    engine: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in trees}
+    _fake, model_url = prepare(DATABASE_URL, _env(ROOT, "q_bench_runtime"), args.latency_ms, log)
+    tree_list = trees(args.before)
+    results: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in tree_list}
+    engine: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in tree_list}
     profiles: dict[str, str] = {}
     for round_no in range(args.rounds):
-        for tag, code in trees:
+        for tag, code in tree_list:
             log(f"round {round_no + 1}: {tag}")
             profile = f"{args.profile}.{tag}" if args.profile and round_no == args.rounds - 1 else ""
             results[tag].append(run_tree(tag, code, args, model_url, profile))

@@ -28,6 +28,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+# bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
+from _trees import prepare, tree_env, tree_parser, trees
+
 ROOT = Path(__file__).resolve().parents[1]
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_worker_store_bench")
@@ -277,10 +280,8 @@ def child(args: argparse.Namespace) -> None:
 
 
 def _env(code: Path, queue: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "PATCHBAY_QUEUE": queue,
-            "DJANGO_SETTINGS_MODULE": "backend.config.settings", "LOG_LEVEL": "WARNING",
-            "SECRET_KEY": "bench-only-not-secret", "PATCHBAY_DATA_DIR": "/tmp/pb-worker-store-data",
-            "PYTHONPATH": str(code), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    return tree_env(code, queue=queue, database_url=DATABASE_URL, redis_url=REDIS_URL,
+                    data_dir="/tmp/pb-worker-store-data")
 
 
 def run_tree(tag: str, code: Path, args: argparse.Namespace, model_url: str) -> dict[str, Any]:
@@ -364,35 +365,19 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", type=Path, help="another checkout to measure first (alternating)")
-    parser.add_argument("--runs", type=int, default=60)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--write", action="store_true", help="keep the section in bench/results.md")
-    parser.add_argument("--profile", default="", help="py-spy the child's timed pass into this raw file (+ tag)")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--code", default=str(ROOT), help=argparse.SUPPRESS)
-    parser.add_argument("--model-url", default="", help=argparse.SUPPRESS)
+    parser = tree_parser(__doc__, rounds=2, latency_ms=50.0)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
     sys.path.insert(0, str(ROOT))
     from bench._common import write_section
-    from bench._stack import ensure_database
-    from bench.fake_openai import FakeConfig, start_in_thread
 
-    ensure_database(DATABASE_URL, log)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
-                   env=_env(ROOT, "q_bench_store"), check=True)
-    fake = start_in_thread(FakeConfig(latency_ms=args.latency_ms))
-    model_url = f"{fake.url}/v1" if not fake.url.endswith("/v1") else fake.url
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
-    results: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in trees}
+    _fake, model_url = prepare(DATABASE_URL, _env(ROOT, "q_bench_store"), args.latency_ms, log)
+    tree_list = trees(args.before)
+    results: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _ in tree_list}
     for round_no in range(args.rounds):
-        for tag, code in trees:
+        for tag, code in tree_list:
             log(f"round {round_no + 1}: {tag}")
             results[tag].append(run_tree(tag, code, args, model_url))
     body = report(results, args)
