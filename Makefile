@@ -46,7 +46,7 @@ run: install frontend
 
 test: lint frontend
 	cd frontend && npx vitest run
-	$(WITH_TEST_SERVICES) $(PY) -m pytest -q $(PYTEST_ARGS)
+	$(WITH_TEST_SERVICES) $(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 # The property-based suites (tests/fuzz) with many more examples than `make test` runs (500 a target),
 # fresh randomness each time: a nightly-style hunt. PATCHBAY_FUZZ_EXAMPLES sets the count per target.

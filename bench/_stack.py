@@ -98,7 +98,8 @@ def stack_env(database_url: str, redis_url: str, queue: str, data_dir: str) -> d
         "PATCHBAY_QUEUE": queue,
         "PATCHBAY_DATA_DIR": data_dir,  # keep the bench's secret key out of the repo
         "SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_SETTINGS_MODULE": "backend.config.settings",
+        # A test session's own settings module (tests/settings.py) is kept; a bench run has none set.
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "backend.config.settings"),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
