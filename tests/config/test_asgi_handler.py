@@ -205,3 +205,23 @@ def test_a_callers_route_sends_djangos_request_signals_on_the_loop_and_others_re
         signals.request_finished.disconnect(dispatch_uid="test_foreign_receiver")
     assert status == 401 and len(shared_thread_hops) == 2, "Django's handle: both calls in the shared thread"
     assert ran == ["in a sync thread"]
+
+
+def test_message_storage_is_made_only_when_used_and_stores_as_before() -> None:
+    from django.contrib import messages
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    async def adds(request: HttpRequest) -> HttpResponse:
+        messages.info(request, "saved")
+        return HttpResponse("ok")
+
+    async def quiet(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    for view, stored in ((adds, True), (quiet, False)):
+        request = RequestFactory().get("/")
+        request.session = {}  # type: ignore[assignment]  # the fallback storage only needs one to exist
+        response = async_to_sync(middleware.Messages(view))(request)
+        assert ("messages" in response.cookies) == stored, view.__name__
+        assert (middleware._made_storage(request) is not None) == stored, "made only when the view used it"
