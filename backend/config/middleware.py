@@ -25,12 +25,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.utils.functional import SimpleLazyObject, empty
 
 
 class _OnTheLoop:
@@ -60,9 +62,28 @@ class Authentication(_OnTheLoop, AuthenticationMiddleware):
 
 
 class Messages(_OnTheLoop, MessageMiddleware):
+    """The message storage is made when it is first used: an API caller's request never uses it, and making it
+    builds a cookie signer from settings (~3 % of a flow call's CPU in the web). Storage never made has nothing
+    read or added, so there is nothing to store after."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if _made_storage(request) is None:
+            return response
+        return super().process_response(request, response)
+
     def _blocks_after(self, request: HttpRequest) -> bool:
-        storage = getattr(request, "_messages", None)
+        storage = _made_storage(request)
         return storage is not None and (storage.used or storage.added_new)  # they may go into the session
+
+
+def _made_storage(request: HttpRequest) -> Any:
+    storage = getattr(request, "_messages", None)
+    if isinstance(storage, SimpleLazyObject) and storage._wrapped is empty:
+        return None
+    return storage
 
 
 # Loaded by the web server's handler in place of Django's classes of the same job (config/asgi_handler.py).

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -27,14 +28,17 @@ from backend.runs.live_deltas import want_request_deltas
 from . import ratelimit
 from .asyncdb import db
 from .auth import authenticate_api_key
-from .call_cache import authorize_call
-from .calls import header_id, new_request_id, parse_call, too_large
+from .call_cache import authorize
+from .calls import Call, header_id, new_request_id, parse_call, too_large
 from .errors import CallRefused, error_response
 from .follow import HEARTBEAT, follow_events, listening, wait_finished
-from .models import ApiKey
+from .models import ApiKey, Endpoint
 from .results import run_accepted, run_result
 from .selectors import run_for_key, run_with_version
-from .services import flow_call_start
+from .services import Started, flow_call_start
+
+if TYPE_CHECKING:
+    from backend.releases.models import Release
 
 STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run does
 KEEPALIVE_S = 5  # an SSE comment this often while the run is quiet, so proxies and clients keep the line
@@ -75,8 +79,27 @@ async def rate_limit(key: ApiKey) -> ratelimit.Decision | None:
     try:
         decision = await ratelimit.hit(key.prefix, key.rate_limit_per_minute)
     except RedisError:
-        raise CallRefused(503, "unavailable", "The rate limiter is unavailable; try again shortly.",
-                          headers={"Retry-After": "5"}) from None
+        raise _limiter_down() from None
+    return _allowed(key, decision)
+
+
+def rate_limit_now(key: ApiKey) -> ratelimit.Decision | None:
+    """``rate_limit`` on a database thread (the sync Redis client)."""
+    if key.rate_limit_per_minute is None:
+        return None
+    try:
+        decision = ratelimit.hit_now(key.prefix, key.rate_limit_per_minute)
+    except RedisError:
+        raise _limiter_down() from None
+    return _allowed(key, decision)
+
+
+def _limiter_down() -> CallRefused:
+    return CallRefused(503, "unavailable", "The rate limiter is unavailable; try again shortly.",
+                       headers={"Retry-After": "5"})
+
+
+def _allowed(key: ApiKey, decision: ratelimit.Decision) -> ratelimit.Decision:
     if not decision.allowed:
         raise CallRefused(429, "rate_limited", f"API key '{key.name}' ({key.prefix}) allows "
                           f"{decision.limit} run calls per minute; try again in {decision.reset_s} s.",
@@ -125,27 +148,65 @@ def _accepted(run: Any, absolute: Callable[[str], str], message: str = "") -> Js
     return response
 
 
+@dataclass(frozen=True)
+class _Admitted:
+    key: ApiKey
+    endpoint: Endpoint
+    release: Release | None
+    limit: ratelimit.Decision | None
+
+
+def _admit(header: str | None, slug: str, unparsed: CallRefused | InvalidRequest | None) -> _Admitted:
+    """On a database thread, in the order a caller sees: the key and endpoint (401/403/404), then the request
+    (``unparsed``: what parsing it on the loop raised, 400/413), then the rate limit (429/503)."""
+    key, endpoint, release = authorize(header, slug)
+    if unparsed is not None:
+        raise unparsed
+    return _Admitted(key, endpoint, release, rate_limit_now(key))
+
+
+def _admit_and_start(header: str | None, slug: str, call: Call, request_id: str,
+                     idempotency_key: str | None) -> tuple[_Admitted, Started]:
+    """A sync or async call's whole database and Redis work in one hop to the endpoints' pool."""
+    admitted = _admit(header, slug, None)
+    return admitted, flow_call_start(key=admitted.key, endpoint=admitted.endpoint, call=call, request_id=request_id,
+                                     idempotency_key=idempotency_key, serving=admitted.release)
+
+
 @csrf_exempt  # Bearer keys are never sent by a browser on its own, so there is no cross-site request to forge
 async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
     request_id: str | None = None
     try:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
         only(request, "POST")
-        key, endpoint, release = await authorize_call(request.headers.get("Authorization"), slug)
-        call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
-                          max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
-        idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
-        limit = await rate_limit(key)
-        if call.mode == "stream":
+        header = request.headers.get("Authorization")
+        # Parsed here (no I/O), refused only after the key is checked (_admit): a caller without a valid key
+        # learns nothing about its request from the answer.
+        call: Call | None = None
+        idempotency_key: str | None = None
+        unparsed: CallRefused | InvalidRequest | None = None
+        try:
+            call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
+                              max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
+            idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
+        except (CallRefused, InvalidRequest) as problem:
+            unparsed = problem
+        mark = listening() if call is not None and call.mode == "sync" else None  # before the run exists
+        if call is not None and call.mode != "stream":
+            admitted, started = await db(_admit_and_start)(header, slug, call, request_id, idempotency_key)
+        else:
+            admitted = await db(_admit)(header, slug, unparsed)
+            assert call is not None  # _admit raised what parsing did
             await want_request_deltas(request_id)  # before the run exists: its first model call streams
-        mark = listening() if call.mode == "sync" else None  # before the run exists: its end cannot be missed
-        started = await db(flow_call_start)(key=key, endpoint=endpoint, call=call, request_id=request_id,
-                                            idempotency_key=idempotency_key, serving=release)
+            started = await db(flow_call_start)(key=admitted.key, endpoint=admitted.endpoint, call=call,
+                                                request_id=request_id, idempotency_key=idempotency_key,
+                                                serving=admitted.release)
     except CallRefused as refused:
         return tagged(refused.response(), request_id)
     except InvalidRequest as invalid:
         return tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
 
+    limit = admitted.limit
     run, absolute = started.run, request.build_absolute_uri
     headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(run.pk)}
     if started.replayed:

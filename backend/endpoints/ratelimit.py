@@ -11,7 +11,7 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from backend.config.redis_clients import async_redis
+from backend.config.redis_clients import async_redis, sync_redis
 
 WINDOW_MS = 60_000
 
@@ -57,7 +57,18 @@ def bucket(key_prefix: str) -> str:
 
 async def hit(key_prefix: str, limit: int) -> Decision:
     """Count one call against the key's window, or refuse it when the window is full."""
-    allowed, count, reset_ms = await async_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
-                                                    secrets.token_hex(8))
+    return _decision(limit, await async_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
+                                                     secrets.token_hex(8)))
+
+
+def hit_now(key_prefix: str, limit: int) -> Decision:
+    """``hit`` with the process's sync client, for a caller already on a database thread: a flow call checks
+    its limit inside its one hop (redis-py's sync client costs about half the CPU of redis.asyncio's)."""
+    return _decision(limit, sync_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
+                                              secrets.token_hex(8)))
+
+
+def _decision(limit: int, reply: list[int]) -> Decision:
+    allowed, count, reset_ms = reply
     return Decision(allowed=bool(allowed), limit=limit, remaining=max(0, limit - int(count)),
                     reset_s=max(1, math.ceil(int(reset_ms) / 1000)))

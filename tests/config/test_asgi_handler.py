@@ -21,9 +21,10 @@ from backend.config.asgi_handler import CALLER_ROUTES, ON_THE_LOOP, WebHandler, 
 
 
 def _get(app: Any, path: str, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None,
-         scheme: str = "http", executors: list[object] | None = None, body: bytes = b"",
+         scheme: str = "http", executors: list[object] | None = None, body: bytes = b"", finish: bool = False,
          ) -> tuple[int, dict[str, list[str]]]:
-    """One request through ``app``; ``executors`` (thread_executors) keeps only those made while it is served."""
+    """One request through ``app``; ``executors`` (thread_executors) keeps only those made while it is served;
+    ``finish``: also wait for the app to return (what it does after the answer is sent)."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": scheme,
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(b"host", b"testserver"), *(headers or []),
@@ -39,6 +40,9 @@ def _get(app: Any, path: str, method: str = "GET", headers: list[tuple[bytes, by
         start = await communicator.receive_output(10)
         while (await communicator.receive_output(10)).get("more_body"):
             pass
+        if finish:
+            await communicator.send_input({"type": "http.disconnect"})
+            await communicator.wait(10)
         found: dict[str, list[str]] = {}
         for name, value in start["headers"]:
             found.setdefault(name.decode().lower(), []).append(value.decode())
@@ -156,3 +160,68 @@ def test_csrf_and_a_saved_session_through_the_servers_handler(alice) -> None:  #
 
     me = async_to_sync(whoami)()
     assert me["authenticated"] is True and me["user"]["username"] == "alice"
+
+
+@pytest.fixture
+def shared_thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each sync call made to asgiref's shared thread (``thread_sensitive``) while a request runs."""
+    hops: list[str] = []
+    real = asgiref.sync.SyncToAsync.__call__
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._thread_sensitive:
+            hops.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(asgiref.sync.SyncToAsync, "__call__", counted)
+    return hops
+
+
+def test_a_callers_route_sends_djangos_request_signals_on_the_loop_and_others_receivers_in_a_thread(
+        shared_thread_hops: list[str]) -> None:
+    import asyncio
+
+    from django.core import signals
+
+    from backend.config.asgi import application
+
+    status, _ = _get(application, "/api/v1/runs/some-id", finish=True)
+    assert status == 401
+    assert shared_thread_hops == [], "request_started and response.close: no hop with Django's own receivers"
+
+    ran: list[str] = []
+
+    def foreign(**_: Any) -> None:  # a receiver that may touch the database: never on the loop
+        try:
+            asyncio.get_running_loop()
+            ran.append("on the loop")
+        except RuntimeError:
+            ran.append("in a sync thread")
+
+    signals.request_finished.connect(foreign, dispatch_uid="test_foreign_receiver")
+    try:
+        status, _ = _get(application, "/api/v1/runs/some-id", finish=True)
+    finally:
+        signals.request_finished.disconnect(dispatch_uid="test_foreign_receiver")
+    assert status == 401 and len(shared_thread_hops) == 2, "Django's handle: both calls in the shared thread"
+    assert ran == ["in a sync thread"]
+
+
+def test_message_storage_is_made_only_when_used_and_stores_as_before() -> None:
+    from django.contrib import messages
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    async def adds(request: HttpRequest) -> HttpResponse:
+        messages.info(request, "saved")
+        return HttpResponse("ok")
+
+    async def quiet(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    for view, stored in ((adds, True), (quiet, False)):
+        request = RequestFactory().get("/")
+        request.session = {}  # type: ignore[assignment]  # the fallback storage only needs one to exist
+        response = async_to_sync(middleware.Messages(view))(request)
+        assert ("messages" in response.cookies) == stored, view.__name__
+        assert (middleware._made_storage(request) is not None) == stored, "made only when the view used it"
