@@ -28,7 +28,7 @@ class _Compiled:
         self.sql, self.params, self.run_at, self.keys = sql, params, run_at, keys
 
 
-_compiled: dict[tuple[str, ...], _Compiled] = {}
+_compiled: dict[tuple[tuple[str, FactsOf], ...], _Compiled] = {}  # by the subscribers' names and facts
 _lock = threading.Lock()
 
 
@@ -73,10 +73,11 @@ def claim_notification(run_id: Any, facts: Mapping[str, FactsOf]) -> dict[str, d
     from .models import Run
 
     names = tuple(sorted(facts))
-    compiled = _compiled.get(names)
+    cache_key = tuple((name, facts[name]) for name in names)  # a name registered again with other facts: compiled anew
+    compiled = _compiled.get(cache_key)
     if compiled is None:
         with _lock:
-            compiled = _compiled.get(names) or _compiled.setdefault(names, _compile(facts))
+            compiled = _compiled.get(cache_key) or _compiled.setdefault(cache_key, _compile(facts))
     pk = Run._meta.pk
     assert pk is not None
     run = pk.get_db_prep_value(run_id, connection)
