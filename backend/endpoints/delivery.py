@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from backend.runs.finished import on_run_finished
@@ -26,12 +26,18 @@ from .models import CallbackDelivery
 from .results import call_request_id, run_result
 
 
-@on_run_finished("endpoint-callback")
-def deliver_when_finished(run_id: str) -> None:
+def _pending() -> dict[str, Any]:
+    """Whether the run has a callback still to deliver: read by the run-finished hook's own statement."""
+    return {"pending": Exists(CallbackDelivery.objects.filter(run_id=OuterRef("pk"),
+                                                              status=CallbackDelivery.Status.PENDING))}
+
+
+@on_run_finished("endpoint-callback", facts=_pending)
+def deliver_when_finished(run_id: str, facts: dict[str, Any]) -> None:
     """Enqueue the delivery of a finished run's result, if its caller gave a callback URL."""
     from .tasks import deliver_callback  # the task module imports this one
 
-    if CallbackDelivery.objects.filter(run_id=run_id, status=CallbackDelivery.Status.PENDING).exists():
+    if facts["pending"]:
         deliver_callback.delay(run_id)
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from backend.config.compiled_query import CompiledQuery
 from backend.graphs.models import Graph, GraphVersion, PromptVersion
 from backend.graphs.selectors import prompt_refs_in
 from backend.runs.finished import on_run_finished
@@ -21,34 +19,26 @@ from .models import EvalItem, EvalPolicy, SamplingRule
 log = logging.getLogger(__name__)
 
 
-def _facts(run_id: Any) -> QuerySet[Any]:
+def _facts() -> dict[str, Any]:
     """Whether the run scores an eval item (its eval run), whether it was an endpoint call, whether its graph
-    samples endpoint traffic: one statement, compiled once (every run that ends asks it; nearly all answer no)."""
+    samples endpoint traffic: read by the run-finished hook's own statement (every run that ends asks; nearly
+    all answer no)."""
     from backend.endpoints.models import EndpointCall
-    from backend.runs.models import Run
 
-    return Run.objects.filter(pk=run_id).values_list(
-        Subquery(EvalItem.objects.filter(run_id=OuterRef("pk")).values("eval_run_id")[:1]),
-        Exists(EndpointCall.objects.filter(run_id=OuterRef("pk"))),
-        Exists(SamplingRule.objects.filter(graph_id=OuterRef("graph_id"))))
+    return {"eval_run_id": Subquery(EvalItem.objects.filter(run_id=OuterRef("pk")).values("eval_run_id")[:1]),
+            "called": Exists(EndpointCall.objects.filter(run_id=OuterRef("pk"))),
+            "sampled": Exists(SamplingRule.objects.filter(graph_id=OuterRef("graph_id")))}
 
 
-_FACTS = CompiledQuery(_facts, uuid.UUID(int=0))
-
-
-@on_run_finished("evals")
-def run_finished(run_id: str) -> None:
+@on_run_finished("evals", facts=_facts)
+def run_finished(run_id: str, facts: dict[str, Any]) -> None:
     from .scoring import request_pass
     from .tasks import sample_run
 
-    found = _FACTS.rows(uuid.UUID(str(run_id)))
-    if not found:
+    if facts["eval_run_id"] is not None:
+        request_pass(facts["eval_run_id"])
         return
-    eval_run_id, called, sampled = found[0]
-    if eval_run_id is not None:
-        request_pass(eval_run_id)
-        return
-    if called and sampled:  # endpoint traffic of a graph with a sampling rule
+    if facts["called"] and facts["sampled"]:  # endpoint traffic of a graph with a sampling rule
         sample_run.delay(run_id)
 
 

@@ -97,6 +97,25 @@ async def resolve_route(alias: str) -> ModelRoute:
     return route
 
 
+def route_now(alias: str) -> ModelRoute:
+    """``route_for`` through the same per-process cache as ``resolve_route``, for synchronous callers.
+
+    The claim records every alias a run names (runs/resolved.py): with the cache that is a Redis GET per alias
+    instead of a database statement; the answer is the database's while the version stands.
+    """
+    try:
+        version = sync_redis().get(VERSION_KEY)
+    except RedisError:
+        version = None
+    hit = _cached.get(alias)
+    if hit is not None and version is not None and hit[0] == version:
+        return hit[1]
+    route = route_for(alias)
+    if version is not None:
+        _cached[alias] = (version, route)
+    return route
+
+
 def known_aliases() -> set[str]:
     return set(DEFAULT_ROUTES) | set(ModelAlias.objects.values_list("alias", flat=True))
 

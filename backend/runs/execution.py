@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from backend.config.compiled_query import CompiledQuery
@@ -58,14 +57,17 @@ class Claimed:
     resume: Resume | None = None  # a run woken by a decision: where it stood when it stopped to wait
 
 
-# The claim's SELECT: the run row locked, with its caller's request id. Compiling it through the ORM (the lock,
-# the annotation) cost more CPU than the rest of the claim: compiled once per process.
-_LOCKED_RUN = CompiledQuery(
-    lambda pk: with_callers(Run.objects.select_for_update(of=("self",))).filter(pk=pk), uuid.UUID(int=0))
+# The claim's SELECT: the run row with its caller's request id. Compiling it through the ORM (the annotation)
+# cost more CPU than the rest of the claim: compiled once per process.
+_RUN = CompiledQuery(lambda pk: with_callers(Run.objects.all()).filter(pk=pk), uuid.UUID(int=0))
+
+# A claim whose guarded UPDATE found the run changed since it was read reads it again: the run was claimed,
+# stopped or ended meanwhile (the next read says which), or woken again. More than this is never expected.
+CLAIM_ATTEMPTS = 3
 
 
-def _locked_run(run_id: Any) -> Run | None:
-    return next(iter(_LOCKED_RUN.models(uuid.UUID(str(run_id)))), None)
+def _read_run(run_id: Any) -> Run | None:
+    return next(iter(_RUN.models(uuid.UUID(str(run_id)))), None)
 
 
 @functools.lru_cache(maxsize=512)
@@ -86,40 +88,47 @@ def claim(run_id: Any) -> Claimed | None:
     run found running belongs to a live worker or to a dead one; the heartbeat
     sweep (liveness.py) is the one place that tells them apart and ends it.
 
-    One transaction and two statements: the run row (locked) with the caller's request id (an annotation of
-    the same SELECT), then status, start and ``resolved`` written together. The graph version and release
-    the run names are immutable, so each worker process reads them once (``_graph_version``).
+    Two statements, each its own transaction (no BEGIN, no COMMIT, no row lock held while planning): the run
+    row with the caller's request id (an annotation of the same SELECT), then status, start and ``resolved``
+    written by an UPDATE guarded by ``status = 'queued' AND NOT cancel_requested``. That guard is what makes
+    the claim exclusive: of two workers planning the same run, PostgreSQL lets one UPDATE move it and the other
+    finds no row (it re-checks the row after the first commits) and reads the run again, finding it running. A
+    cancel or an end that lands between the read and the write is never overwritten the same way. The graph
+    version and release the run names are immutable, so each worker process reads them once
+    (``_graph_version``), and model routes come from the registry's per-process cache (``route_now``).
     """
-    with transaction.atomic():
-        run = _locked_run(run_id)
+    for _ in range(CLAIM_ATTEMPTS):
+        run = _read_run(run_id)
         if run is None or run.is_finished:
             return None
         if run.status == Run.Status.RUNNING:
             log.info("run %s delivered again while running: left to its worker and the heartbeat sweep", run_id)
             return None
-        cancelled = run.cancel_requested
-        if not cancelled:
-            # A copy: the spec goes on to the engine, and the cached version must stay as stored.
-            spec, seeded = replay_plan(run, copy.deepcopy(_graph_version(run.graph_version_id).spec))
-            resume = resume_plan(run)
-            # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
-            # The workspace only scopes the lookups: its id is all they read.
-            deps = dependencies(Workspace(pk=run.workspace_id), spec,
-                                _release_prompts(run.release_id) if run.release_id is not None else None)
-            run.status, run.started_at = Run.Status.RUNNING, timezone.now()
-            written: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
-            if resume is None:  # a resumed run keeps what it resolved when it first started
-                run.resolved = written["resolved"] = resolved_for(spec, deps.subgraphs, deps.prompts)
-            update_run(run_id, written)
-    if cancelled:
-        finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
-                                  expected=Run.Status.QUEUED)
-        return None
-    return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
-                   workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs, fresh=run.fresh,
-                   source=run.source, seeded=seeded, resume=resume,
-                   # the caller's request id (kept by its own record, runs/callers.py) marks a stream-mode call
-                   request_id=request_id_of(run) if run.source in CALLED_SOURCES else "")
+        if run.status != Run.Status.QUEUED:
+            return None  # waiting for a decision: its wake enqueues it again
+        if run.cancel_requested:
+            finish_run_outside_engine(run_id, Run.Status.CANCELLED, "the run was stopped before it started",
+                                      expected=Run.Status.QUEUED)
+            return None
+        # A copy: the spec goes on to the engine, and the cached version must stay as stored.
+        spec, seeded = replay_plan(run, copy.deepcopy(_graph_version(run.graph_version_id).spec))
+        resume = resume_plan(run)
+        # An endpoint call runs its release: the prompt versions it pinned, not where their labels point now.
+        # The workspace only scopes the lookups: its id is all they read.
+        deps = dependencies(Workspace(pk=run.workspace_id), spec,
+                            _release_prompts(run.release_id) if run.release_id is not None else None)
+        run.status, run.started_at = Run.Status.RUNNING, timezone.now()
+        written: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
+        if resume is None:  # a resumed run keeps what it resolved when it first started
+            run.resolved = written["resolved"] = resolved_for(spec, deps.subgraphs, deps.prompts)
+        if update_run(run_id, written, statuses=[Run.Status.QUEUED], where={"cancel_requested": False}) == 1:
+            return Claimed(spec=spec, input=run.input, trace_id=run.trace_id, budget=run.budget,
+                           workspace_id=run.workspace_id, prompts=deps.prompts, subgraphs=deps.subgraphs,
+                           fresh=run.fresh, source=run.source, seeded=seeded, resume=resume,
+                           # the caller's request id (kept by its own record, runs/callers.py) marks a stream call
+                           request_id=request_id_of(run) if run.source in CALLED_SOURCES else "")
+    log.warning("run %s changed under %d claims in a row: left queued for the sweep", run_id, CLAIM_ATTEMPTS)
+    return None
 
 
 def cancel_requested(run_id: Any) -> bool:

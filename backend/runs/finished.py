@@ -20,6 +20,11 @@ Subscribers (result callbacks, OTLP push, evaluations, alerts) register with
 ``on_run_finished`` and receive the run id. They run in the finishing process
 and should only enqueue work (a Celery task): the hook never blocks a run. One
 that raises is logged; the others still run.
+
+A subscriber that must look something up to decide (is there a callback to send? an eval item to score?)
+names those lookups as ``facts`` (expressions over the run row, ``OuterRef("pk")`` being the run) and
+receives their values: they are read by the same statement that claims the flag (run_finished_claim.py),
+so the hook costs one statement and one transaction per run, however many subscribers ask.
 """
 from __future__ import annotations
 
@@ -33,12 +38,14 @@ from django.utils import timezone
 
 from .models import Run
 from .run_ends import announce_end
+from .run_finished_claim import FactsOf, claim_notification
 from .trace_writes import update_run
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[str], None]
+Subscriber = Callable[..., None]  # fn(run_id), or fn(run_id, facts) for one registered with facts
 _subscribers: dict[str, Subscriber] = {}
+_facts: dict[str, FactsOf] = {}  # name → the lookups its subscriber wants read with the flag's claim
 
 # A finished run whose hook has not fired this long after its end was missed (its process died at commit).
 MISSED_AFTER_S = 30
@@ -46,11 +53,19 @@ MISSED_AFTER_S = 30
 MISSED_WITHIN = dt.timedelta(days=1)
 
 
-def on_run_finished(name: str) -> Callable[[Subscriber], Subscriber]:
-    """Register ``fn(run_id)`` under ``name`` (registering a name again replaces it: imports may repeat)."""
+def on_run_finished(name: str, *, facts: FactsOf | None = None) -> Callable[[Subscriber], Subscriber]:
+    """Register ``fn(run_id)`` under ``name`` (registering a name again replaces it: imports may repeat).
+
+    With ``facts`` (a function returning ``{key: expression over the run}``, called once the apps are
+    ready), ``fn(run_id, values)`` gets ``{key: value}`` read by the hook's one statement.
+    """
 
     def register(fn: Subscriber) -> Subscriber:
         _subscribers[name] = fn
+        if facts is None:
+            _facts.pop(name, None)
+        else:
+            _facts[name] = facts
         return fn
 
     return register
@@ -108,13 +123,17 @@ def wake_run(run_id: Any) -> bool:
 
 def notify_finished(run_id: Any) -> bool:
     """Fire the run-finished hook for a finished run, at most once. Returns whether it fired."""
-    claimed = update_run(run_id, {"finish_notified": True}, statuses=sorted(Run.FINISHED),
-                         where={"finish_notified": False}) == 1
-    if not claimed:
+    # The flag's filtered UPDATE and every subscriber's facts in one statement: of concurrent callers one gets
+    # the facts, the others None.
+    facts = claim_notification(run_id, dict(_facts))
+    if facts is None:
         return False
     for name, fn in list(_subscribers.items()):
         try:
-            fn(str(run_id))
+            if name in facts:
+                fn(str(run_id), facts[name])
+            else:
+                fn(str(run_id))
         except Exception:  # one subscriber's failure is its own: the others still hear of the run
             log.exception("run %s: run-finished subscriber %r failed", run_id, name)
     return True

@@ -19,7 +19,7 @@ from typing import Any
 
 from backend.engine.ports import LLMError
 from backend.engine.types import PromptTemplate
-from backend.providers.registry import route_for
+from backend.providers.registry import route_now
 from backend.providers.routes import ModelRoute
 
 
@@ -53,7 +53,7 @@ def resolved_for(spec: Any, subgraphs: Mapping[str, Any], prompts: Mapping[str, 
     models: dict[str, str | None] = {}
     for alias in sorted(aliases):
         try:
-            _add_route(models, route_for(alias))
+            _add_route(models, route_now(alias))  # cached per registry version
         except LLMError:  # an alias removed since the version was saved: the run will say so at its step
             models[alias] = None
     return {"prompts": {ref: p.version_id for ref, p in sorted(prompts.items())},

@@ -151,6 +151,30 @@ def test_a_failing_subscriber_is_logged_and_the_others_still_hear(alice_api, hea
     assert any("'broken' failed" in r.getMessage() for r in caplog.records)
 
 
+def test_subscribers_facts_come_with_the_flags_claim_in_one_statement(alice_api, heard) -> None:  # type: ignore[no-untyped-def]
+    from django.db.models import Exists, F, OuterRef
+    from django.test.utils import CaptureQueriesContext
+
+    got: list[tuple[str, dict[str, object]]] = []
+    on_run_finished("test-facts", facts=lambda: {
+        "trace": F("trace_id"),
+        "waited": Exists(Run.objects.filter(pk=OuterRef("pk"), status=Run.Status.WAITING))})(
+        lambda run_id, facts: got.append((run_id, facts)))
+    try:
+        run = a_run(alice_api)
+        Run.objects.filter(pk=run.pk).update(status="succeeded", finished_at=timezone.now())
+        with CaptureQueriesContext(connection) as statements:
+            assert notify_finished(run.pk) is True
+            assert notify_finished(run.pk) is False
+    finally:
+        finished._subscribers.pop("test-facts", None)
+        finished._facts.pop("test-facts", None)
+    assert got == [(str(run.pk), {"trace": "c" * 32, "waited": False})]
+    assert heard == [str(run.pk)]  # a subscriber without facts still hears
+    # the flag, the evals' and callbacks' lookups and this test's: one statement per call, no transaction
+    assert [q["sql"].split()[0] for q in statements.captured_queries] == ["WITH", "WITH"]
+
+
 def test_the_sweep_fires_a_missed_hook_late_but_not_for_history(alice_api, heard) -> None:  # type: ignore[no-untyped-def]
     missed, ancient = a_run(alice_api), a_run(alice_api)
     now = timezone.now()

@@ -93,3 +93,50 @@ def test_a_compiled_query_answers_for_each_value_it_is_given(graph: Graph) -> No
     assert list(query.models(uuid.uuid4())) == []
     rows = CompiledQuery(lambda pk: Run.objects.filter(pk=pk).values_list("status", "trace_id"), uuid.UUID(int=0))
     assert rows.rows(first.pk) == [("queued", "e" * 32)]
+
+
+def test_two_concurrent_claims_run_a_run_once(graph: Graph) -> None:
+    import threading
+
+    from django.db import connection
+
+    run = _run(graph)
+    start = threading.Barrier(3)
+    claimed: list[bool] = []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=10)
+            claimed.append(claim(run.pk) is not None)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(claimed) == [False, False, True]
+    assert Run.objects.get(pk=run.pk).status == "running"
+
+
+@pytest.mark.parametrize("meanwhile", ["cancelled", "ended"])
+def test_a_stop_or_end_between_the_claims_read_and_write_is_never_overwritten(
+        graph: Graph, monkeypatch: pytest.MonkeyPatch, meanwhile: str) -> None:
+    from backend.runs import execution
+
+    run = _run(graph)
+    planned = execution.resolved_for
+
+    def plan_while_the_run_changes(*args: object, **kwargs: object) -> object:
+        if meanwhile == "cancelled":  # what run_cancel does to a queued run
+            Run.objects.filter(pk=run.pk, status="queued").update(cancel_requested=True)
+        else:  # the sweep or a refused queue ends it
+            assert finish_run(run.pk, "failed", expected="queued", error="gone")
+        return planned(*args, **kwargs)
+
+    monkeypatch.setattr(execution, "resolved_for", plan_while_the_run_changes)
+    assert claim(run.pk) is None
+    stored = Run.objects.get(pk=run.pk)
+    assert (stored.status, stored.started_at) == ("cancelled" if meanwhile == "cancelled" else "failed", None)
+    assert stored.finish_notified  # ended once, by whoever ended it, and its hook fired
