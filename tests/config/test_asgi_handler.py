@@ -207,6 +207,16 @@ def test_a_callers_route_sends_djangos_request_signals_on_the_loop_and_others_re
     assert ran == ["in a sync thread"]
 
 
+def test_another_django_release_gets_djangos_own_handler_on_a_callers_route(  # type: ignore[no-untyped-def]
+        shared_thread_hops: list[str], monkeypatch) -> None:
+    from backend.config import asgi_handler
+    from backend.config.asgi import application
+
+    monkeypatch.setattr(asgi_handler, "COPIED_FROM", (4, 2))  # as if Django were upgraded past the copy
+    status, _ = _get(application, "/api/v1/runs/some-id", finish=True)
+    assert status == 401 and len(shared_thread_hops) == 2, "Django's handle: both calls in the shared thread"
+
+
 def test_message_storage_is_made_only_when_used_and_stores_as_before() -> None:
     from django.contrib import messages
     from django.http import HttpRequest, HttpResponse
