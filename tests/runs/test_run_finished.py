@@ -21,7 +21,7 @@ from backend.runs.models import Run
 from backend.runs.services import run_cancel
 from backend.runs.sinks import persist_events
 
-from .live import create_graph, one_step_chain, start_run, wait_finished
+from .live import at_once, create_graph, one_step_chain, start_run, wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,22 +94,12 @@ def test_a_rolled_back_end_fires_nothing(alice_api, heard) -> None:  # type: ign
 
 def test_two_concurrent_finishers_end_the_run_once(alice_api, heard) -> None:  # type: ignore[no-untyped-def]
     run = a_run(alice_api)
-    start = threading.Barrier(2)
-    moved: list[bool] = []
 
-    def finisher(status: str) -> None:
-        try:
-            start.wait(timeout=10)
-            with transaction.atomic():
-                moved.append(finish_run(run.pk, status))
-        finally:
-            connection.close()
+    def finisher(status: str) -> bool:
+        with transaction.atomic():
+            return finish_run(run.pk, status)
 
-    threads = [threading.Thread(target=finisher, args=(s,)) for s in (Run.Status.SUCCEEDED, Run.Status.FAILED)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    moved = at_once(lambda: finisher(Run.Status.SUCCEEDED), lambda: finisher(Run.Status.FAILED), timeout=20)
     assert sorted(moved) == [False, True]
     assert heard == [str(run.pk)]
 
@@ -117,21 +107,7 @@ def test_two_concurrent_finishers_end_the_run_once(alice_api, heard) -> None:  #
 def test_two_concurrent_notifiers_fire_once(alice_api, heard) -> None:  # type: ignore[no-untyped-def]
     run = a_run(alice_api)
     Run.objects.filter(pk=run.pk).update(status="succeeded", finished_at=timezone.now())  # the hook not yet fired
-    start = threading.Barrier(4)
-    fired: list[bool] = []
-
-    def notifier() -> None:
-        try:
-            start.wait(timeout=10)
-            fired.append(notify_finished(run.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=notifier) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    fired = at_once(*[lambda: notify_finished(run.pk)] * 4, timeout=20)
     assert sorted(fired) == [False, False, False, True]
     assert heard == [str(run.pk)]
 

@@ -12,7 +12,7 @@ from backend.runs.finished import finish_run, notify_finished
 from backend.runs.models import Run
 from backend.runs.trace_writes import update_run
 
-from .live import create_graph, one_step_chain
+from .live import at_once, create_graph, one_step_chain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,26 +96,8 @@ def test_a_compiled_query_answers_for_each_value_it_is_given(graph: Graph) -> No
 
 
 def test_two_concurrent_claims_run_a_run_once(graph: Graph) -> None:
-    import threading
-
-    from django.db import connection
-
     run = _run(graph)
-    start = threading.Barrier(3)
-    claimed: list[bool] = []
-
-    def worker() -> None:
-        try:
-            start.wait(timeout=10)
-            claimed.append(claim(run.pk) is not None)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    claimed = at_once(*[lambda: claim(run.pk) is not None] * 3)
     assert sorted(claimed) == [False, False, True]
     assert Run.objects.get(pk=run.pk).status == "running"
 
