@@ -29,7 +29,6 @@ from backend.config.redis_clients import sync_redis
 from backend.releases.models import ReleaseLabel
 from backend.releases.selectors import labelled_release
 
-from .asyncdb import db
 from .auth import check_key, key_by_prefix, presented_key, touch
 from .keys import prefix_of
 from .models import ApiKey, Endpoint
@@ -42,7 +41,7 @@ VERSION_KEY = "patchbay:endpoints:call-cache:version"
 MAX_AGE_S = 30.0
 _MISSING = b"0"  # the version before any change was recorded
 
-# prefix or slug -> (version, cached at, row or None for "no such row"); an endpoint with its serving release
+# prefix or slug -> (version, cached at, row); an endpoint with its serving release
 _keys: dict[str, tuple[bytes, float, ApiKey | None]] = {}
 _endpoints: dict[str, tuple[bytes, float, tuple[Endpoint | None, Release | None]]] = {}
 
@@ -89,7 +88,8 @@ def _version() -> bytes | None:
 def authorize(header: str | None, slug: str) -> tuple[ApiKey, Endpoint, Release | None]:
     """The key of an Authorization header, the live endpoint it may call and the release that endpoint serves
     (``releases.selectors.serving_release``; None for an endpoint that predates releases), or ``CallRefused``
-    (401/403/404). Sync, on the endpoints' pool: a flow call makes it part of its one database hop, and reads the
+    (401/403/404). Sync, on the endpoints' pool: a published call makes it part of its one database hop
+    (admission.py), and reads the
     version with the sync client there (half the CPU of a ``redis.asyncio`` GET on the loop)."""
     raw = presented_key(header)
     prefix = prefix_of(raw)
@@ -102,15 +102,13 @@ def authorize(header: str | None, slug: str) -> tuple[ApiKey, Endpoint, Release 
     else:
         # The version is read before the rows: a change committed meanwhile bumps past it, so it is read again.
         key_row, (endpoint_row, release) = _read_rows(prefix, slug)
-        if version is not None:
-            _keys[prefix or ""] = (version, now, key_row)
-            _endpoints[slug] = (version, now, (endpoint_row, release))
+        if version is not None:  # rows only: a miss is a refusal, and caching misses would let callers grow the dict
+            if key_row is not None:
+                _keys[prefix or ""] = (version, now, key_row)
+            if endpoint_row is not None:
+                _endpoints[slug] = (version, now, (endpoint_row, release))
     key = check_key(raw, key_row)
     endpoint = check_endpoint(key, slug, endpoint_row)
     touch(key)  # at most once per LAST_USED_RESOLUTION per key: no statement on a busy key's calls
     return key, endpoint, release
 
-
-async def authorize_call(header: str | None, slug: str) -> tuple[ApiKey, Endpoint, Release | None]:
-    """``authorize`` from the event loop."""
-    return await db(authorize)(header, slug)

@@ -3,7 +3,8 @@
 Plain async Django views rather than DRF: a sync call waits on its run and a
 stream call holds a Server-Sent Events response open, and neither should hold
 a thread while it waits. Each step that touches the database is one call on
-the endpoints' pool (asyncdb.db); the rest is ordering and shaping answers.
+the endpoints' pool (asyncdb.db): admitting and starting a call is one
+(admission.py, shared with the OpenAI routes); the rest is ordering and shaping answers.
 Every answer carries ``X-Request-Id`` (the caller's, or a new one).
 """
 from __future__ import annotations
@@ -11,34 +12,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
-from redis.exceptions import RedisError
 
 from backend.config.errors import InvalidRequest
 from backend.config.params import MAX_INT, parse_int, whole_number
-from backend.runs.live_deltas import want_request_deltas
 
-from . import ratelimit
+from .admission import Plan, Planner, admit_and_start
 from .asyncdb import db
 from .auth import authenticate_api_key
-from .call_cache import authorize
 from .calls import Call, header_id, new_request_id, parse_call, too_large
 from .errors import CallRefused, error_response
 from .follow import HEARTBEAT, follow_events, listening, wait_finished
-from .models import ApiKey, Endpoint
 from .results import run_accepted, run_result
 from .selectors import run_for_key, run_with_version
-from .services import Started, flow_call_start
-
-if TYPE_CHECKING:
-    from backend.releases.models import Release
 
 STREAM_MAX_S = 3600  # an SSE response never outlives this, whatever the run does
 KEEPALIVE_S = 5  # an SSE comment this often while the run is quiet, so proxies and clients keep the line
@@ -71,40 +63,6 @@ def read_body(request: HttpRequest) -> bytes:
     if len(body) > limit:
         raise too_large("request body", len(body), limit)
     return body
-
-
-async def rate_limit(key: ApiKey) -> ratelimit.Decision | None:
-    if key.rate_limit_per_minute is None:
-        return None
-    try:
-        decision = await ratelimit.hit(key.prefix, key.rate_limit_per_minute)
-    except RedisError:
-        raise _limiter_down() from None
-    return _allowed(key, decision)
-
-
-def rate_limit_now(key: ApiKey) -> ratelimit.Decision | None:
-    """``rate_limit`` on a database thread (the sync Redis client)."""
-    if key.rate_limit_per_minute is None:
-        return None
-    try:
-        decision = ratelimit.hit_now(key.prefix, key.rate_limit_per_minute)
-    except RedisError:
-        raise _limiter_down() from None
-    return _allowed(key, decision)
-
-
-def _limiter_down() -> CallRefused:
-    return CallRefused(503, "unavailable", "The rate limiter is unavailable; try again shortly.",
-                       headers={"Retry-After": "5"})
-
-
-def _allowed(key: ApiKey, decision: ratelimit.Decision) -> ratelimit.Decision:
-    if not decision.allowed:
-        raise CallRefused(429, "rate_limited", f"API key '{key.name}' ({key.prefix}) allows "
-                          f"{decision.limit} run calls per minute; try again in {decision.reset_s} s.",
-                          headers=decision.headers())
-    return decision
 
 
 def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
@@ -148,29 +106,9 @@ def _accepted(run: Any, absolute: Callable[[str], str], message: str = "") -> Js
     return response
 
 
-@dataclass(frozen=True)
-class _Admitted:
-    key: ApiKey
-    endpoint: Endpoint
-    release: Release | None
-    limit: ratelimit.Decision | None
-
-
-def _admit(header: str | None, slug: str, unparsed: CallRefused | InvalidRequest | None) -> _Admitted:
-    """On a database thread, in the order a caller sees: the key and endpoint (401/403/404), then the request
-    (``unparsed``: what parsing it on the loop raised, 400/413), then the rate limit (429/503)."""
-    key, endpoint, release = authorize(header, slug)
-    if unparsed is not None:
-        raise unparsed
-    return _Admitted(key, endpoint, release, rate_limit_now(key))
-
-
-def _admit_and_start(header: str | None, slug: str, call: Call, request_id: str,
-                     idempotency_key: str | None) -> tuple[_Admitted, Started]:
-    """A sync or async call's whole database and Redis work in one hop to the endpoints' pool."""
-    admitted = _admit(header, slug, None)
-    return admitted, flow_call_start(key=admitted.key, endpoint=admitted.endpoint, call=call, request_id=request_id,
-                                     idempotency_key=idempotency_key, serving=admitted.release)
+def _as_is(planned: Plan) -> Planner:
+    """A flow call's plan: its request as it is, whatever the endpoint."""
+    return lambda endpoint, release: planned
 
 
 @csrf_exempt  # Bearer keys are never sent by a browser on its own, so there is no cross-site request to forge
@@ -180,33 +118,25 @@ async def flow_run(request: HttpRequest, slug: str) -> HttpResponseBase:
         request_id = header_id("X-Request-Id", request.headers.get("X-Request-Id")) or new_request_id()
         only(request, "POST")
         header = request.headers.get("Authorization")
-        # Parsed here (no I/O), refused only after the key is checked (_admit): a caller without a valid key
+        # Parsed here (no I/O), refused only after the key is checked (admit_and_start): a caller without a valid key
         # learns nothing about its request from the answer.
         call: Call | None = None
-        idempotency_key: str | None = None
-        unparsed: CallRefused | InvalidRequest | None = None
+        plan: Planner | CallRefused | InvalidRequest
         try:
             call = parse_call(read_body(request), slug=slug, max_input_bytes=settings.PATCHBAY_MAX_INPUT_BYTES,
                               max_timeout_s=settings.PATCHBAY_ENDPOINT_SYNC_TIMEOUT_S)
-            idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
+            plan = _as_is(Plan(call, header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))))
         except (CallRefused, InvalidRequest) as problem:
-            unparsed = problem
+            plan = problem
         mark = listening() if call is not None and call.mode == "sync" else None  # before the run exists
-        if call is not None and call.mode != "stream":
-            admitted, started = await db(_admit_and_start)(header, slug, call, request_id, idempotency_key)
-        else:
-            admitted = await db(_admit)(header, slug, unparsed)
-            assert call is not None  # _admit raised what parsing did
-            await want_request_deltas(request_id)  # before the run exists: its first model call streams
-            started = await db(flow_call_start)(key=admitted.key, endpoint=admitted.endpoint, call=call,
-                                                request_id=request_id, idempotency_key=idempotency_key,
-                                                serving=admitted.release)
+        admitted = await db(admit_and_start)(header, slug, plan, request_id=request_id)
     except CallRefused as refused:
         return tagged(refused.response(), request_id)
     except InvalidRequest as invalid:
         return tagged(error_response(400, invalid.error_code, str(invalid.detail), invalid.problems), request_id)
 
-    limit = admitted.limit
+    assert call is not None  # admit_and_start raised what parsing did
+    limit, started = admitted.limit, admitted.started
     run, absolute = started.run, request.build_absolute_uri
     headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(run.pk)}
     if started.replayed:

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.graphs.models import GraphVersion
 
-from .errors import CallRefused
 from .models import ApiKey, Endpoint, EndpointRelease
 from .openai_errors import unknown_model
 from .openai_mapping import ModelRef
-from .selectors import endpoint_for_call
+
+if TYPE_CHECKING:
+    from backend.releases.models import Release
 
 CURRENT = ("live", "latest")  # both name the version the endpoint serves now (there are no release labels yet)
 
@@ -19,6 +20,7 @@ CURRENT = ("live", "latest")  # both name the version the endpoint serves now (t
 class Target:
     endpoint: Endpoint
     version: GraphVersion
+    serving: bool  # the version the endpoint serves now (its release), not one named by number
 
     @property
     def input_schema(self) -> Any:
@@ -39,20 +41,17 @@ def _served(endpoint: Endpoint, number: int) -> GraphVersion | None:
     return release.version if release else None
 
 
-def target_for_call(key: ApiKey, model: ModelRef) -> Target:
-    """The endpoint and version a model name picks for this key; 404 (OpenAI shape) for any unknown name."""
-    try:
-        endpoint = endpoint_for_call(key, model.slug)
-    except CallRefused as refused:
-        if refused.status == 404:
-            raise unknown_model(model.name) from None
-        raise
-    assert endpoint.version is not None  # endpoint_for_call answers live endpoints only
+def target_for_call(endpoint: Endpoint, release: Release | None, model: ModelRef) -> Target:
+    """The version a model name picks on an endpoint the key may call (admission.py found both): what it serves
+    now (``release``, as a flow call runs it), or one it was published or rolled back to; 404 (OpenAI shape) for
+    any other selector."""
     if model.selector is None or model.selector in CURRENT:
-        return Target(endpoint, endpoint.version)
+        version = release.version if release is not None else endpoint.version
+        assert version is not None  # admission answers live endpoints only
+        return Target(endpoint, version, serving=True)
     if model.selector.isdigit() and len(model.selector) <= 9:  # a database integer, never an overflow
-        version = _served(endpoint, int(model.selector))
-        if version is None:
+        served = _served(endpoint, int(model.selector))
+        if served is None:
             raise unknown_model(model.name, f": version {model.selector} was never published on '{model.slug}'")
-        return Target(endpoint, version)
+        return Target(endpoint, served, serving=False)
     raise unknown_model(model.name, f": '{model.selector}' is not a version number, 'live' or 'latest'")

@@ -1,8 +1,8 @@
 """The OpenAI-compatible routes: ``POST /v1/chat/completions``, ``POST /v1/responses``, ``GET /v1/models``.
 
 A thin skin over the flow call (flow_views.py): the same API keys, scopes,
-rate limits, daily caps, Idempotency-Key and X-Request-Id, the same
-``flow_call_start``; only the request and answer shapes are OpenAI's
+rate limits, daily caps, Idempotency-Key and X-Request-Id, the same admission
+in one database hop (admission.py, which ends in ``flow_call_start``); only the request and answer shapes are OpenAI's
 (openai_mapping.py, openai_answers.py, openai_streaming.py) and every refusal
 is in OpenAI's error shape (openai_errors.py). Each call is a run with
 source "openai".
@@ -10,7 +10,7 @@ source "openai".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -21,21 +21,25 @@ from backend.config import jsonbody
 from backend.config.errors import InvalidRequest
 from backend.config.sizes import input_size
 from backend.config.unavailable import note_outage
-from backend.runs.live_deltas import want_request_deltas
 
+from .admission import Admitted, Plan, admit_and_start
 from .asyncdb import db
 from .auth import authenticate_api_key
 from .calls import Call, header_id, new_request_id, too_large
 from .errors import CallRefused
-from .flow_views import only, rate_limit, read_body, tagged
+from .flow_views import only, read_body, tagged
 from .follow import listening, wait_finished
+from .models import Endpoint
 from .openai_answers import chat_completion, response_object, run_answer
-from .openai_catalog import models_for_key, target_for_call
+from .openai_catalog import Target, models_for_key, target_for_call
 from .openai_errors import OpenAIRefusal, from_call_refused, from_invalid_input, unavailable, unknown_model
 from .openai_mapping import Conversation, flow_input, parse_chat, parse_responses
 from .openai_streaming import answer_node, chat_stream, responses_stream, sse_response
 from .selectors import run_with_version
-from .services import Started, flow_call_start
+from .services import Started
+
+if TYPE_CHECKING:
+    from backend.releases.models import Release
 
 Answer = Callable[[Any, Conversation, str], dict[str, Any]]
 
@@ -60,28 +64,54 @@ def _openai_shape(exc: Exception) -> OpenAIRefusal | None:
     return None
 
 
+def _admit(header: str | None, read: Conversation | Exception, request_id: str,
+           idempotency_header: str | None) -> tuple[Admitted, Target]:
+    """``admission.admit_and_start`` for a conversation (or for what reading it raised): its model names the
+    endpoint, and the plan picks the version and maps the messages onto that version's input. On a database
+    thread: the whole admission is one hop, as for a flow call."""
+    if isinstance(read, Exception):
+        admit_and_start(header, None, read, request_id=request_id)  # raises: the key's refusal, else ``read``
+        raise read
+    conversation, picked = read, list[Target]()
+
+    def plan(endpoint: Endpoint, release: Release | None) -> Plan:
+        target = target_for_call(endpoint, release, conversation.model)
+        flow_in = flow_input(conversation.messages, target.input_schema, endpoint.slug)
+        size = input_size(flow_in)
+        if size > settings.PATCHBAY_MAX_INPUT_BYTES:
+            raise too_large("flow input made from the messages", size, settings.PATCHBAY_MAX_INPUT_BYTES,
+                            "messages")
+        idempotency_key = header_id("Idempotency-Key", idempotency_header)
+        call = Call(input=flow_in, mode="stream" if conversation.stream else "sync", budget=None,
+                    callback_url=None, timeout_s=None, request_hash=conversation.request_hash)
+        picked.append(target)
+        return Plan(call, idempotency_key, None if target.serving else target.version)
+
+    try:
+        admitted = admit_and_start(header, conversation.model.slug, plan, request_id=request_id, source="openai")
+    except CallRefused as refused:
+        if refused.status == 404 and refused.code == "not_found":  # no such endpoint for this key: no such model
+            raise unknown_model(conversation.model.name) from None
+        raise
+    return admitted, picked[0]
+
+
 async def _start(request: HttpRequest, request_id: str, parse: Callable[[Any], Conversation]
                  ) -> tuple[Conversation, Started, dict[str, str], str | None]:
     only(request, "POST")
-    key = await db(authenticate_api_key)(request.headers.get("Authorization"))
-    conversation = parse(_json(read_body(request)))
-    target = await db(target_for_call)(key, conversation.model)
-    flow_in = flow_input(conversation.messages, target.input_schema, target.endpoint.slug)
-    size = input_size(flow_in)
-    if size > settings.PATCHBAY_MAX_INPUT_BYTES:
-        raise too_large("flow input made from the messages", size, settings.PATCHBAY_MAX_INPUT_BYTES, "messages")
-    idempotency_key = header_id("Idempotency-Key", request.headers.get("Idempotency-Key"))
-    limit = await rate_limit(key)
-    call = Call(input=flow_in, mode="stream" if conversation.stream else "sync", budget=None, callback_url=None,
-                timeout_s=None, request_hash=conversation.request_hash)
-    if conversation.stream:
-        await want_request_deltas(request_id)  # before the run exists: its first model call streams
-    started = await db(flow_call_start)(key=key, endpoint=target.endpoint, call=call, request_id=request_id,
-                                        idempotency_key=idempotency_key, source="openai", version=target.version)
+    read: Conversation | Exception
+    try:  # read here (no I/O), refused only after the key is checked (admission.py)
+        read = parse(_json(read_body(request)))
+    except (OpenAIRefusal, CallRefused, InvalidRequest) as problem:
+        read = problem
+    admitted, target = await db(_admit)(request.headers.get("Authorization"), read, request_id,
+                                        request.headers.get("Idempotency-Key"))
+    assert isinstance(read, Conversation)  # _admit raised what reading it did
+    started, limit = admitted.started, admitted.limit
     headers = {**(limit.headers() if limit else {}), "X-Run-Id": str(started.run.pk)}
     if started.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return conversation, started, headers, answer_node(target.version.spec)
+    return read, started, headers, answer_node(target.version.spec)
 
 
 async def _call(request: HttpRequest, parse: Callable[[Any], Conversation], answer: Answer,

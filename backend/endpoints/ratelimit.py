@@ -11,7 +11,7 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from backend.config.redis_clients import async_redis, sync_redis
+from backend.config.redis_clients import sync_redis
 
 WINDOW_MS = 60_000
 
@@ -48,22 +48,14 @@ class Decision:
         return headers
 
 
-# One client per event loop: redis.asyncio connections belong to the loop that made them.
-
-
 def bucket(key_prefix: str) -> str:
     return f"patchbay:ratelimit:key:{key_prefix}"
 
 
-async def hit(key_prefix: str, limit: int) -> Decision:
-    """Count one call against the key's window, or refuse it when the window is full."""
-    return _decision(limit, await async_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
-                                                     secrets.token_hex(8)))
-
-
-def hit_now(key_prefix: str, limit: int) -> Decision:
-    """``hit`` with the process's sync client, for a caller already on a database thread: a flow call checks
-    its limit inside its one hop (redis-py's sync client costs about half the CPU of redis.asyncio's)."""
+def hit(key_prefix: str, limit: int) -> Decision:
+    """Count one call against the key's window, or refuse it when the window is full. Sync: a call's admission
+    checks its limit on the database thread it runs on (admission.py), with the process's sync client (about half
+    the CPU of a ``redis.asyncio`` call on the loop)."""
     return _decision(limit, sync_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
                                               secrets.token_hex(8)))
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from backend.config.redis_clients import async_redis
+from backend.config.redis_clients import async_redis, sync_redis
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,11 @@ def _request_key(request_id: str) -> str:
     return f"patchbay:deltas:request:{request_id}"
 
 
-async def want_request_deltas(request_id: str) -> None:
-    """A stream-mode call: the run it is about to start streams its answers. Best effort."""
+def want_request_deltas(request_id: str) -> None:
+    """A stream-mode call: the run it is about to start streams its answers. Best effort. Sync: the call is
+    admitted on a database thread (endpoints/admission.py), where the sync client is the cheaper one."""
     try:
-        await async_redis().set(_request_key(request_id), "1", ex=MARK_TTL_S)
+        sync_redis().set(_request_key(request_id), "1", ex=MARK_TTL_S)
     except RedisError:
         log.info("could not mark request %s for live deltas (the worker streams when Redis is away)", request_id)
 

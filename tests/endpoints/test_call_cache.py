@@ -1,8 +1,8 @@
 """Flow calls read their key and endpoint from a per-process cache, and every change is seen at the next call.
 
-No live stack: ``authorize_call`` is what the flow view awaits, run here on this
-test's database (transactional, since its reads happen on the endpoints' own
-database threads) and the test Redis.
+No live stack: ``authorize`` is what every published call's admission runs on the endpoints' database pool
+(admission.py), run here on a thread as there, on this test's database (transactional, since its reads happen
+on other threads) and the test Redis.
 """
 from __future__ import annotations
 
@@ -43,8 +43,7 @@ def closing_db(fn: Any) -> Any:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, str]]:
-    """Every database read of a key and endpoint ``authorize_call`` makes."""
-    monkeypatch.setattr(call_cache, "db", closing_db)
+    """Every database read of a key and endpoint ``authorize`` makes."""
     seen: list[tuple[Any, str]] = []
     read = call_cache._read_rows
 
@@ -64,7 +63,7 @@ def authorize(key: str, slug: str) -> tuple[ApiKey, Endpoint]:
 
 
 def authorized(key: str, slug: str) -> tuple[ApiKey, Endpoint, Release | None]:
-    return async_to_sync(call_cache.authorize_call)(f"Bearer {key}", slug)
+    return async_to_sync(closing_db(call_cache.authorize))(f"Bearer {key}", slug)
 
 
 def refusal(key: str, slug: str) -> CallRefused:

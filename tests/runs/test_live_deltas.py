@@ -33,7 +33,7 @@ def test_runs_people_watch_always_stream() -> None:
 def test_an_endpoint_run_streams_once_its_request_or_a_follower_asks() -> None:
     run_id, request_id = str(uuid.uuid4()), f"req-{uuid.uuid4().hex}"
     assert wanted(run_id, "endpoint", request_id) is False, "a sync or async call: nobody reads deltas"
-    asyncio.run(live_deltas.want_request_deltas(request_id))  # a stream-mode call, before its run exists
+    live_deltas.want_request_deltas(request_id)  # a stream-mode call, before its run exists
     assert wanted(run_id, "endpoint", request_id) is True
     other = str(uuid.uuid4())
     assert wanted(other, "openai", "") is False
