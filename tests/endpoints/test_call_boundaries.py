@@ -85,3 +85,30 @@ def test_a_bad_event_cursor_is_a_400_naming_it(live_stack, http: httpx.Client, f
     response = http.get(f"/api/v1/runs/{run_id}/events", params=query, headers={**flow.auth(), **encoded})
     assert response.status_code == 400, response.text
     assert [p["path"] for p in response.json()["problems"]] == [path]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "stream"])
+def test_a_bad_idempotency_key_is_a_400_naming_it_in_every_mode_and_on_v1(live_stack, http: httpx.Client,  # type: ignore[no-untyped-def]
+                                                                         flow: Flow, mode: str) -> None:
+    bad = {**flow.auth(), "Idempotency-Key": "two words"}
+    response = http.post(f"/api/v1/flows/{flow.slug}/run", json={"input": {"text": "hi"}, "mode": mode}, headers=bad)
+    assert response.status_code == 400, response.text
+    assert response.json()["problems"] == [{"path": "headers.Idempotency-Key",
+                                            "message": "1 to 200 visible ASCII characters"}]
+    chat = http.post("/v1/chat/completions", headers=bad, json={
+        "model": flow.slug, "messages": [{"role": "user", "content": "hi"}], "stream": mode == "stream"})
+    assert chat.status_code == 400 and chat.json()["error"]["param"] == "headers.Idempotency-Key", chat.text
+    assert not Run.objects.exists()
+
+
+def test_the_key_is_checked_before_the_body_on_v1_too(live_stack, http: httpx.Client, flow: Flow) -> None:  # type: ignore[no-untyped-def]
+    """A caller without a valid key learns nothing about its request: 401 even for a body that is not JSON."""
+    for headers in ({}, {"Authorization": "Bearer pbk_nope_nothing"}):
+        for body in (b"{not json", b'{"model": "nowhere", "messages": []}'):
+            response = http.post("/v1/chat/completions", content=body,
+                                 headers={**headers, "Content-Type": "application/json"})
+            assert response.status_code == 401, response.text
+            assert response.json()["error"]["type"] == "authentication_error"
+    unreadable = http.post("/v1/chat/completions", content=b"{not json",
+                           headers={**flow.auth(), "Content-Type": "application/json"})
+    assert unreadable.status_code == 400 and unreadable.json()["error"]["type"] == "invalid_request_error"

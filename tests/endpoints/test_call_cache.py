@@ -127,3 +127,13 @@ def test_a_moved_release_label_is_served_from_the_next_call(alice, alice_api, re
     release_label_move(user=alice, graph=graph, label="production", release=release, override_reason="a test")
     served = authorized(key, "ask")[2]
     assert served is not None and served.pk == release.pk and served.version.number == 2
+
+
+def test_unknown_keys_and_slugs_are_not_kept(alice_api, reads) -> None:  # type: ignore[no-untyped-def]
+    """A miss is a refusal: read again at the next call, and never kept, so callers cannot grow the cache."""
+    publish(alice_api, create_graph(alice_api, tagged_spec("one")), "ask")
+    key = make_key(alice_api)["key"]
+    for slug in ("nowhere", "nowhere", "elsewhere"):
+        assert refusal(key, slug).status == 404
+    assert len(reads) == 3 and set(call_cache._endpoints) == set()
+    assert authorize(key, "ask")[1].slug == "ask" and set(call_cache._endpoints) == {"ask"}
