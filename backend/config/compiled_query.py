@@ -12,7 +12,7 @@ list, not ``None``), and that are built after the apps are ready.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
@@ -21,7 +21,8 @@ from django.db.models.query import RawQuerySet
 
 
 class CompiledQuery:
-    """``build(value)`` → a queryset; ``rows(value)`` / ``models(value)`` run its SQL compiled once."""
+    """``build(value)`` → a queryset; ``rows(value)`` / ``models(value)`` run its SQL compiled once, ``statement(value)``
+    gives it to a caller that runs it inside its own (runs/run_finished_claim.py)."""
 
     def __init__(self, build: Callable[[Any], QuerySet[Any]], placeholder: Any, using: str = "default"):
         self._build, self._placeholder, self._using = build, placeholder, using
@@ -39,7 +40,8 @@ class CompiledQuery:
                     self._compiled = queryset.model, sql, tuple(params), at
         return self._compiled
 
-    def _params(self, value: Any) -> tuple[str, Sequence[Any]]:
+    def statement(self, value: Any) -> tuple[str, list[Any]]:
+        """The SQL and its parameters for ``value``, to run or to embed in a larger statement (a CTE's SELECT)."""
         _, sql, params, at = self._sql()
         values = list(params)
         for i in at:
@@ -48,13 +50,13 @@ class CompiledQuery:
 
     def rows(self, value: Any) -> list[tuple[Any, ...]]:
         """The rows as the database driver answers them (no field conversion: for plain columns)."""
-        sql, params = self._params(value)
+        sql, params = self.statement(value)
         with connections[self._using].cursor() as cursor:
             cursor.execute(sql, params)
             return list(cursor.fetchall())
 
     def models(self, value: Any) -> RawQuerySet[Any]:
         """Model instances with converted fields; an annotation becomes an attribute of the same name."""
-        sql, params = self._params(value)
+        sql, params = self.statement(value)
         model = self._sql()[0]
         return model._default_manager.db_manager(self._using).raw(sql, params)

@@ -6,8 +6,9 @@ flag was taken. Here the flag's filtered UPDATE is a data-modifying CTE and the 
 row joined to it: a row comes back only to the caller whose UPDATE moved the flag, so "at most once" is the
 UPDATE's as before, and the facts are read in the same snapshot, right after the run's end committed.
 
-The statement is compiled once per process for each set of subscribers with facts (the ORM writes the facts'
-SQL; only the run id changes between runs).
+The statement is compiled once per process for each set of subscribers with facts: the ORM writes the facts'
+SELECT once (``config.compiled_query.CompiledQuery``, as for the claim's read of the run); only the run id
+changes between runs.
 """
 from __future__ import annotations
 
@@ -18,14 +19,25 @@ from typing import Any
 
 from django.db import connection
 
+from backend.config.compiled_query import CompiledQuery
+
 FactsOf = Callable[[], dict[str, Any]]  # key → an expression over the Run row (``OuterRef("pk")`` is the run)
 
 _PLACEHOLDER = uuid.UUID(int=0)  # no run has it: marks where the run id goes in the facts' parameters
 
 
 class _Compiled:
-    def __init__(self, sql: str, params: list[Any], run_at: list[int], keys: list[tuple[str, str]]):
-        self.sql, self.params, self.run_at, self.keys = sql, params, run_at, keys
+    def __init__(self, claim: str, statuses: list[Any], facts: CompiledQuery | None, keys: list[tuple[str, str]]):
+        self.claim, self.statuses, self.facts, self.keys = claim, statuses, facts, keys
+
+    def statement(self, run: Any) -> tuple[str, list[Any]]:
+        """The claim's UPDATE as a CTE, and the facts' SELECT (if any) of the run joined to it."""
+        params = [run, *self.statuses]
+        if self.facts is None:
+            return f"WITH claimed AS ({self.claim}) SELECT 1 FROM claimed", params
+        select, select_params = self.facts.statement(run)
+        return (f"WITH claimed AS ({self.claim}) SELECT facts.* FROM claimed CROSS JOIN ({select}) AS facts",
+                [*params, *select_params])
 
 
 _compiled: dict[tuple[tuple[str, FactsOf], ...], _Compiled] = {}  # by the subscribers' names and facts
@@ -54,14 +66,10 @@ def _compile(facts: Mapping[str, FactsOf]) -> _Compiled:
             columns[f"fact_{len(keys)}"] = expression
             keys.append((name, key))
     if not columns:
-        return _Compiled(f"WITH claimed AS ({claim}) SELECT 1 FROM claimed", [*statuses], [], keys)
-    query = Run.objects.filter(pk=_PLACEHOLDER).annotate(**columns).values_list(*columns)
-    select, select_params = query.query.get_compiler(connection=connection).as_sql()
-    params = [*statuses, *select_params]
-    run_at = [1 + len(statuses) + i for i, p in enumerate(select_params) if str(p) == str(_PLACEHOLDER)]
-    assert run_at, "the facts' query names the run"
-    return _Compiled(f"WITH claimed AS ({claim}) SELECT facts.* FROM claimed CROSS JOIN ({select}) AS facts",
-                     params, run_at, keys)
+        return _Compiled(claim, statuses, None, keys)
+    facts_query = CompiledQuery(lambda pk: Run.objects.filter(pk=pk).annotate(**columns).values_list(*columns),
+                                _PLACEHOLDER)
+    return _Compiled(claim, statuses, facts_query, keys)
 
 
 def claim_notification(run_id: Any, facts: Mapping[str, FactsOf]) -> dict[str, dict[str, Any]] | None:
@@ -81,11 +89,9 @@ def claim_notification(run_id: Any, facts: Mapping[str, FactsOf]) -> dict[str, d
     pk = Run._meta.pk
     assert pk is not None
     run = pk.get_db_prep_value(run_id, connection)
-    params = [run, *compiled.params]
-    for i in compiled.run_at:
-        params[i] = run
+    sql, params = compiled.statement(run)
     with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
