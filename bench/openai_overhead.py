@@ -184,15 +184,17 @@ def limited_key() -> str:
 
 def compare_report(args: argparse.Namespace, trees: list[Tree], load: tuple[float, float, float],
                    total_s: float) -> str:
+    """``machine()`` names the load average at the start; ``load`` is the one at the end."""
     rows = [[t.tag, len(t.latencies), f"{t.cpu_s / len(t.latencies) * 1e6:.0f}", f"{median(t.rates):.1f}",
              f"{len(t.latencies) / t.wall_s:.1f}", f"{median(t.latencies) * 1000:.1f}",
              f"{p95(t.latencies) * 1000:.1f}"] for t in trees]
     before, after = trees[1], trees[0]
+    machine_at_start = f"{today()}; {args.machine}"
     cpu_ratio = (after.cpu_s / len(after.latencies)) / (before.cpu_s / len(before.latencies))
     rate_ratio = median(after.rates) / median(before.rates)
     return f"""## OpenAI-compatible API: `/v1/chat/completions` before → after (`bench/openai_overhead.py --before`)
 
-{today()}; {machine()}. Two trees served side by side on one database and Redis, each with its own web server
+{machine_at_start}. Two trees served side by side on one database and Redis, each with its own web server
 (`backend/config/web_cmd.py`) and Celery worker (threads pool, 16): `before` = {args.before}, `after` = this
 tree. {args.rounds} rounds of {args.calls} sync `POST /v1/chat/completions` calls per tree from {args.clients}
 concurrent clients, the trees alternating round by round (ABBA), after a warm-up round each. The flow of
@@ -217,6 +219,7 @@ def compare(args: argparse.Namespace) -> None:
     trees: list[Tree] = []
     fake = None
     began = time.perf_counter()
+    args.machine = machine()  # with the load average as the bench starts
     try:
         endpoints.ensure_database()
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
