@@ -10,6 +10,10 @@ with its own api_base and key (so litellm's ``hosted_vllm`` provider, gateway.li
 inclusive share of the samples of the measured calls.
 
     .venv/bin/python bench/litellm_call_cpu.py [--before /tmp/x] [--calls 600] [--rounds 3] [--profile] [--no-write]
+                                               [--variants]
+
+``--variants``: this tree again with each of VARIANTS (documented litellm settings or call parameters that
+could cut litellm's work), in the same alternation: what each would save, measured, before any is adopted.
 
 Needs PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL: the route is read from the real registry).
 """
@@ -34,6 +38,16 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ALIAS = "bench-litellm-cpu"
 WARMUP = 40
+# price of gpt-4o-mini in litellm's bundled map (what the gateway charges this route)
+PRICES = {"input_cost_per_token": 1.5e-7, "output_cost_per_token": 6e-7}
+# name: (litellm module attributes to set, extra call parameters)
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "turn_off_message_logging": ({"turn_off_message_logging": True}, {}),
+    "per-call input/output_cost_per_token": ({}, dict(PRICES)),
+    "base_model=gpt-4o-mini": ({}, {"base_model": "gpt-4o-mini"}),
+    "register_model(hosted_vllm/gpt-4o-mini)": ({"register": True}, {}),
+    "disable_aiohttp_transport (httpx's own)": ({"disable_aiohttp_transport": True}, {}),
+}
 # Frames shown in the profile table: litellm's stages of one call, and the gateway's own parts around them.
 FRAMES = [
     ("LiteLLMGateway.complete", "gateway: complete (all of it)"),
@@ -56,7 +70,7 @@ def log(message: str) -> None:
     print(f"[litellm_call_cpu {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def child(root: Path, fake_url: str, calls: int) -> dict[str, Any]:
+def child(root: Path, fake_url: str, calls: int, variant: str | None) -> dict[str, Any]:
     sys.path.insert(0, str(root))
     os.environ.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-only-not-secret",
                        "PATCHBAY_DATA_DIR": tempfile.mkdtemp(prefix="patchbay-litellmcpu-"), "LOG_LEVEL": "WARNING",
@@ -77,10 +91,21 @@ def child(root: Path, fake_url: str, calls: int) -> dict[str, Any]:
     cpu0 = time.process_time()
     load_models()
     warm_ms = (time.process_time() - cpu0) * 1e3
-    return {"warm_ms": warm_ms, **asyncio.run(_measure(calls))}
+    settings, params = VARIANTS[variant] if variant else ({}, {})
+    if settings:
+        from backend.providers.gateway import litellm_module
+
+        litellm = litellm_module()
+        for name, value in settings.items():
+            if name == "register":
+                litellm.register_model({"hosted_vllm/gpt-4o-mini": {**PRICES, "litellm_provider": "hosted_vllm",
+                                                                    "mode": "chat"}})
+            else:
+                setattr(litellm, name, value)
+    return {"warm_ms": warm_ms, **asyncio.run(_measure(calls, params))}
 
 
-async def _measure(calls: int) -> dict[str, Any]:
+async def _measure(calls: int, params: dict[str, Any]) -> dict[str, Any]:
     from backend.engine.ports import LLMRequest
     from backend.providers.gateway import LiteLLMGateway
     from backend.providers.registry import resolve_route
@@ -91,7 +116,7 @@ async def _measure(calls: int) -> dict[str, Any]:
         request = LLMRequest(ALIAS, [{"role": "system", "content": "You are a concise assistant."},
                                      {"role": "user", "content": f"Summarise ticket {n}: the printer on floor "
                                                                  f"{n % 7} jams when printing double-sided."}],
-                             params={"max_tokens": 200})
+                             params={"max_tokens": 200, **params})
         await gateway.estimate_cost(request)
         result = await gateway.complete(request)
         assert result.text and result.cost_usd > 0 and result.input_tokens > 0, result
@@ -123,9 +148,10 @@ def profile_frames(raw: Path) -> tuple[int, dict[str, float]]:
     return total, {label: round(100 * counts[name] / max(total, 1), 1) for name, label in FRAMES}
 
 
-def run_child(root: Path, fake_url: str, calls: int, spy_to: Path | None = None) -> dict[str, Any]:
+def run_child(root: Path, fake_url: str, calls: int, spy_to: Path | None = None,
+              variant: str | None = None) -> dict[str, Any]:
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(root), "--fake-url", fake_url,
-            "--calls", str(calls)]
+            "--calls", str(calls), *(["--variant", variant] if variant else [])]
     if spy_to is not None:
         argv = [str(Path(sys.executable).with_name("py-spy")), "record", "-r", "500", "--format", "raw", "-o",
                 str(spy_to), "--", *argv]
@@ -142,11 +168,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--variants", action="store_true")
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.fake_url, args.calls)))
+        print(json.dumps(child(args.child, args.fake_url, args.calls, args.variant)))
         return 0
 
     sys.path.insert(0, str(ROOT))
@@ -161,14 +189,17 @@ def main() -> int:
     port = free_port()
     fake = Child("fake model", [sys.executable, str(BENCH / "fake_openai.py"), "--port", str(port)], dict(os.environ))
     trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
-    got: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+    runs: dict[str, tuple[Path, str | None]] = {name: (root, None) for name, root in trees.items()}
+    if args.variants:
+        runs.update({f"after + {v}": (ROOT, v) for v in VARIANTS})
+    got: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
     prof: dict[str, tuple[int, dict[str, float]]] = {}
     try:
         wait_for_port(port, fake.alive)
         fake_url = f"http://127.0.0.1:{port}/v1"
         for r in range(args.rounds):
-            for name, root in trees.items():
-                got[name].append(run_child(root, fake_url, args.calls))
+            for name, (root, variant) in runs.items():
+                got[name].append(run_child(root, fake_url, args.calls, variant=variant))
                 log(f"round {r + 1} {name}: {got[name][-1]}")
         if args.profile:
             for name, root in trees.items():
@@ -184,7 +215,7 @@ def main() -> int:
         return [format(median(values), fmt), " / ".join(format(v, fmt) for v in values)]
 
     rows = [[name, *cell(name, "call_us", ".0f"), *cell(name, "first_ms", ".1f"), *cell(name, "warm_ms", ".0f")]
-            for name in trees]
+            for name in runs]
     body = f"""## litellm's CPU per model call in the worker (`bench/litellm_call_cpu.py`, {today()})
 
 {where}; load average {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end (2 cores shared with other
