@@ -8,7 +8,9 @@ row on start and finish, in one transaction (one statement, trace_writes.store_b
 unless the batch also ends the run, parks it or asks for an approval), then
 publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
-then follow live without a gap.
+then follow live without a gap. Publishes go out in the batches' order, each
+after its own store; the writer stores the next batch meanwhile (a run's last
+batch, which its sync caller waits for, does not queue behind a publish).
 
 The sink cannot lose a run:
 
@@ -198,6 +200,9 @@ class RunEventSink:
         self._layer = get_channel_layer()
         self._window: asyncio.Future[None] | None = None  # set while the writer gathers a batch
         self._flush = False  # a run's last event (or the close) is queued: write without waiting
+        # The latest batch's publish. Each publish waits for the one before it (followers get the batches in
+        # order) and starts once its batch is stored; the writer does not wait for it to store the next batch.
+        self._published: asyncio.Future[None] | None = None
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def emit(self, event: dict[str, Any]) -> None:
@@ -217,6 +222,8 @@ class RunEventSink:
         self._queue.put_nowait(None)
         self._flush_now()
         await self._writer
+        if self._published is not None:
+            await self._published
 
     def _flush_now(self) -> None:
         self._flush = True
@@ -273,7 +280,7 @@ class RunEventSink:
             log.warning("run %s ended elsewhere (swept or stopped); its engine is stopped", self.run_id)
             self._stop()
             return
-        await self._publish(events)
+        self._publish_next(events)  # stored: the next batch's write need not wait for this one's publish
 
     async def _retrying(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn`` in a database thread; a dropped connection is retried with backoff, on a new connection."""
@@ -304,12 +311,22 @@ class RunEventSink:
             log.exception("run %s: could not mark it failed (%s)", self.run_id, reason)
             return
         if event is not None:
-            await self._publish([event])
+            await self._publish_next([event])
 
     def _stop(self) -> None:
         self.stopped = True
         for task in self._watched:
             task.cancel()
+
+    def _publish_next(self, events: list[dict[str, Any]]) -> asyncio.Future[None]:
+        """Publish ``events`` (already stored) after every batch published before them."""
+        self._published = asyncio.ensure_future(self._publish_after(self._published, events))
+        return self._published
+
+    async def _publish_after(self, before: asyncio.Future[None] | None, events: list[dict[str, Any]]) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # its outcome is its own (_publish never raises): only its turn counts
+        await self._publish(events)
 
     async def _publish(self, events: list[dict[str, Any]]) -> None:
         try:
