@@ -5,8 +5,8 @@ coroutine per run drains the queue in order: it stores each batch (the events
 emitted within BATCH_WINDOW_S of each other, typically one step's end and the
 next one's start; a run's last events at once), with their spans and the run
 row on start and finish, in one transaction (one statement, trace_writes.store_batch,
-unless the batch also ends the run, parks it or asks for an approval), then
-publishes the batch to the run's channel-layer group. Storing before
+or store_batch_and_end for the engine's end; a transaction when the batch parks the run or
+asks for an approval), then publishes the batch to the run's channel-layer group. Storing before
 publishing is what lets a late websocket client replay from the database and
 then follow live without a gap. Publishes go out in the batches' order, each
 after its own store; the writer stores the next batch meanwhile (a run's last
@@ -25,10 +25,11 @@ The sink cannot lose a run:
 - once the run cannot be recorded (or was ended elsewhere, e.g. by the sweep),
   the sink stops the engine's task, so no model is called for a dead run.
 
-Terminal statuses are written in one place, ``finished.finish_run``, and only
-from the status the writer expects: a run the sweep failed or a user cancelled
-is never overwritten by a late ``run.completed``; that write also fires the
-run-finished hook, once, on commit.
+Terminal statuses follow one rule, ``finished.finish_run``'s (the columns of
+``finished.end_fields``, then ``finished.ended``), and are written only from the
+status the writer expects: a run the sweep failed or a user cancelled is never
+overwritten by a late ``run.completed``; that write also fires the run-finished
+hook, once, on commit.
 """
 from __future__ import annotations
 
@@ -47,10 +48,10 @@ from django.utils import timezone
 from backend.config.storable import without_nul
 from backend.engine.shapes import span_fields
 
-from .finished import finish_run
+from .finished import end_fields, ended, finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
-from .trace_writes import store_batch
+from .trace_writes import store_batch, store_batch_and_end
 from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,19 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
     rows = [RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered]
     span_rows = [_span_row(run_id, s) for s in spans.values()]
-    if not any(e["type"] in ROW_EVENTS for e in numbered):
+    kinds = [e["type"] for e in numbered]
+    if not ROW_EVENTS.intersection(kinds):
         # A batch of trace only is one statement, a transaction of its own: no BEGIN and COMMIT round trips.
         return store_batch(run_id, rows, span_rows, SPAN_FIELDS) == Run.Status.RUNNING
+    if kinds[-1] == "run.completed" and ROW_EVENTS.intersection(kinds[:-1]) == set():
+        # The engine's end (the run's last batch, its caller waiting): the trace and the end in one statement.
+        end = numbered[-1]
+        fields = end_fields(end["status"], output=end.get("output"), error=end.get("error"),
+                            totals=end.get("totals") or {})
+        status, moved = store_batch_and_end(run_id, rows, span_rows, SPAN_FIELDS, fields)
+        if moved:
+            ended(run_id, fields)
+        return status == Run.Status.RUNNING
     with transaction.atomic():
         # The batch's statement locks the run row until this transaction ends, and writes only if it is running.
         if store_batch(run_id, rows, span_rows, SPAN_FIELDS) != Run.Status.RUNNING:
