@@ -182,6 +182,31 @@ def _one_at_a_time(ids: list[str], marks: list[dict[str, float]] | None = None) 
     return walls, time.process_time() - cpu
 
 
+def _end_batches(ids: list[str]) -> dict[str, float]:
+    """A run's last batch (its output node's end and run.completed, with totals) stored by ``persist_events`` in
+    this thread, the run's end and its commit hooks included: median wall and CPU µs, after 10 unmeasured."""
+    from backend.runs.models import Run
+    from backend.runs.sinks import persist_events
+
+    Run.objects.filter(pk__in=ids).update(status=Run.Status.RUNNING)
+    walls, cpus = [], []
+    for i, run_id in enumerate(ids):
+        now = time.time()
+        span = {"span_id": f"{i:016x}", "kind": "node", "name": "out", "node_id": "out", "node_type": "output",
+                "status": "succeeded", "started_at": now, "ended_at": now + 0.001, "output": "done " * 40}
+        batch = [{"type": "node.completed", "run_id": run_id, "seq": 1, "ts": now, "node_id": "out", "span": span},
+                 {"type": "run.completed", "run_id": run_id, "seq": 2, "ts": now, "status": "succeeded",
+                  "output": "done " * 40, "error": None,
+                  "totals": {"input_tokens": 30, "output_tokens": 30, "cost_usd": 0.001, "llm_calls": 3,
+                             "duration_ms": 300.0, "cache_hits": 0, "saved_usd": 0.0, "saved_ms": 0.0}}]
+        wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
+        if not persist_events(run_id, batch):
+            raise SystemExit(f"run {run_id}: its end batch was not stored")
+        walls.append((time.perf_counter_ns() - wall) / 1e3)
+        cpus.append((time.thread_time_ns() - cpu) / 1e3)
+    return {"wall_us": statistics.median(walls[10:]), "cpu_us": statistics.median(cpus[10:])}
+
+
 def _profiler(path: str) -> subprocess.Popen[bytes]:
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", str(PROFILE_HZ),
                             "-f", "raw", "-o", path, "-p", str(os.getpid())],
@@ -202,6 +227,9 @@ def child(args: argparse.Namespace) -> None:
 
     endpoints, key = _fixtures(args.model_url, os.environ["PATCHBAY_QUEUE"])
     out: dict[str, Any] = {}
+    if args.only_end:
+        print(json.dumps({"end_batch": _end_batches(_create_runs(endpoints["chain3"], key, args.runs * 2, "end"))}))
+        return
     for shape in SHAPES:
         n = args.runs
         warm, timed = (_create_runs(endpoints[shape], key, n, f"{shape}-{t}") for t in ("warm", "time"))
@@ -216,6 +244,7 @@ def child(args: argparse.Namespace) -> None:
             spy.wait()
         statuses = Counter(Run.objects.filter(pk__in=timed).values_list("status", flat=True))
         out[shape] = {"walls": walls, "cpu_ms_per_run": 1000 * cpu_s / n, "statuses": dict(statuses)}
+    out["end_batch"] = _end_batches(_create_runs(endpoints["chain3"], key, args.runs * 2, "end"))
     # The marked pass last: its wrappers stay installed.
     install_marks()
     for shape in SHAPES:
@@ -235,7 +264,8 @@ def _env(code: Path, queue: str) -> dict[str, str]:
 
 def run_tree(tag: str, code: Path, args: argparse.Namespace, model_url: str, profile: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--code", str(code),
-                          "--model-url", model_url, "--runs", str(args.runs), "--profile", profile],
+                          "--model-url", model_url, "--runs", str(args.runs), "--profile", profile,
+                          *(["--only-end"] if args.only_end else [])],
                          cwd=code, env=_env(code, f"q_bench_critical_{tag}"), capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{tag}: child failed:\n{out.stderr[:3000]}\n…\n{out.stderr[-2000:]}")
@@ -283,7 +313,7 @@ def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], a
         f"Conditions: {machine()}; {today()}.",
         "",
     ]
-    for shape in SHAPES:
+    for shape in () if args.only_end else SHAPES:
         rows = []
         for tag, rounds in results.items():
             walls = [median(r[shape]["walls"]) for r in rounds]
@@ -295,7 +325,16 @@ def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], a
                          " / ".join(f"{c:.1f}" for c in cpu), f"{median(cpu):.1f}", dict(statuses)])
         lines += [f"**{shape}**", "", table(["tree", "wall ms per run, median (each round)", "median",
                                              "CPU ms per run (each round)", "median", "statuses"], rows), ""]
-    for shape in SHAPES:
+    erows = [[tag, " / ".join(f"{r['end_batch']['wall_us']:.0f}" for r in rounds),
+              f"{median([r['end_batch']['wall_us'] for r in rounds]):.0f}",
+              " / ".join(f"{r['end_batch']['cpu_us']:.0f}" for r in rounds),
+              f"{median([r['end_batch']['cpu_us'] for r in rounds]):.0f}"] for tag, rounds in results.items()]
+    lines += [f"**A run's last batch** (`persist_events` of an output node's end and `run.completed` on a running "
+              f"run, called directly in the child's main thread: statement(s), commit, run-end PUBLISH and "
+              f"run-finished hook; {args.runs * 2 - 10} per tree and round, median µs):", "",
+              table(["tree", "wall µs (each round)", "median", "CPU µs of the thread (each round)", "median"],
+                    erows), ""]
+    for shape in () if args.only_end else SHAPES:
         mrows = [[k, *(f"{median([r[shape]['marks'][k] for r in rounds]):.2f}" for rounds in results.values())]
                  for k in INTERVALS]
         lines += [f"**{shape}**, where one run's wall goes (a separate pass per round with timestamps taken by "
@@ -315,6 +354,7 @@ def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], a
 
 def main() -> None:
     parser = tree_parser(__doc__, rounds=3, latency_ms=0.0)
+    parser.add_argument("--only-end", action="store_true", help="measure only the run's last batch")
     args = parser.parse_args()
     if args.child:
         child(args)
