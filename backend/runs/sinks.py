@@ -4,11 +4,11 @@ The engine emits events without waiting. The sink queues them and one writer
 coroutine per run drains the queue in order: it stores each batch (the events
 emitted within BATCH_WINDOW_S of each other, typically one step's end and the
 next one's start; a run's last events at once), with their spans and the run
-row on start and finish, in one transaction (one statement, trace_writes.store_batch,
-or store_batch_and_end for the engine's end; a transaction when the batch parks the run or
-asks for an approval), then publishes the batch to the run's channel-layer group. Storing before
-publishing is what lets a late websocket client replay from the database and
-then follow live without a gap. Publishes go out in the batches' order, each
+row on start and finish, in one transaction (one statement: trace_writes.store_batch,
+or store_batch_and_end for the engine's end; a transaction when the batch parks the
+run or asks for an approval), then publishes the batch to the run's channel-layer
+group. Storing before publishing is what lets a late websocket client replay from
+the database and then follow live without a gap. Publishes go out in the batches' order, each
 after its own store; the writer stores the next batch meanwhile (a run's last
 batch, which its sync caller waits for, does not queue behind a publish).
 
@@ -117,7 +117,7 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     if not ROW_EVENTS.intersection(kinds):
         # A batch of trace only is one statement, a transaction of its own: no BEGIN and COMMIT round trips.
         return store_batch(run_id, rows, span_rows, SPAN_FIELDS) == Run.Status.RUNNING
-    if kinds[-1] == "run.completed" and ROW_EVENTS.intersection(kinds[:-1]) == set():
+    if kinds[-1] == "run.completed" and not ROW_EVENTS.intersection(kinds[:-1]):
         # The engine's end (the run's last batch, its caller waiting): the trace and the end in one statement.
         end = numbered[-1]
         fields = end_fields(end["status"], output=end.get("output"), error=end.get("error"),
