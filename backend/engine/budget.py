@@ -40,6 +40,10 @@ class BudgetTracker:
         self.calls += int(totals.get("llm_calls") or 0)
         self.spent_usd += float(totals.get("cost_usd") or 0)
 
+    def caps_cost(self) -> bool:
+        """Whether this run (or a host it runs inside) has a cost cap: only then does a call need its estimate."""
+        return self.budget.max_cost_usd is not None or (self.parent is not None and self.parent.caps_cost())
+
     def elapsed(self) -> float:
         return self.clock.monotonic() - self.started
 

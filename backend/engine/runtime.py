@@ -166,8 +166,10 @@ class RunState:
             cached = None  # not an entry this version wrote: ask the model
         estimate = 0.0
         if cached is None:
-            # Reserve before opening the span: a call the budget refuses never happened.
-            estimate = await ports.llm.estimate_cost(request)
+            # Reserve before opening the span: a call the budget refuses never happened. Only a cost cap reads
+            # the estimate (the call and time caps do not): without one, no prompt is counted in tokens.
+            if self.budget.caps_cost():
+                estimate = await ports.llm.estimate_cost(request)
             self.budget.reserve_call(estimate)
         span = recorder.open_span(kind="llm", name=name, node_id=parent.node_id, parent_id=parent.span_id,
                                   input={"messages": request.messages, "params": request.params})

@@ -82,20 +82,33 @@ def finish_run(run_id: Any, status: str, *, expected: str = Run.Status.RUNNING, 
     The one place for run status rules. When it moved, the run-finished hook fires once the
     surrounding transaction commits (at once, outside one).
     """
+    fields = end_fields(status, error=error, output=output, totals=totals)
+    # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
+    moved = update_run(run_id, fields, statuses=[expected]) == 1
+    if moved:
+        ended(run_id, fields)
+    return moved
+
+
+def end_fields(status: str, *, error: str | None = "", output: Any = None,
+               totals: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The columns an end writes. ``finish_run`` writes them with its own UPDATE; the sink writes an engine's
+    end in its last batch's statement (trace_writes.store_batch), from ``running`` only, then calls ``ended``."""
     if status not in Run.FINISHED:
         raise ValueError(f"{status!r} is not a terminal run status")
     fields: dict[str, Any] = {"status": status, "error": error or "", "output": output,
                               "finished_at": timezone.now()}
     if totals is not None:
         fields.update(_totals_fields(totals))
-    # A filtered UPDATE re-checks the status under the row lock, so two writers cannot both end the run.
-    moved = update_run(run_id, fields, statuses=[expected]) == 1
-    if moved:
-        # The waiting sync callers first (run_ends.py: what was written, so they need not read it back).
-        transaction.on_commit(lambda: announce_end(run_id, fields), robust=True)
-        # robust: a hook that fails after the commit must not look like a failed write to the caller
-        transaction.on_commit(lambda: notify_finished(run_id), robust=True)
-    return moved
+    return fields
+
+
+def ended(run_id: Any, fields: dict[str, Any]) -> None:
+    """A guarded write just moved the run to its end (``fields``): announce it and fire the hook on commit."""
+    # The waiting sync callers first (run_ends.py: what was written, so they need not read it back).
+    transaction.on_commit(lambda: announce_end(run_id, fields), robust=True)
+    # robust: a hook that fails after the commit must not look like a failed write to the caller
+    transaction.on_commit(lambda: notify_finished(run_id), robust=True)
 
 
 def _totals_fields(totals: dict[str, Any]) -> dict[str, Any]:

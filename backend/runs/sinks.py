@@ -4,11 +4,13 @@ The engine emits events without waiting. The sink queues them and one writer
 coroutine per run drains the queue in order: it stores each batch (the events
 emitted within BATCH_WINDOW_S of each other, typically one step's end and the
 next one's start; a run's last events at once), with their spans and the run
-row on start and finish, in one transaction (one statement, trace_writes.store_batch,
-unless the batch also ends the run, parks it or asks for an approval), then
-publishes the batch to the run's channel-layer group. Storing before
-publishing is what lets a late websocket client replay from the database and
-then follow live without a gap.
+row on start and finish, in one transaction (one statement: trace_writes.store_batch,
+or store_batch_and_end for the engine's end; a transaction when the batch parks the
+run or asks for an approval), then publishes the batch to the run's channel-layer
+group. Storing before publishing is what lets a late websocket client replay from
+the database and then follow live without a gap. Publishes go out in the batches' order, each
+after its own store; the writer stores the next batch meanwhile (a run's last
+batch, which its sync caller waits for, does not queue behind a publish).
 
 The sink cannot lose a run:
 
@@ -23,10 +25,11 @@ The sink cannot lose a run:
 - once the run cannot be recorded (or was ended elsewhere, e.g. by the sweep),
   the sink stops the engine's task, so no model is called for a dead run.
 
-Terminal statuses are written in one place, ``finished.finish_run``, and only
-from the status the writer expects: a run the sweep failed or a user cancelled
-is never overwritten by a late ``run.completed``; that write also fires the
-run-finished hook, once, on commit.
+Terminal statuses follow one rule, ``finished.finish_run``'s (the columns of
+``finished.end_fields``, then ``finished.ended``), and are written only from the
+status the writer expects: a run the sweep failed or a user cancelled is never
+overwritten by a late ``run.completed``; that write also fires the run-finished
+hook, once, on commit.
 """
 from __future__ import annotations
 
@@ -45,10 +48,10 @@ from django.utils import timezone
 from backend.config.storable import without_nul
 from backend.engine.shapes import span_fields
 
-from .finished import finish_run
+from .finished import end_fields, ended, finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
-from .trace_writes import store_batch
+from .trace_writes import store_batch, store_batch_and_end
 from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
@@ -110,9 +113,19 @@ def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
     rows = [RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered]
     span_rows = [_span_row(run_id, s) for s in spans.values()]
-    if not any(e["type"] in ROW_EVENTS for e in numbered):
+    kinds = [e["type"] for e in numbered]
+    if not ROW_EVENTS.intersection(kinds):
         # A batch of trace only is one statement, a transaction of its own: no BEGIN and COMMIT round trips.
         return store_batch(run_id, rows, span_rows, SPAN_FIELDS) == Run.Status.RUNNING
+    if kinds[-1] == "run.completed" and not ROW_EVENTS.intersection(kinds[:-1]):
+        # The engine's end (the run's last batch, its caller waiting): the trace and the end in one statement.
+        end = numbered[-1]
+        fields = end_fields(end["status"], output=end.get("output"), error=end.get("error"),
+                            totals=end.get("totals") or {})
+        status, moved = store_batch_and_end(run_id, rows, span_rows, SPAN_FIELDS, fields)
+        if moved:
+            ended(run_id, fields)
+        return status == Run.Status.RUNNING
     with transaction.atomic():
         # The batch's statement locks the run row until this transaction ends, and writes only if it is running.
         if store_batch(run_id, rows, span_rows, SPAN_FIELDS) != Run.Status.RUNNING:
@@ -198,6 +211,9 @@ class RunEventSink:
         self._layer = get_channel_layer()
         self._window: asyncio.Future[None] | None = None  # set while the writer gathers a batch
         self._flush = False  # a run's last event (or the close) is queued: write without waiting
+        # The latest batch's publish. Each publish waits for the one before it (followers get the batches in
+        # order) and starts once its batch is stored; the writer does not wait for it to store the next batch.
+        self._published: asyncio.Future[None] | None = None
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def emit(self, event: dict[str, Any]) -> None:
@@ -217,6 +233,8 @@ class RunEventSink:
         self._queue.put_nowait(None)
         self._flush_now()
         await self._writer
+        if self._published is not None:
+            await self._published
 
     def _flush_now(self) -> None:
         self._flush = True
@@ -273,7 +291,7 @@ class RunEventSink:
             log.warning("run %s ended elsewhere (swept or stopped); its engine is stopped", self.run_id)
             self._stop()
             return
-        await self._publish(events)
+        self._publish_next(events)  # stored: the next batch's write need not wait for this one's publish
 
     async def _retrying(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn`` in a database thread; a dropped connection is retried with backoff, on a new connection."""
@@ -304,12 +322,22 @@ class RunEventSink:
             log.exception("run %s: could not mark it failed (%s)", self.run_id, reason)
             return
         if event is not None:
-            await self._publish([event])
+            await self._publish_next([event])
 
     def _stop(self) -> None:
         self.stopped = True
         for task in self._watched:
             task.cancel()
+
+    def _publish_next(self, events: list[dict[str, Any]]) -> asyncio.Future[None]:
+        """Publish ``events`` (already stored) after every batch published before them."""
+        self._published = asyncio.ensure_future(self._publish_after(self._published, events))
+        return self._published
+
+    async def _publish_after(self, before: asyncio.Future[None] | None, events: list[dict[str, Any]]) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # its outcome is its own (_publish never raises): only its turn counts
+        await self._publish(events)
 
     async def _publish(self, events: list[dict[str, Any]]) -> None:
         try:

@@ -71,19 +71,36 @@ def _rows_of(model: type[models.Model]) -> str:
 
 
 @functools.cache
-def _batch_sql(update: tuple[str, ...]) -> str:
+def _batch_sql(update: tuple[str, ...], end: tuple[str, ...] = ()) -> str:
     pk = Run._meta.pk
     assert pk is not None
+    table = _quoted(Run._meta.db_table)
     key = ", ".join(_column(Span, name) for name in ("run", "span_id"))
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(Span, name) for name in update))
     # The lock is taken first (both inserts read ``locked``) and held to the end of the transaction: it orders
     # the batch against the sweep's finish_run_outside_engine, which locks the row too. Under READ COMMITTED a
     # lock that waited reads the row as the other writer left it, so a run ended meanwhile gets nothing.
-    return (f"WITH locked AS (SELECT {_column(Run, 'status')} AS status FROM {_quoted(Run._meta.db_table)} "
-            f"WHERE {_quoted(pk.column)} = %s FOR UPDATE), "
-            f"events AS ({_rows_of(RunEvent)}), "
-            f"spans AS ({_rows_of(Span)} ON CONFLICT ({key}) DO UPDATE SET {sets}) "
-            f"SELECT status FROM locked")
+    sql = (f"WITH locked AS (SELECT {_column(Run, 'status')} AS status FROM {table} "
+           f"WHERE {_quoted(pk.column)} = %s FOR UPDATE), "
+           f"events AS ({_rows_of(RunEvent)}), "
+           f"spans AS ({_rows_of(Span)} ON CONFLICT ({key}) DO UPDATE SET {sets})")
+    if not end:
+        return f"{sql} SELECT status FROM locked"
+    # The run's end in the same statement, from the status the lock read (finished.finish_run's guard, under
+    # the same lock): the run's last events and its end commit together, with no BEGIN, UPDATE and COMMIT
+    # round trips of their own.
+    status = _column(Run, "status")
+    ends = ", ".join(f"{_column(Run, name)} = %s" for name in end)
+    return (f"{sql}, ended AS (UPDATE {table} SET {ends} FROM locked WHERE {table}.{_quoted(pk.column)} = %s "
+            f"AND locked.status = %s AND {table}.{status} = %s RETURNING 1) "
+            f"SELECT status, EXISTS (SELECT 1 FROM ended) FROM locked")
+
+
+def _batch_params(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span]) -> list[Any]:
+    pk = Run._meta.pk
+    assert pk is not None
+    running = str(Run.Status.RUNNING)
+    return [pk.get_db_prep_value(run_id, connection), _json_rows(events), running, _json_rows(spans), running]
 
 
 def store_batch(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span], update: Sequence[str]) -> str | None:
@@ -91,14 +108,25 @@ def store_batch(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span], 
     and span id, gets ``update``'s fields overwritten). One statement: atomic on its own, or part of the
     caller's transaction. Returns the run's status as locked (None: no such run); nothing is written unless
     it is ``running``. Spans must have distinct ids (one upsert cannot touch a row twice)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_batch_sql(tuple(update)), _batch_params(run_id, events, spans))
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def store_batch_and_end(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span], update: Sequence[str],
+                        end: dict[str, Any]) -> tuple[str | None, bool]:
+    """``store_batch``, and in the same statement the run's end: ``end``'s columns (finished.end_fields)
+    written only if the locked run is running. Returns (the status as locked, whether the end was written)."""
     pk = Run._meta.pk
     assert pk is not None
     running = str(Run.Status.RUNNING)
-    params = [pk.get_db_prep_value(run_id, connection), _json_rows(events), running, _json_rows(spans), running]
+    params = [*_batch_params(run_id, events, spans), *_prepared(end), pk.get_db_prep_value(run_id, connection),
+              running, running]
     with connection.cursor() as cursor:
-        cursor.execute(_batch_sql(tuple(update)), params)
+        cursor.execute(_batch_sql(tuple(update), tuple(end)), params)
         row = cursor.fetchone()
-    return None if row is None else row[0]
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
 
 @functools.cache
