@@ -21,7 +21,9 @@ class Run(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.BUDGET_EXCEEDED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: run_workspace_created (workspace, created_at) leads with it and serves every lookup
+    # by workspace, the cascade's included (migration 0012).
+    workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="runs", db_index=False)
     graph = models.ForeignKey("graphs.Graph", on_delete=models.CASCADE, related_name="runs")
     # Versions only disappear with their graph; deleting a graph deletes its runs with it.
     graph_version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="runs")
@@ -29,7 +31,9 @@ class Run(models.Model):
     output = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
-    trace_id = models.CharField(max_length=32, db_index=True)
+    # Not indexed: nothing looks a run up by its trace id (the trace is exported from the run), and a random
+    # 32-hex key cost two btree entries (plain and pattern) on every insert and status change (migration 0012).
+    trace_id = models.CharField(max_length=32)
     source = models.CharField(max_length=20, default="api")  # api | canvas | replay | endpoint | openai | cli
     budget = models.JSONField(default=dict, blank=True)  # a caller's tightening of the graph budget
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -96,7 +100,8 @@ class Run(models.Model):
 
 
 class Span(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans")
+    # No index of its own: one_span_id_per_run (run, span_id) leads with it (migration 0012).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans", db_index=False)
     # Span ids are the engine's own (trace.new_id, 16 hex digits); a test holds the engine to this length.
     span_id = models.CharField(max_length=32)
     parent_id = models.CharField(max_length=32, blank=True)
@@ -131,7 +136,9 @@ class Span(models.Model):
 class RunEvent(models.Model):
     """Every persisted event of a run, numbered 1, 2, 3... so a client can resume after any."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: one_seq_per_run (run, seq) leads with it and reads a run's events in order
+    # (migration 0012).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=40)  # one of engine.trace.PERSISTED_EVENTS
     payload = models.JSONField()
