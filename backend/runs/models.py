@@ -36,7 +36,10 @@ class Run(models.Model):
     trace_id = models.CharField(max_length=32)
     source = models.CharField(max_length=20, default="api")  # api | canvas | replay | endpoint | openai | cli
     budget = models.JSONField(default=dict, blank=True)  # a caller's tightening of the graph budget
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The nullable foreign keys (created_by, replay_of, release) are indexed only where set (Meta.indexes): a
+    # NULL would be an index entry in every run row version that nothing ever looks up (migration 0012).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -57,7 +60,8 @@ class Run(models.Model):
     # is the endpoints app's own record, endpoints.EndpointCall (runs/callers.py reads it for the search).
     # A replay (runs/replay.py): the run it re-ran, the node it re-ran from ("" = all of it), and the one
     # node's prompt or model it changed for this replay ({} = none).
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
+                                  db_index=False)
     replay_from_node = models.TextField(blank=True)
     replay_override = models.JSONField(default=dict, blank=True)
     # What the run resolved when it started, so it can be replayed and compared exactly:
@@ -67,7 +71,7 @@ class Run(models.Model):
     # again: its prompt versions are pinned. Null for canvas and API runs (and replays of them), which run a
     # graph version as its prompt labels resolve at the start.
     release = models.ForeignKey("releases.Release", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="runs")
+                                related_name="runs", db_index=False)
     # Set by the run-finished hook as it fires (runs/finished.py): it fires once, and a missed one is found.
     finish_notified = models.BooleanField(default=False)
 
@@ -79,7 +83,11 @@ class Run(models.Model):
                                 name="run_workspace_created"),
                    # The sweep's look for missed run-finished hooks (runs/finished.py) reads only these rows.
                    models.Index(fields=["finished_at"], condition=models.Q(finish_notified=False),
-                                name="run_finish_not_notified")]
+                                name="run_finish_not_notified"),
+                   # Lookups by a nullable foreign key (its SET NULL on delete, the runs search's ?release=)
+                   # are equalities, which imply NOT NULL: these partial indexes serve them.
+                   *(models.Index(fields=[name], condition=models.Q(**{f"{name}__isnull": False}), name=f"run_{name}")
+                     for name in ("created_by", "replay_of", "release"))]
 
     @property
     def is_finished(self) -> bool:
