@@ -6,7 +6,8 @@ each (3 llm steps through litellm to ``bench/fake_openai.py``), ``--concurrency`
 loop. Around each child this bench reads, for that database only:
 
 - PostgreSQL backend CPU per run (the child's timed pass, from /proc of the backends serving the database);
-- the WAL the database's transactions wrote (``pg_waldump`` between the LSNs before and after the child, keeping
+- the WAL the database's transactions wrote (Heap DELETE records left out: the child's set-up deletes the
+  previous pass's runs) (``pg_waldump`` between the LSNs before and after the child, keeping
   the records of relations in the database and the commit records of the transactions that wrote them): bytes
   per run with and without full-page images, so other sessions sharing the server do not count;
 - btree index entries written per run, per index (the WAL's Btree INSERT_LEAF / INSERT_POST records, exact;
@@ -88,14 +89,16 @@ def wal_of(url: str, start: str, end: str) -> dict[str, Any]:
         relations = RELATION.findall(rest)
         if not relations or int(relations[0][0]) != oid:
             continue
+        if rmgr == "Heap" and desc == "DELETE":
+            # the child's set-up deletes the previous pass's runs (and, by cascade, their rows): not a run's work
+            continue
         ours_tx.add(tx)
         total["rec"] += int(rec)
         total["tot"] += int(tot)
         name = names.get(int(relations[0][1]), f"filenode {relations[0][1]}")
         if rmgr == "Btree" and desc in ("INSERT_LEAF", "INSERT_POST"):
             index_entries[name] += 1
-        elif rmgr in ("Heap", "Heap2") and desc in ("INSERT", "UPDATE", "HOT_UPDATE", "MULTI_INSERT", "LOCK",
-                                                  "DELETE"):
+        elif rmgr in ("Heap", "Heap2") and desc in ("INSERT", "UPDATE", "HOT_UPDATE", "MULTI_INSERT", "LOCK"):
             heap[name][desc] += int(rest.split("ntuples: ")[1].split(",")[0]) if desc == "MULTI_INSERT" else 1
     for tx in ours_tx:
         rec, tot = commits.get(tx, (0, 0))
@@ -108,6 +111,12 @@ def run_tree(tag: str, code: Path, args: Any, model_url: str) -> dict[str, Any]:
     url = database_url(tag)
     env = {**tree_env(code, queue=f"q_bench_pg_{tag}", database_url=url, redis_url=REDIS_URL,
                       data_dir="/tmp/pb-postgres-per-run-data"), "BENCH_DATABASE_URL": url}
+    import psycopg
+
+    # A temporary physical slot holds the window's WAL until pg_waldump has read it (other sessions' WAL can
+    # bring a checkpoint that recycles it meanwhile); it goes with this connection.
+    holder = psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True)
+    holder.execute(f"SELECT pg_create_physical_replication_slot('pb_postgres_per_run_{os.getpid()}', true, true)")
     start = _sql(url, "SELECT pg_current_wal_insert_lsn()")[0][0]
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "worker_store.py"), "--child", "--code", str(code),
                           "--model-url", model_url, "--runs", str(args.runs), "--concurrency",
@@ -116,7 +125,10 @@ def run_tree(tag: str, code: Path, args: Any, model_url: str) -> dict[str, Any]:
         raise RuntimeError(f"{tag}: child failed:\n{out.stderr[-3000:]}")
     end = _sql(url, "SELECT pg_current_wal_insert_lsn()")[0][0]
     child = json.loads(out.stdout.strip().splitlines()[-1])
-    wal = wal_of(url, str(start), str(end))
+    try:
+        wal = wal_of(url, str(start), str(end))
+    finally:
+        holder.close()
     runs = 3 * args.runs  # warm-up, counted and timed passes all write
     return {"pg_ms_per_run": child["pg_ms_per_run"], "statuses": child["statuses"],
             "wal_bytes_per_run": wal["bytes"].get("tot", 0) / runs,
@@ -165,8 +177,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any) -> str:
         "(`bench/worker_store.py`'s child, no web server or Celery); each tree on its own database migrated by "
         "its own migrations; trees alternate. CPU: the PostgreSQL backends serving the database over the timed "
         "pass. WAL, index entries and heap records: from `pg_waldump` between the LSNs around the child, only "
-        "this database's records and its transactions' commits, per run over the three passes (warm-up, "
-        "counted, timed). Index entries are Btree INSERT_LEAF/INSERT_POST records: exact, every index.",
+        "this database's records and its transactions' commits (the child's set-up deleting the previous "
+        "pass's runs left out), per run over the three passes (warm-up, counted, timed). Index entries are Btree INSERT_LEAF/INSERT_POST records: exact, every index.",
         "",
         f"Conditions: {machine()}; {today()}; PostgreSQL 15 shared with other sessions (its CPU numbers are upper "
         "bounds; WAL and index counts are this database's alone).",
