@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, models
 
 from .models import Run, RunEvent, Span
+from .prepared import prepared_cursor
 
 
 def _quoted(name: str | None) -> str:
@@ -95,7 +96,7 @@ def store_batch(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span], 
     assert pk is not None
     running = str(Run.Status.RUNNING)
     params = [pk.get_db_prep_value(run_id, connection), _json_rows(events), running, _json_rows(spans), running]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_batch_sql(tuple(update)), params)
         row = cursor.fetchone()
     return None if row is None else row[0]
@@ -114,7 +115,7 @@ def run_cancel_requested(run_id: Any) -> bool:
     second: a plain statement, not an ORM query compiled each time)."""
     pk = Run._meta.pk
     assert pk is not None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_cancel_sql(), [pk.get_db_prep_value(run_id, connection)])
         row = cursor.fetchone()
     return bool(row and row[0])
@@ -153,6 +154,6 @@ def update_run(run_id: Any, fields: dict[str, Any], *, statuses: Sequence[str] =
     where = where or {}
     sql = _update_sql(tuple(fields), tuple(where), len(statuses))
     params = [*_prepared(fields), pk.get_db_prep_value(run_id, connection), *_prepared(where), *map(str, statuses)]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
