@@ -4,10 +4,12 @@ Measured (bench/postgres_per_run.py with perf on the backends, issue 16): of Pos
 run, parsing, analysing and planning statements took ~45 %, writing rows and their index entries under 10 %.
 Django's cursors bind parameters client-side (the simple query protocol: each statement arrives as new text),
 so PostgreSQL parses and plans the sink's batch statement, the cancel check and the run row's updates afresh
-every time. This cursor binds server-side and asks psycopg to prepare each statement (Django turns psycopg's
-automatic preparing off with ``prepare_threshold=None``, for transaction-mode poolers; there is none here, and
-PgBouncer 1.21+ keeps protocol-level prepared statements with ``max_prepared_statements``): the first execution
-on a connection prepares it, later ones run the prepared statement. Same SQL and parameters, same results and
+every time. This cursor binds server-side and asks psycopg to prepare each statement: the first execution on a
+connection prepares it, later ones run the prepared statement. Django turns psycopg's preparing off for the
+whole connection (``prepare_threshold=None``, for transaction-mode poolers: there is none here, and PgBouncer
+1.21+ keeps protocol-level prepared statements with ``max_prepared_statements``); it is turned back on for the
+connection, which changes nothing for Django's own cursors: they bind client-side and psycopg never prepares
+those. Same SQL and parameters, same results and
 errors, without the parse and the plan. psycopg keeps at most ``prepared_max`` (100) per connection, evicting
 the least recently used, and a new connection starts afresh.
 
@@ -24,6 +26,7 @@ from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.utils import CursorWrapper
 
+PREPARE_THRESHOLD = 5  # psycopg's default; only server-binding cursors (this module's) are ever prepared
 _ServerBinding: Any = ServerBindingCursor  # psycopg.Cursor with Django's mixin (the stubs know neither)
 
 
@@ -39,5 +42,7 @@ def prepared_cursor() -> CursorWrapper:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
+        if connection.connection.prepare_threshold is None:
+            connection.connection.prepare_threshold = PREPARE_THRESHOLD
         raw = _PreparingCursor(connection.connection)
         return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
