@@ -164,7 +164,7 @@ def report(results: dict[str, list[dict[str, Any]]], args: Any) -> str:
                      f"{median(run_table):.1f}"])
         last = rounds[-1]
         per_index = ", ".join(f"{k} {v:.1f}" for k, v in sorted(last["index_entries_per_run"].items(),
-                                                                 key=lambda kv: (-kv[1], kv[0])))
+                                                                 key=lambda kv: (-kv[1], kv[0])) if v >= 0.05)
         heap = "; ".join(f"{t}: " + ", ".join(f"{op} {n:.1f}" for op, n in sorted(last["heap_per_run"][t].items()))
                          for t in tables if t in last["heap_per_run"])
         details.append(f"- **{tag}** (last round) — index entries per run by index: {per_index}. "
