@@ -21,7 +21,9 @@ class Run(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.BUDGET_EXCEEDED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: run_workspace_created (workspace, created_at) leads with it and serves every lookup
+    # by workspace, the cascade's included (migration 0012).
+    workspace = models.ForeignKey("graphs.Workspace", on_delete=models.CASCADE, related_name="runs", db_index=False)
     graph = models.ForeignKey("graphs.Graph", on_delete=models.CASCADE, related_name="runs")
     # Versions only disappear with their graph; deleting a graph deletes its runs with it.
     graph_version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="runs")
@@ -29,10 +31,15 @@ class Run(models.Model):
     output = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
-    trace_id = models.CharField(max_length=32, db_index=True)
+    # Not indexed: nothing looks a run up by its trace id (the trace is exported from the run), and a random
+    # 32-hex key cost two btree entries (plain and pattern) on every insert and status change (migration 0012).
+    trace_id = models.CharField(max_length=32)
     source = models.CharField(max_length=20, default="api")  # api | canvas | replay | endpoint | openai | cli
     budget = models.JSONField(default=dict, blank=True)  # a caller's tightening of the graph budget
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The nullable foreign keys (created_by, replay_of, release) are indexed only where set (Meta.indexes): a
+    # NULL would be an index entry in every run row version that nothing ever looks up (migration 0012).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -53,7 +60,8 @@ class Run(models.Model):
     # is the endpoints app's own record, endpoints.EndpointCall (runs/callers.py reads it for the search).
     # A replay (runs/replay.py): the run it re-ran, the node it re-ran from ("" = all of it), and the one
     # node's prompt or model it changed for this replay ({} = none).
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
+                                  db_index=False)
     replay_from_node = models.TextField(blank=True)
     replay_override = models.JSONField(default=dict, blank=True)
     # What the run resolved when it started, so it can be replayed and compared exactly:
@@ -63,7 +71,7 @@ class Run(models.Model):
     # again: its prompt versions are pinned. Null for canvas and API runs (and replays of them), which run a
     # graph version as its prompt labels resolve at the start.
     release = models.ForeignKey("releases.Release", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="runs")
+                                related_name="runs", db_index=False)
     # Set by the run-finished hook as it fires (runs/finished.py): it fires once, and a missed one is found.
     finish_notified = models.BooleanField(default=False)
 
@@ -75,7 +83,11 @@ class Run(models.Model):
                                 name="run_workspace_created"),
                    # The sweep's look for missed run-finished hooks (runs/finished.py) reads only these rows.
                    models.Index(fields=["finished_at"], condition=models.Q(finish_notified=False),
-                                name="run_finish_not_notified")]
+                                name="run_finish_not_notified"),
+                   # Lookups by a nullable foreign key (its SET NULL on delete, the runs search's ?release=)
+                   # are equalities, which imply NOT NULL: these partial indexes serve them.
+                   *(models.Index(fields=[name], condition=models.Q(**{f"{name}__isnull": False}), name=f"run_{name}")
+                     for name in ("created_by", "replay_of", "release"))]
 
     @property
     def is_finished(self) -> bool:
@@ -96,7 +108,8 @@ class Run(models.Model):
 
 
 class Span(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans")
+    # No index of its own: one_span_id_per_run (run, span_id) leads with it (migration 0012).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="spans", db_index=False)
     # Span ids are the engine's own (trace.new_id, 16 hex digits); a test holds the engine to this length.
     span_id = models.CharField(max_length=32)
     parent_id = models.CharField(max_length=32, blank=True)
@@ -131,7 +144,9 @@ class Span(models.Model):
 class RunEvent(models.Model):
     """Every persisted event of a run, numbered 1, 2, 3... so a client can resume after any."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: one_seq_per_run (run, seq) leads with it and reads a run's events in order
+    # (migration 0012).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=40)  # one of engine.trace.PERSISTED_EVENTS
     payload = models.JSONField()

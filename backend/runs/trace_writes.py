@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, models
 
 from .models import Run, RunEvent, Span
+from .prepared import prepared_cursor
 
 
 def _quoted(name: str | None) -> str:
@@ -108,7 +109,7 @@ def store_batch(run_id: Any, events: Sequence[RunEvent], spans: Sequence[Span], 
     and span id, gets ``update``'s fields overwritten). One statement: atomic on its own, or part of the
     caller's transaction. Returns the run's status as locked (None: no such run); nothing is written unless
     it is ``running``. Spans must have distinct ids (one upsert cannot touch a row twice)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_batch_sql(tuple(update)), _batch_params(run_id, events, spans))
         row = cursor.fetchone()
     return None if row is None else row[0]
@@ -123,7 +124,7 @@ def store_batch_and_end(run_id: Any, events: Sequence[RunEvent], spans: Sequence
     running = str(Run.Status.RUNNING)
     params = [*_batch_params(run_id, events, spans), *_prepared(end), pk.get_db_prep_value(run_id, connection),
               running, running]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_batch_sql(tuple(update), tuple(end)), params)
         row = cursor.fetchone()
     return (None, False) if row is None else (row[0], bool(row[1]))
@@ -142,7 +143,7 @@ def run_cancel_requested(run_id: Any) -> bool:
     second: a plain statement, not an ORM query compiled each time)."""
     pk = Run._meta.pk
     assert pk is not None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_cancel_sql(), [pk.get_db_prep_value(run_id, connection)])
         row = cursor.fetchone()
     return bool(row and row[0])
@@ -181,6 +182,6 @@ def update_run(run_id: Any, fields: dict[str, Any], *, statuses: Sequence[str] =
     where = where or {}
     sql = _update_sql(tuple(fields), tuple(where), len(statuses))
     params = [*_prepared(fields), pk.get_db_prep_value(run_id, connection), *_prepared(where), *map(str, statuses)]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
