@@ -44,9 +44,15 @@ frontend: $(FRONTEND_BUILD)
 run: install frontend
 	$(PY) manage.py serve
 
+# pytest-xdist: two worker processes (most of a test's time is spent waiting on the live stack's processes, Redis,
+# PostgreSQL and sleeps, not on this process's CPU); each worker has its own test database, Redis database, Celery
+# queue and live stack (tests/settings.py), and --dist loadgroup keeps the process-heavy tests on one worker, one at
+# a time (tests/conftest.py). `make test PYTEST_XDIST=` runs in one process. Exit code 5 (no test collected) still
+# fails make.
+PYTEST_XDIST ?= -n 2 --dist loadgroup
 test: lint frontend
 	cd frontend && npx vitest run
-	$(WITH_TEST_SERVICES) $(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
+	$(WITH_TEST_SERVICES) $(PY) -m pytest -q $(PYTEST_XDIST) --durations=25 $(PYTEST_ARGS)
 
 # The property-based suites (tests/fuzz) with many more examples than `make test` runs (500 a target),
 # fresh randomness each time: a nightly-style hunt. PATCHBAY_FUZZ_EXAMPLES sets the count per target.
