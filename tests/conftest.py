@@ -52,6 +52,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = item.path.relative_to(ROOT).as_posix()
         if path.startswith(ONE_AT_A_TIME):
             item.add_marker(pytest.mark.xdist_group("one_stack_at_a_time"))
+        if path.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.browser)  # `make test` runs these alone, after the rest (Makefile)
 
 
 @pytest.fixture(scope="session")
