@@ -43,7 +43,8 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 # all on one worker, beside whatever the other worker runs. Each starts a stack of processes of its own (Chromium
 # on top of the live stack; serve's or a fault drill's own PostgreSQL, Redis, Celery workers and web server) and
 # waits for them with deadlines: two such stacks at once on a 2-core machine is where a deadline would be missed
-# or a browser gesture lost. The rest of the suite shares nothing across workers (tests/settings.py).
+# or a browser gesture lost. The rest of the suite shares nothing across workers (tests/settings.py). `make test`
+# goes further for the browser tests: it runs them after the rest, alone, in one process (Makefile).
 ONE_AT_A_TIME = ("tests/e2e/", "tests/faults/", "tests/runs/test_serve.py", "tests/config/test_embedded.py")
 
 
