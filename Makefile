@@ -44,9 +44,19 @@ frontend: $(FRONTEND_BUILD)
 run: install frontend
 	$(PY) manage.py serve
 
+# pytest-xdist: two worker processes (most of a test's time is spent waiting on the live stack's processes, Redis,
+# PostgreSQL and sleeps, not on this process's CPU); each worker has its own test database, Redis database, Celery
+# queue and live stack (tests/settings.py), and --dist loadgroup keeps the process-heavy tests on one worker, one at
+# a time (tests/conftest.py). The browser tests (marker `browser`) then run in one process, alone: beside the other
+# worker's tests, a starved Chromium lost a click or a keystroke once in each of two whole-suite runs.
+# `make test PYTEST_XDIST=` runs everything in one process. Exit code 5 (no test collected by either) fails make.
+PYTEST_XDIST ?= -n 2 --dist loadgroup
 test: lint frontend
 	cd frontend && npx vitest run
-	$(WITH_TEST_SERVICES) $(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
+	$(WITH_TEST_SERVICES) bash -c '$(PY) -m pytest -q $(PYTEST_XDIST) -m "not browser" --durations=25 $(PYTEST_ARGS); \
+		rest=$$?; $(PY) -m pytest -q -p no:xdist -m browser --durations=5 $(PYTEST_ARGS); browser=$$?; \
+		if [ $$rest = 5 ] && [ $$browser = 5 ]; then exit 5; fi; \
+		for rc in $$rest $$browser; do [ $$rc = 0 ] || [ $$rc = 5 ] || exit $$rc; done'
 
 # The property-based suites (tests/fuzz) with many more examples than `make test` runs (500 a target),
 # fresh randomness each time: a nightly-style hunt. PATCHBAY_FUZZ_EXAMPLES sets the count per target.

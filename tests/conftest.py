@@ -39,6 +39,24 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
 
 
+# Under pytest-xdist (`make test` runs two worker processes, `--dist loadgroup`), the tests below run one at a time,
+# all on one worker, beside whatever the other worker runs. Each starts a stack of processes of its own (Chromium
+# on top of the live stack; serve's or a fault drill's own PostgreSQL, Redis, Celery workers and web server) and
+# waits for them with deadlines: two such stacks at once on a 2-core machine is where a deadline would be missed
+# or a browser gesture lost. The rest of the suite shares nothing across workers (tests/settings.py). `make test`
+# goes further for the browser tests: it runs them after the rest, alone, in one process (Makefile).
+ONE_AT_A_TIME = ("tests/e2e/", "tests/faults/", "tests/runs/test_serve.py", "tests/config/test_embedded.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix()
+        if path.startswith(ONE_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("one_stack_at_a_time"))
+        if path.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.browser)  # `make test` runs these alone, after the rest (Makefile)
+
+
 @pytest.fixture(scope="session")
 def _services_configured() -> None:
     if not os.environ.get("DATABASE_URL"):

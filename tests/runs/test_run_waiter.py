@@ -70,24 +70,24 @@ async def live(waiter: RunWaiter) -> int:
     raise AssertionError("the subscription never went live")
 
 
-def test_every_local_waiter_of_a_run_hears_its_end_with_what_it_wrote() -> None:
+def test_every_local_waiter_of_a_run_hears_its_end_with_what_it_wrote(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # No check of the database during the test, however slow a loaded machine makes it: every answer is the message.
+    monkeypatch.setattr(waiter_module, "CHECK_S", 3600)
     where, ended = topic(), Ended()
     fields = written()
 
-    async def scenario() -> tuple[list[RunEnd | None], float]:
+    async def scenario() -> list[RunEnd | None]:
         waiter = RunWaiter(ended, connect, where)
         mark = await live(waiter)
-        started = time.monotonic()
         waits = [asyncio.ensure_future(waiter.wait(run, 5, since=mark)) for run in ("a", "a", "b")]
         await asyncio.sleep(0.05)
         publish(where, "a", fields)
         publish(where, "b", {"status": "waiting"})
-        results = list(await asyncio.gather(*waits))
-        return results, time.monotonic() - started
+        return list(await asyncio.gather(*waits))
 
-    (first, second, other), took = asyncio.run(scenario())
-    assert took < 0.5, "live, not from the once-a-second check"
+    first, second, other = asyncio.run(scenario())
     assert ended.asked == 0, "a mark from a live subscription needs no database read"
+    # What the end wrote: from the message (a database check answers with the run id alone).
     assert first == second and first is not None and first.fields == fields
     assert other is not None and other.status == "waiting" and other.fields is None
 
@@ -117,22 +117,26 @@ def test_a_lost_message_costs_at_most_the_check_interval(monkeypatch) -> None:  
     monkeypatch.setattr(waiter_module, "CHECK_S", 0.2)
     ended = Ended()
 
-    async def scenario() -> tuple[bool, float, int]:
+    async def scenario() -> tuple[bool, int]:
         waiter = RunWaiter(ended, connect, topic())
         mark = await live(waiter)
-        waits = [asyncio.ensure_future(waiter.wait(f"r{i}", 5, since=mark)) for i in range(20)]
+        waits = [asyncio.ensure_future(waiter.wait(f"r{i}", 30, since=mark)) for i in range(20)]
         await asyncio.sleep(0.05)
         ended.runs.update(f"r{i}" for i in range(20))  # stored, but the message never came
-        started = time.monotonic()
+        asked_before = ended.asked  # the checks so far (none found anything); no await until the update is done
         results = await asyncio.gather(*waits)
-        return all(r is not None and r.fields is None for r in results), time.monotonic() - started, ended.asked
+        return all(r is not None and r.fields is None for r in results), ended.asked - asked_before
 
-    every, took, asked = asyncio.run(scenario())
-    assert every and took < 0.6
-    assert asked <= 2, "one query for all waiters per check, not one per waiter"
+    # Behaviour rather than wall time (a loaded machine stretches both): every waiter was answered by the first
+    # check after its run was stored, and that check was one query for all twenty.
+    every, checks_after_stored = asyncio.run(scenario())
+    assert every, "every waiter answered from the database check, long before its own timeout"
+    assert checks_after_stored == 1, "the next check answers every waiter, with one query for all of them"
 
 
-def test_without_a_live_mark_the_database_is_asked_first_and_a_run_still_going_times_out() -> None:
+def test_without_a_live_mark_the_database_is_asked_first_and_a_run_still_going_times_out(  # type: ignore[no-untyped-def]
+        monkeypatch) -> None:
+    monkeypatch.setattr(waiter_module, "CHECK_S", 3600)  # only the waits' own questions, however slow the machine
     ended = Ended()
     ended.runs.add("done")
 
@@ -144,7 +148,8 @@ def test_without_a_live_mark_the_database_is_asked_first_and_a_run_still_going_t
         return done, going, time.monotonic() - started
 
     done, going, took = asyncio.run(scenario())
-    assert done == RunEnd("done") and going is None and 0.25 < took < 1.0
+    assert done == RunEnd("done") and going is None and took > 0.25  # it waited out its 0.3 s, then gave up
+    assert ended.asked == 2, "no mark: each wait asked the database once, first"
 
 
 def test_an_end_heard_before_its_waiter_came_is_kept() -> None:
@@ -235,4 +240,4 @@ def test_a_closing_event_loop_ends_the_waiter_even_when_redis_py_turns_the_cance
     monkeypatch.setattr(waiter_module, "CLEANUP_S", 0.2)
     started = time.monotonic()
     asyncio.run(view())
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 9  # CLEANUP_S bounded the close: not the subscribe's 10 s nor an hour
