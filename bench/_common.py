@@ -116,3 +116,26 @@ def bench_workspace(username: str, model_url: str) -> tuple[Any, Any]:
         "model": "openai/gpt-4o-mini", "api_base": model_url, "api_key_env": "PATH", "enabled": True,
         "fallbacks": [], "max_retries": 2, "timeout_s": 30})
     return user, workspace
+
+
+def django_with_fake_alias(root: Path, *, tag: str, database_url: str, redis_url: str, fake_url: str,
+                           alias: str) -> None:
+    """In a bench's child process: Django set up on ``root``'s code and the bench database, with model alias
+    ``alias`` routed to the fake OpenAI-compatible server at ``fake_url`` (registry caches told at once)."""
+    import tempfile
+
+    sys.path.insert(0, str(root))
+    os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-only-not-secret",
+                       "PATCHBAY_DATA_DIR": tempfile.mkdtemp(prefix=f"patchbay-{tag}-"), "LOG_LEVEL": "WARNING",
+                       "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DJANGO_SETTINGS_MODULE": "backend.config.settings",
+                       "BENCH_FAKE_KEY": "bench-key"})
+    import django
+
+    django.setup()
+    from backend.providers.models import ModelAlias
+    from backend.providers.registry import bump_registry_version
+
+    ModelAlias.objects.update_or_create(alias=alias, defaults={
+        "model": "openai/gpt-4o-mini", "api_base": fake_url, "api_key_env": "BENCH_FAKE_KEY", "enabled": True,
+        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
+    bump_registry_version()

@@ -1,5 +1,6 @@
-"""What the in-worker benches (worker_store, worker_runtime) share: their command line, a tree's environment, and
-the set-up before the trees alternate (bench database migrated, fake model up).
+"""What the in-worker benches (worker_store, worker_runtime, worker_critical_path) share: their command line, a
+tree's environment, the set-up before the trees alternate (bench database migrated, fake model up), the runs they
+create and the profiler they attach.
 
 Each bench measures this checkout ("after") and optionally ``--before DIR`` (another checkout), round by round in
 child processes, so the machine's load hits both trees alike.
@@ -10,6 +11,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,3 +59,31 @@ def prepare(database_url: str, env: dict[str, str], latency_ms: float,
 def trees(before: Path | None) -> list[tuple[str, Path]]:
     """The trees in the order each round measures them: the baseline first."""
     return ([("before", before.resolve())] if before else []) + [("after", ROOT)]
+
+
+def create_runs(endpoint: Any, key: Any, n: int, tag: str) -> list[str]:
+    """``n`` queued runs of ``endpoint``'s flow, made as a sync call makes them but never enqueued: the bench
+    executes them itself. Inputs differ (``tag``, the clock), so no cache answers one from another."""
+    from unittest import mock
+
+    from backend.endpoints.calls import Call
+    from backend.endpoints.services import flow_call_start
+
+    ids = []
+    with mock.patch("backend.runs.services.enqueue_run"):
+        for i in range(n):
+            call = Call(input={"text": f"{tag} {i} {time.time_ns()}"}, mode="sync", budget=None, callback_url=None,
+                        timeout_s=None, request_hash=f"{tag}{i}{time.time_ns()}")
+            started = flow_call_start(key=key, endpoint=endpoint, call=call, request_id=f"req-{tag}-{i}",
+                                      idempotency_key=None)
+            ids.append(str(started.run.pk))
+    return ids
+
+
+def gil_profiler(pid: int, path: str, hz: int = 200) -> subprocess.Popen[bytes]:
+    """py-spy on the thread holding ``pid``'s GIL (without ``--gil`` py-spy counts pool threads waiting on their
+    queue as busy and samples too slowly to see anything else); returns once it is attached."""
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", str(hz), "-f", "raw",
+                            "-o", path, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached
+    return spy

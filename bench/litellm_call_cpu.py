@@ -71,21 +71,10 @@ def log(message: str) -> None:
 
 
 def child(root: Path, fake_url: str, calls: int, variant: str | None) -> dict[str, Any]:
-    sys.path.insert(0, str(root))
-    os.environ.update({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-only-not-secret",
-                       "PATCHBAY_DATA_DIR": tempfile.mkdtemp(prefix="patchbay-litellmcpu-"), "LOG_LEVEL": "WARNING",
-                       "LITELLM_LOCAL_MODEL_COST_MAP": "True", "DJANGO_SETTINGS_MODULE": "backend.config.settings",
-                       "BENCH_FAKE_KEY": "bench-key"})
-    import django
+    from _common import django_with_fake_alias  # this script's folder is first on the path
 
-    django.setup()
-    from backend.providers.models import ModelAlias
-    from backend.providers.registry import bump_registry_version
-
-    ModelAlias.objects.update_or_create(alias=ALIAS, defaults={
-        "model": "openai/gpt-4o-mini", "api_base": fake_url, "api_key_env": "BENCH_FAKE_KEY", "enabled": True,
-        "fallbacks": [], "max_retries": 2, "timeout_s": 30})
-    bump_registry_version()
+    django_with_fake_alias(root, tag="litellmcpu", database_url=DATABASE_URL, redis_url=REDIS_URL, fake_url=fake_url,
+                           alias=ALIAS)
     from backend.providers.warm import load_models
 
     cpu0 = time.process_time()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 # bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
-from _trees import prepare, tree_env, tree_parser, trees
+from _trees import create_runs, gil_profiler, prepare, tree_env, tree_parser, trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,21 +60,6 @@ def _fixtures(model_url: str, queue: str) -> tuple[dict[str, Any], Any]:
     return endpoints, key
 
 
-def _create_runs(endpoint: Any, key: Any, n: int, tag: str) -> list[str]:
-    from unittest import mock
-
-    from backend.endpoints.calls import Call
-    from backend.endpoints.services import flow_call_start
-
-    ids = []
-    with mock.patch("backend.runs.services.enqueue_run"):
-        for i in range(n):
-            call = Call(input={"text": f"{tag} {i} {time.time_ns()}"}, mode="sync", budget=None, callback_url=None,
-                        timeout_s=None, request_hash=f"{tag}{i}{time.time_ns()}")
-            started = flow_call_start(key=key, endpoint=endpoint, call=call, request_id=f"req-{tag}-{i}",
-                                      idempotency_key=None)
-            ids.append(str(started.run.pk))
-    return ids
 
 
 MARKS: list[tuple[str, int]] = []  # (what, perf_counter_ns) of the run in flight, when --marks
@@ -207,12 +192,6 @@ def _end_batches(ids: list[str]) -> dict[str, float]:
     return {"wall_us": statistics.median(walls[10:]), "cpu_us": statistics.median(cpus[10:])}
 
 
-def _profiler(path: str) -> subprocess.Popen[bytes]:
-    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", str(PROFILE_HZ),
-                            "-f", "raw", "-o", path, "-p", str(os.getpid())],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)  # attached
-    return spy
 
 
 def child(args: argparse.Namespace) -> None:
@@ -228,28 +207,28 @@ def child(args: argparse.Namespace) -> None:
     endpoints, key = _fixtures(args.model_url, os.environ["PATCHBAY_QUEUE"])
     out: dict[str, Any] = {}
     if args.only_end:
-        print(json.dumps({"end_batch": _end_batches(_create_runs(endpoints["chain3"], key, args.runs * 2, "end"))}))
+        print(json.dumps({"end_batch": _end_batches(create_runs(endpoints["chain3"], key, args.runs * 2, "end"))}))
         return
     for shape in SHAPES:
         n = args.runs
-        warm, timed = (_create_runs(endpoints[shape], key, n, f"{shape}-{t}") for t in ("warm", "time"))
-        profiled = _create_runs(endpoints[shape], key, n, f"{shape}-profile") if args.profile else []
+        warm, timed = (create_runs(endpoints[shape], key, n, f"{shape}-{t}") for t in ("warm", "time"))
+        profiled = create_runs(endpoints[shape], key, n, f"{shape}-profile") if args.profile else []
         connections.close_all()
         _one_at_a_time(warm)
         walls, cpu_s = _one_at_a_time(timed)
         if profiled:
-            spy = _profiler(f"{args.profile}.{shape}")
+            spy = gil_profiler(os.getpid(), f"{args.profile}.{shape}", PROFILE_HZ)
             _one_at_a_time(profiled)
             spy.send_signal(signal.SIGINT)
             spy.wait()
         statuses = Counter(Run.objects.filter(pk__in=timed).values_list("status", flat=True))
         out[shape] = {"walls": walls, "cpu_ms_per_run": 1000 * cpu_s / n, "statuses": dict(statuses)}
-    out["end_batch"] = _end_batches(_create_runs(endpoints["chain3"], key, args.runs * 2, "end"))
+    out["end_batch"] = _end_batches(create_runs(endpoints["chain3"], key, args.runs * 2, "end"))
     # The marked pass last: its wrappers stay installed.
     install_marks()
     for shape in SHAPES:
         marked: list[dict[str, float]] = []
-        _one_at_a_time(_create_runs(endpoints[shape], key, args.runs, f"{shape}-marks"), marked)
+        _one_at_a_time(create_runs(endpoints[shape], key, args.runs, f"{shape}-marks"), marked)
         out[shape]["marks"] = {k: statistics.median(m[k] for m in marked) for k in INTERVALS}
     print(json.dumps(out))
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 # bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
-from _trees import prepare, tree_env, tree_parser, trees
+from _trees import gil_profiler, prepare, tree_env, tree_parser, trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,13 +99,6 @@ def _worker(code: Path) -> subprocess.Popen[bytes]:
                             stderr=open(f"/tmp/worker-runtime-{os.environ['PATCHBAY_QUEUE']}.log", "w"))
 
 
-def _profiler(pid: int, path: str) -> subprocess.Popen[bytes]:
-    """py-spy on the thread holding the worker's GIL (without ``--gil`` py-spy counts the 64 pool threads that
-    wait on their queue as busy and samples too slowly to see anything else)."""
-    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", "200", "-f", "raw",
-                            "-o", path, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)  # attached
-    return spy
 
 
 def child(args: argparse.Namespace) -> None:
@@ -125,7 +118,7 @@ def child(args: argparse.Namespace) -> None:
         timed = _drive(endpoint, key, n, "time", c)
         cpu_s, wall_s = process_cpu_s(worker.pid) - start_cpu, time.monotonic() - start_wall
         if args.profile:
-            spy = _profiler(worker.pid, args.profile)
+            spy = gil_profiler(worker.pid, args.profile)
             _drive(endpoint, key, n, "profile", c)
             spy.send_signal(signal.SIGINT)
             spy.wait()

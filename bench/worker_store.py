@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 # bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
-from _trees import prepare, tree_env, tree_parser, trees
+from _trees import create_runs, gil_profiler, prepare, tree_env, tree_parser, trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,21 +157,6 @@ def _fixtures(model_url: str, queue: str) -> tuple[Any, Any, Any]:
     return endpoint, key, Run
 
 
-def _create_runs(endpoint: Any, key: Any, n: int, tag: str) -> list[str]:
-    from unittest import mock
-
-    from backend.endpoints.calls import Call
-    from backend.endpoints.services import flow_call_start
-
-    ids = []
-    with mock.patch("backend.runs.services.enqueue_run"):
-        for i in range(n):
-            call = Call(input={"text": f"{tag} {i} {time.time_ns()}"}, mode="sync", budget=None, callback_url=None,
-                        timeout_s=None, request_hash=f"{tag}{i}")
-            started = flow_call_start(key=key, endpoint=endpoint, call=call, request_id=f"req-{tag}-{i}",
-                                      idempotency_key=None)
-            ids.append(str(started.run.pk))
-    return ids
 
 
 def _execute_all(ids: list[str], concurrency: int) -> None:
@@ -225,12 +210,7 @@ def _postgres_cpu_s() -> float:
 
 def _profiler(path: str) -> subprocess.Popen[bytes] | None:
     """py-spy on this process (the thread holding the GIL) for the timed pass, when asked; its CPU is its own."""
-    if not path:
-        return None
-    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", "200", "-f", "raw",
-                            "-o", path, "-p", str(os.getpid())], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)  # attached
-    return spy
+    return gil_profiler(os.getpid(), path) if path else None
 
 
 def child(args: argparse.Namespace) -> None:
@@ -249,7 +229,7 @@ def child(args: argparse.Namespace) -> None:
 
     endpoint, key, _ = _fixtures(args.model_url, os.environ["PATCHBAY_QUEUE"])
     n = args.runs
-    warm, counted, timed = (_create_runs(endpoint, key, n, t) for t in ("warm", "count", "time"))
+    warm, counted, timed = (create_runs(endpoint, key, n, t) for t in ("warm", "count", "time"))
     connections.close_all()
     _execute_all(warm, args.concurrency)
 
