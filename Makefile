@@ -10,7 +10,10 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 # answers there, `make test` starts embedded ones for the session (backend/config/embedded.py).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/patchbay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-WITH_TEST_SERVICES = $(PY) -m backend.config.embedded --database $(TEST_DATABASE_URL) --redis $(TEST_REDIS_URL) --
+# The tests' settings module by name: the wrapper imports backend.config (Celery's app module sets the production
+# module in its environment), and pytest-django prefers the environment to pyproject.toml's.
+WITH_TEST_SERVICES = $(PY) -m backend.config.embedded --database $(TEST_DATABASE_URL) --redis $(TEST_REDIS_URL) -- \
+	env DJANGO_SETTINGS_MODULE=tests.settings
 
 .PHONY: run test test-fast install frontend lint bench clean fuzz
 
@@ -49,11 +52,13 @@ run: install frontend
 # queue and live stack (tests/settings.py), and --dist loadgroup keeps the process-heavy tests on one worker, one at
 # a time (tests/conftest.py). The browser tests (marker `browser`) then run in one process, alone: beside the other
 # worker's tests, a starved Chromium lost a click or a keystroke once in each of two whole-suite runs.
-# `make test PYTEST_XDIST=` runs everything in one process. Exit code 5 (no test collected by either) fails make.
+# `make test PYTEST_XDIST=` runs everything in one process; so does an embedded Redis (no Redis answered at
+# TEST_REDIS_URL), whose unix-socket URL names no database: xdist workers need one each (tests/settings.py). Exit code 5 (no test collected by either) fails make.
 PYTEST_XDIST ?= -n 2 --dist loadgroup
 test: lint frontend
 	cd frontend && npx vitest run
-	$(WITH_TEST_SERVICES) bash -c '$(PY) -m pytest -q $(PYTEST_XDIST) -m "not browser" --durations=25 $(PYTEST_ARGS); \
+	$(WITH_TEST_SERVICES) bash -c 'xdist="$(PYTEST_XDIST)"; case "$$REDIS_URL" in unix://*) xdist="-p no:xdist";; esac; \
+		$(PY) -m pytest -q $$xdist -m "not browser" --durations=25 $(PYTEST_ARGS); \
 		rest=$$?; $(PY) -m pytest -q -p no:xdist -m browser --durations=5 $(PYTEST_ARGS); browser=$$?; \
 		if [ $$rest = 5 ] && [ $$browser = 5 ]; then exit 5; fi; \
 		for rc in $$rest $$browser; do [ $$rc = 0 ] || [ $$rc = 5 ] || exit $$rc; done'

@@ -62,6 +62,15 @@ def _services_configured() -> None:
     if not os.environ.get("DATABASE_URL"):
         pytest.exit("This test needs PostgreSQL and Redis: use `make test` (or set DATABASE_URL and REDIS_URL as the "
                     "Makefile does). Only tests/engine runs without them.", returncode=3)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if (worker and os.environ.get("REDIS_URL", "").startswith(("redis://", "rediss://"))
+            and os.environ.get("PATCHBAY_TEST_SERVICES_OF") != worker):
+        # Without tests/settings.py's own Redis db and Celery queue per xdist worker, one worker's live Celery
+        # worker takes the other's runs (on another test database) and every live test waits out its timeouts.
+        # (pytest.fail, not pytest.exit: an exit inside an xdist worker ends as an INTERNALERROR that hides this text)
+        pytest.fail(f"pytest-xdist worker {worker} shares Redis and its Celery queue with the others: the settings "
+                    f"module is {os.environ.get('DJANGO_SETTINGS_MODULE')!r}, not tests.settings (which gives each "
+                    "worker its own). Unset DJANGO_SETTINGS_MODULE or run with -p no:xdist.", pytrace=False)
 
 
 @pytest.fixture(scope="session")
