@@ -16,7 +16,14 @@ from backend.runs import sinks
 from backend.runs.models import Run
 from backend.runs.sinks import RunEventSink
 
-from .test_sink_failures import ScriptedModel, execute, model, queued_run, stored_events  # noqa: F401
+from .test_sink_failures import (  # noqa: F401
+    ScriptedModel,
+    execute,
+    model,
+    queued_run,
+    statements_run,
+    stored_events,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,23 +126,14 @@ def test_a_batch_of_many_rows_is_stored_whole_in_order_and_a_resent_span_is_upda
 
 
 def test_a_batch_of_trace_only_is_one_statement_that_commits_on_its_own(  # type: ignore[no-untyped-def]
-        queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
-    from django.db import connection
-
+        queued_run: Run) -> None:  # noqa: F811 (the fixture imported above)
     from backend.runs.sinks import persist_events
 
     Run.objects.filter(pk=queued_run.pk).update(status="running")
-    seen: list[tuple[str, bool]] = []
-    run_sql = db_utils.CursorWrapper._execute
-
-    def recorded(self: Any, sql: str, *args: Any) -> Any:
-        seen.append((sql, connection.in_atomic_block))
-        return run_sql(self, sql, *args)
-
-    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", recorded)
     span = {"span_id": "s1", "kind": "node", "name": "a", "node_id": "a", "status": "running", "started_at": 1.5}
-    assert persist_events(queued_run.pk, [{"type": "run.started", "seq": 1},
-                                          {"type": "node.started", "seq": 2, "span": span}])
+    with statements_run() as seen:
+        assert persist_events(queued_run.pk, [{"type": "run.started", "seq": 1},
+                                              {"type": "node.started", "seq": 2, "span": span}])
     assert len(seen) == 1 and not seen[0][1], seen  # no BEGIN/COMMIT around it: autocommit
     assert [e["seq"] for e in stored_events(queued_run)] == [1, 2]
 

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from django.db.backends import utils as db_utils
 
 from backend.runs import finished
 from backend.runs.models import Run, RunEvent, Span
 from backend.runs.sinks import persist_events
 
-from .test_sink_failures import queued_run, stored_events  # noqa: F401
+from .test_sink_failures import queued_run, statements_run, stored_events  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,16 +43,8 @@ def test_the_last_batch_and_the_end_are_one_statement_that_commits_on_its_own(  
         queued_run: Run, monkeypatch) -> None:  # noqa: F811 (the fixture imported above)
     Run.objects.filter(pk=queued_run.pk).update(status="running")
     said = _announced(monkeypatch)
-    seen: list[tuple[str, bool]] = []
-    run_sql = db_utils.CursorWrapper._execute
-
-    def recorded(self: Any, sql: str, *args: Any) -> Any:
-        seen.append((sql, connection.in_atomic_block))
-        return run_sql(self, sql, *args)
-
-    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", recorded)
-    assert persist_events(queued_run.pk, _end_batch())
-    monkeypatch.setattr(db_utils.CursorWrapper, "_execute", run_sql)
+    with statements_run() as seen:
+        assert persist_events(queued_run.pk, _end_batch())
 
     assert not seen[0][1] and "runs_runevent" in seen[0][0] and "ended AS (UPDATE" in seen[0][0], seen[0]
     assert not any(sql.startswith("UPDATE \"runs_run\" SET \"status\"") for sql, _ in seen[1:])  # no second end

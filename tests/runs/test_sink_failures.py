@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import psycopg
 import pytest
 from channels_redis.core import RedisChannelLayer
 from django.db import connection, connections
+from django.db.backends import utils as db_utils
 
 from backend.engine.ports import LLMRequest, LLMResult
 from backend.graphs.models import Graph
@@ -101,6 +105,20 @@ def execute(run: Run, *, db_threads: int = 4) -> None:
             await asyncio.gather(*(loop.run_in_executor(None, close) for _ in range(db_threads)))
 
     asyncio.run(main())
+
+
+@contextmanager
+def statements_run() -> Iterator[list[tuple[str, bool]]]:
+    """Every SQL statement Django's cursors run meanwhile, with whether an atomic block (a transaction) held it."""
+    seen: list[tuple[str, bool]] = []
+    run_sql = db_utils.CursorWrapper._execute
+
+    def recorded(self: Any, sql: str, *args: Any) -> Any:
+        seen.append((sql, connection.in_atomic_block))
+        return run_sql(self, sql, *args)
+
+    with mock.patch.object(db_utils.CursorWrapper, "_execute", recorded):
+        yield seen
 
 
 def stored_events(run: Run) -> list[dict[str, Any]]:
