@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +88,25 @@ def ensure_database(database_url: str, log: Callable[[str], None]) -> None:
     if found != "1":
         log(f"creating database {name}")
         subprocess.run(["createdb", *conn, name], check=True)
+
+
+def fake_model_on_migrated_database(database_url: str, redis_url: str,
+                                    log: Callable[[str], None]) -> tuple[Child, str]:
+    """The bench database created and migrated, and bench/fake_openai.py listening in a child process: (that
+    child, its /v1 URL). The caller stops the child."""
+    ensure_database(database_url, log)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
+                   env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                        "SECRET_KEY": "bench-only-not-secret", "LOG_LEVEL": "WARNING"})
+    port = free_port()
+    fake = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port)],
+                 dict(os.environ))
+    try:
+        wait_for_port(port, fake.alive)
+    except BaseException:
+        fake.stop()
+        raise
+    return fake, f"http://127.0.0.1:{port}/v1"
 
 
 def stack_env(database_url: str, redis_url: str, queue: str, data_dir: str) -> dict[str, str]:

@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,17 @@ def gil_profiler(pid: int, path: str, hz: int = 200) -> subprocess.Popen[bytes]:
                             "-o", path, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached
     return spy
+
+
+def profile_shares(path: str, n: int, areas: Sequence[tuple[str, tuple[str, ...]]],
+                   hz: int = 200) -> list[tuple[str, float]]:
+    """(area, ms of samples per run) from a py-spy raw file of ``n`` runs sampled at ``hz``: each stack counts for
+    the first area one of whose needles it contains (the last area's "" takes the rest)."""
+    hits: Counter[str] = Counter()
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        for label, needles in areas:
+            if any(needle in stack for needle in needles):
+                hits[label] += int(count)
+                break
+    return [(label, 1000 * hits[label] / hz / n) for label, _ in areas]

@@ -168,15 +168,10 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from bench._common import machine, median, table, today, write_section
-    from bench._stack import Child, ensure_database, free_port, wait_for_port
+    from bench._stack import fake_model_on_migrated_database
 
-    ensure_database(DATABASE_URL, log)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-                        "SECRET_KEY": "bench-only-not-secret", "LOG_LEVEL": "WARNING"})
+    fake, fake_url = fake_model_on_migrated_database(DATABASE_URL, REDIS_URL, log)
     where, load_start = machine(), os.getloadavg()
-    port = free_port()
-    fake = Child("fake model", [sys.executable, str(BENCH / "fake_openai.py"), "--port", str(port)], dict(os.environ))
     trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
     runs: dict[str, tuple[Path, str | None]] = {name: (root, None) for name, root in trees.items()}
     if args.variants:
@@ -184,8 +179,6 @@ def main() -> int:
     got: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
     prof: dict[str, tuple[int, dict[str, float]]] = {}
     try:
-        wait_for_port(port, fake.alive)
-        fake_url = f"http://127.0.0.1:{port}/v1"
         for r in range(args.rounds):
             for name, (root, variant) in runs.items():
                 got[name].append(run_child(root, fake_url, args.calls, variant=variant))

@@ -181,18 +181,11 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from bench._common import machine, median, table, today, write_section
-    from bench._stack import Child, ensure_database, free_port, wait_for_port
+    from bench._stack import fake_model_on_migrated_database
 
-    ensure_database(DATABASE_URL, log)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-                        "SECRET_KEY": "bench-only-not-secret", "LOG_LEVEL": "WARNING"})
+    fake, fake_url = fake_model_on_migrated_database(DATABASE_URL, REDIS_URL, log)
     where = machine()
-    port = free_port()
-    fake = Child("fake model", [sys.executable, str(BENCH / "fake_openai.py"), "--port", str(port)], dict(os.environ))
     try:
-        wait_for_port(port, fake.alive)
-        fake_url = f"http://127.0.0.1:{port}/v1"
         trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
         cpu: dict[tuple[str, str], list[float]] = {(t, v): [] for v in VARIANTS for t in trees}
         wall: dict[tuple[str, str], list[float]] = {(t, v): [] for v in VARIANTS for t in trees}

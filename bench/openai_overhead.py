@@ -211,19 +211,30 @@ After / before: web CPU per call ×{cpu_ratio:.2f}, calls/s ×{rate_ratio:.2f}.
 """
 
 
-def compare(args: argparse.Namespace) -> None:
-    data_dir = tempfile.mkdtemp(prefix="patchbay-bench-openai-")
+def _bench_env(data_dir: str) -> dict[str, str]:
+    """The children's environment (bench/endpoint_throughput.py's), also this process's: it sets up fixtures."""
     env = endpoints.child_env(data_dir)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "PATCHBAY_QUEUE", "PATCHBAY_DATA_DIR",
                                            "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL")})
+    return env
+
+
+def _migrated_with_fake_model(env: dict[str, str], latency_ms: float) -> Any:
+    """The bench database created and migrated; the fake model started in this process (the caller stops it)."""
+    endpoints.ensure_database()
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return start_in_thread(FakeConfig(latency_ms=latency_ms))
+
+
+def compare(args: argparse.Namespace) -> None:
+    data_dir = tempfile.mkdtemp(prefix="patchbay-bench-openai-")
+    env = _bench_env(data_dir)
     trees: list[Tree] = []
     fake = None
     began = time.perf_counter()
     args.machine = machine()  # with the load average as the bench starts
     try:
-        endpoints.ensure_database()
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-        fake = start_in_thread(FakeConfig(latency_ms=args.latency_ms))
+        fake = _migrated_with_fake_model(env, args.latency_ms)
         endpoints.setup_fixtures(fake.url)
         key = limited_key()
         trees = [Tree("after", ROOT, env), Tree("before", args.before.resolve(), env)]
@@ -267,15 +278,11 @@ def main() -> None:
     import httpx
 
     data_dir = tempfile.mkdtemp(prefix="patchbay-bench-openai-")
-    env = endpoints.child_env(data_dir)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "PATCHBAY_QUEUE", "PATCHBAY_DATA_DIR",
-                                           "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL")})
+    env = _bench_env(data_dir)
     children: list[Child] = []
     fake = None
     try:
-        endpoints.ensure_database()
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-        fake = start_in_thread(FakeConfig(latency_ms=args.latency_ms))
+        fake = _migrated_with_fake_model(env, args.latency_ms)
         key = endpoints.setup_fixtures(fake.url)
         children.append(start_worker(env, f"bench-openai-{os.getpid()}@{socket.gethostname()}", 16))
         server, port = start_web(env)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 # bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
-from _trees import create_runs, gil_profiler, prepare, tree_env, tree_parser, trees
+from _trees import create_runs, gil_profiler, prepare, profile_shares, tree_env, tree_parser, trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -265,16 +265,6 @@ AREAS = [
 ]
 
 
-def profile_shares(path: str, n: int) -> list[tuple[str, float]]:
-    """(area, ms of GIL-holding samples per run) from a py-spy raw file."""
-    hits: Counter[str] = Counter()
-    for line in Path(path).read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        for label, needles in AREAS:
-            if any(needle in stack for needle in needles):
-                hits[label] += int(count)
-                break
-    return [(label, 1000 * hits[label] / PROFILE_HZ / n) for label, _ in AREAS]
 
 
 def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], args: argparse.Namespace) -> str:
@@ -323,7 +313,8 @@ def report(results: dict[str, list[dict[str, Any]]], profiles: dict[str, str], a
         found = {tag: path for tag, path in profiles.items() if Path(f"{path}.{shape}").exists()}
         if not found:
             continue
-        shares = {tag: dict(profile_shares(f"{path}.{shape}", args.runs)) for tag, path in found.items()}
+        shares = {tag: dict(profile_shares(f"{path}.{shape}", args.runs, AREAS, PROFILE_HZ))
+                  for tag, path in found.items()}
         prow = [[label, *(f"{shares[tag][label]:.2f}" for tag in found)] for label, _ in AREAS]
         lines += [f"Where {shape}'s time on the GIL goes (py-spy `--gil`, {PROFILE_HZ} Hz, one extra pass per tree in "
                   "the last round; ms of samples per run, each sample to the first area in this order whose frame "

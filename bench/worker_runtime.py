@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 # bench/ is this script's directory, first on the path in the parent and in every tree's child process alike.
-from _trees import gil_profiler, prepare, tree_env, tree_parser, trees
+from _trees import gil_profiler, prepare, profile_shares, tree_env, tree_parser, trees
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,16 +203,6 @@ AREAS = [
 ]
 
 
-def profile_shares(path: str, n: int) -> list[tuple[str, float]]:
-    """(area, ms of busy samples per run) from a py-spy raw file sampled at 200 Hz."""
-    hits: Counter[str] = Counter()
-    for line in Path(path).read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        for label, needles in AREAS:
-            if any(needle in stack for needle in needles):
-                hits[label] += int(count)
-                break
-    return [(label, 1000 * hits[label] / 200 / n) for label, _ in AREAS]
 
 
 def report(results: dict[str, list[dict[str, Any]]], engine: dict[str, list[dict[str, Any]]],
@@ -256,7 +246,7 @@ def report(results: dict[str, list[dict[str, Any]]], engine: dict[str, list[dict
                          "median"], erows)]
     if profiles:
         tags = list(profiles)
-        shares = {tag: profile_shares(path, args.runs) for tag, path in profiles.items()}
+        shares = {tag: profile_shares(path, args.runs, AREAS) for tag, path in profiles.items()}
         prows = [[label] + [f"{dict(shares[t])[label]:.1f}" for t in tags] for label, _ in AREAS]
         prows.append(["all busy samples"] + [f"{sum(v for _, v in shares[t]):.1f}" for t in tags])
         lines += ["", "Where it goes (py-spy `--gil`, 200 Hz, the thread holding the worker's GIL, one extra pass per tree in the "
