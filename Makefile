@@ -10,10 +10,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 # answers there, `make test` starts embedded ones for the session (backend/config/embedded.py).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/patchbay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# The tests' settings module by name: the wrapper imports backend.config (Celery's app module sets the production
-# module in its environment), and pytest-django prefers the environment to pyproject.toml's.
-WITH_TEST_SERVICES = $(PY) -m backend.config.embedded --database $(TEST_DATABASE_URL) --redis $(TEST_REDIS_URL) -- \
-	env DJANGO_SETTINGS_MODULE=tests.settings
+WITH_TEST_SERVICES = $(PY) -m backend.config.embedded --database $(TEST_DATABASE_URL) --redis $(TEST_REDIS_URL) --
 
 .PHONY: run test test-fast install frontend lint bench clean fuzz
 

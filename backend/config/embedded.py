@@ -430,8 +430,11 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given (put it after --)")
+    from .celery import SET_BY_IMPORT  # imported already, with this package
+
     with services_for_tests(args.database, args.redis) as services:
-        env = {**os.environ, "DATABASE_URL": services.database_url or "", "REDIS_URL": services.redis_url or ""}
+        given = {name: value for name, value in os.environ.items() if name not in SET_BY_IMPORT}
+        env = {**given, "DATABASE_URL": services.database_url or "", "REDIS_URL": services.redis_url or ""}
         child = subprocess.Popen(command, env=env)
         # Ctrl-C reaches the child through the terminal; wait for it to finish, then clean up.
         while True:

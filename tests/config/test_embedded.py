@@ -86,6 +86,25 @@ def test_make_test_runs_its_command_against_the_fallback_services(tmp_path: Path
     assert done.stdout.strip().startswith("postgres://postgres@127.0.0.1:") and done.stdout.strip() != dead_db
 
 
+def test_the_wrapped_command_gets_the_environment_the_wrapper_was_given() -> None:
+    """Importing backend.config sets DJANGO_SETTINGS_MODULE and CELERY_SKIP_CHECKS when unset (celery.py); the
+    wrapper must not hand those defaults on: pytest-django would run `make test` under production's settings
+    module instead of pyproject.toml's tests.settings (and xdist workers would share Redis and a queue)."""
+    probe = "import os; print(os.environ.get('DJANGO_SETTINGS_MODULE'), os.environ.get('CELERY_SKIP_CHECKS'))"
+
+    def wrapped(**given: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "CELERY_SKIP_CHECKS")}
+        done = subprocess.run([sys.executable, "-m", "backend.config.embedded", "--database",
+                               os.environ["DATABASE_URL"], "--redis", os.environ["REDIS_URL"], "--",
+                               sys.executable, "-c", probe], cwd=ROOT, env={**env, **given}, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert wrapped() == "None None"
+    assert wrapped(DJANGO_SETTINGS_MODULE="tests.settings", CELERY_SKIP_CHECKS="0") == "tests.settings 0"
+
+
 def test_rungraph_works_on_a_fresh_checkout_with_nothing_running(tmp_path: Path) -> None:
     """The README's first command after `make install`: no migrate by hand, no 'no such table'."""
     data_dir = tmp_path / "data"
