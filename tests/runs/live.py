@@ -99,3 +99,16 @@ def at_once(*calls: Callable[[], T], timeout: float = 30) -> list[T]:
     for thread in threads:
         thread.join(timeout=timeout)
     return results
+
+
+def redis_old_enough_for_the_reaper(timeout_s: float = 30.0) -> None:
+    """Wait until the reaper trusts Redis: it reaps nothing while Redis has been up for less than a heartbeat's
+    lifetime (a restarted Redis lost every heartbeat; runs/liveness.py), and a fresh machine's embedded Redis may
+    be seconds old when the first test that expects a reaping runs."""
+    from backend.config.redis_clients import sync_redis
+    from backend.runs.liveness import _redis_up_long_enough
+
+    deadline = time.monotonic() + timeout_s
+    while not _redis_up_long_enough(sync_redis()):
+        assert time.monotonic() < deadline, "Redis did not reach the reaper's minimum uptime"
+        time.sleep(0.2)

@@ -23,7 +23,7 @@ from backend.runs.models import Run
 from backend.runs.services import run_cancel
 from backend.runs.sinks import persist_events
 
-from .live import at_once, create_graph, one_step_chain, start_run, wait_finished
+from .live import at_once, create_graph, one_step_chain, redis_old_enough_for_the_reaper, start_run, wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,6 +41,7 @@ def _no_sweep_by_a_live_worker() -> Iterator[None]:
     while not client.set(SWEEP_LOCK, "tests", nx=True, px=120_000):  # a worker's turn ends within a beat
         assert time.monotonic() < deadline, "the sweep's lock was not free within 10 s"
         time.sleep(0.05)
+    redis_old_enough_for_the_reaper()  # these tests reap themselves
     yield
     client.delete(SWEEP_LOCK)
 

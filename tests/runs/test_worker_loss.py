@@ -22,7 +22,7 @@ from backend.runs.models import Run, RunEvent, Span
 from backend.runs.worker_cmd import worker_argv
 
 from ..conftest import ROOT, _Tail, token_for
-from .live import create_graph, read_events
+from .live import create_graph, read_events, redis_old_enough_for_the_reaper
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +37,7 @@ TWO_STEPS = {
 
 
 def running_run(alice_api, started_ago_s: float) -> Run:  # type: ignore[no-untyped-def]
+    redis_old_enough_for_the_reaper()  # the tests reap it themselves
     graph = Graph.objects.get(pk=create_graph(alice_api, TWO_STEPS))
     return Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version, input={},
                               trace_id="a" * 32, status=Run.Status.RUNNING,
