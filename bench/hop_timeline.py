@@ -80,6 +80,41 @@ if _path:
     signals.after_task_publish.connect(_after, weak=False)
     signals.task_received.connect(_received, weak=False)
     signals.task_prerun.connect(_prerun, weak=False)
+
+    # The worker's model calls, as "<what> - <time>" lines: the gateway's complete() entered and left, and its
+    # one litellm.acompletion() (inside _plain) entered and returned. Wrapped once the gateway module is loaded
+    # (a finder that steps aside after its one module); one client, so time windows tell the runs apart.
+    import functools, importlib.abc, importlib.util, sys
+
+    def _timed(fn, enter, leave):
+        @functools.wraps(fn)
+        async def call(*args, **kwargs):
+            _note(enter, "-")
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                _note(leave, "-")
+        return call
+
+    class _GatewayProbe(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "backend.providers.gateway":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            run_module = spec.loader.exec_module
+
+            def exec_module(module):
+                run_module(module)
+                gateway = getattr(module, "LiteLLMGateway", None)
+                if gateway is not None and hasattr(gateway, "_plain"):  # a tree of another shape: no marks
+                    gateway.complete = _timed(gateway.complete, "gateway_enter", "gateway_exit")
+                    gateway._plain = _timed(gateway._plain, "litellm_call", "litellm_return")
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, _GatewayProbe())
 '''
 
 
@@ -175,6 +210,13 @@ class Stack:
                 found[run_id].setdefault(what, float(at))
         return found
 
+    def model_call_marks(self) -> list[tuple[str, float]]:
+        """The gateway probe's (what, time) marks of every model call, in time order."""
+        if not self.probe_file.exists():
+            return []
+        marks = [line.split() for line in self.probe_file.read_text().splitlines()]
+        return sorted(((what, float(at)) for what, run_id, at in marks if run_id == "-"), key=lambda m: m[1])
+
     def stop(self) -> None:
         import shutil
 
@@ -238,6 +280,7 @@ def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float,
         gaps = [(model[i + 1][0] - model[i][1]) * 1000 for i in range(len(model) - 1)] if len(model) == 3 and \
             all(model[i + 1][0] > model[i][1] for i in range(2)) else []
         row["between model calls (sum)"] = sum(gaps) if gaps else nan
+        row.update(gap_parts(stack.model_call_marks(), model, sent, answered))
         row["model answers (sum of critical path)"] = (
             sum(b - a for a, b in model) if gaps else max(b for _, b in model) - min(a for a, _ in model)) * 1000
         row["total wall"] = (answered - sent) * 1000
@@ -245,6 +288,43 @@ def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float,
         rows.append(row)
     connections.close_all()
     return rows
+
+
+# What one model call adds on the worker's critical path, split by the gateway probe's marks and the fake model's
+# own clock (medians per call of the run; chain3's gaps between calls are the sum of the four).
+GAP_PARTS = ("per model call: litellm's request (acompletion entered → the model has it)",
+             "per model call: litellm's answer (the model answered → acompletion returns)",
+             "per model call: gateway before litellm (complete entered → acompletion entered)",
+             "per model call: gateway after litellm (acompletion returns → complete returns)",
+             "between calls: engine (complete returns → next complete entered)")
+
+
+def gap_parts(marks: list[tuple[str, float]], model: list[tuple[float, float]], sent: float,
+              answered: float) -> dict[str, float]:
+    """Medians (ms) of GAP_PARTS for one call's run; nan where the probe saw nothing (a tree without it)."""
+    calls: list[dict[str, float]] = []
+    for what, at in marks:
+        if not sent <= at <= answered:
+            continue
+        if what == "gateway_enter":
+            calls.append({})
+        if calls:
+            calls[-1].setdefault(what, at)
+    parts: dict[str, list[float]] = {k: [] for k in GAP_PARTS}
+    for n, c in enumerate(calls):
+        if len(c) < 4:
+            continue
+        arrived = [a for a, b in model if c["litellm_call"] <= a and b <= c["litellm_return"]]
+        if len(arrived) != 1:
+            continue  # a fan-out's calls overlap: no one answer belongs to one call
+        answer = next(b for a, b in model if a == arrived[0])
+        parts[GAP_PARTS[0]].append(arrived[0] - c["litellm_call"])
+        parts[GAP_PARTS[1]].append(c["litellm_return"] - answer)
+        parts[GAP_PARTS[2]].append(c["litellm_call"] - c["gateway_enter"])
+        parts[GAP_PARTS[3]].append(c["gateway_exit"] - c["litellm_return"])
+        if n + 1 < len(calls) and "gateway_enter" in calls[n + 1]:
+            parts[GAP_PARTS[4]].append(calls[n + 1]["gateway_enter"] - c["gateway_exit"])
+    return {k: median(v) * 1000 if v else nan for k, v in parts.items()}
 
 
 def enqueue_cpu(rounds: int, per_round: int = 200) -> dict[str, float]:
