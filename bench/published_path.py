@@ -781,8 +781,10 @@ model standalone in its own process on uvloop (`fake_openai.py --uvloop`), and e
 `bench/loadgen.py` in a process of its own (a minimal keep-alive HTTP/1.1 client on uvloop, started and ready
 before the level: the same request bytes as httpx's, a non-200 or a body whose status is not "succeeded" is an
 error). Harness CPU per run: the load generator (old: the bench process minus the fake's thread and the sampler's;
-new: its process's CPU during the level), the fake model (old: its thread; new: its process), the psutil sampler
-of the product's CPU columns; product CPU = web + worker + PostgreSQL + Redis as in `published_path`.
+new: its process's CPU during the level), the fake model (old: its thread; new: its process), and the psutil sampler
+of the product's CPU columns, every 0.2 s in the bench process (old: every process's name and command line read at
+every sample; new: read once per pid, then only new pids; the same processes counted). Product CPU = web + worker +
+PostgreSQL + Redis as in `published_path`, per successful run.
 
 Conditions: {machine().split(", load average")[0]}; {today()}; load average at the start {load_before[0]:.2f}
 {load_before[1]:.2f} {load_before[2]:.2f}, at the end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}.
