@@ -12,6 +12,13 @@ with 1 and 2 worker processes, and optionally a py-spy profile of web and worker
 
     .venv/bin/python bench/published_path.py --before /tmp/pb-before [--profile] [--no-write]
 
+The harness (``--harness``, default ``new``) stays off the product's GIL and as light as it can: the fake model runs
+in its own process on uvloop, each level's load comes from ``bench/loadgen.py`` (keep-alive HTTP/1.1 on uvloop, the
+requests httpx would send) in a process of its own, and its own CPU per run (load generator, fake model, the CPU
+sampler) is reported beside the product's. ``--harness old`` is the harness as it was (httpx and the fake in this
+process); ``--harness both`` alternates the two on every level (``--harness-rounds``) and writes section
+``bench_harness`` instead of ``published_path``.
+
 ``--before DIR`` is another checkout of the project (e.g. ``git archive <commit> | tar -x -C DIR``) whose
 ``backend/`` is served first, on the same database and Redis, in the same session; the current tree is served
 after it. Without it, only the current tree is measured. The section written to bench/results.md shows both.
