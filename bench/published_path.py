@@ -12,6 +12,13 @@ with 1 and 2 worker processes, and optionally a py-spy profile of web and worker
 
     .venv/bin/python bench/published_path.py --before /tmp/pb-before [--profile] [--no-write]
 
+The harness (``--harness``, default ``new``) stays off the product's GIL and as light as it can: the fake model runs
+in its own process on uvloop, each level's load comes from ``bench/loadgen.py`` (keep-alive HTTP/1.1 on uvloop, the
+requests httpx would send) in a process of its own, and its own CPU per run (load generator, fake model, the CPU
+sampler) is reported beside the product's. ``--harness old`` is the harness as it was (httpx and the fake in this
+process); ``--harness both`` alternates the two on every level (``--harness-rounds``) and writes section
+``bench_harness`` instead of ``published_path``.
+
 ``--before DIR`` is another checkout of the project (e.g. ``git archive <commit> | tar -x -C DIR``) whose
 ``backend/`` is served first, on the same database and Redis, in the same session; the current tree is served
 after it. Without it, only the current tree is measured. The section written to bench/results.md shows both.
@@ -31,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -40,8 +48,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import bench_workspace, machine, median, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, ensure_database, free_port, stack_env, start_web, start_worker  # noqa: E402
-from bench.fake_openai import FakeConfig, FakeServer, start_in_thread  # noqa: E402
+from bench._stack import Child, ensure_database, free_port, stack_env, start_web, start_worker, wait_for_port  # noqa: E402
+from bench.fake_openai import FakeConfig, start_in_thread  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_published_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -111,19 +119,64 @@ class ProcessCpu:
     """CPU seconds of named process groups between ``start`` and ``stop``, sampled every 0.2 s.
 
     PostgreSQL backends come and go (connections are opened as pools grow), so the groups are found again at
-    each sample; a backend that ends between two samples loses at most 0.2 s of its CPU.
+    each sample; a backend that ends between two samples loses at most 0.2 s of its CPU. ``light`` (the new
+    harness): each pid's group is decided once, from its name and command line, and only new pids are read again
+    (a listing of /proc per sample) instead of every process's command line at every sample; the same processes
+    are counted.
     """
 
-    def __init__(self, fixed: dict[str, list[int]]):
-        self.fixed = fixed
+    def __init__(self, fixed: dict[str, list[int]], light: bool = False):
+        self.fixed, self.light = fixed, light
+        self._groups: dict[int, str | None] = {}  # light: pid → its group (None: not counted)
+        self._procs: dict[int, Any] = {}  # light: pid → psutil.Process
         self._first: dict[tuple[str, int], float] = {}
         self._last: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.sampler_s = 0.0  # CPU the sampling itself took (a cost of the harness, in the bench process)
+
+    def _group(self, proc: Any) -> str | None:
+        cmd = " ".join(proc.cmdline() or [])
+        name = proc.name() or ""
+        if name == "postgres" and cmd.startswith("postgres: ") and f" {_database_name()} " in cmd + " ":
+            return "PostgreSQL"
+        if name.startswith("redis-server") and ":6379" in cmd:
+            return "Redis"
+        return None
+
+    def _light_members(self) -> list[tuple[str, Any]]:
+        import psutil
+
+        if not self._groups:
+            for group, pids in self.fixed.items():
+                for pid in pids:
+                    self._groups[pid] = group
+        found = []
+        for pid in psutil.pids():
+            if pid not in self._groups:
+                try:
+                    proc = psutil.Process(pid)
+                    self._groups[pid] = self._group(proc)
+                except Exception:
+                    self._groups[pid] = None
+                    continue
+                if self._groups[pid]:
+                    self._procs[pid] = proc
+            group = self._groups[pid]
+            if group is not None:
+                if pid not in self._procs:
+                    try:
+                        self._procs[pid] = psutil.Process(pid)
+                    except psutil.NoSuchProcess:
+                        continue
+                found.append((group, self._procs[pid]))
+        return found
 
     def _members(self) -> list[tuple[str, Any]]:
         import psutil
 
+        if self.light:
+            return self._light_members()
         found = []
         for group, pids in self.fixed.items():
             for pid in pids:
@@ -156,18 +209,22 @@ class ProcessCpu:
 
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
+            started = time.thread_time()
             self._sample()
+            self.sampler_s += time.thread_time() - started
 
     def start(self) -> None:
         self._sample()  # processes alive now count from now; later ones from their start
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="published-path-sampler")
         self._thread.start()
 
     def stop(self) -> dict[str, float]:
         self._stop.set()
         assert self._thread is not None
         self._thread.join()
+        started = time.thread_time()
         self._sample()
+        self.sampler_s += time.thread_time() - started
         used: dict[str, float] = Counter()
         for key, last in self._last.items():
             used[key[0]] += last - self._first[key]
@@ -218,6 +275,116 @@ async def level(http_url: str, key: str, slug: str, clients: int, per_client: in
             "wall": wall, "samples": samples}
 
 
+class OldHarness:
+    """The harness as it was (``--harness old``): the fake model in a thread of this process (``start_in_thread``,
+    asyncio) and the load from httpx in this process's main thread, sharing one GIL and this process's CPU."""
+
+    name = "old"
+
+    def __init__(self) -> None:
+        self.fake = start_in_thread(FakeConfig(latency_ms=LATENCY_MS), port=free_port())
+        self.model_url = self.fake.url
+
+    def prepare(self, url: str, key: str, slug: str, clients: int, per_client: int,
+                tag: str) -> Callable[[], dict[str, Any]]:
+        """A level ready to run: calling it runs it; its result has ``harness_cpu`` (s by part of the harness)."""
+
+        def run() -> dict[str, Any]:
+            import psutil
+
+            me = psutil.Process()
+            fake_thread = self.fake._thread.native_id
+            sampler = next((t.native_id for t in threading.enumerate() if t.name == "published-path-sampler"), None)
+
+            def times() -> tuple[float, dict[int, float]]:
+                total = me.cpu_times()
+                return total.user + total.system, {t.id: t.user_time + t.system_time for t in me.threads()}
+
+            total_before, threads_before = times()
+            result = asyncio.run(level(url, key, slug, clients, per_client, tag))
+            total_after, threads_after = times()
+
+            def of(thread: int | None) -> float:
+                return threads_after.get(thread or -1, 0.0) - threads_before.get(thread or -1, 0.0)
+
+            fake_s, sampler_s = of(fake_thread), of(sampler)
+            result["harness_cpu"] = {"load generator": total_after - total_before - fake_s - sampler_s,
+                                     "fake model": fake_s}
+            return result
+
+        return run
+
+    def stop(self) -> None:
+        self.fake.stop()
+
+
+class NewHarness:
+    """The light harness (``--harness new``): the fake model in its own process on uvloop, and each level's load
+    from ``bench/loadgen.py`` (a minimal keep-alive HTTP/1.1 client on uvloop) in a process of its own, started
+    and ready (imports done) before the level is timed. Same requests, same checks, same per-call latency."""
+
+    name = "new"
+
+    def __init__(self) -> None:
+        port = free_port()
+        self.fake = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port),
+                                         "--latency-ms", f"{LATENCY_MS:g}", "--uvloop"], dict(os.environ))
+        wait_for_port(port, self.fake.alive)
+        self.model_url = f"http://127.0.0.1:{port}/v1"
+
+    def _fake_cpu(self) -> float:
+        import psutil
+
+        times = psutil.Process(self.fake.process.pid).cpu_times()
+        return times.user + times.system
+
+    def prepare(self, url: str, key: str, slug: str, clients: int, per_client: int,
+                tag: str) -> Callable[[], dict[str, Any]]:
+        generator = subprocess.Popen([sys.executable, str(ROOT / "bench" / "loadgen.py")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert generator.stdin is not None and generator.stdout is not None
+        if generator.stdout.readline().strip() != "ready":
+            generator.kill()
+            raise RuntimeError("bench/loadgen.py did not start")
+
+        def run() -> dict[str, Any]:
+            assert generator.stdin is not None and generator.stdout is not None
+            fake_before = self._fake_cpu()
+            generator.stdin.write(json.dumps({"url": url, "key": key, "slug": slug, "clients": clients,
+                                              "per_client": per_client, "tag": tag}) + "\n")
+            generator.stdin.flush()
+            line = generator.stdout.readline()
+            fake_s = self._fake_cpu() - fake_before
+            generator.wait(timeout=30)
+            if not line:
+                raise RuntimeError(f"bench/loadgen.py ended without a result (exit {generator.returncode})")
+            result = json.loads(line)
+            result["harness_cpu"] = {"load generator": result.pop("cpu_s"), "fake model": fake_s}
+            return result
+
+        return run
+
+    def stop(self) -> None:
+        self.fake.stop()
+
+
+Harness = OldHarness | NewHarness
+HARNESSES: dict[str, type[Harness]] = {"old": OldHarness, "new": NewHarness}
+
+
+def use_model(url: str) -> None:
+    """Point the ``bench100`` alias at ``url`` (the fake model of the harness about to run) and tell every
+    process's route cache at once."""
+    from django.db import connections
+
+    from backend.providers.models import ModelAlias
+    from backend.providers.registry import bump_registry_version
+
+    ModelAlias.objects.filter(alias="bench100").update(api_base=url)
+    bump_registry_version()
+    connections.close_all()
+
+
 class Stack:
     """Web server + worker(s) of one code tree, on the bench database and Redis."""
 
@@ -244,8 +411,8 @@ class Stack:
     def children(self) -> list[Child]:
         return [*self.workers, self.web]
 
-    def cpu(self) -> ProcessCpu:
-        return ProcessCpu({"web": [self.web.process.pid], "worker": [w.process.pid for w in self.workers]})
+    def cpu(self, light: bool = False) -> ProcessCpu:
+        return ProcessCpu({"web": [self.web.process.pid], "worker": [w.process.pid for w in self.workers]}, light)
 
     def stop(self) -> None:
         for child in reversed(self.children()):
@@ -274,24 +441,29 @@ def counters() -> tuple[int, int]:
     return int(found or 0), int(commands)
 
 
-def measured_level(stack: Stack, key: str, shape: str, clients: int, per_client: int) -> dict[str, Any]:
-    meter = stack.cpu()
+def measured_level(stack: Stack, key: str, shape: str, clients: int, per_client: int,
+                   harness: Harness) -> dict[str, Any]:
+    pending = harness.prepare(stack.url, key, f"bench-{shape}", clients, per_client, f"{stack.tag}-{shape}")
+    meter = stack.cpu(light=harness.name == "new")
     before = counters()
     meter.start()
-    result = asyncio.run(level(stack.url, key, f"bench-{shape}", clients, per_client, f"{stack.tag}-{shape}"))
+    result = pending()
     result["cpu"] = meter.stop()
+    result["harness"], result["sampler_s"] = harness.name, meter.sampler_s
     time.sleep(0.7)  # pg_stat_database is flushed by backends at most every 500 ms
     after = counters()
     result["xacts"], result["redis_commands"] = after[0] - before[0], after[1] - before[1]
     result["shape"] = shape
     s = result["samples"]
     log(f"  {stack.tag} {shape} × {clients}: {result['ok']}/{result['requests']} ok, "
-        f"{result['ok'] / result['wall']:.1f} runs/s, p50 {median(s) * 1000:.0f} ms, p95 {p95(s) * 1000:.0f} ms"
+        f"{result['ok'] / result['wall']:.1f} runs/s, p50 {median(s) * 1000:.0f} ms, p95 {p95(s) * 1000:.0f} ms, "
+        f"harness {harness.name} CPU {sum(result['harness_cpu'].values()) * 1000 / max(1, result['ok']):.2f} ms/run"
         if s else f"  {stack.tag} {shape} × {clients}: no successful call ({result['failures'][:2]})")
     return result
 
 
-def profile(stack: Stack, key: str, seconds: int, clients: int) -> dict[str, list[tuple[str, float]]]:
+def profile(stack: Stack, key: str, seconds: int, clients: int,
+            harness: Harness) -> dict[str, list[tuple[str, float]]]:
     """py-spy on web and worker while ``clients`` clients call chain3; top frames by share of busy samples."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     OUT.mkdir(exist_ok=True)
@@ -305,7 +477,7 @@ def profile(stack: Stack, key: str, seconds: int, clients: int) -> dict[str, lis
     per_client = max(4, int(seconds * 30 / clients))
     stop_at = time.monotonic() + seconds
     while time.monotonic() < stop_at:
-        asyncio.run(level(stack.url, key, "bench-chain3", clients, per_client, f"{stack.tag}-profile"))
+        harness.prepare(stack.url, key, "bench-chain3", clients, per_client, f"{stack.tag}-profile")()
     summaries = {}
     for name, (out, recorder) in recorders.items():
         recorder.wait(timeout=seconds + 30)
@@ -411,35 +583,56 @@ def bench_environment() -> dict[str, str]:
 
 
 def run_tree(tag: str, code: Path, server_kind: str, key: str, args: argparse.Namespace,
-             fake: FakeServer, step: bool = False) -> dict[str, Any]:
+             harnesses: list[Harness], step: bool = False) -> dict[str, Any]:
     """Start one tree's stack, measure it, stop it. A ``step`` (an intermediate commit) gets chain3 at 8 and 64
-    clients only, no scale-out level and no profile."""
+    clients only, no scale-out level and no profile. With two harnesses (``--harness both``), each level runs
+    ``--harness-rounds`` times per harness, the harnesses alternating (the model alias moved to each one's fake,
+    then warmed); everything else uses the last one."""
+    main_harness = harnesses[-1]
     log(f"{tag}: starting {server_kind} + 1 worker from {code}")
+    use_model(main_harness.model_url)
     stack = Stack(code, server_kind, 1, tag)
+    serving: list[Harness] = [main_harness]
+
+    def switch(harness: Harness) -> None:
+        if serving[0] is not harness:
+            use_model(harness.model_url)
+            for shape in CRITICAL_MS:
+                harness.prepare(stack.url, key, f"bench-{shape}", 8, 2, f"{tag}-switch")()
+            serving[0] = harness
+
     try:
         ready_s = wait_healthy(stack)
         rested_rss = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
-        first = asyncio.run(level(stack.url, key, "bench-chain3", 1, 1, f"{tag}-first"))
+        first = main_harness.prepare(stack.url, key, "bench-chain3", 1, 1, f"{tag}-first")()
         healthy_s = time.perf_counter() - stack.started
         if first["failures"]:
             raise RuntimeError(f"{tag}: the first call failed: {first['failures']}")
-        for shape in CRITICAL_MS:  # warm both flows and every pool
-            asyncio.run(level(stack.url, key, f"bench-{shape}", 8, 3, f"{tag}-warm"))
+        for harness in harnesses:
+            switch(harness)
+            for shape in CRITICAL_MS:  # warm both flows and every pool
+                harness.prepare(stack.url, key, f"bench-{shape}", 8, 3, f"{tag}-warm")()
         time.sleep(2)
         idle_rss = {"web": rss_mib(stack.web.process.pid), "worker": rss_mib(stack.workers[0].process.pid)}
         levels = []
         for shape in (["chain3"] if step else args.shapes):
             for clients in ([8, 64] if step else args.levels):
                 per_client = max(args.per_client, -(-args.min_requests // clients))
-                levels.append(measured_level(stack, key, shape, clients, per_client))
+                for _ in range(args.harness_rounds if len(harnesses) > 1 else 1):
+                    for harness in harnesses:
+                        switch(harness)
+                        levels.append(measured_level(stack, key, shape, clients, per_client, harness))
+        switch(main_harness)
         scale = {}
         if args.scale and not step:
-            scale[1] = next((r for r in levels if r["shape"] == "chain3" and r["clients"] == 64), None)
+            scale[1] = next((r for r in levels if r["shape"] == "chain3" and r["clients"] == 64
+                             and r["harness"] == main_harness.name), None)
             stack.add_worker(1)
             time.sleep(4)  # the second worker connects to the broker
-            asyncio.run(level(stack.url, key, "bench-chain3", 16, 2, f"{tag}-warm2"))
-            scale[2] = measured_level(stack, key, "chain3", 64, max(args.per_client, -(-args.min_requests // 64)))
-        profiles = profile(stack, key, args.profile, 8) if args.profile and not step else {}
+            main_harness.prepare(stack.url, key, "bench-chain3", 16, 2, f"{tag}-warm2")()
+            scale[2] = measured_level(stack, key, "chain3", 64, max(args.per_client, -(-args.min_requests // 64)),
+                                      main_harness)
+        profiles = profile(stack, key, args.profile, 8, main_harness) if args.profile and not step else {}
         for child in stack.children():
             if not child.alive():
                 raise RuntimeError(f"{tag}: {child.name} died:\n{child.tail()}")
@@ -463,7 +656,17 @@ def _row(tree: dict[str, Any], r: dict[str, Any]) -> list[Any]:
     return [tree["tag"], r["shape"], r["clients"], r["ok"], len(r["failures"]), f"{r['ok'] / r['wall']:.1f}",
             f"{median(s) * 1000:.0f}" if s else "n/a", f"{p95(s) * 1000:.0f}" if s else "n/a", overhead,
             *(f"{cpu.get(g, 0) / ok * 1000:.1f}" for g in ("web", "worker", "PostgreSQL", "Redis")),
-            f"{sum(cpu.values()) / ok * 1000:.1f}", f"{r['xacts'] / ok:.0f}", f"{r['redis_commands'] / ok:.0f}"]
+            f"{sum(cpu.values()) / ok * 1000:.1f}", f"{r['xacts'] / ok:.0f}", f"{r['redis_commands'] / ok:.0f}",
+            *_harness_cells(r)]
+
+
+def _harness_cells(r: dict[str, Any]) -> list[str]:
+    """The harness of a level and its own CPU ms per run: load generator, fake model, CPU sampler."""
+    spent, ok = r.get("harness_cpu"), max(1, r["ok"])
+    if spent is None:  # a result saved before the harness was counted
+        return ["old", "", "", ""]
+    return [r["harness"], f"{spent['load generator'] / ok * 1000:.2f}", f"{spent['fake model'] / ok * 1000:.2f}",
+            f"{r['sampler_s'] / ok * 1000:.2f}"]
 
 
 def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: tuple[float, ...],
@@ -474,7 +677,11 @@ def report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: t
     ratios = []
     if len(ends) == 2:
         for a in ends[0]["levels"]:
-            b = next(r for r in ends[1]["levels"] if r["shape"] == a["shape"] and r["clients"] == a["clients"])
+            b = next(r for r in ends[1]["levels"] if r["shape"] == a["shape"] and r["clients"] == a["clients"]
+                     and r["harness"] == a["harness"])
+            if any(r is not a and r["shape"] == a["shape"] and r["clients"] == a["clients"]
+                   and r["harness"] == a["harness"] for r in ends[0]["levels"][:ends[0]["levels"].index(a)]):
+                continue  # a later round of the same level: the ratio compares the first rounds
             if a["samples"] and b["samples"]:
                 cpu_a = sum(a["cpu"].values()) / max(1, a["ok"])
                 cpu_b = sum(b["cpu"].values()) / max(1, b["ok"])
@@ -513,14 +720,17 @@ the same PostgreSQL database and Redis, one after the other in this one session:
 {'; '.join(f"**{t['tag']}** = {t['server']}" for t in trees)}. Overhead = client wall at 1 client − model time on
 the critical path. CPU ms per run: CPU time used during the level by the web server, the worker, the PostgreSQL
 backends of the bench database and the Redis server (shared with other users of the machine: read it at low
-load), divided by successful runs; the load generator and the fake model (bench process) are not counted.
+load), divided by successful runs. The harness is not counted in them; its own CPU per run is in the last columns (see
+`bench_harness`): **old** = httpx load and the fake model (a thread, asyncio) in the bench process, **new** = the
+fake model in its own process on uvloop and the load from `bench/loadgen.py` (keep-alive HTTP/1.1 on uvloop) in a
+process of its own per level; "sampler" = the psutil sampling of these CPU columns (bench process).
 
 Conditions: {machine()}; {today()}; load average at the end {load_after[0]:.2f} {load_after[1]:.2f}
 {load_after[2]:.2f} (at the start {load_before[0]:.2f}); whole script {total_s:.0f} s. Failures seen: {failures}.
 
 {table(["tree", "flow", "clients", "ok", "errors", "runs/s", "p50 ms", "p95 ms", "overhead ms (1 client)",
         "CPU ms/run web", "worker", "PostgreSQL", "Redis", "total", "transactions/run",
-        "Redis commands/run"], rows)}
+        "Redis commands/run", "harness", "harness CPU ms/run load generator", "fake model", "sampler"], rows)}
 
 {table(["flow", "clients", "runs/s after/before", "p50 after/before", "p95 after/before",
         "CPU per run after/before"], ratios) if ratios else ""}
@@ -537,6 +747,57 @@ Scale-out on this machine: chain3 at 64 clients with 1 and 2 worker processes (o
 
 {table(["tree", "worker processes", "runs/s", "errors", "p95 ms"], scale_rows) if scale_rows else "(not run)"}
 {profile_text}"""
+
+
+def harness_report(trees: list[dict[str, Any]], args: argparse.Namespace, load_before: tuple[float, ...],
+                   load_after: tuple[float, ...]) -> str:
+    """``--harness both``: per tree, flow and clients, the two harnesses over their rounds (runs/s = all successful
+    runs / all wall; p50/p95 of all samples; CPU per run = all CPU / all successful runs)."""
+    rows = []
+    for tree in trees:
+        for shape in args.shapes:
+            for clients in args.levels:
+                for name in ("old", "new"):
+                    rs = [r for r in tree["levels"] if r["shape"] == shape and r["clients"] == clients
+                          and r["harness"] == name]
+                    samples = [x for r in rs for x in r["samples"]]
+                    ok = max(1, sum(r["ok"] for r in rs))
+                    if not samples:
+                        continue
+
+                    def per_run(values: list[float], ok: int = ok) -> str:
+                        return f"{sum(values) / ok * 1000:.2f}"
+
+                    rows.append([tree["tag"], shape, clients, name, len(rs), ok,
+                                 sum(len(r["failures"]) for r in rs),
+                                 f"{ok / sum(r['wall'] for r in rs):.1f}",
+                                 " / ".join(f"{r['ok'] / r['wall']:.1f}" for r in rs),
+                                 f"{median(samples) * 1000:.0f}", f"{p95(samples) * 1000:.0f}",
+                                 per_run([r["harness_cpu"]["load generator"] for r in rs]),
+                                 per_run([r["harness_cpu"]["fake model"] for r in rs]),
+                                 per_run([r["sampler_s"] for r in rs]),
+                                 per_run([sum(r["cpu"].values()) for r in rs])])
+    return f"""## The measurement harness of the published path, old and new (`bench/published_path.py --harness both`, issue 16)
+
+The same product tree, stack and requests (`POST /api/v1/flows/<slug>/run`, sync, keep-alive, Bearer key, distinct
+inputs; the fake model at {LATENCY_MS:g} ms per call), measured with the two harnesses alternating on every level,
+{args.harness_rounds} rounds each (the `bench100` alias moved to the fake of the harness about to run, then warmed).
+**old**: the load from httpx (`AsyncClient`) in the bench process's main thread and `bench/fake_openai.py` in a
+thread of the same process (`start_in_thread`, asyncio): one GIL, on the product's 2 cores. **new**: the fake
+model standalone in its own process on uvloop (`fake_openai.py --uvloop`), and each level's load from
+`bench/loadgen.py` in a process of its own (a minimal keep-alive HTTP/1.1 client on uvloop, started and ready
+before the level: the same request bytes as httpx's, a non-200 or a body whose status is not "succeeded" is an
+error). Harness CPU per run: the load generator (old: the bench process minus the fake's thread and the sampler's;
+new: its process's CPU during the level), the fake model (old: its thread; new: its process), and the psutil sampler
+of the product's CPU columns, every 0.2 s in the bench process (old: every process's name and command line read at
+every sample; new: read once per pid, then only new pids; the same processes counted). Product CPU = web + worker +
+PostgreSQL + Redis as in `published_path`, per successful run.
+
+Conditions: {machine().split(", load average")[0]}; {today()}; load average at the start {load_before[0]:.2f}
+{load_before[1]:.2f} {load_before[2]:.2f}, at the end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}.
+
+{table(["tree", "flow", "clients", "harness", "rounds", "ok", "errors", "runs/s", "runs/s by round", "p50 ms",
+        "p95 ms", "harness CPU ms/run load generator", "fake model", "sampler", "product CPU ms/run"], rows)}"""
 
 
 # --------------------------------------------------------------------------- main
@@ -556,6 +817,10 @@ def main() -> None:
     parser.add_argument("--step", action="append", default=[], metavar="NAME=DIR[:server]",
                         help="an intermediate checkout, measured between --before and this tree (repeatable)")
     parser.add_argument("--only-before", action="store_true", help="measure only the --before tree")
+    parser.add_argument("--harness", default="new", choices=["old", "new", "both"],
+                        help="old: fake model and httpx load in this process; new: each in its own process on "
+                             "uvloop; both: the two alternating on every level (writes section bench_harness)")
+    parser.add_argument("--harness-rounds", type=int, default=3, help="with --harness both: rounds per level")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     args.levels = [int(n) for n in args.levels.split(",")]
@@ -563,27 +828,32 @@ def main() -> None:
 
     started, load_before = time.perf_counter(), os.getloadavg()
     bench_environment()
-    fake = start_in_thread(FakeConfig(latency_ms=LATENCY_MS), port=free_port())
+    harnesses: list[Harness] = []
     try:
-        key = setup_fixtures(fake.url)
+        for name in (["old", "new"] if args.harness == "both" else [args.harness]):
+            harnesses.append(HARNESSES[name]())
+        key = setup_fixtures(harnesses[-1].model_url)
         trees = []
         if args.before:
-            trees.append(run_tree("before", args.before.resolve(), args.before_server, key, args, fake))
+            trees.append(run_tree("before", args.before.resolve(), args.before_server, key, args, harnesses))
         for spec in args.step:
             name, _, where = spec.partition("=")
             directory, _, server_kind = where.partition(":")
-            trees.append(run_tree(name, Path(directory).resolve(), server_kind or args.server, key, args, fake,
-                                  step=True))
+            trees.append(run_tree(name, Path(directory).resolve(), server_kind or args.server, key, args,
+                                  harnesses, step=True))
         if not args.only_before:
-            trees.append(run_tree("after", ROOT, args.server, key, args, fake))
+            trees.append(run_tree("after", ROOT, args.server, key, args, harnesses))
     finally:
-        fake.stop()
+        for harness in harnesses:
+            harness.stop()
     OUT.mkdir(exist_ok=True)
     (OUT / "published_path.json").write_text(json.dumps(trees, default=str))
     body = report(trees, args, load_before, os.getloadavg(), time.perf_counter() - started)
+    if args.harness == "both":
+        body = harness_report(trees, args, load_before, os.getloadavg()) + "\n\n" + body
     print(body)
     if not args.no_write:
-        write_section("published_path", body)
+        write_section("bench_harness" if args.harness == "both" else "published_path", body)
 
 
 if __name__ == "__main__":
