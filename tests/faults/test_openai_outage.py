@@ -42,6 +42,10 @@ def chat_body(stream: bool = False) -> dict[str, Any]:
     return {"model": "chat", "messages": PROMPT, "stream": stream}
 
 
+def responses_body(stream: bool = False) -> dict[str, Any]:
+    return {"model": "chat", "input": PROMPT[0]["content"], "stream": stream}
+
+
 def assert_unavailable(response: httpx.Response, took: float, what: str) -> None:
     """503 with OpenAI's error body (``{"error": {message, type, param, code}}``) and Retry-After, at once."""
     assert response.status_code == 503, f"{what}: {response.status_code} {response.text[:300]}"
@@ -111,9 +115,11 @@ def test_a_redis_kill_answers_503_in_openai_shape_pins_nothing_and_calls_succeed
     before = client.chat.completions.create(model="chat", messages=PROMPT)
     assert before.choices[0].message.content
 
-    # A stream in flight when Redis dies: its live deltas stop, the follower reads the database, and the stream
-    # ends with the whole answer (the part not streamed live comes at the end).
-    fake_openai.configure(latency_ms=1000, chunk_delay_ms=400)
+    # A stream in flight when Redis dies: its live deltas are lost while Redis is away, the follower reads the
+    # database, and the stream ends with the whole answer (the part not streamed live comes at the end), never
+    # with the pieces that came live again after the restart glued onto the ones from before (~9 s of pieces: the
+    # stream outlives the 3 s outage and the follower's return to the channel layer).
+    fake_openai.configure(latency_ms=1000, chunk_delay_ms=800)
     in_flight = InFlightStream(client)
     wait_until(lambda: in_flight.pieces, 30, "the first streamed piece")
     fault_stack.redis.kill()
@@ -125,12 +131,14 @@ def test_a_redis_kill_answers_503_in_openai_shape_pins_nothing_and_calls_succeed
         "POST /v1/chat/completions (stream)": lambda: http.post("/v1/chat/completions", json=chat_body(True)),
         "POST /v1/chat/completions (Idempotency-Key)": lambda: http.post("/v1/chat/completions", json=chat_body(),
                                                                          headers=idempotent),
+        "POST /v1/responses (stream)": lambda: http.post("/v1/responses", json=responses_body(True)),
     }
     for what, ask in outage.items():
         assert_unavailable(*timed(ask), what)
     with pytest.raises(openai.APIStatusError) as refused:  # what the SDK makes of it
         client.chat.completions.create(model="chat", messages=PROMPT, stream=True)
     assert refused.value.status_code == 503 and refused.value.code == "service_unavailable"
+    assert [m.id for m in client.models.list()] == ["chat"]  # the catalogue needs no Redis: it still answers
     refused_runs = Run.objects.filter(source="openai", created_at__gte=Run.objects.get(pk=before.id).created_at)
     refused_runs = refused_runs.exclude(pk__in=[before.id, in_flight.run_id])
     assert refused_runs.count() == len(outage) + 1  # each stored, then failed at once: none left queued
@@ -236,6 +244,7 @@ def test_a_postgres_stop_answers_503_in_openai_shape_and_calls_succeed_once_it_i
                                                                             json=chat_body(), headers=idempotent),
         "POST /v1/chat/completions (unknown model)": lambda: limited.post(
             "/v1/chat/completions", json={**chat_body(), "model": "nope"}),
+        "POST /v1/responses": lambda: limited.post("/v1/responses", json=responses_body()),
         "GET /v1/models": lambda: limited.get("/v1/models"),
         "GET /v1/models/chat": lambda: limited.get("/v1/models/chat"),
     }
