@@ -97,6 +97,28 @@ class InFlightStream:
         assert not self.thread.is_alive(), f"the stream still runs after {timeout} s ({len(self.pieces)} pieces)"
 
 
+class InFlightCall:
+    """A whole-answer chat completion waited for in a thread: its completion, or what the SDK raised."""
+
+    def __init__(self, client: openai.OpenAI):
+        self.completion: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._call, args=(client,), daemon=True)
+        self.thread.start()
+
+    def _call(self, client: openai.OpenAI) -> None:
+        try:
+            self.completion = client.chat.completions.create(model="chat", messages=PROMPT)
+        except BaseException as error:
+            self.error = error
+
+    def join(self, timeout: float) -> Any:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"the call is still waiting after {timeout} s"
+        assert self.error is None, repr(self.error)
+        return self.completion
+
+
 # ----------------------------------------------------------------------------------------------------------- Redis
 
 
@@ -178,18 +200,7 @@ def test_a_sync_call_on_a_10_second_model_outlives_a_redis_restart_and_its_run_e
     publish(alice_api, create_graph(alice_api, CHAT), "chat")
     key = make_key(alice_api)["key"]
     worker = fault_stack.worker()
-    client = sdk(fault_stack.web(), key, timeout=90)
-
-    answer: dict[str, Any] = {}
-
-    def call() -> None:
-        try:
-            answer["completion"] = client.chat.completions.create(model="chat", messages=PROMPT)
-        except BaseException as error:
-            answer["error"] = error
-
-    caller = threading.Thread(target=call, daemon=True)
-    caller.start()
+    caller = InFlightCall(sdk(fault_stack.web(), key, timeout=90))
     wait_until(lambda: Run.objects.filter(source="openai", status="running").exists(), 30, "the run starts")
     run = Run.objects.get(source="openai")
     time.sleep(2)  # the model call is under way
@@ -197,13 +208,10 @@ def test_a_sync_call_on_a_10_second_model_outlives_a_redis_restart_and_its_run_e
     time.sleep(3)
     fault_stack.redis.start()
 
-    caller.join(60)
-    assert not caller.is_alive(), "the sync call is still waiting 60 s after the restart"
+    # The caller gets its answer: the waiter asks the database each second while the run-ends channel is away.
+    completion = caller.join(60)
     ended = wait_until(lambda: (r := Run.objects.get(pk=run.pk)).status in FINISHED and r, 30, "the run ends")
     assert ended.status == "succeeded", (ended.error, worker.tail())
-    # The caller gets its answer: the waiter asks the database each second while the run-ends channel is away.
-    assert "error" not in answer, repr(answer.get("error"))
-    completion = answer["completion"]
     assert completion.id == str(run.pk) and completion.choices[0].message.content == ended.output
     assert worker.alive(), worker.tail()
 
@@ -230,6 +238,10 @@ def test_a_postgres_stop_answers_503_in_openai_shape_and_calls_succeed_once_it_i
     assert before.status_code == 200, before.text[:300]
     assert [m.id for m in client.models.list()] == ["ask", "chat"]
 
+    # In flight when PostgreSQL stops: a whole-answer call whose model answers during the outage, and a stream.
+    fake_openai.configure(latency_ms=5000, chunk_delay_ms=0)
+    waiting = InFlightCall(client)
+    wait_until(lambda: "running" in {r["status"] for r in runs()}, 30, "the whole-answer call's run starts")
     fake_openai.configure(latency_ms=1000, chunk_delay_ms=400)
     in_flight = InFlightStream(client)
     wait_until(lambda: in_flight.pieces, 30, "the first streamed piece")
@@ -263,6 +275,9 @@ def test_a_postgres_stop_answers_503_in_openai_shape_and_calls_succeed_once_it_i
     streamed = api.get(f"/api/runs/{in_flight.run_id}/").json()
     assert streamed["status"] == "succeeded", (streamed["error"], worker.tail())
     assert "".join(in_flight.pieces) == streamed["output"] and in_flight.finish[-1] == "stop"
+    waited = waiting.join(60)
+    whole_run = api.get(f"/api/runs/{waited.id}/").json()
+    assert whole_run["status"] == "succeeded" and waited.choices[0].message.content == whole_run["output"]
 
     # Back, with no restart: the calls refused during the outage counted for nothing, so the limited key still has
     # LIMITED_PER_MINUTE - 2 calls this minute (the one before and the one below), and order-9 starts afresh.
@@ -278,6 +293,6 @@ def test_a_postgres_stop_answers_503_in_openai_shape_and_calls_succeed_once_it_i
     assert [m.id for m in client.models.list()] == ["ask", "chat"]
 
     listed = runs()
-    assert len(listed) == 5  # before, in flight, three after: the calls refused during the outage started nothing
+    assert len(listed) == 6  # before, two in flight, three after: the calls refused during the outage started nothing
     assert {r["status"] for r in listed} == {"succeeded"}, listed
     assert worker.alive(), worker.tail()
