@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
+from backend.config.unavailable import is_outage
 from backend.runs.live_deltas import want_request_deltas
 
 from . import ratelimit
@@ -71,9 +72,14 @@ def admit_and_start(header: str | None, slug: str | None, plan: Planner | Except
     limit = rate_limit(key)
     if planned.call.mode == "stream":
         want_request_deltas(request_id)  # before the run exists: its first model call streams
-    started = flow_call_start(key=key, endpoint=endpoint, call=planned.call, request_id=request_id,
-                              idempotency_key=planned.idempotency_key, source=source, version=planned.version,
-                              serving=release)
+    try:
+        started = flow_call_start(key=key, endpoint=endpoint, call=planned.call, request_id=request_id,
+                                  idempotency_key=planned.idempotency_key, source=source, version=planned.version,
+                                  serving=release)
+    except Exception as exc:
+        if limit is not None and is_outage(exc):  # a 503: the call started nothing, so it does not count
+            _uncount(key, limit)
+        raise
     return Admitted(key, endpoint, release, limit, started)
 
 
@@ -92,3 +98,12 @@ def rate_limit(key: ApiKey) -> ratelimit.Decision | None:
                           f"{decision.limit} run calls per minute; try again in {decision.reset_s} s.",
                           headers=decision.headers())
     return decision
+
+
+def _uncount(key: ApiKey, decision: ratelimit.Decision) -> None:
+    """A call counted by ``rate_limit`` that an outage then refused: a client retrying through a database or
+    broker outage as Retry-After tells it is not locked out of its limit once the service is back."""
+    try:
+        ratelimit.uncount(key.prefix, decision)
+    except RedisError:  # Redis is the service that is down: the entry leaves the window within the minute
+        pass

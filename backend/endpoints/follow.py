@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from backend.runs.follow import HEARTBEAT, follow_run
+from backend.runs.follow import DELTAS_MISSED, HEARTBEAT, follow_run
 from backend.runs.run_ends import RunEnd
 from backend.runs.run_waiter import run_waiter
 
@@ -18,7 +18,7 @@ from .asyncdb import db
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HEARTBEAT", "follow_events", "listening", "wait_finished"]
+__all__ = ["DELTAS_MISSED", "HEARTBEAT", "follow_events", "listening", "wait_finished"]
 
 
 def listening() -> int | None:
@@ -46,8 +46,9 @@ async def wait_finished(run_id: Any, timeout_s: float, since: int | None = None)
         return None
 
 
-def follow_events(run_id: Any, after: int = 0, *, max_s: float = 3600,
-                  heartbeat_s: float = 15) -> AsyncGenerator[dict[str, Any], None]:
+def follow_events(run_id: Any, after: int = 0, *, max_s: float = 3600, heartbeat_s: float = 15,
+                  gaps: bool = False) -> AsyncGenerator[dict[str, Any], None]:
     """The run's events after ``after`` in order, stored then live, ending with ``run.completed``;
-    ``HEARTBEAT`` after ``heartbeat_s`` of silence."""
-    return follow_run(run_id, after, db=db, max_s=max_s, heartbeat_s=heartbeat_s)
+    ``HEARTBEAT`` after ``heartbeat_s`` of silence; with ``gaps``, ``DELTAS_MISSED`` where live deltas may
+    have been lost."""
+    return follow_run(run_id, after, db=db, max_s=max_s, heartbeat_s=heartbeat_s, gaps=gaps)

@@ -5,7 +5,9 @@ text is the whole output (the output node's value is ``{{ nodes.<id>.output }}``
 the node streams and has no structured output). Whatever the flow, the stream
 ends with the run's final text: the part not streamed live is sent then, so
 the pieces always add up to the non-streamed answer (a flow with no answer node
-sends its whole output as one piece at the end). A response format other than
+sends its whole output as one piece at the end). Deltas are live-only: once some
+may have been lost (the channel layer failed, e.g. a Redis restart), no more are
+sent live, and the rest of the answer comes at the end. A response format other than
 text is checked against the whole output, so those answers are not streamed live.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 
 from .asyncdb import db
-from .follow import HEARTBEAT, follow_events
+from .follow import DELTAS_MISSED, HEARTBEAT, follow_events
 from .openai_answers import (
     chat_chunk,
     chat_usage_chunk,
@@ -56,10 +58,12 @@ async def output_pieces(run_id: Any, conversation: Conversation, source: str | N
     """("heartbeat", None), ("delta", text)..., then ("done", (run, text)) or ("error", OpenAIRefusal)."""
     live = source is not None and conversation.response_format.kind == "text"
     sent, attempt = "", None
-    async with aclosing(follow_events(run_id, 0, max_s=STREAM_MAX_S, heartbeat_s=KEEPALIVE_S)) as events:
+    async with aclosing(follow_events(run_id, 0, max_s=STREAM_MAX_S, heartbeat_s=KEEPALIVE_S, gaps=True)) as events:
         async for event in events:
             if event is HEARTBEAT:
                 yield "heartbeat", None
+            elif event is DELTAS_MISSED:  # pieces heard from now on may not follow those sent: the rest at the end
+                live = False
             elif live and event.get("type") == "node.delta" and event.get("node_id") == source:
                 attempt = attempt or event.get("attempt", 1)
                 if event.get("attempt", 1) != attempt:  # a retry voids what was streamed: the rest comes at the end
@@ -77,7 +81,11 @@ async def output_pieces(run_id: Any, conversation: Conversation, source: str | N
     except OpenAIRefusal as refusal:
         yield "error", refusal
         return
-    if text.startswith(sent) and len(text) > len(sent):
+    if not text.startswith(sent):  # pieces went missing on the way: an error, never a garbled answer sent as whole
+        yield "error", OpenAIRefusal(502, f"Part of run {run_id}'s answer was lost on its way to this stream; the "
+                                          f"whole answer is at /api/v1/runs/{run_id}.", code="stream_incomplete")
+        return
+    if len(text) > len(sent):
         yield "delta", text[len(sent):]
     yield "done", (run, text)
 

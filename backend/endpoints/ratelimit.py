@@ -3,7 +3,9 @@
 A sliding-window log in one sorted set per key, checked and updated by one Lua
 script (atomic, and timed by Redis's own clock so web processes with skewed
 clocks agree). A refused call is not recorded, so a client that backs off as
-told by ``Retry-After`` gets through.
+told by ``Retry-After`` gets through; nor is a call that a service being down
+refused after it was counted (``uncount``): a client retrying through an
+outage is not locked out once the service is back.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class Decision:
     limit: int
     remaining: int
     reset_s: int  # seconds until the oldest counted call leaves the window
+    entry: str = ""  # the call's entry in the window ("" when refused: nothing was counted)
 
     def headers(self) -> dict[str, str]:
         headers = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
@@ -56,11 +59,17 @@ def hit(key_prefix: str, limit: int) -> Decision:
     """Count one call against the key's window, or refuse it when the window is full. Sync: a call's admission
     checks its limit on the database thread it runs on (admission.py), with the process's sync client (about half
     the CPU of a ``redis.asyncio`` call on the loop)."""
-    return _decision(limit, sync_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit,
-                                              secrets.token_hex(8)))
+    entry = secrets.token_hex(8)
+    return _decision(limit, sync_redis().eval(_SCRIPT, 1, bucket(key_prefix), WINDOW_MS, limit, entry), entry)
 
 
-def _decision(limit: int, reply: list[int]) -> Decision:
+def uncount(key_prefix: str, decision: Decision) -> None:
+    """Take a counted call back out of the key's window: it was refused after all (a service was down)."""
+    if decision.allowed:
+        sync_redis().zrem(bucket(key_prefix), decision.entry)
+
+
+def _decision(limit: int, reply: list[int], entry: str) -> Decision:
     allowed, count, reset_ms = reply
     return Decision(allowed=bool(allowed), limit=limit, remaining=max(0, limit - int(count)),
-                    reset_s=max(1, math.ceil(int(reset_ms) / 1000)))
+                    reset_s=max(1, math.ceil(int(reset_ms) / 1000)), entry=entry if allowed else "")

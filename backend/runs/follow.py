@@ -24,6 +24,10 @@ How it stays whole:
   channel: an abandoned subscription keeps buffers alive in the web process.
 
 Live-only token deltas (no ``seq``) pass once the events they follow were sent.
+Those sent while the follower was off the channel layer are lost for good (they
+are never stored); a reader that adds deltas up (the OpenAI streams) asks for
+``DELTAS_MISSED`` (``gaps=True``), yielded each time that may have happened, so
+that it never glues the pieces heard after a gap onto those heard before it.
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ from .sinks import run_group
 log = logging.getLogger(__name__)
 
 HEARTBEAT: dict[str, Any] = {"type": "heartbeat"}
+DELTAS_MISSED: dict[str, Any] = {"type": "deltas.missed"}  # only with ``gaps``: live deltas may have been lost
 POLL_S = 1.0  # without news this long, ask the database
 RESUBSCRIBE_S = 2.0  # after a channel-layer failure, try to rejoin this often
 CLEANUP_S = 3.0  # leaving the group never holds a finished reader longer than this
@@ -115,8 +120,10 @@ class _Subscription:
 
 
 async def follow_run(run_id: Any, after: int = 0, *, db: DbRunner, max_s: float = 3600, heartbeat_s: float = 15,
-                     deltas: bool = True, layer: Any = None) -> AsyncGenerator[dict[str, Any], None]:
-    """Yield the run's events after ``after`` until ``run.completed`` (or ``max_s``), plus heartbeats."""
+                     deltas: bool = True, layer: Any = None, gaps: bool = False
+                     ) -> AsyncGenerator[dict[str, Any], None]:
+    """Yield the run's events after ``after`` until ``run.completed`` (or ``max_s``), plus heartbeats (and
+    ``DELTAS_MISSED`` with ``gaps``)."""
     deadline = time.monotonic() + max_s
     subscription = _Subscription(layer or get_channel_layer(), run_group(run_id))
     read = db(stored_after)
@@ -140,6 +147,8 @@ async def follow_run(run_id: Any, after: int = 0, *, db: DbRunner, max_s: float 
                 except Exception as error:
                     log.warning("run %s: channel layer unavailable (%s); following from the database", run_id, error)
                     rejoin_at = now + RESUBSCRIBE_S
+                    if gaps and deltas:
+                        yield DELTAS_MISSED
             if read_due or now - checked >= POLL_S:
                 read_due = False
                 checked = time.monotonic()
@@ -164,6 +173,8 @@ async def follow_run(run_id: Any, after: int = 0, *, db: DbRunner, max_s: float 
                     log.warning("run %s: channel layer failed (%s); following from the database", run_id, error)
                     await subscription.leave()
                     rejoin_at, read_due = time.monotonic() + RESUBSCRIBE_S, True
+                    if gaps and deltas:
+                        yield DELTAS_MISSED
                     continue
                 for event in events or ():
                     seq = event.get("seq")

@@ -117,6 +117,47 @@ def test_an_outage_is_a_503_with_retry_after_in_openais_shape() -> None:
     assert _openai_shape(ValueError("a bug")) is None  # a bug stays a bug (the 500 handler), not a fake outage
 
 
+def test_streamed_pieces_add_up_to_the_answer_when_live_deltas_were_lost_and_never_glue_across_a_gap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live deltas are never stored: after a channel-layer gap (a Redis restart) the rest comes at the end."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from backend.endpoints import openai_streaming
+    from backend.endpoints.follow import DELTAS_MISSED
+
+    run = SimpleNamespace(pk="r1", is_finished=True, status="succeeded", output="one two three four", error="")
+    conversation = parse_chat({"model": "helper", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+
+    def pieces(*events: dict[str, Any], output: str = run.output) -> list[tuple[str, Any]]:
+        async def follow(*_: Any, **__: Any) -> Any:
+            for event in events:
+                yield event
+
+        async def read(*_: Any) -> Any:
+            return SimpleNamespace(**{**vars(run), "output": output})
+
+        monkeypatch.setattr(openai_streaming, "follow_events", follow)
+        monkeypatch.setattr(openai_streaming, "db", lambda fn: read)
+
+        async def collect() -> list[tuple[str, Any]]:
+            return [p async for p in openai_streaming.output_pieces("r1", conversation, "ask")]
+        return asyncio.run(collect())
+
+    def delta(text: str) -> dict[str, Any]:
+        return {"type": "node.delta", "node_id": "ask", "text": text, "attempt": 1, "seq": None}
+
+    whole = pieces(delta("one "), delta("two "), delta("three "), delta("four"))
+    assert [v for k, v in whole if k == "delta"] == ["one ", "two ", "three ", "four"] and whole[-1][0] == "done"
+    # "two " and "three " were lost with Redis; "four" came live after it was back: not glued onto "one ".
+    gap = pieces(delta("one "), DELTAS_MISSED, delta("four"))
+    assert [v for k, v in gap if k == "delta"] == ["one ", "two three four"] and gap[-1][0] == "done"
+    # Pieces that cannot be the start of the answer, however they came: an error chunk, never a garbled answer.
+    garbled = pieces(delta("one "), delta("four"))
+    assert [k for k, _ in garbled] == ["delta", "delta", "error"]
+    assert garbled[-1][1].code == "stream_incomplete" and "/api/v1/runs/r1" in garbled[-1][1].message
+
+
 # --------------------------------------------------------------------------- over HTTP
 
 

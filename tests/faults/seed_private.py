@@ -2,8 +2,10 @@
 
 Run with DATABASE_URL (and REDIS_URL) pointing at the private services, after
 ``manage.py migrate``. Makes a user with an API token, a model alias ``slow``
-served by ``bench/fake_openai.py``, a one-call graph, a published flow ``ask``
-and an API key, and prints what a test needs as one JSON line.
+served by ``bench/fake_openai.py``, a one-call graph, a published flow ``ask``,
+a flow ``chat`` for the OpenAI routes (a text input, one streaming answer step),
+an API key and one limited to ``LIMITED_PER_MINUTE`` calls a minute, and prints
+what a test needs as one JSON line.
 """
 from __future__ import annotations
 
@@ -16,6 +18,13 @@ ONE_CALL = {"schema": "patchbay.graph/v1", "name": "one-call",
                       {"id": "ask", "type": "llm", "config": {"model": "slow", "prompt": "Answer {{ input }}"}},
                       {"id": "out", "type": "output", "config": {"value": "{{ nodes.ask.output }}"}}],
             "edges": [{"from": "in", "to": "ask"}, {"from": "ask", "to": "out"}]}
+CHAT = {**ONE_CALL, "name": "chat",
+        "inputs": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+        "nodes": [ONE_CALL["nodes"][0],
+                  {"id": "ask", "type": "llm", "config": {"model": "slow", "stream": True,
+                                                          "prompt": "Answer {{ input.text }}"}},
+                  ONE_CALL["nodes"][2]]}
+LIMITED_PER_MINUTE = 5
 
 
 def seed(model_url: str) -> dict[str, Any]:
@@ -32,8 +41,11 @@ def seed(model_url: str) -> dict[str, Any]:
                               max_retries=0, timeout_s=60)
     graph = graph_create(workspace=workspace, user=user, spec=ONE_CALL)
     endpoint = endpoint_create(user=user, graph=graph, slug="ask")
+    endpoint_create(user=user, graph=graph_create(workspace=workspace, user=user, spec=CHAT), slug="chat")
     _, key = api_key_create(user=user, workspace=workspace, name="fault test", rate_limit_per_minute=None)
-    return {"token": Token.objects.create(user=user).key, "graph": graph.pk, "slug": endpoint.slug, "key": key}
+    _, limited = api_key_create(user=user, workspace=workspace, name="limited", rate_limit_per_minute=LIMITED_PER_MINUTE)
+    return {"token": Token.objects.create(user=user).key, "graph": graph.pk, "slug": endpoint.slug, "key": key,
+            "limited_key": limited}
 
 
 if __name__ == "__main__":

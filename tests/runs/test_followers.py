@@ -25,7 +25,7 @@ from django.db import connections
 from backend.graphs.models import Graph
 from backend.providers.models import ModelAlias
 from backend.runs.channel_layer import RedisFollowLayer
-from backend.runs.follow import HEARTBEAT, follow_run
+from backend.runs.follow import DELTAS_MISSED, HEARTBEAT, follow_run
 from backend.runs.models import Run, RunEvent
 from backend.runs.sinks import persist_events, run_group
 
@@ -172,9 +172,9 @@ def test_a_follower_whose_channel_layer_is_unreachable_follows_from_the_database
     dead = RedisFollowLayer(hosts=[{"address": f"redis://127.0.0.1:{free_port()}/0", "socket_connect_timeout": 1}])
     persist_events(run.pk, [event(run.pk, 1, "run.started"), event(run.pk, 2)])
 
-    async def follow() -> list[dict[str, Any]]:
+    async def follow(gaps: bool = False) -> list[dict[str, Any]]:
         received = []
-        async for item in follow_run(run.pk, 0, db=sync_to_async, layer=dead, max_s=30, heartbeat_s=60):
+        async for item in follow_run(run.pk, 0, db=sync_to_async, layer=dead, max_s=30, heartbeat_s=60, gaps=gaps):
             received.append(item)
         return received
 
@@ -188,8 +188,11 @@ def test_a_follower_whose_channel_layer_is_unreachable_follows_from_the_database
     producer.start()
     received = asyncio.run(follow())
     producer.join()
+    # A reader that adds live deltas up is told they may be missing (they are never stored); others are not.
+    told = asyncio.run(follow(gaps=True))
     asyncio.run(sync_to_async(connections.close_all)())  # the follower's database thread lets go of the test DB
     assert [e["seq"] for e in received] == list(range(1, 9)) and received[-1]["type"] == "run.completed"
+    assert told[0] is DELTAS_MISSED and [e["seq"] for e in told[1:]] == list(range(1, 9))
 
 
 def test_a_follower_survives_a_redis_restart_and_returns_to_live(alice, alice_api, tmp_path) -> None:  # type: ignore[no-untyped-def]
