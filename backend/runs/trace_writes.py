@@ -11,9 +11,11 @@ trip, one parse, one bound value per table. Every value still goes through its f
 models remain the one description of these tables (a value too long for a column is refused as before).
 
 The rows themselves are not model instances: ``Model.__init__`` (its pre_init/post_init signals, its walk over
-every field) cost ~20 µs per event and span, several per cent of a worker's CPU, for values read straight back
-out. A row is a ``Row`` (the field values by attname) and ``json_rows`` prepares it column by column from a plan
-made once per model from ``_meta.concrete_fields`` (see ``_Column``).
+every field) ran for every event and span only for its values to be read straight back out. A row is a ``Row``
+(the field values by attname) and ``json_rows`` prepares it column by column from a plan made once per model
+from ``_meta.concrete_fields`` (see ``_Column``): a chain3 run's rows took 535 µs of CPU that way and take 223 µs
+now (bench/sink_rows.py), and the worker's database threads spend ~0.8 ms less per run in the sink
+(bench/results.md, sink_rows).
 
 Errors are the ORM's: the cursor is Django's, so a value PostgreSQL refuses raises ``DataError`` /
 ``IntegrityError`` and a dropped connection ``OperationalError``, as ``bulk_create`` did.
