@@ -11,7 +11,7 @@ command attributed to the function of ``backend/runs`` that made it), and a **ti
 installed (CPU time of the whole process per run, and of the database threads per ``db_call`` function). Trees
 alternate ``--rounds`` times; a table per tree is printed and, with ``--write``, kept in bench/results.md.
 
-    .venv/bin/python bench/worker_store.py --before /tmp/store-base [--runs 60] [--rounds 2] [--write]
+    .venv/bin/python bench/worker_store.py --before /tmp/store-base [--runs 60] [--rounds 2] [--write [--section S]]
 
 Needs PostgreSQL and Redis (BENCH_DATABASE_URL / BENCH_REDIS_URL); the database is created and migrated.
 """
@@ -346,6 +346,8 @@ def report(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
 
 def main() -> None:
     parser = tree_parser(__doc__, rounds=2, latency_ms=50.0)
+    parser.add_argument("--section", default="worker_store", help="the bench/results.md section --write fills")
+    parser.add_argument("--json", default="", help="also keep every round's raw numbers in this file")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -362,8 +364,10 @@ def main() -> None:
             results[tag].append(run_tree(tag, code, args, model_url))
     body = report(results, args)
     print(body)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
     if args.write:
-        write_section("worker_store", body)
+        write_section(args.section, body)
 
 
 if __name__ == "__main__":

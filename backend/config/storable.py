@@ -42,6 +42,14 @@ def nul_path(value: Any, path: str) -> str | None:
     return None
 
 
+def may_hold_nul(text: str) -> bool:
+    """Whether JSON text (as ``json.dumps`` writes it) may hold U+0000: it escapes the character as ``\\u0000``
+    in every string and key. Never False for a value that holds one; True also for a backslash followed by
+    ``u0000`` (escaped ``\\\\u0000``). One search of text the caller writes anyway, instead of a walk of the value
+    (``without_nul``) that finds nothing nearly always."""
+    return "\\u0000" in text
+
+
 def without_nul(value: Any) -> Any:
     """The same JSON value with every U+0000 replaced by U+FFFD (for text we must keep, e.g. model output)."""
     def clean(item: Any) -> Any:

@@ -45,13 +45,13 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from backend.config.storable import without_nul
+from backend.config.storable import may_hold_nul, without_nul
 from backend.engine.shapes import span_fields
 
 from .finished import end_fields, ended, finish_run
 from .loop import db_call
 from .models import Run, RunEvent, Span
-from .trace_writes import store_batch, store_batch_and_end
+from .trace_writes import Row, json_rows, store_batch, store_batch_and_end
 from .waiting import park, store_requests
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ def _when(epoch: float | None) -> dt.datetime | None:
     return None if epoch is None else dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
 
 
-def _span_row(run_id: Any, span: dict[str, Any]) -> Span:
-    return Span(
+def _span_row(run_id: Any, span: dict[str, Any]) -> Row:
+    return Row(
         run_id=run_id, span_id=span["span_id"], parent_id=span.get("parent_id") or "",
         node_id=span.get("node_id") or "", kind=span["kind"], name=span["name"],
         node_type=span.get("node_type") or "", status=span["status"],
@@ -101,18 +101,30 @@ def _span_row(run_id: Any, span: dict[str, Any]) -> Span:
     )
 
 
+def _event_rows(run_id: Any, events: list[dict[str, Any]]) -> str:
+    return json_rows(RunEvent, [Row(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in events])
+
+
+def _span_rows(run_id: Any, events: list[dict[str, Any]]) -> str:
+    spans = {e["span"]["span_id"]: e["span"] for e in events if isinstance(e.get("span"), dict)}
+    return json_rows(Span, [_span_row(run_id, s) for s in spans.values()])
+
+
 def persist_events(run_id: Any, events: list[dict[str, Any]]) -> bool:
     """Store numbered events, upsert the spans they carry, and keep the run row in step.
 
     Returns False, storing nothing, when the run is no longer running (swept, or ended
     elsewhere): its trace is closed, and a late event must not follow its ``run.completed``.
     """
-    numbered = [without_nul(e) for e in events if e.get("seq") is not None]  # model text may hold U+0000
+    numbered = [e for e in events if e.get("seq") is not None]
     if not numbered:
         return True
-    spans = {e["span"]["span_id"]: e["span"] for e in numbered if isinstance(e.get("span"), dict)}
-    rows = [RunEvent(run_id=run_id, seq=e["seq"], type=e["type"], payload=e) for e in numbered]
-    span_rows = [_span_row(run_id, s) for s in spans.values()]
+    rows = _event_rows(run_id, numbered)
+    if may_hold_nul(rows):  # model text may hold U+0000: store the events (and all taken from them) without it
+        numbered = [without_nul(e) for e in numbered]
+        rows = _event_rows(run_id, numbered)
+    # Every span is inside an event (its payload), so the events' rows held no U+0000 that the spans' could.
+    span_rows = _span_rows(run_id, numbered)
     kinds = [e["type"] for e in numbered]
     if not ROW_EVENTS.intersection(kinds):
         # A batch of trace only is one statement, a transaction of its own: no BEGIN and COMMIT round trips.
