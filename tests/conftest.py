@@ -6,6 +6,7 @@ project's fake OpenAI-compatible server over HTTP for provider tests.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -37,6 +38,29 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def live_workers_sweep_held(hold_s: float = 600) -> Iterator[None]:
+    """Keep the session's live worker (``live_processes``) from sweeping the test database meanwhile.
+
+    That worker sweeps the test database every beat and reads heartbeats in the session's Redis, so it fails as
+    lost any run running longer than its heartbeat's lifetime (6 s) whose heartbeat is elsewhere: a fault drill's
+    runs (their workers beat in a private Redis) or runs made to look lost on purpose. Hold the sweep's lock in
+    the session's Redis as a sweeping worker does (runs/liveness.py: sweep): the live worker skips its turns.
+    """
+    from backend.config.redis_clients import sync_redis
+    from backend.runs.liveness import SWEEP_LOCK
+
+    client = sync_redis()
+    deadline = time.monotonic() + 10
+    while not client.set(SWEEP_LOCK, "tests", nx=True, px=int(hold_s * 1000)):  # a worker's turn ends in a beat
+        assert time.monotonic() < deadline, "the sweep's lock was not free within 10 s"
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        client.delete(SWEEP_LOCK)
 
 
 # Under pytest-xdist (`make test` runs two worker processes, `--dist loadgroup`), the tests below run one at a time,

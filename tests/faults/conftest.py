@@ -17,7 +17,7 @@ from backend.config.web_cmd import web_argv
 from backend.runs.worker_cmd import worker_argv
 from bench._stack import Child, wait_for_port
 
-from ..conftest import ROOT, free_port, worker_warm
+from ..conftest import ROOT, free_port, live_workers_sweep_held, worker_warm
 from .services import PrivateRedis, wait_until
 
 BEAT_S = 1  # fast heartbeats keep the tests short; bench/dead_worker.py measures the default
@@ -68,7 +68,10 @@ def fault_stack(transactional_db: None) -> Iterator[FaultStack]:
     redis.start()
     stack = FaultStack(redis, _database_url(), f"pb-faults-{os.getpid()}")
     try:
-        yield stack
+        # The stack's workers beat in the private Redis: the session's live worker, sweeping the same database
+        # with the session's Redis, would fail every run of theirs that lasts over 6 s as lost.
+        with live_workers_sweep_held():
+            yield stack
     finally:
         from backend.runs.models import Run
 

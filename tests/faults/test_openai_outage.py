@@ -112,10 +112,10 @@ class InFlightCall:
         except BaseException as error:
             self.error = error
 
-    def join(self, timeout: float) -> Any:
+    def join(self, timeout: float, worker: Any = None) -> Any:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), f"the call is still waiting after {timeout} s"
-        assert self.error is None, repr(self.error)
+        assert self.error is None, (repr(self.error), worker.tail(60) if worker is not None else "")
         return self.completion
 
 
@@ -171,7 +171,7 @@ def test_a_redis_kill_answers_503_in_openai_shape_pins_nothing_and_calls_succeed
     fault_stack.redis.start()  # same port, empty: Redis here keeps nothing on disk
 
     in_flight.join(60)
-    assert in_flight.error is None, repr(in_flight.error)
+    assert in_flight.error is None, (repr(in_flight.error), worker.tail(60))
     streamed = Run.objects.get(pk=in_flight.run_id)
     assert streamed.status == "succeeded", (streamed.error, worker.tail())
     assert "".join(in_flight.pieces) == streamed.output and in_flight.finish[-1] == "stop"
@@ -209,7 +209,7 @@ def test_a_sync_call_on_a_10_second_model_outlives_a_redis_restart_and_its_run_e
     fault_stack.redis.start()
 
     # The caller gets its answer: the waiter asks the database each second while the run-ends channel is away.
-    completion = caller.join(60)
+    completion = caller.join(60, worker)
     ended = wait_until(lambda: (r := Run.objects.get(pk=run.pk)).status in FINISHED and r, 30, "the run ends")
     assert ended.status == "succeeded", (ended.error, worker.tail())
     assert completion.id == str(run.pk) and completion.choices[0].message.content == ended.output

@@ -4,25 +4,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.config.redis_clients import sync_redis
 from backend.graphs.models import Graph
 from backend.graphs.services import prompt_create, prompt_label_move, prompt_version_create, workspace_for_user
 from backend.providers.models import ModelAlias
 from backend.runs import finished
 from backend.runs.execution import claim
 from backend.runs.finished import finish_run, notify_finished, notify_missed, on_run_finished
-from backend.runs.liveness import SWEEP_LOCK, reap_orphaned_runs
+from backend.runs.liveness import reap_orphaned_runs
 from backend.runs.models import Run
 from backend.runs.services import run_cancel
 from backend.runs.sinks import persist_events
 
+from ..conftest import live_workers_sweep_held
 from .live import at_once, create_graph, one_step_chain, redis_old_enough_for_the_reaper, start_run, wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,14 +35,9 @@ def _no_sweep_by_a_live_worker() -> Iterator[None]:
     tests take the sweep's steps themselves and expect the hook in this process. A live worker started earlier in
     the session (tests/conftest.py) sweeps the same database every beat and would take them first: hold the
     sweep's lock as a sweeping worker does (runs/liveness.py: sweep), so the live worker skips its turns."""
-    client = sync_redis()
-    deadline = time.monotonic() + 10
-    while not client.set(SWEEP_LOCK, "tests", nx=True, px=120_000):  # a worker's turn ends within a beat
-        assert time.monotonic() < deadline, "the sweep's lock was not free within 10 s"
-        time.sleep(0.05)
-    redis_old_enough_for_the_reaper()  # these tests reap themselves
-    yield
-    client.delete(SWEEP_LOCK)
+    with live_workers_sweep_held(hold_s=120):
+        redis_old_enough_for_the_reaper()  # these tests reap themselves
+        yield
 
 
 @pytest.fixture
