@@ -119,17 +119,22 @@ class InFlightCall:
         return self.completion
 
 
+def published_chat(fake_openai, alice_api, *, latency_ms: float) -> str:  # type: ignore[no-untyped-def]
+    """The chat flow published on the test database (its model the fake at ``latency_ms``): a key to call it."""
+    fake_openai.configure(latency_ms=latency_ms, chunk_delay_ms=0, fail_first_n=0, hang_rate=0.0, misbehave="")
+    ModelAlias.objects.create(alias="slow", model="openai/gpt-4o-mini", api_base=fake_openai.url,
+                              api_key_env="PATH", max_retries=0, timeout_s=60)
+    publish(alice_api, create_graph(alice_api, CHAT), "chat")
+    return str(make_key(alice_api)["key"])
+
+
 # ----------------------------------------------------------------------------------------------------------- Redis
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_kill_answers_503_in_openai_shape_pins_nothing_and_calls_succeed_once_it_is_back(  # type: ignore[no-untyped-def]
         fault_stack: FaultStack, fake_openai, alice_api) -> None:
-    fake_openai.configure(latency_ms=50, chunk_delay_ms=0, fail_first_n=0, hang_rate=0.0, misbehave="")
-    ModelAlias.objects.create(alias="slow", model="openai/gpt-4o-mini", api_base=fake_openai.url,
-                              api_key_env="PATH", max_retries=0, timeout_s=60)
-    publish(alice_api, create_graph(alice_api, CHAT), "chat")
-    key = make_key(alice_api)["key"]
+    key = published_chat(fake_openai, alice_api, latency_ms=50)
     worker = fault_stack.worker()
     url = fault_stack.web()
     client = sdk(url, key)
@@ -194,11 +199,7 @@ def test_a_redis_kill_answers_503_in_openai_shape_pins_nothing_and_calls_succeed
 @pytest.mark.django_db(transaction=True)
 def test_a_sync_call_on_a_10_second_model_outlives_a_redis_restart_and_its_run_ends(  # type: ignore[no-untyped-def]
         fault_stack: FaultStack, fake_openai, alice_api) -> None:
-    fake_openai.configure(latency_ms=10_000, chunk_delay_ms=0, fail_first_n=0, hang_rate=0.0, misbehave="")
-    ModelAlias.objects.create(alias="slow", model="openai/gpt-4o-mini", api_base=fake_openai.url,
-                              api_key_env="PATH", max_retries=0, timeout_s=60)
-    publish(alice_api, create_graph(alice_api, CHAT), "chat")
-    key = make_key(alice_api)["key"]
+    key = published_chat(fake_openai, alice_api, latency_ms=10_000)
     worker = fault_stack.worker()
     caller = InFlightCall(sdk(fault_stack.web(), key, timeout=90))
     wait_until(lambda: Run.objects.filter(source="openai", status="running").exists(), 30, "the run starts")
