@@ -292,6 +292,9 @@ def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float,
         row.update(gap_parts(stack.model_call_marks(), model, sent, answered))
         row["model answers (sum of critical path)"] = (
             sum(b - a for a, b in model) if gaps else max(b for _, b in model) - min(a for a, _ in model)) * 1000
+        # The fake's own time per call beyond its sleep: its HTTP handling, now in a process of its own.
+        row["per model call: the fake model's own time (arrived → answer written)"] = median(
+            [b - a for a, b in model]) * 1000
         row["total wall"] = (answered - sent) * 1000
         row["overhead (wall − 100 ms × steps)"] = row["total wall"] - LATENCY_MS * (3 if gaps else 1)
         rows.append(row)
