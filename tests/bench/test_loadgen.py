@@ -198,3 +198,13 @@ def test_the_script_runs_a_timeline_when_asked() -> None:
             proc.kill()
         loop.run_until_complete(runner.cleanup())
         loop.close()
+
+
+def test_a_timeline_against_nothing_is_a_failure_not_a_crash() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = asyncio.run(timeline(f"http://127.0.0.1:{port}", "k", "s", 3, "t"))
+    assert result["calls"] == [] and len(result["failures"]) == 1 and "Error" in result["failures"][0]
