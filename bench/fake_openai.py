@@ -18,10 +18,13 @@ Bad answers (see MISBEHAVIOURS) are chosen explicitly, never at random, by any o
 
 Run it from a test with :func:`start_in_thread`, or standalone::
 
-    python bench/fake_openai.py --port 8911 --latency-ms 100 [--uvloop]
+    python bench/fake_openai.py --port 8911 --latency-ms 100 [--uvloop] [--timing-file PATH]
 
 (``--uvloop``: serve on uvloop's event loop, less CPU per call; benchmarks that measure the product under load
-run it so, in its own process, off the GIL of their load generator.)
+run it so, in its own process, off the GIL of their load generator. ``--timing-file``: append one line
+``"<arrived> <answered>"`` per chat-completions request to PATH, both ``time.time()`` of this machine: arrived =
+when the handler chain starts (headers parsed), answered = after the whole answer was handed to the transport;
+only the command line has it, :func:`start_in_thread` and the tests' servers never do.)
 """
 
 from __future__ import annotations
@@ -630,14 +633,43 @@ def start_in_thread(
     return FakeServer(loop, thread, runner, bound)
 
 
-async def _serve_forever(config: FakeConfig, port: int, api_key: str | None) -> None:
-    runner, bound = await _start(make_app(config, api_key), port)
+def timing_middleware(out: Any) -> Any:
+    """A middleware that writes ``"<arrived> <answered>\\n"`` to ``out`` (a text file) for every chat-completions
+    request. The answer is prepared and its end written here, before the time is taken: aiohttp would otherwise
+    write it only after every middleware returned (its own prepare/write_eof then see a finished response and do
+    nothing), so "answered" is the moment the last byte went to the transport, not when the handler returned."""
+
+    @web.middleware
+    async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not request.path.endswith("/chat/completions"):
+            return await handler(request)
+        arrived = time.time()
+        try:
+            response = await handler(request)
+            if not response.prepared:
+                await response.prepare(request)
+            await response.write_eof()
+            return response
+        finally:
+            out.write(f"{arrived:.6f} {time.time():.6f}\n")
+
+    return timed
+
+
+async def _serve_forever(config: FakeConfig, port: int, api_key: str | None, timing_file: str | None = None) -> None:
+    app = make_app(config, api_key)
+    timing = open(timing_file, "a", buffering=1) if timing_file else None  # line-buffered: readable at once
+    if timing is not None:
+        app.middlewares.insert(0, timing_middleware(timing))
+    runner, bound = await _start(app, port)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     print(f"fake-openai listening on http://127.0.0.1:{bound}/v1", flush=True)
     await stop.wait()
     await runner.cleanup()
+    if timing is not None:
+        timing.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -662,9 +694,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--uvloop", action="store_true", help="serve on uvloop's event loop")
+    parser.add_argument("--timing-file", default=None,
+                        help="append '<arrived> <answered>' (time.time()) per chat-completions request to this file")
     args = vars(parser.parse_args(argv))
     port, api_key, use_uvloop = args.pop("port"), args.pop("api_key"), args.pop("uvloop")
-    serve = _serve_forever(FakeConfig(**args), port, api_key)
+    timing_file = args.pop("timing_file")
+    serve = _serve_forever(FakeConfig(**args), port, api_key, timing_file)
     if use_uvloop:
         import uvloop
 

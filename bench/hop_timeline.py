@@ -4,12 +4,14 @@ One client, keep-alive HTTP, sync calls of the published endpoint (``chain3`` an
 ``bench/published_path.py`` on a 100 ms ``bench/fake_openai.py`` model). For every call, timestamps on one clock
 (the machine's ``time.time()``):
 
-- client: request sent, answer received;
+- client: request sent, answer received (``bench/loadgen.py`` in timeline mode, a process of its own: one
+  keep-alive HTTP/1.1 connection on uvloop, the light harness of ``bench/published_path.py``);
 - run row: ``created_at`` (the INSERT, in the web), ``started_at`` (the worker's claim), ``finished_at``;
 - Celery (``sitecustomize`` probe on the children's path, no code in the product): the web's publish
   (``before_task_publish`` / ``after_task_publish``), the worker's consumer receiving the message
   (``task_received``) and its pool thread starting the task (``task_prerun``);
-- the fake model: each request arriving and its answer leaving;
+- the fake model (``fake_openai.py --uvloop --timing-file``, a process of its own): each request arriving and its
+  answer written;
 - events: the engine's ``ts`` (emitted) of run.started and run.completed.
 
 Prints the median of each interval over ``--calls`` calls per flow. ``--before DIR`` serves another checkout of
@@ -20,23 +22,22 @@ the project first and then this one, alternating ``--rounds`` times, in one sess
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import socket
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, table, today, write_section  # noqa: E402
-from bench._stack import Child, stack_env, start_web, start_worker  # noqa: E402
+from bench._stack import Child, free_port, stack_env, start_web, start_worker, wait_for_port  # noqa: E402
 from bench.published_path import DATABASE_URL, REDIS_URL, bench_environment, setup_fixtures, wait_healthy  # noqa: E402
 
 LATENCY_MS = 100.0
@@ -127,7 +128,12 @@ claim, `finished_at`), Celery's signals in web and worker (a `sitecustomize` pro
 product), the engine's `ts` of run.started / run.completed, and the fake model's arrival and answer of each call.
 **before** = the `--before` checkout, **after** = this tree; the two alternate `--rounds` times, `--calls` calls of
 each flow per round. The in-process enqueue row: before = the marker's `SET` then `execute_run.apply_async`,
-after = `runs/dispatch.py` (the same Celery message pushed with the marker in one `MULTI`/`EXEC`). CPU per run = psutil CPU of the web server and of the worker over the level / calls."""
+after = `runs/dispatch.py` (the same Celery message pushed with the marker in one `MULTI`/`EXEC`). CPU per run = psutil CPU of the web server and of the worker over the level / calls.
+Harness: the light one of `published_path` — the client is `bench/loadgen.py` (timeline mode: one keep-alive
+HTTP/1.1 connection on uvloop, `time.time()` just before the request is written and after its whole answer is read)
+and the fake model `fake_openai.py --uvloop --timing-file` (arrival when its handler chain starts, answer once aiohttp
+has written the whole response), each in a process of its own: no GIL shared between the client, the model and the
+bench, so the model's own HTTP handling no longer falls into litellm's request/answer."""
 
 
 def log(message: str) -> None:
@@ -135,42 +141,37 @@ def log(message: str) -> None:
 
 
 class TimedFake:
-    """bench/fake_openai.py with each request's arrival and answer times, keyed by the input tag in its prompt."""
+    """bench/fake_openai.py in its own process on uvloop (the light harness of published_path), writing each
+    request's arrival and answer times (``--timing-file``: the answer's time is taken once aiohttp has written
+    it) to a file read here."""
 
     def __init__(self) -> None:
-        from aiohttp import web
+        self.timing_file = Path(tempfile.mkdtemp(prefix="patchbay-hop-fake-")) / "timing.log"
+        port = free_port()
+        self.child = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port),
+                                          "--latency-ms", f"{LATENCY_MS:g}", "--uvloop",
+                                          "--timing-file", str(self.timing_file)], dict(os.environ))
+        wait_for_port(port, self.child.alive)
+        self.url = f"http://127.0.0.1:{port}/v1"
 
-        from bench.fake_openai import FakeConfig, _start, make_app
-
-        self.seen: list[tuple[float, float]] = []  # arrived, answered
-
-        @web.middleware
-        async def timed(request: web.Request, handler: Any) -> Any:
-            arrived = time.time()
-            response = await handler(request)
-            self.seen.append((arrived, time.time()))
-            return response
-
-        app = make_app(FakeConfig(latency_ms=LATENCY_MS))
-        app.middlewares.insert(0, timed)
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        box: dict[str, Any] = {}
-
-        def serve() -> None:
-            asyncio.set_event_loop(self.loop)
-            box["runner"], box["port"] = self.loop.run_until_complete(_start(app, 0))
-            ready.set()
-            self.loop.run_forever()
-
-        threading.Thread(target=serve, daemon=True).start()
-        ready.wait(10)
-        self.url = f"http://127.0.0.1:{box['port']}/v1"
+    @property
+    def seen(self) -> list[tuple[float, float]]:
+        """(arrived, answered) of every chat-completions request so far."""
+        if not self.timing_file.exists():
+            return []
+        return [(float(a), float(b)) for a, b in (line.split() for line in self.timing_file.read_text().splitlines()
+                                                  if line.strip())]
 
     def calls_between(self, start: float, end: float) -> list[tuple[float, float]]:
         """The model calls that arrived in [start, end]: one client, so one run's (its later steps' prompts hold
         the model's answers, not the input's tag)."""
         return sorted((a, b) for a, b in self.seen if start <= a <= end)
+
+    def stop(self) -> None:
+        import shutil
+
+        self.child.stop()
+        shutil.rmtree(self.timing_file.parent, ignore_errors=True)
 
 
 class Stack:
@@ -228,22 +229,30 @@ class Stack:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-async def calls(url: str, key: str, shape: str, n: int, tag: str) -> list[tuple[str, float, float, str]]:
-    """``n`` sync calls back to back on one keep-alive connection: (input tag, sent, answered, run id)."""
-    import httpx
-
-    out = []
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-        for i in range(n):
-            text = f"{tag}-{i}-{time.time_ns()}"
-            sent = time.time()
-            response = await client.post(f"/api/v1/flows/bench-{shape}/run", json={"input": {"text": text}})
-            answered = time.time()
-            body = response.json()
-            if response.status_code != 200 or body.get("status") != "succeeded":
-                raise RuntimeError(f"{shape} call failed: {response.status_code} {body}")
-            out.append((text, sent, answered, str(body.get("run_id") or body.get("id"))))
-    return out
+def calls(url: str, key: str, shape: str, n: int, tag: str) -> list[tuple[str, float, float, str]]:
+    """``n`` sync calls back to back on one keep-alive connection, made by ``bench/loadgen.py`` (timeline mode) in
+    a process of its own: (input text, sent, answered, run id), times on this machine's clock."""
+    generator = subprocess.Popen([sys.executable, str(ROOT / "bench" / "loadgen.py")], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+    try:
+        assert generator.stdin is not None and generator.stdout is not None
+        if generator.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench/loadgen.py did not start")
+        generator.stdin.write(json.dumps({"url": url, "key": key, "slug": f"bench-{shape}", "clients": 1,
+                                          "per_client": n, "tag": tag, "mode": "timeline"}) + "\n")
+        generator.stdin.flush()
+        line = generator.stdout.readline()
+        generator.wait(timeout=30)
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+            generator.wait()
+    if not line:
+        raise RuntimeError(f"bench/loadgen.py ended without a result (exit {generator.returncode})")
+    result = json.loads(line)
+    if result["failures"]:
+        raise RuntimeError(f"{shape} call failed: {result['failures']}")
+    return [(text, sent, answered, run_id) for text, sent, answered, run_id in result["calls"]]
 
 
 def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float, str]]) -> list[dict[str, float]]:
@@ -283,6 +292,9 @@ def timelines(stack: Stack, fake: TimedFake, done: list[tuple[str, float, float,
         row.update(gap_parts(stack.model_call_marks(), model, sent, answered))
         row["model answers (sum of critical path)"] = (
             sum(b - a for a, b in model) if gaps else max(b for _, b in model) - min(a for a, _ in model)) * 1000
+        # The fake's own time per call beyond its sleep: its HTTP handling, now in a process of its own.
+        row["per model call: the fake model's own time (arrived → answer written)"] = median(
+            [b - a for a, b in model]) * 1000
         row["total wall"] = (answered - sent) * 1000
         row["overhead (wall − 100 ms × steps)"] = row["total wall"] - LATENCY_MS * (3 if gaps else 1)
         rows.append(row)
@@ -378,34 +390,37 @@ def main() -> None:
 
     bench_environment()
     fake = TimedFake()
-    key = setup_fixtures(fake.url)
-    probe_dir = tempfile.mkdtemp(prefix="patchbay-hop-probe-")
-    (Path(probe_dir) / "sitecustomize.py").write_text(PROBE)
-    trees = [("before", args.before), ("after", ROOT)] if args.before else [("after", ROOT)]
-    results: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    load = os.getloadavg()
-    for round_no in range(args.rounds):
-        for tag, code in trees:
-            log(f"round {round_no + 1}: {tag} ({code})")
-            stack = Stack(code, f"{tag}{round_no}", probe_dir)
-            try:
-                wait_healthy(stack)  # type: ignore[arg-type]  # it reads .url and .children() of any stack
-                for shape in ("chain3", "fanout3"):  # warm: models loaded, pools and caches filled
-                    asyncio.run(calls(stack.url, key, shape, 5, f"warm-{tag}"))
-                for shape in ("chain3", "fanout3"):
-                    cpu_before = stack.cpu_seconds()
-                    done = asyncio.run(calls(stack.url, key, shape, args.calls, f"{tag}{round_no}-{shape}"))
-                    cpu = {k: (v - cpu_before[k]) * 1000 / len(done) for k, v in stack.cpu_seconds().items()}
-                    rows = timelines(stack, fake, done)
-                    for row in rows:  # the level's mean, on every row: the median of the rows is the mean
-                        row["web CPU ms per run (mean)"], row["worker CPU ms per run (mean)"] = cpu["web"], cpu["worker"]
-                    results[(tag, shape)] += rows
-            except BaseException:
-                for child in stack.processes:
-                    print(f"--- {child.name} ---\n{child.tail()}", file=sys.stderr)
-                raise
-            finally:
-                stack.stop()
+    try:
+        key = setup_fixtures(fake.url)
+        probe_dir = tempfile.mkdtemp(prefix="patchbay-hop-probe-")
+        (Path(probe_dir) / "sitecustomize.py").write_text(PROBE)
+        trees = [("before", args.before), ("after", ROOT)] if args.before else [("after", ROOT)]
+        results: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
+        load = os.getloadavg()
+        for round_no in range(args.rounds):
+            for tag, code in trees:
+                log(f"round {round_no + 1}: {tag} ({code})")
+                stack = Stack(code, f"{tag}{round_no}", probe_dir)
+                try:
+                    wait_healthy(stack)  # type: ignore[arg-type]  # it reads .url and .children() of any stack
+                    for shape in ("chain3", "fanout3"):  # warm: models loaded, pools and caches filled
+                        calls(stack.url, key, shape, 5, f"warm-{tag}")
+                    for shape in ("chain3", "fanout3"):
+                        cpu_before = stack.cpu_seconds()
+                        done = calls(stack.url, key, shape, args.calls, f"{tag}{round_no}-{shape}")
+                        cpu = {k: (v - cpu_before[k]) * 1000 / len(done) for k, v in stack.cpu_seconds().items()}
+                        rows = timelines(stack, fake, done)
+                        for row in rows:  # the level's mean, on every row: the median of the rows is the mean
+                            row["web CPU ms per run (mean)"], row["worker CPU ms per run (mean)"] = cpu["web"], cpu["worker"]
+                        results[(tag, shape)] += rows
+                except BaseException:
+                    for child in stack.processes:
+                        print(f"--- {child.name} ---\n{child.tail()}", file=sys.stderr)
+                    raise
+                finally:
+                    stack.stop()
+    finally:
+        fake.stop()
 
     enqueue = enqueue_cpu(max(3, 2 * args.rounds))
     sections = [table(["web CPU ms per enqueue (in process, 200 × alternating rounds)", "before", "after"],

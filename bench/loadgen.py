@@ -14,6 +14,11 @@ level and prints one JSON line: ``clients``, ``requests``, ``ok``, ``failures``,
 
     echo '{"url": "http://127.0.0.1:8000", "key": "...", "slug": "bench-chain3", "clients": 8,
            "per_client": 5, "tag": "x"}' | python bench/loadgen.py
+
+With ``"mode": "timeline"`` in that line (``bench/hop_timeline.py``), it makes ``per_client`` calls of one client
+instead, back to back on one keep-alive connection, and prints ``calls``: per call ``[input text, sent, answered,
+run id]`` (``time.time()`` of this machine just before the request is written and just after its whole answer was
+read), plus ``failures`` and ``cpu_s``; it stops at the first failure.
 """
 from __future__ import annotations
 
@@ -148,6 +153,45 @@ async def level(url: str, key: str, slug: str, clients: int, per_client: int, ta
             "wall": wall, "samples": samples}
 
 
+async def timeline(url: str, key: str, slug: str, calls: int, tag: str,
+                   timeout: float = 60.0) -> dict[str, Any]:
+    """One client's ``calls`` sync calls back to back on one keep-alive connection, each with its send and answer
+    times (``time.time()``) and the run id of its answer; stops at the first failure (hop_timeline needs whole
+    runs)."""
+    where = urlparse(url)
+    host, port = where.hostname or "127.0.0.1", where.port or 80
+    path = f"/api/v1/flows/{slug}/run"
+    connection = Connection(host, port)
+    done: list[list[Any]] = []
+    failures: list[str] = []
+    try:
+        try:  # connected before the first call is timed: every call's time is one request on a warm connection
+            await connection._open()
+        except OSError as exc:
+            return {"calls": done, "failures": [f"{type(exc).__name__}: {exc}"]}
+        for n in range(calls):
+            text = f"{tag}-{n}-{time.time_ns()}"
+            data = request_bytes(host, port, path, key, {"input": {"text": text}})
+            try:
+                async with asyncio.timeout(timeout):
+                    sent = time.time()
+                    status, headers, body = await connection.request(data)
+                    answered = time.time()
+            except (TimeoutError, OSError, Closed, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+                break
+            why = verdict(status, headers, body)
+            if why is not None:
+                failures.append(why)
+                break
+            answer = json.loads(body)
+            done.append([text, sent, answered, str(answer.get("run_id") or answer.get("id"))])
+    finally:
+        connection.close()
+    return {"calls": done, "failures": failures}
+
+
 def main() -> None:
     try:
         import uvloop
@@ -156,7 +200,10 @@ def main() -> None:
     print("ready", flush=True)
     spec = json.loads(sys.stdin.readline())
     cpu_started = time.process_time()
-    coroutine = level(spec["url"], spec["key"], spec["slug"], spec["clients"], spec["per_client"], spec["tag"])
+    if spec.get("mode") == "timeline":
+        coroutine = timeline(spec["url"], spec["key"], spec["slug"], spec["per_client"], spec["tag"])
+    else:
+        coroutine = level(spec["url"], spec["key"], spec["slug"], spec["clients"], spec["per_client"], spec["tag"])
     if uvloop is not None:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             result = runner.run(coroutine)

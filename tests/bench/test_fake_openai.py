@@ -19,7 +19,7 @@ import httpx
 import jsonschema
 import pytest
 
-from bench.fake_openai import FakeConfig, FakeServer, make_answer, start_in_thread
+from bench.fake_openai import FakeConfig, FakeServer, _start, make_answer, make_app, start_in_thread, timing_middleware
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
@@ -436,3 +436,76 @@ def test_half_answer_cuts_the_answer_and_says_length(server: FakeServer) -> None
     assert choice["finish_reason"] == "length" and choice["message"]["content"] == '{"answer": "fake"}'[:9]
     with pytest.raises(ValueError):
         json.loads(choice["message"]["content"])
+
+
+# --- --timing-file: each chat-completions request's arrival and written answer, for bench/hop_timeline.py.
+
+
+def test_the_cli_timing_file_has_one_line_per_completion_arrived_then_answered(tmp_path: Path) -> None:
+    timing = tmp_path / "timing.log"
+    script = Path(__file__).resolve().parents[2] / "bench" / "fake_openai.py"
+    proc = subprocess.Popen([sys.executable, str(script), "--port", "0", "--latency-ms", "50", "--uvloop",
+                             "--timing-file", str(timing)], stdout=subprocess.PIPE, text=True)
+    spans = []
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        with httpx.Client(timeout=10) as client:
+            for _ in range(3):
+                before = time.time()
+                r = client.post(url + "/chat/completions", json={"model": "m", "messages": MESSAGES})
+                spans.append((before, time.time()))
+                assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"].startswith("fake")
+            streamed = client.post(url + "/chat/completions", json={"model": "m", "messages": MESSAGES,
+                                                                     "stream": True})
+            assert streamed.status_code == 200 and streamed.text.rstrip().endswith("data: [DONE]")
+            assert client.get(url.removesuffix("/v1") + "/health").status_code == 200  # not a completion: no line
+            assert client.post(url + "/chat/completions", content=b"{not json",
+                               headers={"content-type": "application/json"}).status_code == 400
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0
+    lines = [tuple(map(float, line.split())) for line in timing.read_text().splitlines()]
+    assert len(lines) == 5  # 3 answers, the stream, the 400
+    for (before, after), (arrived, answered) in zip(spans, lines):
+        assert before <= arrived and arrived + 0.05 <= answered
+        assert answered <= after + 0.05  # written about when the client had it (clocks of one machine)
+    assert lines[4][1] - lines[4][0] < 0.05  # the 400 came before the latency
+
+
+def test_the_timing_middleware_takes_its_time_once_the_answer_is_written(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    answers: list[web.StreamResponse] = []
+    written: list[tuple[bool, str]] = []
+
+    class Out:
+        def write(self, line: str) -> None:  # when the middleware takes its time: was the answer written?
+            written.append((answers[-1].prepared, line))
+
+    app = make_app(FakeConfig(latency_ms=1))
+
+    @web.middleware
+    async def keep(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        answers.append(response)
+        return response
+
+    app.middlewares.append(keep)
+    app.middlewares.insert(0, timing_middleware(Out()))
+
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        runner, port = await _start(app, 0)
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                r = await client.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                                      json={"model": "m", "messages": MESSAGES})
+            return r.status_code, r.json()
+        finally:
+            await runner.cleanup()
+
+    status, body = asyncio.run(scenario())
+    assert status == 200 and body["choices"][0]["message"]["content"] == make_answer({"messages": MESSAGES})
+    assert len(written) == 1 and written[0][0] is True
+    arrived, answered = map(float, written[0][1].split())
+    assert arrived + 0.001 <= answered

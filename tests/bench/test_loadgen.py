@@ -6,13 +6,14 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiohttp import web
 
-from bench.loadgen import level, request_bytes
+from bench.loadgen import level, request_bytes, timeline
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "loadgen.py"
 
@@ -137,3 +138,73 @@ def test_the_fake_model_serves_on_uvloop_from_the_command_line() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
+
+
+def test_timeline_mode_times_each_call_on_one_connection_and_stops_at_the_first_failure() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrived = time.time()
+        body = await request.json()
+        seen.append({"arrived": arrived, "text": body["input"]["text"], "auth": request.headers.get("Authorization"),
+                     "peer": request.transport.get_extra_info("peername") if request.transport else None})
+        await asyncio.sleep(0.02)
+        if body["input"]["text"].startswith("bad-2-"):
+            return web.json_response({"status": "failed", "run_id": "r-bad"})
+        return web.json_response({"status": "succeeded", "run_id": f"r-{len(seen)}"})
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        runner, url = await _serve(handler)
+        try:
+            return (await timeline(url, "pb_key", "bench-chain3", 4, "good"),
+                    await timeline(url, "pb_key", "bench-chain3", 4, "bad"))
+        finally:
+            await runner.cleanup()
+
+    good, bad = asyncio.run(scenario())
+    assert good["failures"] == [] and len(good["calls"]) == 4
+    assert [c[3] for c in good["calls"]] == ["r-1", "r-2", "r-3", "r-4"]
+    for n, (call, request) in enumerate(zip(good["calls"], seen)):
+        text, sent, answered, _ = call
+        assert text == request["text"] and text.startswith(f"good-{n}-")
+        assert sent <= request["arrived"] and request["arrived"] + 0.02 <= answered
+    assert all(a[2] <= b[1] for a, b in zip(good["calls"], good["calls"][1:]))  # back to back, not overlapping
+    assert len({s["peer"] for s in seen[:4]}) == 1 and {s["auth"] for s in seen} == {"Bearer pb_key"}
+    # the third call of "bad" fails: two calls kept, none made after it
+    assert [c[3] for c in bad["calls"]] == ["r-5", "r-6"] and bad["failures"] == ["200 failed None"]
+    assert len(seen) == 7
+
+
+def test_the_script_runs_a_timeline_when_asked() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"status": "succeeded", "run_id": "r"})
+
+    loop = asyncio.new_event_loop()
+    runner, url = loop.run_until_complete(_serve(handler))
+    proc = subprocess.Popen([sys.executable, str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        proc.stdin.write(json.dumps({"url": url, "key": "k", "slug": "s", "clients": 1, "per_client": 3,
+                                     "tag": "t", "mode": "timeline"}) + "\n")
+        proc.stdin.flush()
+        result = json.loads(loop.run_until_complete(asyncio.to_thread(proc.stdout.readline)))
+        assert result["failures"] == [] and [c[3] for c in result["calls"]] == ["r", "r", "r"]
+        assert all(c[1] <= c[2] for c in result["calls"]) and result["cpu_s"] >= 0
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def test_a_timeline_against_nothing_is_a_failure_not_a_crash() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = asyncio.run(timeline(f"http://127.0.0.1:{port}", "k", "s", 3, "t"))
+    assert result["calls"] == [] and len(result["failures"]) == 1 and "Error" in result["failures"][0]
