@@ -803,6 +803,55 @@ Conditions: {machine().split(", load average")[0]}; {today()}; load average at t
 # --------------------------------------------------------------------------- main
 
 
+def alternating(before: Path, before_server: str, key: str, args: argparse.Namespace,
+                harness: Harness) -> dict[tuple[str, str, int], list[dict[str, Any]]]:
+    """Both trees' stacks up at once, each level measured on one then the other, the order flipped every round
+    (ABBA...): the machine's drift over the run (this bench's one-tree-after-the-other rows read the second
+    tree ~10-15 % slower at 64 clients on some runs) hits both trees alike. Returns every round's level."""
+    stacks = {"before": Stack(before, before_server, 1, "alt-before"), "after": Stack(ROOT, args.server, 1, "alt-after")}
+    got: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    try:
+        for stack in stacks.values():
+            wait_healthy(stack)
+            for shape in CRITICAL_MS:
+                harness.prepare(stack.url, key, f"bench-{shape}", 8, 3, f"{stack.tag}-warm")()
+        for round_no in range(args.alternate):
+            order = ["before", "after"] if round_no % 2 == 0 else ["after", "before"]
+            for shape in args.shapes:
+                for clients in [c for c in args.levels if c > 1]:
+                    per_client = max(args.per_client, -(-args.min_requests // clients))
+                    for tag in order:
+                        level_got = measured_level(stacks[tag], key, shape, clients, per_client, harness)
+                        got.setdefault((tag, shape, clients), []).append(level_got)
+    finally:
+        for stack in stacks.values():
+            stack.stop()
+    return got
+
+
+def alternating_report(got: dict[tuple[str, str, int], list[dict[str, Any]]], args: argparse.Namespace) -> str:
+    rows = []
+    for shape in args.shapes:
+        for clients in [c for c in args.levels if c > 1]:
+            per = {}
+            for tag in ("before", "after"):
+                levels = got[(tag, shape, clients)]
+                rates = [r["ok"] / r["wall"] for r in levels]
+                cpus = [sum(r["cpu"].values()) / max(1, r["ok"]) * 1000 for r in levels]
+                workers = [r["cpu"].get("worker", 0) / max(1, r["ok"]) * 1000 for r in levels]
+                errors = sum(len(r["failures"]) for r in levels)
+                per[tag] = (median(rates), median(cpus), median(workers), rates, errors)
+            b, a = per["before"], per["after"]
+            rows.append([shape, clients, " / ".join(f"{x:.1f}" for x in b[3]), " / ".join(f"{x:.1f}" for x in a[3]),
+                         f"{a[0] / b[0]:.2f}×", f"{b[1]:.1f} → {a[1]:.1f}", f"{b[2]:.1f} → {a[2]:.1f}",
+                         f"{b[4]} / {a[4]}"])
+    return (f"Trees alternating on one machine state (`--alternate {args.alternate}`: both stacks up, each level on "
+            f"one tree then the other, the order flipped every round; one worker process each):\n\n"
+            + table(["flow", "clients", "runs/s before (each round)", "runs/s after (each round)",
+                     "runs/s after/before (medians)", "CPU ms/run web+worker+PostgreSQL+Redis (medians)",
+                     "of which worker", "errors before / after"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="another checkout, measured first (the baseline)")
@@ -821,6 +870,9 @@ def main() -> None:
                         help="old: fake model and httpx load in this process; new: each in its own process on "
                              "uvloop; both: the two alternating on every level (writes section bench_harness)")
     parser.add_argument("--harness-rounds", type=int, default=3, help="with --harness both: rounds per level")
+    parser.add_argument("--alternate", type=int, default=0, metavar="N",
+                        help="with --before: also N rounds of the levels above 1 client with both trees' stacks up, "
+                             "trees alternating (ABBA), in a table of their own")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     args.levels = [int(n) for n in args.levels.split(",")]
@@ -843,6 +895,8 @@ def main() -> None:
                                   harnesses, step=True))
         if not args.only_before:
             trees.append(run_tree("after", ROOT, args.server, key, args, harnesses))
+        alternated = (alternating(args.before.resolve(), args.before_server, key, args, harnesses[-1])
+                      if args.before and args.alternate else None)
     finally:
         for harness in harnesses:
             harness.stop()
@@ -851,6 +905,8 @@ def main() -> None:
     body = report(trees, args, load_before, os.getloadavg(), time.perf_counter() - started)
     if args.harness == "both":
         body = harness_report(trees, args, load_before, os.getloadavg()) + "\n\n" + body
+    if alternated:
+        body += "\n\n" + alternating_report(alternated, args)
     print(body)
     if not args.no_write:
         write_section("bench_harness" if args.harness == "both" else "published_path", body)
