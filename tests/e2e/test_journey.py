@@ -71,18 +71,30 @@ def build_the_router_flow(b: Browser) -> None:
     b.toast("success").filter(has_text="Saved as version 2").wait_for()
 
 
+# Keeps, at every update of the page's run store, the route step's streamed text while the run is still going:
+# reading the header after the stream shows up raced the run's end (a short answer can finish in between).
+WATCH_STREAM = """(step) => {
+  window.__pbUnwatch?.();
+  window.__pbStreamed = "";
+  window.__pbUnwatch = window.__patchbay.run.subscribe((s) => {
+    const text = s.nodes?.[step]?.text;
+    if (s.status === "running" && text) window.__pbStreamed = text;
+  });
+}"""
+
+
 def run_and_read(b: Browser, text: str, route_step: str, shot: str) -> str:
     """Run one input from the Run panel; its route's tokens stream before the end; the result is shown."""
     page = b.page
     page.get_by_test_id("tab-run").click()
     page.get_by_test_id("run-input-text").fill(text)
+    page.evaluate(WATCH_STREAM, route_step)
     page.get_by_test_id("run-start").click()
     page.get_by_test_id(f"stream-{route_step}").wait_for()
-    assert page.get_by_test_id("run-header").get_attribute("data-status") == "running"
-    streamed = page.get_by_test_id("run-stream").first.inner_text().strip()
-    assert streamed, "tokens are visible while the run goes"
     b.screenshot(f"{shot}-streaming")
     page.locator("[data-testid=run-header][data-status=succeeded]").wait_for()
+    streamed = page.evaluate("window.__pbStreamed").strip()
+    assert streamed, "tokens are visible while the run goes"
     shown = page.get_by_test_id("run-result").get_by_test_id("run-result-text").inner_text().strip()
     b.screenshot(f"{shot}-result")
     run_id = page.evaluate("window.__patchbay.run.getState().runId")
