@@ -98,10 +98,12 @@ def test_a_refused_connection_is_a_failure_not_a_crash() -> None:
     assert all("Error" in f for f in result["failures"])
 
 
-def test_the_script_says_ready_then_runs_one_level_and_reports_its_cpu() -> None:
+def run_the_script(answer: dict[str, Any], **order: Any) -> dict[str, Any]:
+    """Start the script against a server answering ``answer`` to every call, check it says ``ready``, hand it
+    ``order`` (the JSON line published_path and hop_timeline write) and return what it prints; it must exit 0."""
     async def handler(request: web.Request) -> web.Response:
         await request.read()
-        return web.json_response({"status": "succeeded"})
+        return web.json_response(answer)
 
     loop = asyncio.new_event_loop()
     runner, url = loop.run_until_complete(_serve(handler))
@@ -109,20 +111,23 @@ def test_the_script_says_ready_then_runs_one_level_and_reports_its_cpu() -> None
     try:
         assert proc.stdout is not None and proc.stdin is not None
         assert proc.stdout.readline().strip() == "ready"
-        proc.stdin.write(json.dumps({"url": url, "key": "k", "slug": "s", "clients": 2, "per_client": 3,
-                                     "tag": "t"}) + "\n")
+        proc.stdin.write(json.dumps({"url": url, "key": "k", "slug": "s", "tag": "t", **order}) + "\n")
         proc.stdin.flush()
         # serve while the script runs its level
-        line = loop.run_until_complete(asyncio.to_thread(proc.stdout.readline))
-        result = json.loads(line)
-        assert result["ok"] == 6 and result["failures"] == [] and len(result["samples"]) == 6
-        assert result["cpu_s"] >= 0 and result["wall"] > 0
+        result: dict[str, Any] = json.loads(loop.run_until_complete(asyncio.to_thread(proc.stdout.readline)))
         assert proc.wait(timeout=10) == 0
+        return result
     finally:
         if proc.poll() is None:
             proc.kill()
         loop.run_until_complete(runner.cleanup())
         loop.close()
+
+
+def test_the_script_says_ready_then_runs_one_level_and_reports_its_cpu() -> None:
+    result = run_the_script({"status": "succeeded"}, clients=2, per_client=3)
+    assert result["ok"] == 6 and result["failures"] == [] and len(result["samples"]) == 6
+    assert result["cpu_s"] >= 0 and result["wall"] > 0
 
 
 def test_the_fake_model_serves_on_uvloop_from_the_command_line() -> None:
@@ -176,28 +181,9 @@ def test_timeline_mode_times_each_call_on_one_connection_and_stops_at_the_first_
 
 
 def test_the_script_runs_a_timeline_when_asked() -> None:
-    async def handler(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({"status": "succeeded", "run_id": "r"})
-
-    loop = asyncio.new_event_loop()
-    runner, url = loop.run_until_complete(_serve(handler))
-    proc = subprocess.Popen([sys.executable, str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "ready"
-        proc.stdin.write(json.dumps({"url": url, "key": "k", "slug": "s", "clients": 1, "per_client": 3,
-                                     "tag": "t", "mode": "timeline"}) + "\n")
-        proc.stdin.flush()
-        result = json.loads(loop.run_until_complete(asyncio.to_thread(proc.stdout.readline)))
-        assert result["failures"] == [] and [c[3] for c in result["calls"]] == ["r", "r", "r"]
-        assert all(c[1] <= c[2] for c in result["calls"]) and result["cpu_s"] >= 0
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+    result = run_the_script({"status": "succeeded", "run_id": "r"}, clients=1, per_client=3, mode="timeline")
+    assert result["failures"] == [] and [c[3] for c in result["calls"]] == ["r", "r", "r"]
+    assert all(c[1] <= c[2] for c in result["calls"]) and result["cpu_s"] >= 0
 
 
 def test_a_timeline_against_nothing_is_a_failure_not_a_crash() -> None:
