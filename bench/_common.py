@@ -6,6 +6,7 @@ recorded, never asserted.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -139,3 +140,17 @@ def django_with_fake_alias(root: Path, *, tag: str, database_url: str, redis_url
         "model": "openai/gpt-4o-mini", "api_base": fake_url, "api_key_env": "BENCH_FAKE_KEY", "enabled": True,
         "fallbacks": [], "max_retries": 2, "timeout_s": 30})
     bump_registry_version()
+
+
+def call_bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of the per-model-call CPU benches (model_call_cpu, litellm_call_cpu): trees alternating in a
+    child process each, against the fake model; ``--child``/``--fake-url`` are how the parent starts a child."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--before", type=Path, help="a baseline tree measured alongside this one")
+    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--fake-url", help=argparse.SUPPRESS)
+    return parser

@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+# bench/ is this script's directory, first on the path in the parent and in every tree's child alike.
+from _common import call_bench_parser
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
@@ -151,16 +154,9 @@ def run_child(root: Path, fake_url: str, calls: int, spy_to: Path | None = None,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, help="a baseline tree measured alongside this one")
-    parser.add_argument("--calls", type=int, default=600)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--no-write", action="store_true")
+    parser = call_bench_parser(__doc__)
     parser.add_argument("--variants", action="store_true")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--fake-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.fake_url, args.calls, args.variant)))
