@@ -98,9 +98,15 @@ def fake_model_on_migrated_database(database_url: str, redis_url: str,
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
                    env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                         "SECRET_KEY": "bench-only-not-secret", "LOG_LEVEL": "WARNING"})
+    return fake_model_child()
+
+
+def fake_model_child(*options: str) -> tuple[Child, str]:
+    """bench/fake_openai.py listening in a process of its own, with command-line ``options`` (``--latency-ms``,
+    ``--uvloop``, ``--timing-file``...): (that child, its /v1 URL). The caller stops the child."""
     port = free_port()
-    fake = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port)],
-                 dict(os.environ))
+    fake = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port),
+                                *options], dict(os.environ))
     try:
         wait_for_port(port, fake.alive)
     except BaseException:

@@ -22,10 +22,8 @@ the project first and then this one, alternating ``--rounds`` times, in one sess
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +35,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, table, today, write_section  # noqa: E402
-from bench._stack import Child, free_port, stack_env, start_web, start_worker, wait_for_port  # noqa: E402
+from bench._stack import Child, fake_model_child, stack_env, start_web, start_worker  # noqa: E402
+from bench.loadgen import Generator  # noqa: E402
 from bench.published_path import DATABASE_URL, REDIS_URL, bench_environment, setup_fixtures, wait_healthy  # noqa: E402
 
 LATENCY_MS = 100.0
@@ -147,12 +146,8 @@ class TimedFake:
 
     def __init__(self) -> None:
         self.timing_file = Path(tempfile.mkdtemp(prefix="patchbay-hop-fake-")) / "timing.log"
-        port = free_port()
-        self.child = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port),
-                                          "--latency-ms", f"{LATENCY_MS:g}", "--uvloop",
-                                          "--timing-file", str(self.timing_file)], dict(os.environ))
-        wait_for_port(port, self.child.alive)
-        self.url = f"http://127.0.0.1:{port}/v1"
+        self.child, self.url = fake_model_child("--latency-ms", f"{LATENCY_MS:g}", "--uvloop",
+                                                "--timing-file", str(self.timing_file))
 
     @property
     def seen(self) -> list[tuple[float, float]]:
@@ -232,24 +227,12 @@ class Stack:
 def calls(url: str, key: str, shape: str, n: int, tag: str) -> list[tuple[str, float, float, str]]:
     """``n`` sync calls back to back on one keep-alive connection, made by ``bench/loadgen.py`` (timeline mode) in
     a process of its own: (input text, sent, answered, run id), times on this machine's clock."""
-    generator = subprocess.Popen([sys.executable, str(ROOT / "bench" / "loadgen.py")], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True)
+    generator = Generator()
     try:
-        assert generator.stdin is not None and generator.stdout is not None
-        if generator.stdout.readline().strip() != "ready":
-            raise RuntimeError("bench/loadgen.py did not start")
-        generator.stdin.write(json.dumps({"url": url, "key": key, "slug": f"bench-{shape}", "clients": 1,
-                                          "per_client": n, "tag": tag, "mode": "timeline"}) + "\n")
-        generator.stdin.flush()
-        line = generator.stdout.readline()
-        generator.wait(timeout=30)
+        result = generator.run(url=url, key=key, slug=f"bench-{shape}", clients=1, per_client=n, tag=tag,
+                               mode="timeline")
     finally:
-        if generator.poll() is None:
-            generator.kill()
-            generator.wait()
-    if not line:
-        raise RuntimeError(f"bench/loadgen.py ended without a result (exit {generator.returncode})")
-    result = json.loads(line)
+        generator.close()
     if result["failures"]:
         raise RuntimeError(f"{shape} call failed: {result['failures']}")
     return [(text, sent, answered, run_id) for text, sent, answered, run_id in result["calls"]]

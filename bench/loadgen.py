@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import time
 import zlib
@@ -190,6 +191,37 @@ async def timeline(url: str, key: str, slug: str, calls: int, tag: str,
     finally:
         connection.close()
     return {"calls": done, "failures": failures}
+
+
+class Generator:
+    """The caller's side: this script started in a process of its own, ready (its imports done) before the level
+    it is handed is timed. One level (or timeline) per generator; ``close`` kills one that was never run."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            self.close()
+            raise RuntimeError("bench/loadgen.py did not start")
+
+    def run(self, **order: Any) -> dict[str, Any]:
+        """Hand it its level (``url``, ``key``, ``slug``, ``clients``, ``per_client``, ``tag``[, ``mode``]) and
+        return what it printed; it must then exit."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(order) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        self.process.wait(timeout=30)
+        if not line:
+            raise RuntimeError(f"bench/loadgen.py ended without a result (exit {self.process.returncode})")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def main() -> None:

@@ -48,8 +48,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import bench_workspace, machine, median, p95, table, today, write_section  # noqa: E402
-from bench._stack import Child, ensure_database, free_port, stack_env, start_web, start_worker, wait_for_port  # noqa: E402
+from bench._stack import (  # noqa: E402
+    Child,
+    ensure_database,
+    fake_model_child,
+    free_port,
+    stack_env,
+    start_web,
+    start_worker,
+)
 from bench.fake_openai import FakeConfig, start_in_thread  # noqa: E402
+from bench.loadgen import Generator  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pb_published_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -326,11 +335,7 @@ class NewHarness:
     name = "new"
 
     def __init__(self) -> None:
-        port = free_port()
-        self.fake = Child("fake model", [sys.executable, str(ROOT / "bench" / "fake_openai.py"), "--port", str(port),
-                                         "--latency-ms", f"{LATENCY_MS:g}", "--uvloop"], dict(os.environ))
-        wait_for_port(port, self.fake.alive)
-        self.model_url = f"http://127.0.0.1:{port}/v1"
+        self.fake, self.model_url = fake_model_child("--latency-ms", f"{LATENCY_MS:g}", "--uvloop")
 
     def _fake_cpu(self) -> float:
         import psutil
@@ -340,26 +345,15 @@ class NewHarness:
 
     def prepare(self, url: str, key: str, slug: str, clients: int, per_client: int,
                 tag: str) -> Callable[[], dict[str, Any]]:
-        generator = subprocess.Popen([sys.executable, str(ROOT / "bench" / "loadgen.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        assert generator.stdin is not None and generator.stdout is not None
-        if generator.stdout.readline().strip() != "ready":
-            generator.kill()
-            raise RuntimeError("bench/loadgen.py did not start")
+        generator = Generator()
 
         def run() -> dict[str, Any]:
-            assert generator.stdin is not None and generator.stdout is not None
             fake_before = self._fake_cpu()
-            generator.stdin.write(json.dumps({"url": url, "key": key, "slug": slug, "clients": clients,
-                                              "per_client": per_client, "tag": tag}) + "\n")
-            generator.stdin.flush()
-            line = generator.stdout.readline()
-            fake_s = self._fake_cpu() - fake_before
-            generator.wait(timeout=30)
-            if not line:
-                raise RuntimeError(f"bench/loadgen.py ended without a result (exit {generator.returncode})")
-            result = json.loads(line)
-            result["harness_cpu"] = {"load generator": result.pop("cpu_s"), "fake model": fake_s}
+            try:
+                result = generator.run(url=url, key=key, slug=slug, clients=clients, per_client=per_client, tag=tag)
+            finally:
+                generator.close()
+            result["harness_cpu"] = {"load generator": result.pop("cpu_s"), "fake model": self._fake_cpu() - fake_before}
             return result
 
         return run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bench.loadgen import level, request_bytes, timeline
+from bench.loadgen import Generator, level, request_bytes, timeline
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "loadgen.py"
 
@@ -99,27 +98,23 @@ def test_a_refused_connection_is_a_failure_not_a_crash() -> None:
 
 
 def run_the_script(answer: dict[str, Any], **order: Any) -> dict[str, Any]:
-    """Start the script against a server answering ``answer`` to every call, check it says ``ready``, hand it
-    ``order`` (the JSON line published_path and hop_timeline write) and return what it prints; it must exit 0."""
+    """Start the script as the benches do (``Generator``) against a server answering ``answer`` to every call,
+    hand it ``order`` and return what it prints; it must exit 0."""
     async def handler(request: web.Request) -> web.Response:
         await request.read()
         return web.json_response(answer)
 
     loop = asyncio.new_event_loop()
     runner, url = loop.run_until_complete(_serve(handler))
-    proc = subprocess.Popen([sys.executable, str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    generator = Generator()  # the script says "ready" once its imports are done, or this raises
     try:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "ready"
-        proc.stdin.write(json.dumps({"url": url, "key": "k", "slug": "s", "tag": "t", **order}) + "\n")
-        proc.stdin.flush()
         # serve while the script runs its level
-        result: dict[str, Any] = json.loads(loop.run_until_complete(asyncio.to_thread(proc.stdout.readline)))
-        assert proc.wait(timeout=10) == 0
+        result = loop.run_until_complete(asyncio.to_thread(
+            generator.run, **{"url": url, "key": "k", "slug": "s", "tag": "t", **order}))
+        assert generator.process.returncode == 0
         return result
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        generator.close()
         loop.run_until_complete(runner.cleanup())
         loop.close()
 
