@@ -66,11 +66,19 @@ def test_found_by_fuzzing_query_strings_get_a_4xx(alice_api, query: str) -> None
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("after", ["²"])
 def test_found_by_fuzzing_websocket_cursors_close_4400(alice, alice_api, after: str) -> None:  # type: ignore[no-untyped-def]
+    from backend.graphs.models import Graph
+    from backend.runs.models import Run
+
     from ..conftest import token_for
     from .test_websocket import session
 
-    graph = alice_api.post("/api/graphs/", {"spec": EXAMPLE_GRAPHS["chain"]}, format="json").json()
-    run = alice_api.post("/api/runs/", {"graph": graph["id"], "input": {"text": "x"}}, format="json").json()
+    # A finished run, written here rather than started through the API: the cursor is checked before anything is
+    # read, and a started run would be executed by whatever live worker the session has, its writes racing this
+    # test's database flush (a deadlock seen in CI).
+    graph = Graph.objects.get(pk=alice_api.post("/api/graphs/", {"spec": EXAMPLE_GRAPHS["chain"]},
+                                                format="json").json()["id"])
+    run = {"id": str(Run.objects.create(workspace=graph.workspace, graph=graph, graph_version=graph.latest_version,
+                                        input={"text": "x"}, trace_id="f" * 32, status=Run.Status.SUCCEEDED).pk)}
     outputs = async_to_sync(session)(f"/ws/runs/{run['id']}/?after={after}",
                                      [(b"authorization", f"Token {token_for(alice)}".encode())], [])
     assert {"type": "websocket.close", "code": 4400} in [{"type": o["type"], "code": o.get("code")} for o in outputs]
